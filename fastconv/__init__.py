@@ -1,0 +1,1 @@
+"""fastconv: fast, correct 2-D convolution with Numba."""
