@@ -1,0 +1,146 @@
+"""The public 2-D convolution function, :func:`convolve2d`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from . import _validation as v
+
+#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` picks one by shape.
+BACKENDS = {
+    "naive": _kernels.naive,
+    "im2col": _kernels.im2col,
+    "direct": _kernels.direct,
+}
+
+
+def _choose_backend(shape_hw, k_hw) -> str:
+    """The backend ``"auto"`` runs for an image of ``shape_hw`` and a kernel of ``k_hw``."""
+    return "direct"
+
+
+def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
+    """Validate and normalise arguments; return what a kernel needs.
+
+    Returns ``(x, kern, stride, dilation, out_shape, out_dtype, channels_last)``
+    where ``x`` is the padded input as ``(C, Hp, Wp)`` and ``kern`` the 2-D
+    kernel, both C-contiguous and of the dtypes the kernels accept.
+    """
+    img = v.check_array(img, "img", (2, 3))
+    k = v.check_array(k, "k", (2,))
+    stride = v.as_pair(stride, "stride")
+    dilation = v.as_pair(dilation, "dilation")
+    if not isinstance(flip, (bool, np.bool_)):
+        raise TypeError(f"flip must be True or False, got {flip!r}")
+    v.check_choice(pad_mode, "pad_mode", v.PAD_MODES)
+    (pt, pb), (pl, pr) = v.normalize_padding(padding, img.shape[:2], k.shape, stride, dilation)
+    hp, wp = img.shape[0] + pt + pb, img.shape[1] + pl + pr
+    v.check_fits((hp, wp), k.shape, dilation)
+    out_hw = (
+        v.output_size(hp, k.shape[0], stride[0], dilation[0]),
+        v.output_size(wp, k.shape[1], stride[1], dilation[1]),
+    )
+
+    dtype = v.result_dtype(img, k)
+    if dtype.kind == "f":
+        x_dtype = dtype
+    elif img.dtype.kind == "b" or img.dtype == np.uint64:
+        # bool has no arithmetic in the kernels; uint64 times int64 would promote to float.
+        x_dtype = np.dtype(np.int64) if img.dtype == np.uint64 else np.dtype(np.uint8)
+    else:
+        x_dtype = img.dtype.newbyteorder("=")  # small integer images stay small: int64 accumulators
+
+    kern = k[::-1, ::-1] if flip else k
+    kern = v.as_kernel_input(kern, dtype)
+
+    channels_last = img.ndim == 3
+    x = np.moveaxis(img, 2, 0) if channels_last else img[np.newaxis]
+    if pt or pb or pl or pr:
+        width = ((0, 0), (pt, pb), (pl, pr))
+        x = np.pad(np.asarray(x, dtype=x_dtype), width, mode=pad_mode)
+    x = v.as_kernel_input(x, x_dtype)
+    out_shape = (x.shape[0],) + out_hw
+    return x, kern, stride, dilation, out_shape, dtype, channels_last
+
+
+def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode="constant", backend="auto"):
+    """Slide a 2-D kernel over an image (cross-correlation, or convolution with ``flip=True``).
+
+    Computes, for every output position ``(i, j)``::
+
+        out[i, j] = sum_{a, b} k[a, b] * x[i*sh + a*dh, j*sw + b*dw]
+
+    over the padded input ``x``, where ``(sh, sw)`` is the stride and
+    ``(dh, dw)`` the dilation.  This is **cross-correlation**: the kernel is not
+    flipped, as in CNN layers, ``tf.nn.conv2d`` and
+    ``scipy.signal.correlate2d``.  With ``flip=True`` the kernel is rotated by
+    180 degrees first, which is true convolution (``scipy.signal.convolve2d``).
+
+    Parameters
+    ----------
+    img : array_like, shape (H, W) or (H, W, C)
+        The image. With a channel axis, each channel is filtered with the same
+        kernel and the result has shape (OH, OW, C). Any memory layout and byte
+        order is accepted.
+    k : array_like, shape (kh, kw)
+        The kernel; any size, rectangular included.
+    stride : int or (int, int), default 1
+        Step between output positions, (rows, cols); each >= 1.
+    padding : int, (int, int), ((int, int), (int, int)), "valid" or "same", default 0
+        Padding added around the image: ``p`` on every side; ``(ph, pw)`` on
+        top/bottom and left/right; ``((top, bottom), (left, right))``;
+        ``"valid"`` for none; ``"same"`` for TensorFlow's SAME rule (output size
+        ``ceil(n / stride)``, the odd row/column of padding at the bottom/right),
+        for any stride, dilation and kernel size.
+    dilation : int or (int, int), default 1
+        Spacing between kernel taps, (rows, cols); each >= 1.
+    flip : bool, default False
+        Rotate the kernel 180 degrees (true convolution).
+    pad_mode : {"constant", "edge", "reflect", "symmetric", "wrap"}, default "constant"
+        How padding is filled, with the meaning of :func:`numpy.pad` ("constant" is zeros).
+    backend : {"auto", "naive", "im2col", "direct"}, default "auto"
+        Implementation to run; all give the same result. See :data:`BACKENDS`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (OH, OW) or (OH, OW, C)
+        ``OH = floor((H + top + bottom - dh*(kh-1) - 1) / sh) + 1``, likewise ``OW``.
+        dtype: int64 (exact) when image and kernel are both integer or bool;
+        float64 when either is float64; float32 otherwise.
+
+    Raises
+    ------
+    TypeError
+        For a complex, object or string array, or a non-integer stride, dilation or padding.
+    ValueError
+        For a wrong number of dimensions, an empty array, a stride or dilation
+        below 1, negative padding, an unknown padding word, pad_mode or backend,
+        or a (dilated) kernel larger than the padded image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastconv
+    >>> img = np.arange(16).reshape(4, 4)
+    >>> fastconv.convolve2d(img, np.ones((2, 2), dtype=int))
+    array([[10, 14, 18],
+           [26, 30, 34],
+           [42, 46, 50]])
+    >>> fastconv.convolve2d(img, [[1, 0], [0, -1]], stride=2)
+    array([[-5, -5],
+           [-5, -5]])
+    >>> fastconv.convolve2d(img, np.ones((3, 3)), stride=2, padding="same").shape
+    (2, 2)
+    """
+    v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
+    x, kern, stride, dilation, out_shape, dtype, channels_last = _prepare(
+        img, k, stride, padding, dilation, flip, pad_mode
+    )
+    if backend == "auto":
+        backend = _choose_backend(out_shape[1:], kern.shape)
+    out = np.empty(out_shape, dtype=dtype)
+    BACKENDS[backend](x, kern, stride[0], stride[1], dilation[0], dilation[1], out)
+    if channels_last:
+        return np.ascontiguousarray(np.moveaxis(out, 0, 2))
+    return out[0]
