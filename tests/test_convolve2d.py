@@ -356,4 +356,4 @@ def test_jit_falls_back_when_no_cache_location_is_writable(monkeypatch):
         return x + 1
 
     assert f(1) == 2
-    assert calls == [True, False]
+    assert calls[:2] == [True, False]  # refused with a cache, then compiled without
