@@ -329,10 +329,10 @@ def save_image(pixels, path) -> Path:
     im = Image.fromarray(np.ascontiguousarray(pixels)).convert(mode)
     try:
         im.save(path)
-    except (ValueError, KeyError) as err:
+    except (ValueError, KeyError):
         raise ValueError(
             f"cannot write {path}: Pillow does not know the extension {path.suffix!r} "
-            f"(use .png, .jpg, .bmp, .tif, ...) [{err}]"
+            "(use .png, .jpg, .bmp, .tif, ...)"
         ) from None
     except OSError as err:
         raise ValueError(f"cannot write {path}: {err}") from None

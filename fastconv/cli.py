@@ -1,0 +1,337 @@
+"""The ``fastconv`` command: filter image files, reproduce the seed's figures.
+
+``fastconv filter IMAGE -k KERNEL [-k KERNEL ...] -o OUT`` filters one image;
+``fastconv demo`` reproduces the seed's Part 1b Figures 1-3;
+``fastconv kernels`` lists the named kernels.  ``python -m fastconv`` is the
+same command.
+
+Exit status: 0 on success; 2 for a mistake on the command line (unknown
+option, bad number, unknown kernel name, unreadable kernel file); 1 when the
+command line is fine but the work fails (image missing or unreadable, kernel
+larger than the image, output cannot be written).  Either way one line
+``fastconv: error: ...`` goes to stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import kernels as _kernels
+
+_EPILOG_FILTER = """\
+kernels (-k): a name, NAME:PARAMS, a file, or rows in quotes
+  {names}
+  files: .npy (a 2-D array) or text rows, e.g. a file containing
+         -1 -1 -1
+         -1  8 -1
+         -1 -1 -1
+  rows:  -k "-1 -1 -1; -1 8 -1; -1 -1 -1"
+
+several -k: each kernel filters the image on its own and writes its own file,
+  OUT with the kernel's name added (out.png -> out-kernel1.png, out-sobel-x.png);
+  with --chain they are applied one after the other into the single file OUT.
+
+scaling to 8 bits (--scale):
+  abs        |v| clipped at 255: edge strength, both sides of an edge (default;
+             the same as clip for blur/box/identity, whose output is >= 0)
+  clip       v clipped to 0..255: for kernels that return an image (sharpen,
+             emboss); drops the negative side of edges
+  normalize  min..max stretched to 0..255 (one map for all channels)
+
+examples:
+  fastconv filter photo.jpg -k kernel1 -o edges.png
+  fastconv filter photo.jpg --resize 200x200 --channel r -k kernel1 -k kernel2 -o out.png
+  fastconv filter photo.jpg --channel rgb -k gaussian:7:2 --padding same --scale clip -o soft.png
+  fastconv filter photo.jpg -k sobel-x --stride 2 --scale normalize -o sx.png
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr, exit status 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        self.exit(2, f"fastconv: error: {message} (see '{self.prog} --help')\n")
+
+
+def _int_pair(name: str, minimum: int):
+    def parse(text: str):
+        parts = [p.strip() for p in text.split(",")]
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer or ROWS,COLS, got {text!r}"
+            ) from None
+        if len(values) not in (1, 2) or min(values) < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer >= {minimum} or ROWS,COLS, got {text!r}"
+            )
+        return values[0] if len(values) == 1 else tuple(values)
+
+    return parse
+
+
+def _padding(text: str):
+    word = text.strip().lower()
+    if word in ("valid", "same"):
+        return word
+    parts = [p.strip() for p in word.split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = None
+    if values is None or len(values) not in (1, 2, 4) or min(values) < 0:
+        raise argparse.ArgumentTypeError(
+            "padding must be valid, same, N, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT "
+            f"(integers >= 0), got {text!r}"
+        )
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 2:
+        return tuple(values)
+    return ((values[0], values[1]), (values[2], values[3]))
+
+
+def _kernel(text: str):
+    try:
+        return text, _kernels.parse(text)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _size(text: str):
+    from .image import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err).replace("size", "resize", 1)) from None
+
+
+def _choice(choices, aliases=None):
+    aliases = aliases or {}
+
+    def parse(text: str):
+        key = text.strip().lower()
+        key = aliases.get(key, key)
+        if key not in choices:
+            raise argparse.ArgumentTypeError(
+                f"must be one of {', '.join(choices)}; got {text!r}"
+            )
+        return key
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``fastconv`` argument parser (subcommands filter, demo, kernels).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> from fastconv.cli import build_parser
+    >>> args = build_parser().parse_args(["filter", "in.png", "-k", "kernel1", "-o", "out.png"])
+    >>> args.command, args.kernels[0][0], args.scale
+    ('filter', 'kernel1', 'abs')
+    """
+    from . import __version__
+    from ._validation import PAD_MODES
+    from .convolve import BACKENDS
+    from .image import _CHANNEL_ALIASES, CHANNELS, DEFAULT_SCALE, SCALES
+
+    backends = ("auto",) + tuple(BACKENDS)
+
+    parser = _Parser(
+        prog="fastconv",
+        description="Filter images with fastconv's 2-D convolution, "
+        "or reproduce the seed's edge-detection figures.",
+        epilog="Run 'fastconv COMMAND --help' for a command's options. "
+        "First run: 'fastconv demo'.",
+    )
+    parser.add_argument("--version", action="version", version=f"fastconv {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    flt = commands.add_parser(
+        "filter",
+        help="filter an image file with one or more kernels",
+        description="Read IMAGE, keep one channel (or all three), convolve it with each "
+        "kernel (cross-correlation, as CNN layers and scipy.signal.correlate2d), map the "
+        "result to 8 bits and save it. The output format follows OUT's extension "
+        "(.png, .jpg, .bmp, .tif, ...).",
+        epilog=_EPILOG_FILTER.format(names=", ".join(_kernels.NAMES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    flt.add_argument("image", metavar="IMAGE", help="input image (any format Pillow reads)")
+    flt.add_argument(
+        "-k", "--kernel", dest="kernels", metavar="KERNEL", action="append", type=_kernel,
+        required=True, help="kernel name (e.g. kernel1, sobel-x, gaussian:5:1.2), file or "
+        "rows; repeat for several kernels",
+    )
+    flt.add_argument("-o", "--output", metavar="OUT", required=True, type=Path,
+                     help="output image file")
+    flt.add_argument("--chain", action="store_true",
+                     help="apply the kernels one after the other into one output "
+                     "(default: one output per kernel)")
+    flt.add_argument("--channel", default="r",
+                     type=_choice(CHANNELS, _CHANNEL_ALIASES),
+                     help="r, g, b, gray (luminance) or rgb (all three, colour output); "
+                     "default r, as the seed")
+    flt.add_argument("--resize", metavar="WxH", type=_size,
+                     help="resize the input first, e.g. 200x200 (default: keep its size)")
+    flt.add_argument("--stride", default=1, type=_int_pair("stride", 1),
+                     help="step between windows: S or ROWS,COLS (default 1)")
+    flt.add_argument("--padding", default=0, type=_padding,
+                     help="valid, same, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (default 0 = "
+                     "valid: the output shrinks by the kernel size - 1, as in the seed)")
+    flt.add_argument("--pad-mode", default="constant", type=_choice(PAD_MODES),
+                     help=f"values used for padding: {', '.join(PAD_MODES)} (default constant = 0)")
+    flt.add_argument("--dilation", default=1, type=_int_pair("dilation", 1),
+                     help="spacing between kernel taps: D or ROWS,COLS (default 1)")
+    flt.add_argument("--flip", action="store_true",
+                     help="flip the kernel (true convolution instead of cross-correlation)")
+    flt.add_argument("--scale", default=DEFAULT_SCALE, type=_choice(SCALES),
+                     help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below)")
+    flt.add_argument("--backend", default="auto", type=_choice(backends),
+                     help=f"convolution backend: {', '.join(backends)} (default auto)")
+
+    dem = commands.add_parser(
+        "demo",
+        help="reproduce the seed's Figures 1-3 on matplotlib's sample photo",
+        description="Take matplotlib's sample photo grace_hopper.jpg (installed with "
+        "matplotlib, no download), resize it to 200x200, keep the red channel, filter it "
+        "with the seed's kernel1 and kernel2, and write PNGs: the three figures side by "
+        "side, each on its own, and the seed's np.uint display next to honest scaling.",
+    )
+    dem.add_argument("--out", metavar="DIR", type=Path, default=Path("fastconv-demo"),
+                     help="output folder, created if missing (default ./fastconv-demo)")
+    dem.add_argument("--scale", default=DEFAULT_SCALE, type=_choice(SCALES),
+                     help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE})")
+
+    commands.add_parser("kernels", help="list the named kernels",
+                        description="List the kernels -k accepts by name.")
+    return parser
+
+
+def _slug(spec: str, index: int) -> str:
+    if Path(spec).suffix.lower() in (".npy", ".txt", ".csv") or ";" in spec:
+        base = Path(spec).stem if ";" not in spec else f"k{index + 1}"
+    else:
+        base = spec
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", base.replace(":", "-")).strip("-.")
+    return slug or f"k{index + 1}"
+
+
+def _output_paths(out: Path, specs: list[str]) -> list[Path]:
+    if len(specs) == 1:
+        return [out]
+    names, seen = [], {}
+    for i, spec in enumerate(specs):
+        slug = _slug(spec, i)
+        seen[slug] = seen.get(slug, 0) + 1
+        names.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
+    suffix = out.suffix or ".png"
+    return [out.with_name(f"{out.stem}-{name}{suffix}") for name in names]
+
+
+class _Failure(Exception):
+    """A user-facing failure after parsing: message for stderr, exit status 1."""
+
+
+def _run_filter(args) -> None:
+    from .convolve import convolve2d
+    from .image import read_image, save_image, to_uint8
+
+    try:
+        pixels = read_image(args.image, resize=args.resize, channel=args.channel)
+    except (FileNotFoundError, ValueError) as err:
+        raise _Failure(str(err)) from None
+    specs = [spec for spec, _ in args.kernels]
+    arrays = [k for _, k in args.kernels]
+    if args.chain:
+        jobs = [(" -> ".join(specs), arrays, args.output)]
+    else:
+        jobs = [(spec, [k], path)
+                for spec, k, path in zip(specs, arrays, _output_paths(args.output, specs))]
+    for label, chain, path in jobs:
+        values = pixels
+        try:
+            for k in chain:
+                values = convolve2d(values, k, args.stride, args.padding,
+                                    dilation=args.dilation, flip=args.flip,
+                                    pad_mode=args.pad_mode, backend=args.backend)
+        except (ValueError, TypeError) as err:
+            raise _Failure(f"cannot filter {args.image} with {label}: {err}") from None
+        out = to_uint8(values, args.scale)
+        try:
+            save_image(out, path)
+        except ValueError as err:
+            raise _Failure(str(err)) from None
+        lo, hi = values.min(), values.max()
+        print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values "
+              f"{lo:.6g}..{hi:.6g}, scale {args.scale}")
+
+
+def _run_demo(args) -> None:
+    from .image import demo
+
+    try:
+        written = demo(args.out, scale=args.scale)
+    except (OSError, ValueError) as err:
+        raise _Failure(f"demo failed: {err}") from None
+    for path in written:
+        print(path)
+
+
+def main(argv=None) -> int:
+    """Run the ``fastconv`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        Exit status: 0 done, 1 the work failed, 2 bad command line.
+
+    Examples
+    --------
+    >>> from fastconv.cli import main
+    >>> main(["kernels"])  # doctest: +ELLIPSIS
+    kernel1 ...
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        if args.command == "kernels":
+            print("\n".join(_kernels.describe()))
+        elif args.command == "filter":
+            _run_filter(args)
+        elif args.command == "demo":
+            _run_demo(args)
+    except _Failure as err:
+        print(f"fastconv: error: {err}", file=sys.stderr)
+        return 1
+    except ImportError as err:
+        print(f"fastconv: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fastconv: interrupted", file=sys.stderr)
+        return 130
+    return 0
