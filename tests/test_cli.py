@@ -1,0 +1,278 @@
+"""The ``fastconv`` command end to end.
+
+``python -m fastconv`` runs in a subprocess on small images the tests write;
+the saved pixels are checked against a plain NumPy correlation (padding,
+stride, dilation and flip done by hand here) plus the chosen 8-bit scaling,
+also written here.  User mistakes are checked for their one-line message and
+exit status, in-process through ``main(argv)`` and, for a few, in a real
+process (no traceback).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fastconv import kernels
+from fastconv.cli import main
+
+pytestmark = pytest.mark.slow
+
+KERNEL1 = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
+KERNEL2 = np.array([[0, -1, 0], [-1, 8, -1], [0, -1, 0]])
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+
+
+def ref_correlate(img, k, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1),
+                  flip=False, mode="constant"):
+    """Cross-correlation by explicit loops over output pixels and taps."""
+    img = np.asarray(img, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    if flip:
+        k = k[::-1, ::-1]
+    x = np.pad(img, pad, mode=mode)
+    kh, kw = k.shape
+    span_h, span_w = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
+    oh = (x.shape[0] - span_h) // stride[0] + 1
+    ow = (x.shape[1] - span_w) // stride[1] + 1
+    out = np.zeros((oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            total = 0.0
+            for u in range(kh):
+                for v in range(kw):
+                    total += k[u, v] * x[i * stride[0] + u * dilation[0],
+                                         j * stride[1] + v * dilation[1]]
+            out[i, j] = total
+    return out
+
+
+def tf_same(n, k, s, d=1):
+    """TensorFlow's SAME padding (before, after) for one axis."""
+    out = -(-n // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def ref_scale(v, scale):
+    v = np.asarray(v, dtype=np.float64)
+    if scale == "abs":
+        v = np.abs(v)
+    elif scale == "normalize":
+        lo, hi = v.min(), v.max()
+        v = np.zeros_like(v) if hi == lo else (v - lo) * 255.0 / (hi - lo)
+    return np.clip(np.round(v), 0, 255).astype(np.uint8)
+
+
+def run(args, cwd):
+    return subprocess.run([sys.executable, "-m", "fastconv", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def pixels(path):
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    rng = np.random.default_rng(11)
+    rgb = rng.integers(0, 256, size=(10, 13, 3), dtype=np.uint8)
+    rgb[3:7, 4:9] = 250  # a bright block, so there are edges
+    path = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(path)
+    return path, rgb
+
+
+def test_several_kernels_write_one_file_each(tmp_path, photo):
+    path, rgb = photo
+    res = run(["filter", path, "-k", "kernel1", "-k", "kernel2", "-k", "gaussian:3:1",
+               "--channel", "r", "-o", "out.png"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
+    red = rgb[:, :, 0]
+    expected = {
+        "out-kernel1.png": ref_correlate(red, KERNEL1),
+        "out-kernel2.png": ref_correlate(red, KERNEL2),
+        "out-gaussian-3-1.png": ref_correlate(red, kernels.gaussian(3, 1.0)),
+    }
+    for name, raw in expected.items():
+        got = pixels(tmp_path / name)
+        assert got.shape == (8, 11)
+        np.testing.assert_array_equal(got, ref_scale(raw, "abs"), err_msg=name)
+    assert not (tmp_path / "out.png").exists()
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("out-kernel1.png: 11x8, kernel1, values ")
+    assert lines[0].endswith("scale abs")
+
+
+def test_rgb_same_padding_stride_clip(tmp_path, photo):
+    path, rgb = photo
+    res = run(["filter", path, "--channel", "rgb", "-k", "sharpen", "--padding", "same",
+               "--stride", "2", "--scale", "clip", "-o", "sharp.png"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    got = pixels(tmp_path / "sharp.png")
+    pad = (tf_same(10, 3, 2), tf_same(13, 3, 2))
+    assert got.shape == (5, 7, 3)
+    for c in range(3):
+        raw = ref_correlate(rgb[:, :, c], SHARPEN, stride=(2, 2), pad=pad)
+        np.testing.assert_array_equal(got[:, :, c], ref_scale(raw, "clip"))
+
+
+def test_npy_kernel_dilation_flip_edge_padding_normalize(tmp_path, photo):
+    path, rgb = photo
+    k = np.array([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.0]])
+    np.save(tmp_path / "mine.npy", k)
+    res = run(["filter", path, "--channel", "g", "-k", "mine.npy", "--padding", "1,2",
+               "--pad-mode", "edge", "--dilation", "2", "--flip", "--stride", "1,2",
+               "--scale", "normalize", "-o", "g.bmp"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    raw = ref_correlate(rgb[:, :, 1], k, stride=(1, 2), pad=((1, 1), (2, 2)),
+                        dilation=(2, 2), flip=True, mode="edge")
+    with Image.open(tmp_path / "g.bmp") as im:
+        assert im.format == "BMP"
+    np.testing.assert_array_equal(pixels(tmp_path / "g.bmp"), ref_scale(raw, "normalize"))
+
+
+def test_chain_with_text_kernel_gray_and_resize(tmp_path, photo):
+    path, rgb = photo
+    (tmp_path / "edge.txt").write_text("-1 -1 -1\n-1 8 -1\n-1 -1 -1\n")
+    res = run(["filter", path, "--resize", "12x9", "--channel", "gray", "--chain",
+               "-k", "edge.txt", "-k", "sobel_x", "-k", "1 1; 1 1", "-o", "chain.png"],
+              cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    # Resizing and luminance are Pillow's; the reference takes them from Pillow too.
+    with Image.open(path) as im:
+        gray = np.asarray(im.convert("RGB").resize((12, 9), Image.Resampling.BICUBIC).convert("L"))
+    raw = ref_correlate(ref_correlate(ref_correlate(gray, KERNEL1), SOBEL_X), np.ones((2, 2)))
+    got = pixels(tmp_path / "chain.png")
+    assert got.shape == (4, 7)
+    np.testing.assert_array_equal(got, ref_scale(raw, "abs"))
+    assert "edge.txt -> sobel_x -> 1 1; 1 1" in res.stdout
+
+
+def test_console_script_runs():
+    script = Path(sys.executable).with_name("fastconv" + (".exe" if os.name == "nt" else ""))
+    if not script.exists():
+        pytest.skip("the fastconv console script is not installed next to this Python")
+    res = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("fastconv ")
+
+
+def test_demo_writes_its_pngs(tmp_path):
+    res = run(["demo", "--out", "figs"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    names = ["figures_1-3.png", "figure1_red.png", "figure2_kernel1.png",
+             "figure3_kernel2.png", "seed_display_vs_abs.png"]
+    assert res.stdout.split() == [str(Path("figs") / n) for n in names]
+    for name in names:
+        with Image.open(tmp_path / "figs" / name) as im:
+            assert im.format == "PNG"
+            assert im.width >= 198 and im.height >= 198
+    # The single panels are exact: red channel of the sample photo at 200x200,
+    # kernel1 / kernel2 without padding, |v| clipped at 255.
+    import matplotlib.cbook
+
+    sample = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    with Image.open(sample) as im:
+        red = np.asarray(im.convert("RGB").resize((200, 200), Image.Resampling.BICUBIC))[:, :, 0]
+    np.testing.assert_array_equal(pixels(tmp_path / "figs" / "figure1_red.png"), red)
+    from scipy import signal
+
+    for name, k in [("figure2_kernel1.png", KERNEL1), ("figure3_kernel2.png", KERNEL2)]:
+        raw = signal.correlate2d(red.astype(np.int64), k, mode="valid")
+        np.testing.assert_array_equal(pixels(tmp_path / "figs" / name), ref_scale(raw, "abs"))
+
+
+# -- user mistakes -----------------------------------------------------------
+
+
+def test_missing_image_in_a_real_process(tmp_path):
+    res = run(["filter", "nope.png", "-k", "kernel1", "-o", "o.png"], cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr == "fastconv: error: image not found: nope.png\n"
+    assert res.stdout == ""
+
+
+def test_unknown_kernel_in_a_real_process(tmp_path, photo):
+    path, _ = photo
+    res = run(["filter", path, "-k", "kernel3", "-o", "o.png"], cwd=tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fastconv: error: argument -k/--kernel: unknown kernel 'kernel3'; "
+                               "known kernels: kernel1, kernel2,")
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    "argv,status,message",
+    [
+        (["filter", "{photo}", "-k", "kernel1", "-o", "{tmp}/nodir/o.png"], 1,
+         r"cannot write .*nodir/o.png: folder .*nodir does not exist"),
+        (["filter", "{tmp}/missing.jpg", "-k", "kernel1", "-o", "o.png"], 1,
+         r"image not found: .*missing.jpg"),
+        (["filter", "{tmp}/notes.txt", "-k", "kernel1", "-o", "{tmp}/o.png"], 1,
+         r"cannot read image .*notes.txt: not an image Pillow can read"),
+        (["filter", "{photo}", "-k", "box:20", "-o", "{tmp}/o.png"], 1,
+         r"cannot filter .*photo.png with box:20: k of shape \(20, 20\)"),
+        (["filter", "{photo}", "-k", "kernel1", "-o", "{tmp}/o.xyz"], 1,
+         r"Pillow does not know the extension '.xyz'"),
+        (["filter", "{photo}", "-k", "foo", "-o", "o.png"], 2,
+         r"argument -k/--kernel: unknown kernel 'foo'; known kernels: kernel1"),
+        (["filter", "{photo}", "-k", "gaussian:5:-2", "-o", "o.png"], 2,
+         r"sigma must be a positive number, got -2.0"),
+        (["filter", "{photo}", "-k", "{tmp}/k.npy", "-o", "o.png"], 2,
+         r"kernel file not found: .*k.npy"),
+        (["filter", "{photo}", "-k", "1 2; 3", "-o", "o.png"], 2,
+         r"kernel rows must all have the same length"),
+        (["filter", "{photo}", "-k", "kernel1", "--stride", "0", "-o", "o.png"], 2,
+         r"argument --stride: stride must be an integer >= 1 or ROWS,COLS, got '0'"),
+        (["filter", "{photo}", "-k", "kernel1", "--stride", "two", "-o", "o.png"], 2,
+         r"argument --stride: stride must be an integer or ROWS,COLS, got 'two'"),
+        (["filter", "{photo}", "-k", "kernel1", "--padding", "-1", "-o", "o.png"], 2,
+         r"argument --padding: padding must be valid, same, N"),
+        (["filter", "{photo}", "-k", "kernel1", "--resize", "200by200", "-o", "o.png"], 2,
+         r"argument --resize: resize must be WIDTHxHEIGHT"),
+        (["filter", "{photo}", "-k", "kernel1", "--channel", "alpha", "-o", "o.png"], 2,
+         r"argument --channel: must be one of r, g, b, gray, rgb; got 'alpha'"),
+        (["filter", "{photo}", "-k", "kernel1", "--scale", "wrap", "-o", "o.png"], 2,
+         r"argument --scale: must be one of abs, clip, normalize; got 'wrap'"),
+        (["filter", "{photo}", "-k", "kernel1"], 2,
+         r"the following arguments are required: -o/--output"),
+        (["filter", "{photo}", "-o", "o.png"], 2,
+         r"the following arguments are required: -k/--kernel"),
+        (["blur", "{photo}"], 2, r"argument COMMAND: invalid choice: 'blur'"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_status(tmp_path, photo, capsys, argv, status, message):
+    (tmp_path / "notes.txt").write_text("not an image")
+    argv = [a.format(photo=photo[0], tmp=tmp_path) for a in argv]
+    assert main(argv) == status
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("fastconv: error: ")
+    import re
+
+    assert re.search(message, err), err
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "filter" in capsys.readouterr().err
+
+
+def test_help_and_kernels_list(capsys):
+    assert main(["filter", "--help"]) == 0
+    text = capsys.readouterr().out
+    for word in ("--scale", "abs", "clip", "normalize", "--chain", "gaussian", "-1 8 -1"):
+        assert word in text
+    assert main(["kernels"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(kernels.NAMES)
