@@ -19,8 +19,6 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from . import kernels as _kernels
 
 _EPILOG_FILTER = """\

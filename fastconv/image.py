@@ -292,7 +292,8 @@ def save_image(pixels, path) -> Path:
         ``uint8``, shape ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB).
     path : str or os.PathLike
         Output file; ``.png`` for lossless output, or any extension Pillow
-        writes (``.jpg``, ``.bmp``, ``.tif``, ...).  Its folder must exist.
+        writes (``.jpg``, ``.bmp``, ``.tif``, ...); no extension means PNG.
+        Its folder must exist.
 
     Returns
     -------
@@ -328,7 +329,8 @@ def save_image(pixels, path) -> Path:
     mode = "L" if pixels.ndim == 2 else "RGB"
     im = Image.fromarray(np.ascontiguousarray(pixels)).convert(mode)
     try:
-        im.save(path)
+        # No extension: PNG, the lossless default.
+        im.save(path, format=None if path.suffix else "PNG")
     except (ValueError, KeyError):
         raise ValueError(
             f"cannot write {path}: Pillow does not know the extension {path.suffix!r} "

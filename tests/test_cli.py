@@ -5,7 +5,7 @@ the saved pixels are checked against a plain NumPy correlation (padding,
 stride, dilation and flip done by hand here) plus the chosen 8-bit scaling,
 also written here.  User mistakes are checked for their one-line message and
 exit status, in-process through ``main(argv)`` and, for a few, in a real
-process (no traceback).
+process (no traceback).  Tests that start a process are marked ``slow``.
 """
 
 import os
@@ -19,8 +19,6 @@ from PIL import Image
 
 from fastconv import kernels
 from fastconv.cli import main
-
-pytestmark = pytest.mark.slow
 
 KERNEL1 = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
 KERNEL2 = np.array([[0, -1, 0], [-1, 8, -1], [0, -1, 0]])
@@ -89,6 +87,7 @@ def photo(tmp_path):
     return path, rgb
 
 
+@pytest.mark.slow
 def test_several_kernels_write_one_file_each(tmp_path, photo):
     path, rgb = photo
     res = run(["filter", path, "-k", "kernel1", "-k", "kernel2", "-k", "gaussian:3:1",
@@ -112,6 +111,7 @@ def test_several_kernels_write_one_file_each(tmp_path, photo):
     assert lines[0].endswith("scale abs")
 
 
+@pytest.mark.slow
 def test_rgb_same_padding_stride_clip(tmp_path, photo):
     path, rgb = photo
     res = run(["filter", path, "--channel", "rgb", "-k", "sharpen", "--padding", "same",
@@ -125,6 +125,7 @@ def test_rgb_same_padding_stride_clip(tmp_path, photo):
         np.testing.assert_array_equal(got[:, :, c], ref_scale(raw, "clip"))
 
 
+@pytest.mark.slow
 def test_npy_kernel_dilation_flip_edge_padding_normalize(tmp_path, photo):
     path, rgb = photo
     k = np.array([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.0]])
@@ -140,6 +141,7 @@ def test_npy_kernel_dilation_flip_edge_padding_normalize(tmp_path, photo):
     np.testing.assert_array_equal(pixels(tmp_path / "g.bmp"), ref_scale(raw, "normalize"))
 
 
+@pytest.mark.slow
 def test_chain_with_text_kernel_gray_and_resize(tmp_path, photo):
     path, rgb = photo
     (tmp_path / "edge.txt").write_text("-1 -1 -1\n-1 8 -1\n-1 -1 -1\n")
@@ -157,6 +159,7 @@ def test_chain_with_text_kernel_gray_and_resize(tmp_path, photo):
     assert "edge.txt -> sobel_x -> 1 1; 1 1" in res.stdout
 
 
+@pytest.mark.slow
 def test_console_script_runs():
     script = Path(sys.executable).with_name("fastconv" + (".exe" if os.name == "nt" else ""))
     if not script.exists():
@@ -165,6 +168,7 @@ def test_console_script_runs():
     assert res.returncode == 0 and res.stdout.startswith("fastconv ")
 
 
+@pytest.mark.slow
 def test_demo_writes_its_pngs(tmp_path):
     res = run(["demo", "--out", "figs"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -193,6 +197,7 @@ def test_demo_writes_its_pngs(tmp_path):
 # -- user mistakes -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_missing_image_in_a_real_process(tmp_path):
     res = run(["filter", "nope.png", "-k", "kernel1", "-o", "o.png"], cwd=tmp_path)
     assert res.returncode == 1
@@ -200,6 +205,7 @@ def test_missing_image_in_a_real_process(tmp_path):
     assert res.stdout == ""
 
 
+@pytest.mark.slow
 def test_unknown_kernel_in_a_real_process(tmp_path, photo):
     path, _ = photo
     res = run(["filter", path, "-k", "kernel3", "-o", "o.png"], cwd=tmp_path)

@@ -189,6 +189,8 @@ def test_save_other_formats_by_extension(tmp_path):
         path = fimg.save_image(pixels, tmp_path / f"out{ext}")
         with Image.open(path) as im:
             assert im.format == fmt
+    with Image.open(fimg.save_image(pixels, tmp_path / "noext")) as im:
+        assert im.format == "PNG"
 
 
 def test_save_errors(tmp_path):
