@@ -23,9 +23,13 @@ def _choose_backend(shape_hw, k_hw) -> str:
 def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
     """Validate and normalise arguments; return what a kernel needs.
 
-    Returns ``(x, kern, stride, dilation, out_shape, out_dtype, channels_last)``
-    where ``x`` is the padded input as ``(C, Hp, Wp)`` and ``kern`` the 2-D
-    kernel, both C-contiguous and of the dtypes the kernels accept.
+    Returns ``(x, kern, stride, dilation, pads, out_shape, out_dtype, channels_last)``
+    where ``x`` is the input as ``(C, H, W)`` and ``kern`` the 2-D kernel, both
+    C-contiguous and of the dtypes the kernels accept.  Zero ("constant")
+    padding is not applied here: ``pads = (top, left)`` tells the kernels where
+    the image sits in the padded field (bottom/right follow from
+    ``out_shape``).  Other pad modes are applied with :func:`numpy.pad`, and
+    ``pads`` is then ``(0, 0)``.
     """
     img = v.check_array(img, "img", (2, 3))
     k = v.check_array(k, "k", (2,))
@@ -56,12 +60,14 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
 
     channels_last = img.ndim == 3
     x = np.moveaxis(img, 2, 0) if channels_last else img[np.newaxis]
-    if pt or pb or pl or pr:
+    pads = (pt, pl)
+    if (pt or pb or pl or pr) and pad_mode != "constant":
         width = ((0, 0), (pt, pb), (pl, pr))
         x = np.pad(np.asarray(x, dtype=x_dtype), width, mode=pad_mode)
+        pads = (0, 0)
     x = v.as_kernel_input(x, x_dtype)
     out_shape = (x.shape[0],) + out_hw
-    return x, kern, stride, dilation, out_shape, dtype, channels_last
+    return x, kern, stride, dilation, pads, out_shape, dtype, channels_last
 
 
 def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode="constant", backend="auto"):
@@ -134,13 +140,13 @@ def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode=
     (2, 2)
     """
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
-    x, kern, stride, dilation, out_shape, dtype, channels_last = _prepare(
+    x, kern, stride, dilation, pads, out_shape, dtype, channels_last = _prepare(
         img, k, stride, padding, dilation, flip, pad_mode
     )
     if backend == "auto":
         backend = _choose_backend(out_shape[1:], kern.shape)
     out = np.empty(out_shape, dtype=dtype)
-    BACKENDS[backend](x, kern, stride[0], stride[1], dilation[0], dilation[1], out)
+    BACKENDS[backend](x, kern, stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[1], out)
     if channels_last:
         return np.ascontiguousarray(np.moveaxis(out, 0, 2))
     return out[0]
