@@ -1,0 +1,190 @@
+"""Private kernels for batched, multi-channel convolution and pooling (NHWC).
+
+Notation: ``x`` has shape ``(N, H, W, C)``, the filter bank ``w`` has shape
+``(kh, kw, C, F)``, ``out`` has shape ``(N, OH, OW, F)``; ``(pt, pl)`` is the
+zero padding before the first row and column, ``(sh, sw)`` the stride and
+``(dh, dw)`` the dilation.  Every convolution kernel computes::
+
+    out[n, i, j, f] = bias[f] + sum_{a, b, c} w[a, b, c, f] * x[n, i*sh + a*dh - pt, j*sw + b*dw - pl, c]
+
+where taps that fall outside ``x`` count as zero, then clamps at zero if
+``relu`` is set.  Padding is never materialised: the kernels skip the taps
+that fall outside the image.  Kernels check nothing; :mod:`fastconv.conv2d`
+validates arguments, picks dtypes and allocates ``out``.
+"""
+
+from __future__ import annotations
+
+from numba import prange
+
+from ._jit import jit
+
+#: Filters accumulated together in registers by :func:`direct` (one AVX register of float32).
+FILTER_BLOCK = 8
+
+
+@jit()
+def im2col_rows(xf, H, W, C, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, buf):
+    """Write the patch matrix of output rows ``r0 <= r < r1`` into ``buf``.
+
+    Output row ``r`` is image ``n = r // OH``, row ``i = r % OH``.  Row
+    ``(r - r0) * OW + j`` of ``buf`` (shape ``(rows * OW, kh*kw*C)``) holds the
+    window under output pixel ``(n, i, j)`` in ``(a, b, c)`` order, so that
+    ``buf @ w.reshape(kh*kw*C, F)`` is the convolution.  ``xf`` is ``x``
+    reshaped to ``(N*H, W*C)``.  One thread; releases the GIL.
+    """
+    run = kw * C
+    for r in range(r0, r1):
+        n = r // OH
+        i = r - n * OH
+        m0 = (r - r0) * OW
+        for a in range(kh):
+            y = i * sh + a * dh - pt
+            k0 = a * run
+            if y < 0 or y >= H:
+                for j in range(OW):
+                    row = buf[m0 + j]
+                    for q in range(run):
+                        row[k0 + q] = 0
+                continue
+            xrow = xf[n * H + y]
+            for j in range(OW):
+                row = buf[m0 + j]
+                x0 = j * sw - pl
+                if dw == 1 and x0 >= 0 and x0 + kw <= W:
+                    s = x0 * C
+                    for q in range(run):
+                        row[k0 + q] = xrow[s + q]
+                else:
+                    for b in range(kw):
+                        col = x0 + b * dw
+                        kb = k0 + b * C
+                        if col < 0 or col >= W:
+                            for c in range(C):
+                                row[kb + c] = 0
+                        else:
+                            s = col * C
+                            for c in range(C):
+                                row[kb + c] = xrow[s + c]
+
+
+@jit()
+def bias_relu(out2, bias, relu):
+    """In place: ``out2[m, f] += bias[f]``, then ``max(., 0)`` if ``relu``."""
+    M, F = out2.shape
+    for m in range(M):
+        row = out2[m]
+        for f in range(F):
+            v = row[f] + bias[f]
+            if relu and v < 0:
+                v = 0
+            row[f] = v
+
+
+@jit(parallel=True)
+def direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out3):
+    """Direct convolution; one output row ``(n, i)`` per ``prange`` iteration.
+
+    ``w2`` is ``w`` reshaped to ``(kh*kw*C, F)`` and ``out3`` is ``out``
+    reshaped to ``(N*OH, OW, F)``.  For each output pixel the filters are
+    taken :data:`FILTER_BLOCK` at a time: their sums stay in registers while
+    the taps ``(a, b, c)`` stream past, and are written once.  Filters left
+    over (``F`` not a multiple of the block) are summed one at a time.
+    """
+    N, H, W, C = x.shape
+    F = w2.shape[1]
+    NOH, OW = out3.shape[0], out3.shape[1]
+    OH = NOH // N
+    FB = FILTER_BLOCK
+    fmain = F - F % FB
+    for t in prange(NOH):
+        n = t // OH
+        i = t - n * OH
+        for j in range(OW):
+            o = out3[t, j]
+            for f0 in range(0, fmain, FB):
+                s0 = bias[f0]
+                s1 = bias[f0 + 1]
+                s2 = bias[f0 + 2]
+                s3 = bias[f0 + 3]
+                s4 = bias[f0 + 4]
+                s5 = bias[f0 + 5]
+                s6 = bias[f0 + 6]
+                s7 = bias[f0 + 7]
+                for a in range(kh):
+                    y = i * sh + a * dh - pt
+                    if y < 0 or y >= H:
+                        continue
+                    for b in range(kw):
+                        col = j * sw + b * dw - pl
+                        if col < 0 or col >= W:
+                            continue
+                        xv = x[n, y, col]
+                        k0 = (a * kw + b) * C
+                        for c in range(C):
+                            xc = xv[c]
+                            wr = w2[k0 + c]
+                            s0 += xc * wr[f0]
+                            s1 += xc * wr[f0 + 1]
+                            s2 += xc * wr[f0 + 2]
+                            s3 += xc * wr[f0 + 3]
+                            s4 += xc * wr[f0 + 4]
+                            s5 += xc * wr[f0 + 5]
+                            s6 += xc * wr[f0 + 6]
+                            s7 += xc * wr[f0 + 7]
+                o[f0] = s0
+                o[f0 + 1] = s1
+                o[f0 + 2] = s2
+                o[f0 + 3] = s3
+                o[f0 + 4] = s4
+                o[f0 + 5] = s5
+                o[f0 + 6] = s6
+                o[f0 + 7] = s7
+            for f in range(fmain, F):
+                s = bias[f]
+                for a in range(kh):
+                    y = i * sh + a * dh - pt
+                    if y < 0 or y >= H:
+                        continue
+                    for b in range(kw):
+                        col = j * sw + b * dw - pl
+                        if col < 0 or col >= W:
+                            continue
+                        xv = x[n, y, col]
+                        k0 = (a * kw + b) * C
+                        for c in range(C):
+                            s += xv[c] * w2[k0 + c, f]
+                o[f] = s
+            if relu:
+                for f in range(F):
+                    if o[f] < 0:
+                        o[f] = 0
+
+
+@jit(parallel=True)
+def maxpool(x, ph, pw, sh, sw, pt, pl, out):
+    """``out[n, i, j, c] = max over the window (ph, pw) at (i*sh - pt, j*sw - pl)``.
+
+    Taps outside ``x`` are ignored (Keras' and TensorFlow's "same" max
+    pooling never counts padding); every window holds at least one pixel.
+    """
+    N, H, W, C = x.shape
+    OH, OW = out.shape[1], out.shape[2]
+    for t in prange(N * OH):
+        n = t // OH
+        i = t - n * OH
+        y0 = max(i * sh - pt, 0)
+        y1 = min(i * sh - pt + ph, H)
+        for j in range(OW):
+            x0 = max(j * sw - pl, 0)
+            x1 = min(j * sw - pl + pw, W)
+            o = out[n, i, j]
+            first = x[n, y0, x0]
+            for c in range(C):
+                o[c] = first[c]
+            for y in range(y0, y1):
+                for xx in range(x0, x1):
+                    v = x[n, y, xx]
+                    for c in range(C):
+                        if v[c] > o[c]:
+                            o[c] = v[c]

@@ -1,0 +1,294 @@
+"""Reading a Keras ``.keras`` file into a :class:`Model` of :mod:`fastconv.nn.layers`.
+
+A ``.keras`` file (Keras 3) is a zip holding ``config.json`` (the architecture)
+and ``model.weights.h5`` (the weights, one HDF5 group per layer with datasets
+``vars/0``, ``vars/1``, ...). Both are read directly with :mod:`zipfile`,
+:mod:`json` and ``h5py``: loading does not import TensorFlow or Keras, and the
+forward pass uses NumPy and fastconv alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import layers as L
+from .layers import UnsupportedLayerError
+
+#: Keras layer classes :func:`load_model` can read.
+SUPPORTED_LAYERS = ("InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation")
+
+
+class ModelFileError(ValueError):
+    """A file that is not a readable Keras 3 ``.keras`` model."""
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A sequential stack of inference layers, as read by :func:`load_model`.
+
+    Attributes
+    ----------
+    name : str
+        The Keras model's name.
+    layers : tuple
+        The layers in order (:mod:`fastconv.nn.layers` objects; the input layer is not kept).
+    input_shape : tuple or None
+        Shape of one input sample, e.g. ``(32, 32, 3)``, when the file records it.
+    """
+
+    name: str
+    layers: tuple
+    input_shape: tuple | None = None
+
+    def __call__(self, x) -> np.ndarray:
+        """The forward pass of one batch: ``x`` of shape ``(N, *input_shape)`` -> float32 outputs."""
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"x must be a real numeric array, got dtype {x.dtype}")
+        if self.input_shape is not None and tuple(x.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(
+                f"model {self.name!r} takes inputs of shape (N, {', '.join(map(str, self.input_shape))}), got {x.shape}"
+            )
+        y = np.ascontiguousarray(x, dtype=np.float32)
+        for layer in self.layers:
+            y = layer(y)
+        return y
+
+    def predict(self, x, batch_size: int = 1000) -> np.ndarray:
+        """The forward pass over ``x`` in batches of ``batch_size`` samples (bounded memory).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastconv.nn.layers import Dense, Flatten
+        >>> m = Model("tiny", (Flatten("f"), Dense("d", np.eye(4, 2), np.zeros(2), "softmax")), (2, 2))
+        >>> m.predict(np.zeros((3, 2, 2))).tolist()
+        [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]
+        """
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        x = np.asarray(x)
+        if len(x) == 0:
+            raise ValueError(f"x must hold at least one sample, got shape {x.shape}")
+        parts = [self(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def summary(self) -> str:
+        """One line per layer: name, class and main options."""
+        return "\n".join(f"{layer.name:<12} {layer!r}" for layer in self.layers)
+
+
+def _snake(name: str) -> str:
+    """Keras' default object name for a class: ``MaxPooling2D`` -> ``max_pooling2d``."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def _read_weights(h5file, entries) -> dict[str, list[np.ndarray]]:
+    """Arrays per layer name from ``model.weights.h5``.
+
+    Each group under ``layers/`` carries the layer's name in the ``name``
+    attribute of its ``vars`` group (as Keras 3.15 writes it); when absent, groups are
+    matched by Keras' default naming (``conv2d``, ``conv2d_1``, ... in layer order).
+    """
+    top = h5file["layers"] if "layers" in h5file else None
+    if top is None:
+        return {}
+    by_name: dict[str, list[np.ndarray]] = {}
+    unnamed: dict[str, list[np.ndarray]] = {}
+    for key in top:
+        grp = top[key]
+        vars_ = grp.get("vars")
+        if vars_ is None:
+            continue
+        arrays = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
+        name = vars_.attrs.get("name")
+        if isinstance(name, bytes):
+            name = name.decode()
+        if name:
+            by_name[str(name)] = arrays
+        else:
+            unnamed[key] = arrays
+    if unnamed:
+        counts: dict[str, int] = {}
+        for cls, cfg in entries:
+            if cls == "InputLayer":
+                continue
+            base = _snake(cls)
+            k = counts.get(base, 0)
+            counts[base] = k + 1
+            key = base if k == 0 else f"{base}_{k}"
+            if key in unnamed and cfg.get("name") not in by_name:
+                by_name[cfg["name"]] = unnamed[key]
+    return by_name
+
+
+def _activation(cls: str, cfg: dict) -> str:
+    act = cfg.get("activation", "linear")
+    if isinstance(act, dict):  # a serialised activation object
+        act = act.get("config", {}).get("name", act.get("class_name"))
+    if act not in L.ACTIVATIONS:
+        raise UnsupportedLayerError(
+            f"layer {cfg.get('name')!r} ({cls}) has activation {act!r}; "
+            f"fastconv.nn supports {', '.join(L.ACTIVATIONS)}"
+        )
+    return act
+
+
+def _pair(value, what: str, cfg: dict, cls: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    raise UnsupportedLayerError(f"layer {cfg.get('name')!r} ({cls}) has {what} {value!r}; expected two ints")
+
+
+def _channels_last(cls: str, cfg: dict) -> None:
+    fmt = cfg.get("data_format") or "channels_last"
+    if fmt != "channels_last":
+        raise UnsupportedLayerError(
+            f"layer {cfg.get('name')!r} ({cls}) has data_format {fmt!r}; fastconv.nn runs channels_last only"
+        )
+
+
+def _padding(cls: str, cfg: dict) -> str:
+    padding = str(cfg.get("padding", "valid")).lower()
+    if padding not in ("valid", "same"):
+        raise UnsupportedLayerError(f"layer {cfg.get('name')!r} ({cls}) has padding {padding!r}")
+    return padding
+
+
+def _weights(name: str, cls: str, weights: dict, count: int) -> list[np.ndarray]:
+    arrays = weights.get(name)
+    if arrays is None or len(arrays) < count:
+        found = "none" if arrays is None else len(arrays)
+        raise ModelFileError(f"layer {name!r} ({cls}) needs {count} weight arrays in the file, found {found}")
+    return arrays
+
+
+def _build_layer(cls: str, cfg: dict, weights: dict):
+    name = cfg.get("name", cls)
+    if cls == "Conv2D":
+        _channels_last(cls, cfg)
+        if cfg.get("groups", 1) != 1:
+            raise UnsupportedLayerError(f"layer {name!r} (Conv2D) has groups={cfg['groups']}; only groups=1 runs")
+        use_bias = cfg.get("use_bias", True)
+        arrays = _weights(name, cls, weights, 2 if use_bias else 1)
+        return L.Conv2D(
+            name,
+            arrays[0],
+            arrays[1] if use_bias else None,
+            strides=_pair(cfg.get("strides", 1), "strides", cfg, cls),
+            padding=_padding(cls, cfg),
+            dilation=_pair(cfg.get("dilation_rate", 1), "dilation_rate", cfg, cls),
+            activation=_activation(cls, cfg),
+        )
+    if cls == "Dense":
+        use_bias = cfg.get("use_bias", True)
+        arrays = _weights(name, cls, weights, 2 if use_bias else 1)
+        if arrays[0].ndim != 2:
+            raise UnsupportedLayerError(f"layer {name!r} (Dense) has a kernel of shape {arrays[0].shape}")
+        return L.Dense(name, arrays[0], arrays[1] if use_bias else None, activation=_activation(cls, cfg))
+    if cls == "MaxPooling2D":
+        _channels_last(cls, cfg)
+        pool = _pair(cfg.get("pool_size", 2), "pool_size", cfg, cls)
+        strides = cfg.get("strides")
+        strides = pool if strides is None else _pair(strides, "strides", cfg, cls)
+        return L.MaxPooling2D(name, pool, strides, _padding(cls, cfg))
+    if cls == "Dropout":
+        return L.Dropout(name, float(cfg.get("rate", 0.0)))
+    if cls == "Flatten":
+        _channels_last(cls, cfg)
+        return L.Flatten(name)
+    if cls == "Activation":
+        return L.Activation(name, _activation(cls, cfg))
+    raise UnsupportedLayerError(
+        f"layer {name!r} ({cls}) is not supported by fastconv.nn; it runs {', '.join(SUPPORTED_LAYERS)}"
+    )
+
+
+def load_model(path) -> Model:
+    """Read a Keras 3 ``.keras`` file of a ``Sequential`` model into a :class:`Model`.
+
+    Layers read: ``Conv2D`` (channels last, any stride, dilation and
+    "same"/"valid" padding, with or without bias), ``MaxPooling2D``,
+    ``Dropout`` (the identity at inference), ``Flatten``, ``Dense`` and
+    ``Activation``, with activations ``linear``, ``relu`` and ``softmax``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``model.save("name.keras")``.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ModelFileError
+        If the file is not a ``.keras`` zip with ``config.json`` and
+        ``model.weights.h5``, the model is not ``Sequential``, or weights are missing.
+    UnsupportedLayerError
+        For a layer class, activation or option fastconv.nn cannot run; the
+        message names the layer.
+
+    Examples
+    --------
+    >>> from fastconv.nn import load_model
+    >>> model = load_model("stride.keras")  # doctest: +SKIP
+    >>> probs = model.predict(x_test.astype("float32") / 255)  # doctest: +SKIP
+    """
+    import h5py
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such model file: {path}")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if "config.json" not in names or "model.weights.h5" not in names:
+                raise ModelFileError(
+                    f"{path} is a zip without config.json and model.weights.h5: not a Keras 3 .keras file"
+                )
+            config = json.loads(z.read("config.json"))
+            raw_weights = z.read("model.weights.h5")
+    except zipfile.BadZipFile:
+        raise ModelFileError(f"{path} is not a .keras file (not a zip archive)") from None
+    if config.get("class_name") != "Sequential":
+        raise ModelFileError(
+            f"{path} holds a {config.get('class_name')!r} model; fastconv.nn reads Sequential models only"
+        )
+    mcfg = config.get("config", {})
+    entries = [(e.get("class_name"), e.get("config", {})) for e in mcfg.get("layers", [])]
+    policy = mcfg.get("dtype")
+    if isinstance(policy, dict):
+        policy = policy.get("config", {}).get("name")
+    if policy not in (None, "float32"):
+        raise UnsupportedLayerError(f"model {mcfg.get('name')!r} has dtype policy {policy!r}; only float32 runs")
+    with h5py.File(io.BytesIO(raw_weights), "r") as h5:
+        weights = _read_weights(h5, entries)
+
+    input_shape = None
+    built = []
+    for cls, cfg in entries:
+        if cls == "InputLayer":
+            shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+            if shape:
+                input_shape = tuple(shape[1:])
+            continue
+        built.append(_build_layer(cls, cfg, weights))
+    if input_shape is None:
+        shape = mcfg.get("build_input_shape")
+        if shape:
+            input_shape = tuple(shape[1:])
+    return Model(str(mcfg.get("name", "model")), tuple(built), input_shape)
