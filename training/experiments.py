@@ -1,0 +1,446 @@
+"""The seed's Part 2 experiments as lists of training runs, and the code that runs one.
+
+Each seed Part has one function ``part_*(cfg) -> list[RunSpec]`` naming the runs it
+needs; :data:`EXPERIMENTS` maps command-line names to them. Runs with the same
+settings are the same run: the ``stride`` network on 5,000 samples with L1 1e-4
+serves Part 2b(i) (Tables 1-2), 2b(ii) (Figure 4), the 5k row of Table 5, the
+1e-4 row of Table 6 and Table 8, and is trained once.
+
+:func:`execute` trains the planned runs one after another. Every finished run is
+written atomically as ``<run>.keras`` (the trained model) and then ``<run>.json``
+(its record); a run whose record exists with the same settings is skipped, so an
+interrupted invocation resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from training.config import Config
+from training.data import Cifar10, subset
+
+#: Rough cost of one sample-epoch relative to ``stride`` (for the time estimate only).
+_COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.8, "majority": 0.0}
+#: Settings that change a run's result: a stored record must match them to be reused.
+_RESULT_SETTINGS = ("epochs", "batch_size", "seed", "validation_split", "pipeline", "test_size", "deterministic")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: which network, on how many samples, with which L1 weight.
+
+    ``warm_from`` names the run whose trained model (optimizer state included) this
+    run continues, as the seed's ``model_train_sizes`` kept training one model.
+    ``model == "majority"`` is the most-frequent-class baseline.
+
+    Examples
+    --------
+    >>> RunSpec("stride", 5000, 1e-4).run_id
+    'stride-n5000-l1_0.0001'
+    >>> RunSpec("stride", 10000, 1e-4, warm_from="stride-n5000-l1_0.0001").run_id
+    'stride-n10000-l1_0.0001-warm'
+    """
+
+    model: str
+    n: int
+    l1: float = 1e-4
+    warm_from: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        if self.model == "majority":
+            return f"majority-n{self.n}"
+        warm = "-warm" if self.warm_from else ""
+        return f"{self.model}-n{self.n}-l1_{self.l1:g}{warm}"
+
+    def label(self) -> str:
+        if self.model == "majority":
+            return f"most-frequent baseline n={self.n}"
+        warm = f", continuing {self.warm_from}" if self.warm_from else ""
+        return f"{self.model} n={self.n} l1={self.l1:g}{warm}"
+
+
+# ---------------------------------------------------------------------------------------------
+# One function per seed Part
+
+
+def part_b_baseline(cfg: Config) -> list[RunSpec]:
+    """Part 2b(i): the stride model and the most-frequent baseline on ``base_size`` samples (Tables 1-4)."""
+    return [RunSpec("stride", cfg.base_size, cfg.l1), RunSpec("majority", cfg.base_size)]
+
+
+def part_b_history(cfg: Config) -> list[RunSpec]:
+    """Part 2b(ii): training/validation curves of the same run (Figure 4)."""
+    return [RunSpec("stride", cfg.base_size, cfg.l1)]
+
+
+def warm_chain(cfg: Config) -> list[RunSpec]:
+    """The seed's cumulative Table 5: one model trained on each size in turn.
+
+    As the appendix runs top to bottom, ``model_train_sizes`` continues the Part 2b
+    model (already trained on the first 5k samples), so the chain starts from the
+    ``base_size`` run.
+    """
+    prev = RunSpec("stride", cfg.base_size, cfg.l1).run_id
+    chain = []
+    for n in cfg.train_sizes:
+        spec = RunSpec("stride", n, cfg.l1, warm_from=prev)
+        chain.append(spec)
+        prev = spec.run_id
+    return chain
+
+
+def part_b_train_size(cfg: Config) -> list[RunSpec]:
+    """Part 2b(iii): a fresh stride model per training size (Table 5, Figure 5); with
+    ``cfg.warm_start`` also the seed's cumulative replay (:func:`warm_chain`)."""
+    fresh = [RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes]
+    return fresh + (warm_chain(cfg) if cfg.warm_start else [])
+
+
+def part_b_l1(cfg: Config) -> list[RunSpec]:
+    """Part 2b(iv): the stride model on ``base_size`` samples per L1 weight (Table 6, Figure 6)."""
+    return [RunSpec("stride", cfg.base_size, w) for w in cfg.l1_weights]
+
+
+def part_c_maxpool(cfg: Config) -> list[RunSpec]:
+    """Part 2c: the max-pooling network against the stride one on ``base_size`` samples (Tables 7-8)."""
+    return [RunSpec("maxpool", cfg.base_size, cfg.l1), RunSpec("stride", cfg.base_size, cfg.l1)]
+
+
+def part_d_deeper(cfg: Config) -> list[RunSpec]:
+    """Part 2d: the thinner, deeper network over the training sizes, scored on its own predictions (Table 9)."""
+    return [RunSpec("deeper", n, cfg.l1) for n in cfg.train_sizes]
+
+
+#: Experiment name (command line) -> the seed Part's run list.
+EXPERIMENTS: dict[str, Callable[[Config], list[RunSpec]]] = {
+    "baseline": part_b_baseline,
+    "history": part_b_history,
+    "train-size": part_b_train_size,
+    "l1": part_b_l1,
+    "maxpool": part_c_maxpool,
+    "deeper": part_d_deeper,
+}
+#: What ``python -m training.run`` runs with no experiment named.
+DEFAULT_EXPERIMENTS = ("baseline", "history")
+#: The order ``all`` runs in: cheap 5k runs first, the long cumulative replay last.
+ALL_ORDER = ("baseline", "history", "l1", "maxpool", "train-size", "deeper")
+
+
+def plan(names: list[str] | tuple[str, ...], cfg: Config) -> list[RunSpec]:
+    """The runs ``names`` need, each once, in order; a warm-start chain goes last.
+
+    Examples
+    --------
+    >>> [s.run_id for s in plan(["baseline", "history"], Config())]
+    ['stride-n5000-l1_0.0001', 'majority-n5000']
+    """
+    specs: dict[str, RunSpec] = {}
+    for name in names:
+        for spec in EXPERIMENTS[name](cfg):
+            specs.setdefault(spec.run_id, spec)
+    ordered = [s for s in specs.values() if not s.warm_from] + [s for s in specs.values() if s.warm_from]
+    return ordered
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """``model.save`` to a temporary ``.keras`` file, then ``os.replace`` it onto ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_record(out: Path, run_id: str) -> dict | None:
+    """The JSON record of ``run_id`` in ``out``, or None if there is none (or it is unreadable)."""
+    path = out / f"{run_id}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class SettingsMismatch(Exception):
+    """A finished run in the output directory was made with other settings."""
+
+
+def is_done(spec: RunSpec, cfg: Config, out: Path) -> bool:
+    """Whether ``spec`` has a finished record (and model) in ``out`` made with ``cfg``'s settings.
+
+    Raises
+    ------
+    SettingsMismatch
+        When the record exists but differs in a setting that changes results.
+    """
+    rec = load_record(out, spec.run_id)
+    if rec is None:
+        return False
+    if spec.model != "majority" and not (out / f"{spec.run_id}.keras").is_file():
+        return False
+    stored = rec.get("config", {})
+    diff = [
+        f"{k} {stored.get(k)!r} (now {getattr(cfg, k)!r})"
+        for k in _RESULT_SETTINGS
+        if k in stored and stored[k] != (list(v) if isinstance(v := getattr(cfg, k), tuple) else v)
+    ]
+    if diff:
+        raise SettingsMismatch(
+            f"{out / (spec.run_id + '.json')} was made with other settings: {', '.join(diff)}; "
+            "use another --out, or --force to redo it"
+        )
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class RunEnv:
+    """What every run shares: the data, the distribution strategy and descriptions for the records."""
+
+    data: Cifar10
+    device: str
+    strategy: object | None = None  # a tf.distribute strategy, or None for the default device
+
+    def scope(self):
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, TensorFlow, Keras, NumPy and scikit-learn."""
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+        "platform": platform.platform(),
+        "cpu_count": str(os.cpu_count()),
+    }
+
+
+def _confusion(y, pred) -> list[list[int]]:
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(y, pred, labels=list(range(10))).tolist()
+
+
+def _test_set(data: Cifar10, cfg: Config):
+    if cfg.test_size is None:
+        return data.x_test, data.y_test
+    return data.x_test[: cfg.test_size], data.y_test[: cfg.test_size]
+
+
+def _layer_table(model) -> list[dict]:
+    return [
+        {
+            "name": layer.name,
+            "type": type(layer).__name__,
+            "params": int(layer.count_params()),
+            "output_shape": [None if d is None else int(d) for d in layer.output.shape],
+        }
+        for layer in model.layers
+    ]
+
+
+def _base_record(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
+    return {
+        "run": spec.run_id,
+        "label": spec.label(),
+        "config": {
+            "model": spec.model,
+            "n_train": spec.n,
+            "l1": spec.l1,
+            "warm_from": spec.warm_from,
+            "epochs": cfg.epochs,
+            "batch_size": cfg.batch_size,
+            "seed": cfg.seed,
+            "validation_split": cfg.validation_split,
+            "pipeline": cfg.pipeline,
+            "jit_compile": cfg.jit_compile,
+            "steps_per_execution": cfg.steps_per_execution,
+            "deterministic": cfg.deterministic,
+            "test_size": cfg.test_size,
+        },
+        "device": env.device,
+        "data": {"source": env.data.describe(), "kind": env.data.kind, "shuffled": env.data.shuffled},
+        "versions": versions(),
+    }
+
+
+def run_majority(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
+    """Fit and score the most-frequent-class baseline; return its record."""
+    from sklearn.metrics import accuracy_score
+
+    from training.models import build_baseline
+
+    x, y = subset(env.data.x_train, env.data.y_train, spec.n)
+    x_test, y_test = _test_set(env.data, cfg)
+    start = time.perf_counter()
+    clf = build_baseline().fit(np.zeros((len(y), 1)), y)
+    pred_train = clf.predict(np.zeros((len(y), 1)))
+    pred_test = clf.predict(np.zeros((len(y_test), 1)))
+    rec = _base_record(spec, cfg, env)
+    rec.update(
+        majority_class=int(pred_train[0]),
+        n_fit=len(y),
+        n_val=0,
+        n_test=len(y_test),
+        train_accuracy=float(accuracy_score(y, pred_train)),
+        test_accuracy=float(accuracy_score(y_test, pred_test)),
+        train_time_s=time.perf_counter() - start,
+        params={"total": 0, "layers": []},
+        confusion_train=_confusion(y, pred_train),
+        confusion_test=_confusion(y_test, pred_test),
+    )
+    return rec
+
+
+def _predict(model, x: np.ndarray) -> np.ndarray:
+    from training.pipeline import to_float
+
+    out = np.empty(len(x), dtype=np.int64)
+    step = 4096  # convert to float in chunks: 40k images as float32 would need 0.5 GB at once
+    for i in range(0, len(x), step):
+        out[i : i + step] = model.predict(to_float(x[i : i + step]), batch_size=1024, verbose=0).argmax(axis=1)
+    return out
+
+
+def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict, object]:
+    """Train one Keras run; return its record and the trained model."""
+    import keras
+    from sklearn.metrics import accuracy_score
+
+    from training.models import MODELS, compile_model
+    from training.pipeline import make_fit_inputs
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(cfg.seed)
+    with env.scope():
+        if spec.warm_from:
+            model = keras.models.load_model(out / f"{spec.warm_from}.keras")
+        else:
+            model = compile_model(
+                MODELS[spec.model](l1=spec.l1),
+                jit_compile=cfg.jit_compile,
+                steps_per_execution=cfg.steps_per_execution,
+            )
+    x, y = subset(env.data.x_train, env.data.y_train, spec.n)
+    x_test, y_test = _test_set(env.data, cfg)
+    fit_kwargs, n_fit = make_fit_inputs(
+        cfg.pipeline, x, y, batch_size=cfg.batch_size, validation_split=cfg.validation_split, seed=cfg.seed
+    )
+    stamps: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            stamps.append(time.perf_counter())
+
+    start = time.perf_counter()
+    history = model.fit(epochs=cfg.epochs, verbose=cfg.verbose, callbacks=[EpochTimer()], **fit_kwargs)
+    train_time = time.perf_counter() - start
+    epoch_times = np.diff([start, *stamps]).tolist()
+    steady = epoch_times[1:]  # epoch 1 includes tracing and compilation
+    pred_train = _predict(model, x)
+    pred_test = _predict(model, x_test)
+    rec = _base_record(spec, cfg, env)
+    rec.update(
+        n_fit=n_fit,
+        n_val=len(y) - n_fit,
+        n_test=len(y_test),
+        train_accuracy=float(accuracy_score(y, pred_train)),
+        test_accuracy=float(accuracy_score(y_test, pred_test)),
+        train_time_s=train_time,
+        epoch_times_s=epoch_times,
+        samples_per_s=(n_fit * len(steady) / sum(steady)) if steady else None,
+        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+        params={"total": int(model.count_params()), "layers": _layer_table(model)},
+        confusion_train=_confusion(y, pred_train),
+        confusion_test=_confusion(y_test, pred_test),
+    )
+    return rec, model
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print) -> list[dict]:
+    """Run ``specs`` in order, skipping finished ones; return every record.
+
+    Prints ``run i/N: <label>`` with elapsed and estimated remaining time before each
+    run, Keras' per-epoch progress during it, and one fixed-column line after it.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out)]
+    cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
+    t0 = time.perf_counter()
+    spent = 0.0
+    records = []
+    for i, spec in enumerate(specs, 1):
+        if spec not in todo:
+            log(f"run {i}/{len(specs)}: {spec.label()}: finished earlier, skipped ({spec.run_id}.json)")
+            records.append(load_record(out, spec.run_id))
+            continue
+        elapsed = time.perf_counter() - t0
+        left = sum(cost[s.run_id] for s in todo[todo.index(spec) :])
+        eta = elapsed / spent * left if spent else None
+        log(f"run {i}/{len(specs)}: {spec.label()}  [elapsed {_fmt_time(elapsed)}, left ~{_fmt_time(eta)}]")
+        if spec.model == "majority":
+            rec = run_majority(spec, cfg, env)
+        else:
+            rec, model = run_keras(spec, cfg, env, out)
+            save_model_atomic(model, out / f"{spec.run_id}.keras")
+        rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_atomic(out / f"{spec.run_id}.json", json.dumps(rec, indent=1))
+        spent += cost[spec.run_id]
+        rate = f"{rec['samples_per_s']:7,.0f} samples/s" if rec.get("samples_per_s") else ""
+        log(
+            f"  done {spec.run_id:32s} train {rec['train_accuracy']:.4f}  test {rec['test_accuracy']:.4f}"
+            f"  {rec['train_time_s']:7.1f} s  {rate}"
+        )
+        sys.stdout.flush()
+        records.append(rec)
+    return records

@@ -1,0 +1,264 @@
+"""``python -m training.run [EXPERIMENT ...]``: the seed's CIFAR-10 experiments, resumable.
+
+Experiments: baseline, history, train-size, l1, maxpool, deeper, or all. With none
+named, baseline + history run (one 5k-sample training, a couple of minutes on a
+2-core CPU). Results go to ``--out`` (default ``results/<timestamp>/``): one JSON
+record and one ``.keras`` model per run, CSV tables, PNG plots, classification
+reports and REPORT.md. Rerunning with the same ``--out`` skips finished runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
+
+from training.config import Config  # noqa: E402
+from training.data import DataError, load  # noqa: E402
+from training.experiments import (  # noqa: E402
+    ALL_ORDER,
+    DEFAULT_EXPERIMENTS,
+    EXPERIMENTS,
+    RunEnv,
+    SettingsMismatch,
+    execute,
+    plan,
+)
+
+
+class DeviceError(Exception):
+    """The requested device is not available."""
+
+
+def setup_device(choice: str) -> tuple[str, object | None]:
+    """Pick the device before TensorFlow touches any; return (description, strategy or None).
+
+    ``"cpu"`` hides every GPU; ``"gpu"`` requires one; ``"auto"`` uses GPUs when
+    TensorFlow sees any. GPUs get memory growth (allocate as needed, not all at
+    start); with more than one, training runs under ``tf.distribute.MirroredStrategy``.
+
+    Examples
+    --------
+    >>> setup_device("cpu")[0].startswith("CPU")  # doctest: +SKIP
+    True
+    """
+    import tensorflow as tf
+
+    cpu = f"CPU ({os.cpu_count()} logical cores)"
+    gpus = tf.config.list_physical_devices("GPU")
+    if choice == "cpu":
+        if gpus:
+            tf.config.set_visible_devices([], "GPU")
+            return f"{cpu}; {len(gpus)} GPU(s) hidden by --device cpu", None
+        return cpu, None
+    if not gpus:
+        if choice == "gpu":
+            raise DeviceError("--device gpu: TensorFlow sees no GPU (is the CUDA build of TensorFlow installed?)")
+        return cpu, None
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)
+    names = []
+    for gpu in gpus:
+        try:
+            names.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
+        except Exception:
+            names.append(gpu.name)
+    if len(gpus) > 1:
+        return f"{len(gpus)} GPUs under MirroredStrategy: {', '.join(names)}", tf.distribute.MirroredStrategy()
+    return f"GPU: {names[0]}", None
+
+
+def _quiet_tensorflow() -> None:
+    """Hide TensorFlow's Python-side warnings (e.g. retracing notices after clear_session)."""
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    return tuple(_positive_int(t) for t in text.split(",") if t.strip())
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected non-negative numbers, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser (see ``python -m training.run --help``)."""
+    d = Config()
+    p = argparse.ArgumentParser(
+        prog="python -m training.run",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        epilog="Experiments: " + ", ".join(EXPERIMENTS) + ", all. See training/README in the project README.",
+    )
+    p.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: baseline history")
+    p.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"epochs per run (default {d.epochs})")
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"default {d.batch_size}")
+    p.add_argument(
+        "--train-sizes",
+        type=_int_list,
+        default=d.train_sizes,
+        help="comma-separated training sizes for train-size and deeper (default 5000,10000,20000,40000)",
+    )
+    p.add_argument("--base-size", type=_positive_int, default=d.base_size, help="samples of baseline/history/l1/maxpool runs (default 5000)")
+    p.add_argument("--l1", type=_float_list, default=d.l1_weights, help="comma-separated L1 weights of the l1 sweep (default the seed's 8)")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed of every run (default {d.seed})")
+    p.add_argument("--deterministic", action="store_true", help="TF op determinism: same seed, same CPU -> same result")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default results/<UTC timestamp>/)")
+    p.add_argument("--data", default=None, help="CIFAR-10 path: python batches dir, image-folder dir or zip")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="default auto")
+    p.add_argument("--quick", action="store_true", help="smoke run: a few hundred samples, 1 epoch")
+    p.add_argument("--force", action="store_true", help="redo runs that already finished in --out")
+    p.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train-size also replays the seed's cumulative training (default: on for 'all', off otherwise)",
+    )
+    p.add_argument("--pipeline", choices=("tfdata", "numpy"), default=d.pipeline, help=f"input pipeline (default {d.pipeline})")
+    p.add_argument("--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity (default 1 on a terminal, else 2)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Build the :class:`Config` from parsed arguments (``all`` turns ``--warm-start`` on by default)."""
+    warm = args.warm_start if args.warm_start is not None else ("all" in args.experiments)
+    cfg = Config(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        base_size=args.base_size,
+        train_sizes=args.train_sizes,
+        l1_weights=args.l1,
+        test_size=args.test_size,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        warm_start=warm,
+        pipeline=args.pipeline,
+        device=args.device,
+        data=args.data,
+        force=args.force,
+        verbose=args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2),
+    )
+    return cfg.quick_version() if args.quick else cfg
+
+
+def _experiment_names(raw: list[str]) -> list[str]:
+    if not raw:
+        return list(DEFAULT_EXPERIMENTS)
+    unknown = [n for n in raw if n not in EXPERIMENTS and n != "all"]
+    if unknown:
+        raise ValueError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(EXPERIMENTS)}, all")
+    if "all" in raw:
+        return list(ALL_ORDER)
+    return list(dict.fromkeys(raw))
+
+
+def _update_invocations(out: Path, names: list[str], cfg: Config, argv: list[str]) -> dict:
+    """Merge this invocation into ``out/invocation.json`` (experiments run there so far, settings)."""
+    from training.experiments import write_atomic
+
+    path = out / "invocation.json"
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        info = {"experiments": [], "invocations": []}
+    info["experiments"] = list(dict.fromkeys([*info.get("experiments", []), *names]))
+    info["config"] = dataclasses.asdict(cfg)
+    info.setdefault("invocations", []).append(
+        {"argv": argv, "experiments": names, "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    )
+    write_atomic(path, json.dumps(info, indent=1))
+    return info
+
+
+def _finish_invocation(out: Path, wall: float, status: str) -> None:
+    from training.experiments import write_atomic
+
+    path = out / "invocation.json"
+    try:
+        info = json.loads(path.read_text())
+        info["invocations"][-1].update(wall_s=round(wall, 1), status=status)
+        write_atomic(path, json.dumps(info, indent=1))
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the named experiments; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        names = _experiment_names(args.experiments)
+    except ValueError as e:
+        parser.error(str(e))
+    cfg = config_from_args(args)
+    out = args.out or Path("results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+    t0 = time.perf_counter()
+    try:
+        device, strategy = setup_device(cfg.device)
+        _quiet_tensorflow()
+        if cfg.deterministic:
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
+        print(f"device: {device}", flush=True)
+        data = load(cfg.data)
+        print(f"data: {data.describe()}", flush=True)
+        biggest = max([cfg.base_size, *cfg.train_sizes])
+        if biggest > len(data.y_train):
+            raise ValueError(
+                f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}"
+            )
+        specs = plan(names, cfg)
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {out}", flush=True)
+        _update_invocations(out, names, cfg, argv)
+        env = RunEnv(data=data, device=device, strategy=strategy)
+        execute(specs, cfg, env, out)
+    except KeyboardInterrupt:
+        _finish_invocation(out, time.perf_counter() - t0, "interrupted")
+        print(
+            f"\ninterrupted: finished runs are kept in {out}; run the same command with --out {out} to resume",
+            file=sys.stderr,
+        )
+        return 130
+    except (DeviceError, DataError, SettingsMismatch, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - t0
+    _finish_invocation(out, wall, "finished")
+    from training.report import write_report
+
+    report = write_report(out)
+    print(f"finished in {wall / 60:.1f} min; report: {report}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
