@@ -1,0 +1,232 @@
+"""fastconv.conv2d against a plain NumPy loop and against tf.nn.conv2d."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastconv import conv2d as conv2d_module
+from fastconv.conv2d import BACKENDS, conv2d
+
+
+def conv2d_loop(x, w, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), bias=None):
+    """Reference: zero-pad, then for each output pixel sum window * filter over (a, b, c).
+
+    Integer inputs are summed exactly as Python ints; floats in float64.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    integer = x.dtype.kind in "biu" and w.dtype.kind in "biu" and (bias is None or np.asarray(bias).dtype.kind in "biu")
+    work = object if integer else np.float64
+    xp = np.pad(x.astype(work), ((0, 0), pad[0], pad[1], (0, 0)))
+    ww = w.astype(work)
+    kh, kw, _, F = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh = (xp.shape[1] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[2] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((x.shape[0], oh, ow, F), dtype=work)
+    for i in range(oh):
+        for j in range(ow):
+            window = xp[:, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw, :]
+            for f in range(F):
+                out[:, i, j, f] = (window * ww[:, :, :, f]).sum(axis=(1, 2, 3))
+    if bias is not None:
+        out = out + np.asarray(bias).astype(work)
+    return out.astype(np.int64) if integer else out
+
+
+def tf_same_pad(n, k, s, d):
+    """TensorFlow's SAME padding, written out here independently of fastconv._validation."""
+    out = (n + s - 1) // s
+    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def random_case(rng):
+    """A random (x, w, stride, dilation, padding word) that fits."""
+    while True:
+        n = int(rng.integers(1, 4))
+        h, wd = int(rng.integers(1, 14)), int(rng.integers(1, 14))
+        c, f = int(rng.integers(1, 9)), int(rng.integers(1, 13))
+        kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        dilation = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        padding = ("valid", "same")[int(rng.integers(2))]
+        if padding == "valid" and (h < dilation[0] * (kh - 1) + 1 or wd < dilation[1] * (kw - 1) + 1):
+            continue
+        x = rng.standard_normal((n, h, wd, c)).astype(np.float32)
+        w = rng.standard_normal((kh, kw, c, f)).astype(np.float32)
+        return x, w, stride, dilation, padding
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(25))
+def test_random_shapes_match_numpy_loop(seed, backend):
+    rng = np.random.default_rng(seed)
+    x, w, stride, dilation, padding = random_case(rng)
+    if padding == "same":
+        pad = tuple(tf_same_pad(x.shape[1 + i], w.shape[i], stride[i], dilation[i]) for i in range(2))
+    else:
+        pad = ((0, 0), (0, 0))
+    bias = rng.standard_normal(w.shape[3]).astype(np.float32) if seed % 2 else None
+    got = conv2d(x, w, stride, padding, dilation=dilation, bias=bias, backend=backend)
+    want = conv2d_loop(x, w, stride, pad, dilation, bias)
+    assert got.shape == want.shape
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=1.0))
+
+
+@pytest.mark.parametrize("backend", ("auto",) + BACKENDS)
+@pytest.mark.parametrize("seed", range(30))
+def test_random_shapes_match_tensorflow(seed, backend):
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(100 + seed)
+    x, w, stride, dilation, padding = random_case(rng)
+    if dilation != (1, 1):
+        stride = (1, 1)  # tf.nn.conv2d on CPU refuses strides > 1 together with dilations > 1
+    want = tf.nn.conv2d(x, w, strides=stride, padding=padding.upper(), dilations=dilation).numpy()
+    got = conv2d(x, w, stride, padding, dilation=dilation, backend=backend)
+    assert got.shape == want.shape
+    scale = np.abs(want).max(initial=1.0)
+    assert np.abs(got - want).max() <= 1e-5 * scale
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "h, c, f, s",
+    [(32, 3, 16, 1), (32, 16, 16, 2), (16, 16, 32, 1), (16, 32, 32, 2)],
+    ids=["conv1", "conv2", "conv3", "conv4"],
+)
+def test_seed_stride_model_layers_match_tensorflow(h, c, f, s, backend):
+    """The four convolutions of the seed's Part 2(a) network, SAME padding, a batch of 8."""
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(h * c + f + s)
+    x = rng.random((8, h, h, c), dtype=np.float32)
+    w = (rng.standard_normal((3, 3, c, f)) * 0.2).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    want = tf.nn.bias_add(tf.nn.conv2d(x, w, strides=s, padding="SAME"), b).numpy()
+    got = conv2d(x, w, s, "same", bias=b, backend=backend)
+    rel = np.abs(got - want).max() / np.abs(want).max()
+    assert rel < 1e-5
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_many_blocks_and_one_thread_give_the_same_result(backend, monkeypatch):
+    """im2col split into many small blocks over threads, or run serially, sums the same."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 11, 9, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 6, 10)).astype(np.float32)
+    want = conv2d_loop(x, w, (2, 1), ((1, 1), (0, 1)))
+    monkeypatch.setattr(conv2d_module, "BLOCK_BYTES", 1)  # one output row per block
+    got = conv2d(x, w, (2, 1), ((1, 1), (0, 1)), backend=backend)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(conv2d_module, "_blas", False)  # as if threadpoolctl were missing
+    got = conv2d(x, w, (2, 1), ((1, 1), (0, 1)), backend=backend)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "padding, pad",
+    [
+        (0, ((0, 0), (0, 0))),
+        (2, ((2, 2), (2, 2))),
+        ((1, 3), ((1, 1), (3, 3))),
+        (((0, 2), (3, 1)), ((0, 2), (3, 1))),
+    ],
+)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_explicit_padding_forms(padding, pad, backend):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 6, 7, 4)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 4, 5)).astype(np.float32)
+    got = conv2d(x, w, (1, 2), padding, backend=backend)
+    np.testing.assert_allclose(got, conv2d_loop(x, w, (1, 2), pad), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float64_in_float64_out(backend):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 7, 7, 3))
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    got = conv2d(x, w, 2, "same", backend=backend)
+    assert got.dtype == np.float64
+    pad = (tf_same_pad(7, 3, 2, 1),) * 2
+    np.testing.assert_allclose(got, conv2d_loop(x, w, (2, 2), pad), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ("auto",) + BACKENDS)
+def test_integers_are_exact(backend):
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, size=(2, 6, 5, 3), dtype=np.uint8)
+    w = rng.integers(-(2**20), 2**20, size=(2, 3, 3, 4))
+    b = rng.integers(-5, 5, size=4)
+    got = conv2d(x, w, 1, "same", bias=b, backend=backend)
+    assert got.dtype == np.int64
+    pad = (tf_same_pad(6, 2, 1, 1), tf_same_pad(5, 3, 1, 1))
+    np.testing.assert_array_equal(got, conv2d_loop(x, w, (1, 1), pad, bias=b))
+
+
+def test_any_memory_layout():
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((4, 9, 8, 5)).astype(np.float32)
+    x = np.transpose(base, (0, 2, 1, 3))[::2]  # not contiguous
+    w = np.asfortranarray(rng.standard_normal((2, 2, 5, 3)).astype(">f4"))
+    got = conv2d(x, w)
+    np.testing.assert_allclose(got, conv2d_loop(np.ascontiguousarray(x), w.astype(np.float32)), rtol=1e-5, atol=1e-5)
+
+
+def test_lists_are_accepted():
+    got = conv2d([[[[1.0], [2.0]], [[3.0], [4.0]]]], [[[[1.0]]]], bias=[0.5])
+    assert got.shape == (1, 2, 2, 1)
+    assert got.ravel().tolist() == [1.5, 2.5, 3.5, 4.5]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+
+
+def test_channel_mismatch_names_both_shapes():
+    x = np.zeros((2, 8, 8, 3), np.float32)
+    w = np.zeros((3, 3, 4, 16), np.float32)
+    with pytest.raises(ValueError, match=r"x of shape \(2, 8, 8, 3\).*w of shape \(3, 3, 4, 16\)"):
+        conv2d(x, w)
+
+
+@pytest.mark.parametrize(
+    "xs, ws", [((8, 8, 3), (3, 3, 3, 16)), ((2, 8, 8, 3), (3, 3, 3)), ((1, 2, 8, 8, 3), (3, 3, 3, 1))]
+)
+def test_wrong_ndim_names_both_shapes(xs, ws):
+    with pytest.raises(ValueError, match=rf"got x of shape \({', '.join(map(str, xs))},?\) and w of shape"):
+        conv2d(np.zeros(xs, np.float32), np.zeros(ws, np.float32))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"stride": 0}, ValueError, r"stride must be >= 1, got 0"),
+        ({"stride": 1.5}, TypeError, r"stride must be an int"),
+        ({"dilation": (1, 0)}, ValueError, r"dilation must be >= 1, got \(1, 0\)"),
+        ({"padding": "full"}, ValueError, r"padding must be .* got 'full'"),
+        ({"padding": -1}, ValueError, r"padding must be >= 0, got -1"),
+        ({"backend": "fft"}, ValueError, r"backend must be one of 'auto', 'im2col', 'direct'; got 'fft'"),
+        ({"bias": np.zeros(3)}, ValueError, r"bias must have shape \(F,\) = \(4,\) .* got \(3,\)"),
+        ({"bias": np.zeros((4, 1))}, ValueError, r"bias must be 1-D, got 2-D"),
+    ],
+)
+def test_bad_arguments(kwargs, error, message):
+    x = np.zeros((1, 5, 5, 2), np.float32)
+    w = np.zeros((3, 3, 2, 4), np.float32)
+    with pytest.raises(error, match=message):
+        conv2d(x, w, **kwargs)
+
+
+def test_filter_larger_than_padded_image():
+    with pytest.raises(ValueError, match=r"w of shape \(5, 5\) .* larger than the padded image \(4, 4\)"):
+        conv2d(np.zeros((1, 4, 4, 1)), np.zeros((5, 5, 1, 1)))
+
+
+def test_complex_and_empty_inputs():
+    with pytest.raises(TypeError, match="x must have a bool, integer or real float dtype"):
+        conv2d(np.zeros((1, 3, 3, 1), complex), np.zeros((1, 1, 1, 1)))
+    with pytest.raises(ValueError, match=r"x must not be empty, got shape \(0, 3, 3, 1\)"):
+        conv2d(np.zeros((0, 3, 3, 1)), np.zeros((1, 1, 1, 1)))
