@@ -59,6 +59,7 @@ def test_quick_all_outputs(quick_all):
     cfg = Config().quick_version().replace(warm_start=True)
     specs = plan(list(ALL_ORDER), cfg)
     assert any(s.warm_from for s in specs)  # 'all' includes the cumulative replay
+    assert any(s.model == "rescore" for s in specs)
     # Progress: an overall line per run, the device, Keras' per-epoch lines.
     assert f"run {len(specs)}/{len(specs)}:" in proc.stdout
     assert "device: CPU" in proc.stdout
@@ -67,14 +68,20 @@ def test_quick_all_outputs(quick_all):
     data = load(quick_all["small"], cache_dir=quick_all["tmp"] / "cache")
     for spec in specs:
         rec = json.loads((out / f"{spec.run_id}.json").read_text())
-        for field in RECORD_FIELDS + (KERAS_FIELDS if spec.model != "majority" else ()):
+        for field in RECORD_FIELDS + (KERAS_FIELDS if spec.model not in ("majority", "rescore") else ()):
             assert field in rec, (spec.run_id, field)
         assert 0.0 <= rec["train_accuracy"] <= 1.0 and 0.0 <= rec["test_accuracy"] <= 1.0
         assert rec["config"]["n_train"] == spec.n and rec["config"]["epochs"] == 1
         assert rec["device"].startswith("CPU")
         assert "small.zip" in rec["data"]["source"]
         assert np.sum(rec["confusion_train"]) == spec.n and np.sum(rec["confusion_test"]) == 200
-        if spec.model == "majority":
+        if spec.model == "rescore":
+            # Scoring the last cumulative model again on the test set gives that run's test accuracy.
+            last = json.loads((out / f"{spec.warm_from}.json").read_text())
+            assert rec["test_accuracy"] == last["test_accuracy"]
+            if spec.n == last["config"]["n_train"]:
+                assert rec["train_accuracy"] == last["train_accuracy"]
+        elif spec.model == "majority":
             # The baseline's accuracy is the majority class's share, counted here from the labels.
             counts = np.bincount(data.y_train[: spec.n], minlength=10)
             assert rec["train_accuracy"] == pytest.approx(counts.max() / spec.n)
@@ -96,6 +103,7 @@ def test_quick_all_outputs(quick_all):
         ("table_l1.csv", "test_accuracy"),
         ("table_maxpool.csv", "train_accuracy"),
         ("table_deeper.csv", "test_accuracy"),
+        ("table_deeper_seed_replay.csv", "test_accuracy"),
         ("table_baseline_test.csv", "f1"),
         ("table_history.csv", "val_accuracy"),
     ):
@@ -159,7 +167,12 @@ def test_resume_skips_finished_runs(quick_all, tmp_path, monkeypatch):
         trained.append(spec.run_id)
         return {"run": spec.run_id, "train_accuracy": 0.5, "test_accuracy": 0.5, "train_time_s": 1.0}, FakeModel()
 
+    def fake_run_rescore(spec, cfg, env, out_dir):
+        trained.append(spec.run_id)
+        return {"run": spec.run_id, "train_accuracy": 0.5, "test_accuracy": 0.5, "train_time_s": 0.0}
+
     monkeypatch.setattr(experiments, "run_keras", fake_run_keras)
+    monkeypatch.setattr(experiments, "run_rescore", fake_run_rescore)
     env = RunEnv(data=load(quick_all["small"], cache_dir=quick_all["tmp"] / "cache"), device="test")
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
     lines = []

@@ -32,7 +32,9 @@ from training.config import Config
 from training.data import Cifar10, subset
 
 #: Rough cost of one sample-epoch relative to ``stride`` (for the time estimate only).
-_COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.8, "majority": 0.0}
+_COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.8, "majority": 0.0, "rescore": 0.0}
+#: Runs that train nothing and so save no model.
+_NO_MODEL = ("majority", "rescore")
 #: Settings that change a run's result: a stored record must match them to be reused.
 _RESULT_SETTINGS = ("epochs", "batch_size", "seed", "validation_split", "pipeline", "test_size", "deterministic")
 
@@ -43,7 +45,9 @@ class RunSpec:
 
     ``warm_from`` names the run whose trained model (optimizer state included) this
     run continues, as the seed's ``model_train_sizes`` kept training one model.
-    ``model == "majority"`` is the most-frequent-class baseline.
+    ``model == "majority"`` is the most-frequent-class baseline; ``model == "rescore"``
+    trains nothing: it scores the trained model of ``warm_from`` on the first ``n``
+    samples, as the seed's Part 2d code did by mistake.
 
     Examples
     --------
@@ -62,12 +66,16 @@ class RunSpec:
     def run_id(self) -> str:
         if self.model == "majority":
             return f"majority-n{self.n}"
+        if self.model == "rescore":
+            return f"table9-replay-n{self.n}"
         warm = "-warm" if self.warm_from else ""
         return f"{self.model}-n{self.n}-l1_{self.l1:g}{warm}"
 
     def label(self) -> str:
         if self.model == "majority":
             return f"most-frequent baseline n={self.n}"
+        if self.model == "rescore":
+            return f"seed's Table 9 replay: {self.warm_from} scored on n={self.n}"
         warm = f", continuing {self.warm_from}" if self.warm_from else ""
         return f"{self.model} n={self.n} l1={self.l1:g}{warm}"
 
@@ -120,8 +128,17 @@ def part_c_maxpool(cfg: Config) -> list[RunSpec]:
 
 
 def part_d_deeper(cfg: Config) -> list[RunSpec]:
-    """Part 2d: the thinner, deeper network over the training sizes, scored on its own predictions (Table 9)."""
-    return [RunSpec("deeper", n, cfg.l1) for n in cfg.train_sizes]
+    """Part 2d: the thinner, deeper network over the training sizes, scored on its own predictions (Table 9).
+
+    With ``cfg.warm_start``, also what the seed's code computed for Table 9: the
+    stride network left by the cumulative Table 5 training (the global ``model``),
+    scored on each training subset and the test set.
+    """
+    runs = [RunSpec("deeper", n, cfg.l1) for n in cfg.train_sizes]
+    if cfg.warm_start:
+        chain = warm_chain(cfg)
+        runs += chain + [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id) for n in cfg.train_sizes]
+    return runs
 
 
 #: Experiment name (command line) -> the seed Part's run list.
@@ -151,7 +168,10 @@ def plan(names: list[str] | tuple[str, ...], cfg: Config) -> list[RunSpec]:
     for name in names:
         for spec in EXPERIMENTS[name](cfg):
             specs.setdefault(spec.run_id, spec)
-    ordered = [s for s in specs.values() if not s.warm_from] + [s for s in specs.values() if s.warm_from]
+    late = ("rescore",)
+    ordered = [s for s in specs.values() if not s.warm_from]
+    ordered += [s for s in specs.values() if s.warm_from and s.model not in late]
+    ordered += [s for s in specs.values() if s.model in late]
     return ordered
 
 
@@ -207,7 +227,7 @@ def is_done(spec: RunSpec, cfg: Config, out: Path) -> bool:
     rec = load_record(out, spec.run_id)
     if rec is None:
         return False
-    if spec.model != "majority" and not (out / f"{spec.run_id}.keras").is_file():
+    if spec.model not in _NO_MODEL and not (out / f"{spec.run_id}.keras").is_file():
         return False
     stored = rec.get("config", {})
     diff = [
@@ -333,6 +353,35 @@ def run_majority(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
     return rec
 
 
+def run_rescore(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> dict:
+    """Score the saved model of ``spec.warm_from`` on the first ``spec.n`` samples and the test set."""
+    import keras
+    from sklearn.metrics import accuracy_score
+
+    keras.backend.clear_session()
+    with env.scope():
+        model = keras.models.load_model(out / f"{spec.warm_from}.keras")
+    x, y = subset(env.data.x_train, env.data.y_train, spec.n)
+    x_test, y_test = _test_set(env.data, cfg)
+    start = time.perf_counter()
+    pred_train = _predict(model, x)
+    pred_test = _predict(model, x_test)
+    rec = _base_record(spec, cfg, env)
+    rec.update(
+        n_fit=0,
+        n_val=0,
+        n_test=len(y_test),
+        train_accuracy=float(accuracy_score(y, pred_train)),
+        test_accuracy=float(accuracy_score(y_test, pred_test)),
+        train_time_s=0.0,
+        predict_time_s=time.perf_counter() - start,
+        params={"total": int(model.count_params()), "layers": _layer_table(model)},
+        confusion_train=_confusion(y, pred_train),
+        confusion_test=_confusion(y_test, pred_test),
+    )
+    return rec
+
+
 def _predict(model, x: np.ndarray) -> np.ndarray:
     from training.pipeline import to_float
 
@@ -430,6 +479,8 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
         log(f"run {i}/{len(specs)}: {spec.label()}  [elapsed {_fmt_time(elapsed)}, left ~{_fmt_time(eta)}]")
         if spec.model == "majority":
             rec = run_majority(spec, cfg, env)
+        elif spec.model == "rescore":
+            rec = run_rescore(spec, cfg, env, out)
         else:
             rec, model = run_keras(spec, cfg, env, out)
             save_model_atomic(model, out / f"{spec.run_id}.keras")

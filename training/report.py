@@ -276,7 +276,7 @@ def section_models(records: dict) -> str:
     by_model = {}
     for rec in records.values():
         m = rec["config"]["model"]
-        if m != "majority" and m not in by_model and rec.get("params", {}).get("layers"):
+        if m in ("stride", "maxpool", "deeper") and m not in by_model and rec.get("params", {}).get("layers"):
             by_model[m] = rec["params"]
     for name in ("stride", "maxpool", "deeper"):
         if name not in by_model:
@@ -481,6 +481,22 @@ def section_deeper(records: dict, cfg: Config, out: Path) -> str:
     hist = [(s, _get(records, s)) for s in specs if _get(records, s)]
     if hist:
         plot_histories([r for _, r in hist], [f"deeper, n = {s.n:,}" for s, _ in hist], out / "history_deeper.png", "Figure 7: deeper network per training size")
+    chain = warm_chain(cfg)
+    replay = [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id) for n in cfg.train_sizes]
+    if any(_get(records, s) for s in replay):
+        rrows, rcsv, rpts = [], [], []
+        for spec in replay:
+            rec = _get(records, spec)
+            s9 = SEED_TABLE9.get(spec.n, (None, None, None))
+            rrows.append([f"{spec.n:,}", pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), pct(s9[1]), pct(s9[2])])
+            rcsv.append([spec.n, _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), s9[1], s9[2]])
+        write_csv(out / "table_deeper_seed_replay.csv", ["n", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"], rcsv)
+        parts.append(
+            "**What the seed's Table 9 code computes** (`--warm-start`): the stride network left by the cumulative "
+            f"Table 5 training (`{chain[-1].run_id}`) scored on the first n training samples and the test set. "
+            "Its test accuracy cannot change between rows, and its train accuracy is on samples it was trained on.\n"
+        )
+        parts.append(md_table(["training size", "train accuracy", "test accuracy", "seed train", "seed test"], rrows) + "\n")
     parts.append("![deeper vs stride](deeper_accuracy.png)\n\n![Figure 7](history_deeper.png)\n")
     parts.append(
         "The seed's `model_train_sizesII` fits `model3` (the deeper network) but computes both accuracies with "

@@ -50,7 +50,7 @@ def measure(variant: str, x, y, *, epochs: int, batch_size: int, seed: int = 0) 
     keras.utils.set_random_seed(seed)
     pipeline, _, opt = variant.partition("+")
     jit = opt == "jit"
-    spe = 8 if opt == "spe8" else 1
+    spe = int(opt[3:]) if opt.startswith("spe") else 1
     model = compile_model(build_stride(), jit_compile=jit, steps_per_execution=spe)
     timer = _EpochTimer.make()
     fit_kwargs, n_train = make_fit_inputs(
