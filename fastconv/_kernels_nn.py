@@ -24,48 +24,35 @@ FILTER_BLOCK = 8
 
 
 @jit()
-def im2col_rows(xf, H, W, C, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, buf):
+def im2col_rows(x, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, buf):
     """Write the patch matrix of output rows ``r0 <= r < r1`` into ``buf``.
 
     Output row ``r`` is image ``n = r // OH``, row ``i = r % OH``.  Row
     ``(r - r0) * OW + j`` of ``buf`` (shape ``(rows * OW, kh*kw*C)``) holds the
-    window under output pixel ``(n, i, j)`` in ``(a, b, c)`` order, so that
-    ``buf @ w.reshape(kh*kw*C, F)`` is the convolution.  ``xf`` is ``x``
-    reshaped to ``(N*H, W*C)``.  One thread; releases the GIL.
+    window under output pixel ``(n, i, j)`` in ``(a, b, c)`` order, zeros where
+    it hangs over the edge, so that ``buf @ w.reshape(kh*kw*C, F)`` is the
+    convolution.  One thread; releases the GIL.
     """
-    run = kw * C
+    N, H, W, C = x.shape
+    m = 0
     for r in range(r0, r1):
         n = r // OH
         i = r - n * OH
-        m0 = (r - r0) * OW
-        for a in range(kh):
-            y = i * sh + a * dh - pt
-            k0 = a * run
-            if y < 0 or y >= H:
-                for j in range(OW):
-                    row = buf[m0 + j]
-                    for q in range(run):
-                        row[k0 + q] = 0
-                continue
-            xrow = xf[n * H + y]
-            for j in range(OW):
-                row = buf[m0 + j]
-                x0 = j * sw - pl
-                if dw == 1 and x0 >= 0 and x0 + kw <= W:
-                    s = x0 * C
-                    for q in range(run):
-                        row[k0 + q] = xrow[s + q]
-                else:
-                    for b in range(kw):
-                        col = x0 + b * dw
-                        kb = k0 + b * C
-                        if col < 0 or col >= W:
-                            for c in range(C):
-                                row[kb + c] = 0
-                        else:
-                            s = col * C
-                            for c in range(C):
-                                row[kb + c] = xrow[s + c]
+        for j in range(OW):
+            row = buf[m]
+            m += 1
+            for a in range(kh):
+                y = i * sh + a * dh - pt
+                for b in range(kw):
+                    col = j * sw + b * dw - pl
+                    k0 = (a * kw + b) * C
+                    if y < 0 or y >= H or col < 0 or col >= W:
+                        for c in range(C):
+                            row[k0 + c] = 0
+                    else:
+                        xv = x[n, y, col]
+                        for c in range(C):
+                            row[k0 + c] = xv[c]
 
 
 @jit()
