@@ -41,6 +41,8 @@ from ._jit import jit
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
 _BLOCK = 512
+# Output rows per task of the staged ``direct`` loop.
+_ROWS = 8
 
 
 @jit()
@@ -142,103 +144,167 @@ def _edge(xc, k, r0, s0, sw, dh, dw, j0, j1, row, acc):
 
 
 @jit()
-def _row3x3(xc, k, r0, s0, sw, dh, dw, j0, j1, row):
-    """Output columns ``j0 <= j < j1`` of one row of a 3x3 kernel, all taps in registers."""
+def _stage(xrow, base, sw, buf):
+    """Copy one input row into ``buf`` split by phase: ``buf[p, m] = xrow[base + m*sw + p]``.
+
+    Converts to ``buf``'s dtype on the way.  After staging, a tap at column
+    offset ``q`` of a stride-``sw`` window reads ``buf[q % sw, q // sw + j]``:
+    unit stride in ``j``, so the loops over it vectorise.  Entries past the
+    end of ``xrow`` are left unset (no window reads them).
+    """
+    src = xrow[base:]
+    avail = src.shape[0]
+    L = buf.shape[1]
+    if sw == 1:
+        b0 = buf[0]
+        for m in range(min(L, avail)):
+            b0[m] = src[m]
+    elif sw == 2:  # a constant stride: LLVM vectorises the de-interleave
+        n = min(L, avail // 2)
+        e, d = buf[0], buf[1]
+        for m in range(n):
+            e[m] = src[2 * m]
+            d[m] = src[2 * m + 1]
+        if n < L and 2 * n < avail:
+            e[n] = src[2 * n]
+    else:
+        for p in range(sw):
+            bp = buf[p]
+            n = min(L, (avail - p + sw - 1) // sw) if avail > p else 0
+            for m in range(n):
+                bp[m] = src[p + m * sw]
+
+
+@jit()
+def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
+    """``o[j] = sum_ab k[a, b] * tab[j]``: a 3x3 kernel with its nine taps in registers.
+
+    Each tap reads through its own view, indexed from 0 by the loop counter:
+    indices LLVM can prove non-negative need no wraparound check, and the
+    loop vectorises.
+    """
     k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
     k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
     k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
-    x0, x1, x2 = xc[r0], xc[r0 + dh], xc[r0 + 2 * dh]
-    d1, d2 = dw, 2 * dw
-    if sw == 1:
-        for j in range(j0, j1):
-            s = s0 + j
-            v = k00 * x0[s] + k01 * x0[s + d1] + k02 * x0[s + d2]
-            v += k10 * x1[s] + k11 * x1[s + d1] + k12 * x1[s + d2]
-            v += k20 * x2[s] + k21 * x2[s + d1] + k22 * x2[s + d2]
-            row[j] = _store(v, row)
-    elif sw == 2:  # a constant stride: LLVM vectorises it with shuffles
-        for j in range(j0, j1):
-            s = s0 + 2 * j
-            v = k00 * x0[s] + k01 * x0[s + d1] + k02 * x0[s + d2]
-            v += k10 * x1[s] + k11 * x1[s + d1] + k12 * x1[s + d2]
-            v += k20 * x2[s] + k21 * x2[s + d1] + k22 * x2[s + d2]
-            row[j] = _store(v, row)
-    else:
-        for j in range(j0, j1):
-            s = s0 + j * sw
-            v = k00 * x0[s] + k01 * x0[s + d1] + k02 * x0[s + d2]
-            v += k10 * x1[s] + k11 * x1[s + d1] + k12 * x1[s + d2]
-            v += k20 * x2[s] + k21 * x2[s + d1] + k22 * x2[s + d2]
-            row[j] = _store(v, row)
+    for j in range(o.shape[0]):
+        v = k00 * t00[j] + k01 * t01[j] + k02 * t02[j]
+        v += k10 * t10[j] + k11 * t11[j] + k12 * t12[j]
+        v += k20 * t20[j] + k21 * t21[j] + k22 * t22[j]
+        o[j] = _store(v, o)
 
 
 @jit()
-def _taps(acc, n, xrow, s, sw, w0, w1, w2, w3, o1, o2, o3):
-    """``acc[j] += w0*xrow[s + j*sw] + w1*xrow[s + j*sw + o1] + ...`` for ``j < n``."""
-    if sw == 1:
-        for j in range(n):
-            t = s + j
-            acc[j] += w0 * xrow[t] + w1 * xrow[t + o1] + w2 * xrow[t + o2] + w3 * xrow[t + o3]
-    elif sw == 2:
-        for j in range(n):
-            t = s + 2 * j
-            acc[j] += w0 * xrow[t] + w1 * xrow[t + o1] + w2 * xrow[t + o2] + w3 * xrow[t + o3]
-    else:
-        for j in range(n):
-            t = s + j * sw
-            acc[j] += w0 * xrow[t] + w1 * xrow[t + o1] + w2 * xrow[t + o2] + w3 * xrow[t + o3]
+def _rows35(acc, n, p, q, r, k, a, b):
+    """``acc[j] += sum k[a+u, b+v] * row_u[j + v]`` over 3 kernel rows ``u`` and 5 taps ``v`` (``dw == 1``)."""
+    a0, a1, a2, a3, a4 = k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], k[a, b + 4]
+    b0, b1, b2, b3, b4 = k[a + 1, b], k[a + 1, b + 1], k[a + 1, b + 2], k[a + 1, b + 3], k[a + 1, b + 4]
+    c0, c1, c2, c3, c4 = k[a + 2, b], k[a + 2, b + 1], k[a + 2, b + 2], k[a + 2, b + 3], k[a + 2, b + 4]
+    for j in range(n):
+        acc[j] += (
+            (a0 * p[j] + a1 * p[j + 1] + a2 * p[j + 2] + a3 * p[j + 3] + a4 * p[j + 4])
+            + (b0 * q[j] + b1 * q[j + 1] + b2 * q[j + 2] + b3 * q[j + 3] + b4 * q[j + 4])
+            + (c0 * r[j] + c1 * r[j + 1] + c2 * r[j + 2] + c3 * r[j + 3] + c4 * r[j + 4])
+        )
 
 
 @jit()
-def _tap(acc, n, xrow, s, sw, w0):
-    """``acc[j] += w0 * xrow[s + j*sw]`` for ``j < n``."""
-    if sw == 1:
-        for j in range(n):
-            acc[j] += w0 * xrow[s + j]
-    elif sw == 2:
-        for j in range(n):
-            acc[j] += w0 * xrow[s + 2 * j]
-    else:
-        for j in range(n):
-            acc[j] += w0 * xrow[s + j * sw]
+def _rows15(acc, n, p, k, a, b):
+    """``acc[j] += sum_v k[a, b+v] * p[j + v]`` over 5 taps ``v`` of one kernel row (``dw == 1``)."""
+    a0, a1, a2, a3, a4 = k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], k[a, b + 4]
+    for j in range(n):
+        acc[j] += a0 * p[j] + a1 * p[j + 1] + a2 * p[j + 2] + a3 * p[j + 3] + a4 * p[j + 4]
 
 
 @jit()
-def _row_any(xc, k, r0, s0, sw, dh, dw, j0, j1, row, acc):
-    """Output columns ``j0 <= j < j1`` of one row, any kernel size.
+def _rows31(acc, n, p, q, r, w0, w1, w2):
+    """``acc[j] += w0*p[j] + w1*q[j] + w2*r[j]``: one tap of three kernel rows."""
+    for j in range(n):
+        acc[j] += w0 * p[j] + w1 * q[j] + w2 * r[j]
 
-    Works on blocks of ``len(acc)`` columns: the block's partial sums stay in
-    ``acc`` (in L1) while every kernel row adds its taps, four taps per pass.
+
+@jit()
+def _taps4(acc, n, p0, p1, p2, p3, w0, w1, w2, w3):
+    """``acc[j] += w0*p0[j] + w1*p1[j] + w2*p2[j] + w3*p3[j]``: four taps of one kernel row."""
+    for j in range(n):
+        acc[j] += w0 * p0[j] + w1 * p1[j] + w2 * p2[j] + w3 * p3[j]
+
+
+@jit()
+def _tap1(acc, n, p0, w0):
+    """``acc[j] += w0 * p0[j]``: one tap."""
+    for j in range(n):
+        acc[j] += w0 * p0[j]
+
+
+@jit()
+def _block_dense(xc, k, r0, dh, base, n, acc):
+    """Partial sums of ``n`` output columns, stride 1 and column dilation 1, read straight from ``xc``.
+
+    Kernel rows go three at a time and taps five at a time, so each pass
+    over ``acc`` adds up to 15 taps, with one input view per kernel row.
     """
     kh, kw = k.shape
-    nb = acc.shape[0]
-    for jb in range(j0, j1, nb):
-        n = min(nb, j1 - jb)
-        for j in range(n):
-            acc[j] = 0
-        for a in range(kh):
-            xrow = xc[r0 + a * dh]
-            s = s0 + jb * sw
-            b = 0
-            while b + 4 <= kw:
-                _taps(acc, n, xrow, s + b * dw, sw, k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], dw, 2 * dw, 3 * dw)
-                b += 4
-            while b < kw:
-                _tap(acc, n, xrow, s + b * dw, sw, k[a, b])
-                b += 1
-        for j in range(n):
-            row[jb + j] = _store(acc[j], row)
+    for j in range(n):
+        acc[j] = 0
+    a = 0
+    while a + 3 <= kh:
+        p, q, r = xc[r0 + a * dh, base:], xc[r0 + (a + 1) * dh, base:], xc[r0 + (a + 2) * dh, base:]
+        b = 0
+        while b + 5 <= kw:
+            _rows35(acc, n, p[b:], q[b:], r[b:], k, a, b)
+            b += 5
+        while b < kw:
+            _rows31(acc, n, p[b:], q[b:], r[b:], k[a, b], k[a + 1, b], k[a + 2, b])
+            b += 1
+        a += 3
+    while a < kh:
+        p = xc[r0 + a * dh, base:]
+        b = 0
+        while b + 5 <= kw:
+            _rows15(acc, n, p[b:], k, a, b)
+            b += 5
+        while b < kw:
+            _tap1(acc, n, p[b:], k[a, b])
+            b += 1
+        a += 1
+
+
+@jit()
+def _block_staged(buf, u0, k, sw, dh, dw, j0, n, acc):
+    """Partial sums of ``n`` output columns from staged rows, starting at output ``j0``.
+
+    Kernel row ``a`` reads ``buf[u0 + a*dh, phase, :]``.
+    """
+    kh, kw = k.shape
+    for j in range(n):
+        acc[j] = 0
+    for a in range(kh):
+        u = u0 + a * dh
+        b = 0
+        while b + 4 <= kw:
+            q0, q1, q2, q3 = b * dw, (b + 1) * dw, (b + 2) * dw, (b + 3) * dw
+            _taps4(
+                acc, n,
+                buf[u, q0 % sw, q0 // sw + j0 :], buf[u, q1 % sw, q1 // sw + j0 :],
+                buf[u, q2 % sw, q2 // sw + j0 :], buf[u, q3 % sw, q3 // sw + j0 :],
+                k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3],
+            )
+            b += 4
+        while b < kw:
+            q0 = b * dw
+            _tap1(acc, n, buf[u, q0 % sw, q0 // sw + j0 :], k[a, b])
+            b += 1
 
 
 @jit(parallel=True)
-def _direct(x, k, sh, sw, dh, dw, pt, pl, out):
-    """The ``direct`` loops: see :func:`direct`."""
+def _direct_inplace(x, k, sh, dh, dw, pt, pl, out):
+    """``direct`` for float input at column stride 1: reads the input rows in place."""
     C, H, W = x.shape
     _, OH, OW = out.shape
     kh, kw = k.shape
     i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
-    j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
-    small = kh == 3 and kw == 3
+    j_lo, j_hi = _interior(OW, W, kw, 1, dw, pl)
+    n_in = j_hi - j_lo
     for t in prange(C * OH):
         c = t // OH
         i = t - c * OH
@@ -246,16 +312,92 @@ def _direct(x, k, sh, sw, dh, dw, pt, pl, out):
         row = out[c, i]
         acc = np.empty(_BLOCK, dtype=k.dtype)
         r0 = i * sh - pt
-        s0 = -pl
-        if i_lo <= i < i_hi and j_lo < j_hi:
-            _edge(xc, k, r0, s0, sw, dh, dw, 0, j_lo, row, acc)
-            if small:
-                _row3x3(xc, k, r0, s0, sw, dh, dw, j_lo, j_hi, row)
+        if not (i_lo <= i < i_hi and n_in > 0):
+            _edge(xc, k, r0, -pl, 1, dh, dw, 0, OW, row, acc)
+            continue
+        _edge(xc, k, r0, -pl, 1, dh, dw, 0, j_lo, row, acc)
+        _edge(xc, k, r0, -pl, 1, dh, dw, j_hi, OW, row, acc)
+        base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
+        o = row[j_lo:j_hi]
+        if kh == 3 and kw == 3:
+            x0, x1, x2 = xc[r0, base:], xc[r0 + dh, base:], xc[r0 + 2 * dh, base:]
+            _sum9(k, x0, x0[dw:], x0[2 * dw :], x1, x1[dw:], x1[2 * dw :], x2, x2[dw:], x2[2 * dw :], o)
+            continue
+        for jb in range(0, n_in, _BLOCK):
+            n = min(_BLOCK, n_in - jb)
+            if dw == 1:
+                _block_dense(xc, k, r0, dh, base + jb, n, acc)
             else:
-                _row_any(xc, k, r0, s0, sw, dh, dw, j_lo, j_hi, row, acc)
-            _edge(xc, k, r0, s0, sw, dh, dw, j_hi, OW, row, acc)
-        else:
-            _edge(xc, k, r0, s0, sw, dh, dw, 0, OW, row, acc)
+                for j in range(n):
+                    acc[j] = 0
+                for a in range(kh):
+                    xr = xc[r0 + a * dh, base + jb :]
+                    for b in range(kw):
+                        _tap1(acc, n, xr[b * dw :], k[a, b])
+            ob = o[jb : jb + n]
+            for j in range(n):
+                ob[j] = _store(acc[j], ob)
+
+
+@jit(parallel=True)
+def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out):
+    """``direct`` for integer input or column stride > 1: stages the input rows first.
+
+    Staging converts integers to the accumulator's type and splits strided
+    rows by phase.  A task takes ``_ROWS`` output rows and stages every input
+    row they read once, so rows shared by neighbouring outputs are not
+    staged again.
+    """
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    kh, kw = k.shape
+    i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
+    n_in = j_hi - j_lo
+    L = n_in + ((kw - 1) * dw) // sw + 1
+    q1, q2 = dw, 2 * dw
+    m1, m2, d1, d2 = q1 % sw, q2 % sw, q1 // sw, q2 // sw
+    base = j_lo * sw - pl  # input column of tap (0, 0) for output column j_lo
+    R = _ROWS
+    n_blocks = (OH + R - 1) // R
+    span = (R - 1) * sh + (kh - 1) * dh + 1  # input rows one block reads
+    for t in prange(C * n_blocks):
+        c = t // n_blocks
+        i0 = (t - c * n_blocks) * R
+        i1 = min(OH, i0 + R)
+        xc = x[c]
+        acc = np.empty(_BLOCK, dtype=k.dtype)
+        top = i0 * sh - pt  # input row of buf[0]
+        buf = np.empty((span, sw, L), dtype=k.dtype)
+        if n_in > 0:
+            for u in range(span):
+                if 0 <= top + u < H:
+                    _stage(xc[top + u], base, sw, buf[u])
+        for i in range(i0, i1):
+            row = out[c, i]
+            r0 = i * sh - pt
+            if not (i_lo <= i < i_hi and n_in > 0):
+                _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
+                continue
+            _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
+            _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+            o = row[j_lo:j_hi]
+            u0, u1, u2 = r0 - top, r0 - top + dh, r0 - top + 2 * dh  # buf rows of kernel rows 0, 1, 2
+            if kh == 3 and kw == 3:
+                _sum9(
+                    k,
+                    buf[u0, 0], buf[u0, m1, d1:], buf[u0, m2, d2:],
+                    buf[u1, 0], buf[u1, m1, d1:], buf[u1, m2, d2:],
+                    buf[u2, 0], buf[u2, m1, d1:], buf[u2, m2, d2:],
+                    o,
+                )
+                continue
+            for jb in range(0, n_in, _BLOCK):
+                n = min(_BLOCK, n_in - jb)
+                _block_staged(buf, u0, k, sw, dh, dw, jb, n, acc)
+                ob = o[jb : jb + n]
+                for j in range(n):
+                    ob[j] = _store(acc[j], ob)
 
 
 def _exact_float_kernel(x, k):
@@ -298,4 +440,10 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     """
     if out.dtype.kind in "iu":
         k = _exact_float_kernel(x, k)
-    _direct(x, k, sh, sw, dh, dw, pt, pl, out)
+    # Read the input rows in place (float input, unit stride), or stage them:
+    # convert integers to the accumulator's type and split strided rows by
+    # phase, once per row instead of once per tap.
+    if sw == 1 and x.dtype == k.dtype:
+        _direct_inplace(x, k, sh, dh, dw, pt, pl, out)
+    else:
+        _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out)
