@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = argparse.ArgumentParser(
         prog="python -m training.run",
-        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
-        epilog="Experiments: " + ", ".join(EXPERIMENTS) + ", all. See training/README in the project README.",
+        description="Run the seed's CIFAR-10 experiments (Part 2); rerun with the same --out to resume.",
+        epilog="Experiments: " + ", ".join(EXPERIMENTS) + ", all (default: baseline history). "
+        "`python -m training.report DIR` rebuilds REPORT.md, tables and plots from DIR's run records.",
     )
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: baseline history")
     p.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"epochs per run (default {d.epochs})")
@@ -136,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--warm-start",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="train-size also replays the seed's cumulative training (default: on for 'all', off otherwise)",
+        help="train-size also replays the seed's cumulative training, and deeper the seed's Table 9 scoring "
+        "(default: on for 'all', off otherwise)",
     )
     p.add_argument("--pipeline", choices=("tfdata", "numpy"), default=d.pipeline, help=f"input pipeline (default {d.pipeline})")
     p.add_argument("--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)")
