@@ -19,10 +19,6 @@ from numba import prange
 
 from ._jit import jit
 
-#: Filters accumulated together in registers by :func:`direct` (one AVX register of float32).
-FILTER_BLOCK = 8
-
-
 @jit()
 def im2col_rows(x, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, buf):
     """Write the patch matrix of output rows ``r0 <= r < r1`` into ``buf``.
@@ -73,75 +69,39 @@ def direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out3):
     """Direct convolution; one output row ``(n, i)`` per ``prange`` iteration.
 
     ``w2`` is ``w`` reshaped to ``(kh*kw*C, F)`` and ``out3`` is ``out``
-    reshaped to ``(N*OH, OW, F)``.  For each output pixel the filters are
-    taken :data:`FILTER_BLOCK` at a time: their sums stay in registers while
-    the taps ``(a, b, c)`` stream past, and are written once.  Filters left
-    over (``F`` not a multiple of the block) are summed one at a time.
+    reshaped to ``(N*OH, OW, F)``.  For each output pixel and each tap
+    ``(a, b, c)`` inside the image, the whole filter axis is updated,
+    ``out[n, i, j, :] += x[n, y, col, c] * w2[(a*kw + b)*C + c, :]``: a
+    unit-stride loop over ``f`` in both arrays, which LLVM vectorises.
     """
     N, H, W, C = x.shape
     F = w2.shape[1]
     NOH, OW = out3.shape[0], out3.shape[1]
     OH = NOH // N
-    FB = FILTER_BLOCK
-    fmain = F - F % FB
     for t in prange(NOH):
         n = t // OH
         i = t - n * OH
+        orow = out3[t]
         for j in range(OW):
-            o = out3[t, j]
-            for f0 in range(0, fmain, FB):
-                s0 = bias[f0]
-                s1 = bias[f0 + 1]
-                s2 = bias[f0 + 2]
-                s3 = bias[f0 + 3]
-                s4 = bias[f0 + 4]
-                s5 = bias[f0 + 5]
-                s6 = bias[f0 + 6]
-                s7 = bias[f0 + 7]
-                for a in range(kh):
-                    y = i * sh + a * dh - pt
-                    if y < 0 or y >= H:
+            o = orow[j]
+            for f in range(F):
+                o[f] = bias[f]
+            for a in range(kh):
+                y = i * sh + a * dh - pt
+                if y < 0 or y >= H:
+                    continue
+                xr = x[n, y]
+                for b in range(kw):
+                    col = j * sw + b * dw - pl
+                    if col < 0 or col >= W:
                         continue
-                    for b in range(kw):
-                        col = j * sw + b * dw - pl
-                        if col < 0 or col >= W:
-                            continue
-                        xv = x[n, y, col]
-                        k0 = (a * kw + b) * C
-                        for c in range(C):
-                            xc = xv[c]
-                            wr = w2[k0 + c]
-                            s0 += xc * wr[f0]
-                            s1 += xc * wr[f0 + 1]
-                            s2 += xc * wr[f0 + 2]
-                            s3 += xc * wr[f0 + 3]
-                            s4 += xc * wr[f0 + 4]
-                            s5 += xc * wr[f0 + 5]
-                            s6 += xc * wr[f0 + 6]
-                            s7 += xc * wr[f0 + 7]
-                o[f0] = s0
-                o[f0 + 1] = s1
-                o[f0 + 2] = s2
-                o[f0 + 3] = s3
-                o[f0 + 4] = s4
-                o[f0 + 5] = s5
-                o[f0 + 6] = s6
-                o[f0 + 7] = s7
-            for f in range(fmain, F):
-                s = bias[f]
-                for a in range(kh):
-                    y = i * sh + a * dh - pt
-                    if y < 0 or y >= H:
-                        continue
-                    for b in range(kw):
-                        col = j * sw + b * dw - pl
-                        if col < 0 or col >= W:
-                            continue
-                        xv = x[n, y, col]
-                        k0 = (a * kw + b) * C
-                        for c in range(C):
-                            s += xv[c] * w2[k0 + c, f]
-                o[f] = s
+                    xv = xr[col]
+                    k0 = (a * kw + b) * C
+                    for c in range(C):
+                        xc = xv[c]
+                        wr = w2[k0 + c]
+                        for f in range(F):
+                            o[f] += xc * wr[f]
             if relu:
                 for f in range(F):
                     if o[f] < 0:

@@ -11,9 +11,9 @@ Two implementations compute the same sums:
     (through ``threadpoolctl`` when it is installed; without it the blocks run
     one after the other on a multithreaded BLAS).
 ``"direct"``
-    A Numba loop nest, parallel over output rows, that keeps
-    :data:`fastconv._kernels_nn.FILTER_BLOCK` filter sums in registers per
-    output pixel while the taps stream past.
+    A Numba loop nest, parallel over output rows, whose innermost loop runs
+    along the filter axis (contiguous in both ``w`` and ``out``), so it is
+    vectorised; no patch matrix, no BLAS.
 
 ``"auto"`` takes ``"im2col"`` for floating-point data and ``"direct"`` for
 integers (BLAS has no integer product).
