@@ -380,6 +380,9 @@ def _write_npz_atomic(target: Path, **arrays) -> None:
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates files readable by the owner only
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

@@ -179,12 +179,20 @@ def plan(names: list[str] | tuple[str, ...], cfg: Config) -> list[RunSpec]:
 # Files
 
 
+def _umask_mode() -> int:
+    """0o666 less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, _umask_mode())  # mkstemp creates files readable by the owner only
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -197,6 +205,7 @@ def save_model_atomic(model, path: Path) -> None:
     os.close(fd)
     try:
         model.save(tmp)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
