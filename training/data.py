@@ -31,6 +31,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from zlib import error as zlib_error  # raised when a compressed zip member is damaged
 
 import numpy as np
 
@@ -291,12 +292,6 @@ def _read_image_folder(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             return _assemble(entries, read, str(path))
     except (zipfile.BadZipFile, EOFError, OSError) as e:
         raise DataError(f"{path} is not a readable zip (corrupt or truncated?): {e}") from None
-
-
-try:  # zlib errors surface when a compressed member is damaged
-    from zlib import error as zlib_error
-except ImportError:  # pragma: no cover
-    zlib_error = OSError
 
 
 def _source_key(path: Path) -> str:
