@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _kernels_nn
 from .. import _validation as v
-from .. import conv2d as _conv2d
+from ..conv2d import _conv
 
 #: Activations the layers know, by their Keras name.
 ACTIVATIONS = ("linear", "relu", "softmax")
@@ -78,7 +78,7 @@ class Conv2D:
             raise ValueError(
                 f"layer {self.name!r} (Conv2D) expects input of shape (N, H, W, {c}), got {x.shape}"
             )
-        y = _conv2d._conv(
+        y = _conv(
             np.ascontiguousarray(x, np.float32),
             self._w2,
             self._b,
