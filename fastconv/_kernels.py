@@ -32,17 +32,30 @@ Backends (all with the signature ``(x, k, sh, sw, dh, dw, pt, pl, out)``):
 
 from __future__ import annotations
 
-import numpy as np
-from numba import prange, types
-from numba.extending import overload
+import os
 
-from ._jit import jit
+# Numba's OpenMP threads wait for work passively (sleep) instead of spinning.
+# With spinning (libgomp's default), a parallel call on a machine whose other
+# cores are busy can stall for a scheduler time slice (4-16 ms) at the end of
+# the parallel region; asleep, the call's median stays at its compute time.
+# Read once, when the OpenMP runtime loads (at the first parallel call); an
+# OMP_WAIT_POLICY set by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from numba import prange, types  # noqa: E402
+from numba.extending import overload  # noqa: E402
+
+from ._jit import jit  # noqa: E402
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
 _BLOCK = 512
 # Output rows per task of the staged ``direct`` loop.
 _ROWS = 8
+# Below this many multiply-adds (about 0.1 ms), ``direct`` runs single-threaded.
+_SERIAL_TAPS = 1 << 20
 
 
 @jit()
@@ -425,25 +438,35 @@ def _exact_float_kernel(x, k):
 def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     """Row-parallel loops vectorised along the output row (the fast path).
 
-    One ``prange`` task per output row; each task writes only its own row.
-    Output columns whose window reaches into the zero padding are computed
-    with bounds checks; the interior runs without them, along the row, so
-    LLVM vectorises the inner loop (with ``sw == 1`` or ``sw == 2``):
+    Each ``prange`` task writes only its own output rows.  Output columns
+    whose window reaches into the zero padding are computed with bounds
+    checks; the interior runs without them, along the row, so LLVM
+    vectorises the inner loop:
 
+    - float input at column stride 1 is read in place
+      (:func:`_direct_inplace`); otherwise each input row is first staged
+      (:func:`_direct_staged`): converted to the accumulator's type and,
+      for a column stride ``sw > 1``, split into ``sw`` unit-stride phases;
     - a 3x3 kernel keeps its nine taps in registers and writes each output
-      once;
-    - any other kernel adds four taps per pass into a block of partial sums
-      that stays in L1.
+      once; other kernels add up to 15 taps per pass into a block of partial
+      sums that stays in L1.
 
     Integer inputs are summed in float32 or float64 when that is exact (see
-    :func:`_exact_float_kernel`), else in int64.
+    :func:`_exact_float_kernel`), else in int64.  Calls of less than
+    ``_SERIAL_TAPS`` multiply-adds run on the calling thread only: waking
+    the thread pool would cost more than it saves.
     """
     if out.dtype.kind in "iu":
         k = _exact_float_kernel(x, k)
-    # Read the input rows in place (float input, unit stride), or stage them:
-    # convert integers to the accumulator's type and split strided rows by
-    # phase, once per row instead of once per tap.
-    if sw == 1 and x.dtype == k.dtype:
-        _direct_inplace(x, k, sh, dh, dw, pt, pl, out)
-    else:
-        _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out)
+    serial = out.size * k.size < _SERIAL_TAPS
+    if serial:
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+    try:
+        if sw == 1 and x.dtype == k.dtype:
+            _direct_inplace(x, k, sh, dh, dw, pt, pl, out)
+        else:
+            _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out)
+    finally:
+        if serial:
+            numba.set_num_threads(threads)

@@ -1,0 +1,341 @@
+"""The benchmark cases and the registry of 2-D correlation implementations timed against fastconv.
+
+:data:`PEERS` maps an implementation's name to ``setup(case, img, k) ->
+(run, extract)``: ``run`` is a zero-argument callable (the only thing
+timed) and ``extract(result)`` turns its result into the array fastconv
+returns for the same case (the valid region, the strided positions), so that
+every answer can be checked against fastconv's before anything is timed.
+Setup (dtype conversion, TensorFlow tensors, kernel flips, preallocated
+outputs) is never timed.  A peer that is not installed is skipped with
+``pytest.importorskip``; a peer that cannot compute a case raises
+:class:`Unsupported`.
+
+:data:`CASES` are the inputs, one benchmark group each ("league table").
+
+Notes on the peers, so that like is compared with like:
+
+- ``cv2.filter2D`` and ``scipy.ndimage.correlate`` always return an output
+  of the input's size.  For ``padding="valid"`` their border (computed with
+  zero padding, ``BORDER_CONSTANT`` / ``mode="constant"``) is cut off
+  before the comparison; for ``"same"`` zero padding is exactly fastconv's.
+  Neither has a stride: for stride 2 they compute every position and the
+  strided ones are sliced out (a view, free).
+- ``scipy.signal.fftconvolve`` computes a convolution: the kernel is
+  flipped in setup.
+- ``tf.nn.conv2d`` gets NHWC/HWIO float32 tensors made in setup (it has
+  no integer convolution on CPU, so uint8 images are converted to float32
+  in setup); an RGB image uses ``tf.nn.depthwise_conv2d`` (one kernel per
+  channel).
+- ``seed`` is the seed document's pure-Python function, verbatim: only on
+  the 200x200 cases.
+- ``np.copyto`` is not a convolution: it copies the image into a
+  preallocated array, the memory-bandwidth floor for a one-pass filter.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class Unsupported(Exception):
+    """A peer cannot compute this case (the reason is the message)."""
+
+
+# --------------------------------------------------------------------------- the seed's function
+
+
+def seed_convolve(matrix, kernel):
+    ''' Convolve a nxn matrix with a kxk kernel '''
+    # Copied verbatim from the seed document (Part 1a), the thing being compared
+    # against.  Its bugs are kept: the output is sized n-k+3 instead of n-k+1
+    # (two extra rows and columns of zeros), both sides are read from
+    # matrix.shape[0] (square images only), and the loops run x inside y.
+    # Only the top-left (n-k+1) x (n-k+1) block is a correlation.
+
+    #Get shapes
+    xKernShape = kernel.shape[0]
+    yKernShape = kernel.shape[1]
+    xImgShape = matrix.shape[0]
+    yImgShape = matrix.shape[0]
+
+    # Shape of Output Convolution
+    xOutput = int((xImgShape - xKernShape + 2) + 1)
+    yOutput = int((yImgShape - yKernShape + 2) + 1)
+    output = np.zeros((xOutput, yOutput))
+
+    # Iterate through image
+    for y in range(matrix.shape[1]):
+        # Exit Convolution
+        if y > matrix.shape[1] - yKernShape:
+            break
+
+        for x in range(matrix.shape[0]):
+            # Go to next row once kernel is out of bounds
+            if x > matrix.shape[0] - xKernShape:
+                break
+
+            output[x, y] = (kernel * matrix[x: x + xKernShape, y: y
++ yKernShape]).sum()
+
+    return output
+
+
+# --------------------------------------------------------------------------- cases
+
+#: The seed's kernels as its formulas write them (its code has a typo, a 1 in
+#: the first row of kernel1; the formula is the Laplacian-like filter meant).
+KERNEL1 = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.int64)
+KERNEL2 = np.array([[0, -1, 0], [-1, 8, -1], [0, -1, 0]], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark input: an image, a kernel and the call's options."""
+
+    name: str  # the benchmark group
+    h: int
+    w: int
+    k: int  # kernel side (ignored for named kernels)
+    dtype: str = "float32"  # image dtype: "float32", or "uint8" with an integer kernel
+    stride: int = 1
+    padding: str = "valid"
+    channels: int = 0  # 0: a 2-D image; 3: an (H, W, 3) RGB image
+    kernel: str = "random"  # "random", "kernel1" or "kernel2"
+    smoke: bool = False  # also run (once, untimed) by a plain `pytest`
+    seed_peer: bool = False  # time the seed's pure-Python function too
+
+    @property
+    def pixels(self) -> int:
+        return self.h * self.w * max(1, self.channels)
+
+    @property
+    def taps(self) -> int:
+        """Multiply-adds of a direct stride-1 computation (a cost estimate)."""
+        return self.pixels * self.k * self.k
+
+
+def _case(h, k, **kw):
+    parts = [f"{h}x{h}" + ("x3" if kw.get("channels") else ""), kw.get("dtype", "float32")]
+    parts.append(kw.get("kernel", f"{k}x{k}") if kw.get("kernel", "random") != "random" else f"{k}x{k}")
+    if kw.get("stride", 1) != 1:
+        parts.append(f"stride {kw['stride']}")
+    if kw.get("padding", "valid") != "valid":
+        parts.append(kw["padding"])
+    return Case(" ".join(parts), h, h, k, **kw)
+
+
+CASES = [
+    # The seed's Part 1b: a 200x200 8-bit channel with its two kernels.
+    _case(200, 3, dtype="uint8", kernel="kernel1", smoke=True, seed_peer=True),
+    _case(200, 3, dtype="uint8", kernel="kernel2", seed_peer=True),
+    # Time against image size (3x3, float32).
+    _case(256, 3, smoke=True),
+    _case(512, 3),
+    _case(1024, 3),
+    _case(2048, 3),
+    _case(4096, 3),
+    # Time against kernel size (1024x1024, float32).
+    _case(1024, 5),
+    _case(1024, 7),
+    _case(1024, 11),
+    _case(1024, 15),
+    _case(4096, 5),
+    _case(4096, 15),
+    # Stride and padding.
+    _case(1024, 3, stride=2),
+    _case(1024, 3, padding="same"),
+    _case(4096, 3, padding="same"),
+    _case(1024, 5, padding="same"),
+    # 8-bit images with an integer kernel (exact int64 results).
+    _case(1024, 3, dtype="uint8", kernel="kernel1"),
+    _case(4096, 3, dtype="uint8", kernel="kernel1"),
+    # An RGB image, each channel filtered with the same kernel.
+    _case(1024, 3, channels=3),
+]
+CASES_BY_NAME = {c.name: c for c in CASES}
+
+
+def make_inputs(case: Case):
+    """The image and kernel of ``case`` (seeded: the same in every run)."""
+    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+    shape = (case.h, case.w, 3) if case.channels else (case.h, case.w)
+    if case.dtype == "uint8":
+        img = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    else:
+        img = rng.random(shape, dtype=np.float32)
+    if case.kernel == "kernel1":
+        k = KERNEL1.copy()
+    elif case.kernel == "kernel2":
+        k = KERNEL2.copy()
+    elif case.dtype == "uint8":
+        k = rng.integers(-4, 5, size=(case.k, case.k)).astype(np.int64)
+    else:
+        k = (rng.random((case.k, case.k), dtype=np.float32) - np.float32(0.5)) / np.float32(case.k)
+    return img, k
+
+
+def call_kwargs(case: Case) -> dict:
+    return {"stride": case.stride, "padding": case.padding}
+
+
+def valid_slice(case: Case, k):
+    """Slices that cut a same-size ("same"-padded, stride 1) output to fastconv's output for ``case``."""
+    kh, kw = k.shape
+    s = case.stride
+    if case.padding == "same":
+        # odd kernels: TensorFlow's SAME rule and a centred kernel agree at stride 1
+        return (slice(None, None, s), slice(None, None, s))
+    return (slice(kh // 2, case.h - (kh - 1 - kh // 2), s), slice(kw // 2, case.w - (kw - 1 - kw // 2), s))
+
+
+# --------------------------------------------------------------------------- peers
+
+
+def _fastconv(backend):
+    def setup(case, img, k):
+        import fastconv
+
+        kw = call_kwargs(case)
+        return (lambda: fastconv.convolve2d(img, k, backend=backend, **kw)), (lambda r: r)
+
+    return setup
+
+
+def _seed(case, img, k):
+    if not case.seed_peer:
+        raise Unsupported("the seed's function runs on the 200x200 cases only")
+    n = case.h - k.shape[0] + 1
+    return (lambda: seed_convolve(img, k)), (lambda r: r[:n, :n])
+
+
+def _numpy(case, img, k):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    if case.padding != "valid":
+        raise Unsupported("valid padding only (a padded copy would be timed)")
+    kk = k if case.dtype != "uint8" else k.astype(np.int64)
+    s = case.stride
+    if case.channels:
+        return (
+            lambda: np.einsum("ijckl,kl->ijc", sliding_window_view(img, k.shape, axis=(0, 1))[::s, ::s], kk)
+        ), (lambda r: r)
+    return (lambda: np.einsum("ijkl,kl->ij", sliding_window_view(img, k.shape)[::s, ::s], kk)), (lambda r: r)
+
+
+def _scipy_signal(case, img, k):
+    signal = pytest.importorskip("scipy.signal")
+    mode = "same" if case.padding == "same" else "valid"
+    s = case.stride
+    if case.channels:
+        def run():
+            return np.stack([signal.correlate2d(img[:, :, c], k, mode=mode) for c in range(img.shape[2])], axis=-1)
+    else:
+        def run():
+            return signal.correlate2d(img, k, mode=mode)
+    return run, (lambda r: r[::s, ::s])
+
+
+def _scipy_ndimage(case, img, k):
+    ndimage = pytest.importorskip("scipy.ndimage")
+    weights = k[:, :, None] if case.channels else k
+    if case.dtype == "uint8":
+        out = np.empty(img.shape, dtype=np.int64)  # its default output dtype is the input's (uint8)
+
+        def run():
+            ndimage.correlate(img, weights, output=out, mode="constant", cval=0)
+            return out
+    else:
+        def run():
+            return ndimage.correlate(img, weights, mode="constant", cval=0)
+    sl = valid_slice(case, k)
+    return run, (lambda r: r[sl])
+
+
+def _scipy_fft(case, img, k):
+    signal = pytest.importorskip("scipy.signal")
+    mode = "same" if case.padding == "same" else "valid"
+    x = img.astype(np.float64) if case.dtype == "uint8" else img  # exact integers need float64
+    flipped = np.ascontiguousarray(k[::-1, ::-1]).astype(x.dtype)
+    if case.channels:
+        flipped = flipped[:, :, None]
+    s = case.stride
+    axes = (0, 1)
+    return (lambda: signal.fftconvolve(x, flipped, mode=mode, axes=axes)), (lambda r: r[::s, ::s])
+
+
+def _cv2(case, img, k):
+    cv2 = pytest.importorskip("cv2")
+    kf = k.astype(np.float32)
+    ddepth = cv2.CV_32F
+    sl = valid_slice(case, k)
+    return (lambda: cv2.filter2D(img, ddepth, kf, borderType=cv2.BORDER_CONSTANT)), (lambda r: r[sl])
+
+
+def _tf(case, img, k):
+    tf = pytest.importorskip("tensorflow")
+    pad = "SAME" if case.padding == "same" else "VALID"
+    s = case.stride
+    x = img.astype(np.float32)
+    if case.channels:
+        xt = tf.constant(x[None])
+        wt = tf.constant(np.repeat(k.astype(np.float32)[:, :, None, None], img.shape[2], axis=2))
+
+        def run():
+            return tf.nn.depthwise_conv2d(xt, wt, strides=[1, s, s, 1], padding=pad).numpy()
+
+        return run, (lambda r: r[0])
+    xt = tf.constant(x[None, :, :, None])
+    wt = tf.constant(k.astype(np.float32)[:, :, None, None])
+    return (lambda: tf.nn.conv2d(xt, wt, strides=s, padding=pad).numpy()), (lambda r: r[0, :, :, 0])
+
+
+def _copyto(case, img, k):
+    if case.channels or case.dtype != "float32":
+        raise Unsupported("shown on single-channel float32 cases only")
+    dst = np.empty_like(img)
+    return (lambda: np.copyto(dst, img)), None
+
+
+#: name -> setup(case, img, k) -> (run, extract); extract is None for a non-convolution.
+PEERS = {
+    "fastconv": _fastconv("auto"),
+    "fastconv[direct]": _fastconv("direct"),
+    "fastconv[im2col]": _fastconv("im2col"),
+    "fastconv[naive]": _fastconv("naive"),
+    "seed": _seed,
+    "numpy einsum": _numpy,
+    "scipy.signal.correlate2d": _scipy_signal,
+    "scipy.ndimage.correlate": _scipy_ndimage,
+    "scipy.signal.fftconvolve": _scipy_fft,
+    "cv2.filter2D": _cv2,
+    "tf.nn.conv2d": _tf,
+    "np.copyto (floor)": _copyto,
+}
+
+#: Peers too slow to time on large inputs: the largest ``Case.taps`` each is timed on
+#: (one call would take seconds beyond it).  Skipped above it, and said so.
+MAX_TAPS = {
+    "fastconv[naive]": 30e6,
+    "fastconv[im2col]": 300e6,
+    "numpy einsum": 30e6,
+    "scipy.signal.correlate2d": 300e6,
+    "seed": 1e6,
+}
+
+
+def check_same(peer: str, got, want, case: Case, img, k) -> None:
+    """Assert a peer's answer equals fastconv's, exactly for integer results."""
+    got = np.asarray(got)
+    assert got.shape == want.shape, f"{peer}: shape {got.shape}, fastconv {want.shape}"
+    if want.dtype.kind in "iu":
+        np.testing.assert_array_equal(np.rint(got).astype(np.int64), want, err_msg=peer)
+    else:
+        scale = float(np.abs(k).sum()) * max(1.0, float(np.abs(img).max()))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * scale, err_msg=peer)

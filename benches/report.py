@@ -1,0 +1,382 @@
+"""Run the convolve2d benchmarks and write the report: ``python -m benches.report``.
+
+Runs ``benches/bench_convolve2d.py`` under pytest-benchmark (all peers on
+all cases, in one process, so every ratio compares medians from one run),
+measures fastconv's first call in fresh processes (JIT compile time, with and
+without Numba's on-disk cache), and writes to ``--out`` (default
+``docs/bench``):
+
+- ``REPORT.md``: the speed targets with the measured figures and whether each
+  is met; the first-call times; one table per case (median time of every
+  implementation and its ratio to fastconv's ``"auto"``);
+- ``time_vs_image_size.png`` (3x3 float32, log-log) and
+  ``time_vs_kernel_size.png`` (1024x1024 float32);
+- ``benchmarks.json``: pytest-benchmark's raw results.
+
+Options: ``--quick`` leaves out the 2048 and 4096 cases (about a minute
+instead of ten); ``--json FILE`` renders an existing pytest-benchmark JSON
+instead of running; ``--max-time S`` is pytest-benchmark's time budget per
+implementation and case (default 0.5 s, at least 5 rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benches.peers import CASES, CASES_BY_NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_FILE = "benches/bench_convolve2d.py"
+FASTCONV = "fastconv"
+QUICK_FILTER = "not 2048x2048 and not 4096x4096"
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_benchmarks(json_path: Path, quick: bool, max_time: float) -> None:
+    """Run the benchmark file under pytest-benchmark, writing its JSON to ``json_path``."""
+    cmd = [
+        sys.executable, "-m", "pytest", BENCH_FILE,
+        "--benchmark-enable", "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        f"--benchmark-max-time={max_time}", "--benchmark-min-rounds=5",
+        "--benchmark-columns=median,iqr,rounds", "--benchmark-sort=mean",
+        "-p", "no:cacheprovider", "-q",
+    ]
+    if quick:
+        cmd += ["-k", QUICK_FILTER]
+    print("running:", " ".join(cmd), flush=True)
+    done = subprocess.run(cmd, cwd=ROOT)
+    if done.returncode != 0 or not json_path.exists():
+        raise SystemExit(f"benchmark run failed (pytest exit code {done.returncode})")
+
+
+_FIRST_CALL = r"""
+import json, time
+t0 = time.perf_counter()
+import numpy as np
+import fastconv
+t1 = time.perf_counter()
+img = np.random.default_rng(0).integers(0, 256, size=(200, 200), dtype=np.uint8)
+k = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
+fastconv.convolve2d(img, k)
+t2 = time.perf_counter()
+fastconv.convolve2d(img.astype(np.float32), k.astype(np.float32))
+t3 = time.perf_counter()
+fastconv.convolve2d(img, k)
+t4 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first_uint8": t2 - t1, "first_float32": t3 - t2, "second_uint8": t4 - t3}))
+"""
+
+
+def measure_first_call() -> dict:
+    """Import and first calls on a 200x200 image in new processes: cache empty, then cache filled.
+
+    Uses a fresh ``NUMBA_CACHE_DIR``, so the project's own cache is neither
+    used nor disturbed.  ``process`` is the wall time of the whole process,
+    interpreter start-up included.
+    """
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="fastconv-numba-cache-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("no cache (compiles)", "cached"):
+            t0 = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", _FIRST_CALL], cwd=ROOT, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if done.returncode != 0:
+                raise SystemExit(f"first-call measurement failed:\n{done.stderr}")
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row["process"] = wall
+            results[label] = row
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import numba"], env=env, check=True)
+        results["numba_import_process"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
+        results["python_process"] = time.perf_counter() - t0
+    return results
+
+
+# --------------------------------------------------------------------------- results
+
+
+def load(json_path: Path):
+    """``{case: {peer: stats}}`` and the machine info from a pytest-benchmark JSON."""
+    data = json.loads(Path(json_path).read_text())
+    table: dict[str, dict[str, dict]] = {}
+    for bench in data["benchmarks"]:
+        info = bench.get("extra_info", {})
+        if "peer" not in info:
+            continue
+        table.setdefault(info["case"], {})[info["peer"]] = bench["stats"]
+    return table, data.get("machine_info", {}), data.get("datetime", "")
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def fmt_ratio(r: float) -> str:
+    if r >= 100:
+        return f"{r:,.0f}"
+    return f"{r:.2f}"
+
+
+def median(table, case, peer):
+    stats = table.get(case, {}).get(peer)
+    return None if stats is None else stats["median"]
+
+
+def group_tables(table) -> list[str]:
+    lines = []
+    for case in [c.name for c in CASES if c.name in table]:
+        rows = sorted(table[case].items(), key=lambda kv: kv[1]["median"])
+        base = median(table, case, FASTCONV)
+        lines += [f"### {case}", "", "| implementation | median | IQR | rounds | time / fastconv |", "| --- | ---: | ---: | ---: | ---: |"]
+        for peer, stats in rows:
+            ratio = "" if base is None else fmt_ratio(stats["median"] / base)
+            name = f"**{peer}**" if peer == FASTCONV else peer
+            lines.append(f"| {name} | {fmt_time(stats['median'])} | {fmt_time(stats['iqr'])} | {stats['rounds']} | {ratio} |")
+        lines.append("")
+    return lines
+
+
+def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
+    """(target, what was measured, figure, met) for each speed target of the issue."""
+    out = []
+
+    def ratio(case_a, peer_a, case_b, peer_b):
+        a, b = median(table, case_a, peer_a), median(table, case_b, peer_b)
+        return None if a is None or b is None else a / b
+
+    def add(target, measured, value, ok, fmt="{:.2f}"):
+        if value is None:
+            out.append((target, measured, "not measured", None))
+        else:
+            out.append((target, measured, fmt.format(value), ok(value)))
+
+    single = [c.name for c in CASES if not c.channels and not c.seed_peer]
+    for case in single:
+        add(f"{case}: fastconv no slower than cv2.filter2D", "fastconv / cv2 (<= 1.0)",
+            ratio(case, FASTCONV, case, "cv2.filter2D"), lambda r: r <= 1.0)
+    c1024 = "1024x1024 float32 3x3"
+    add(f"{c1024}: 20x faster than scipy.signal.correlate2d", "correlate2d / fastconv (>= 20)",
+        ratio(c1024, "scipy.signal.correlate2d", c1024, FASTCONV), lambda r: r >= 20, "{:.1f}")
+    add(f"{c1024}: 10x faster than scipy.ndimage.correlate", "ndimage / fastconv (>= 10)",
+        ratio(c1024, "scipy.ndimage.correlate", c1024, FASTCONV), lambda r: r >= 10, "{:.1f}")
+    c4096 = "4096x4096 float32 3x3"
+    add(f"{c4096}: within 2x of np.copyto", "fastconv / np.copyto (<= 2)",
+        ratio(c4096, FASTCONV, c4096, "np.copyto (floor)"), lambda r: r <= 2)
+    c15 = "4096x4096 float32 15x15"
+    add(f"{c15}: 2x faster than cv2.filter2D", "cv2 / fastconv (>= 2)",
+        ratio(c15, "cv2.filter2D", c15, FASTCONV), lambda r: r >= 2)
+    add("1024x1024 3x3 stride 2: at most 0.35x the stride-1 time", "stride 2 / stride 1 (<= 0.35)",
+        ratio("1024x1024 float32 3x3 stride 2", FASTCONV, c1024, FASTCONV), lambda r: r <= 0.35)
+    for n in (1024, 4096):
+        add(f"{n}x{n} uint8 image, int kernel: at most 1.5x the float32 time (exact)",
+            "uint8 / float32 (<= 1.5)",
+            ratio(f"{n}x{n} uint8 kernel1", FASTCONV, f"{n}x{n} float32 3x3", FASTCONV), lambda r: r <= 1.5)
+    for kern in ("kernel1", "kernel2"):
+        case = f"200x200 uint8 {kern}"
+        add(f"seed's 200x200, {kern}: 3,000x faster than the seed's function", "seed / fastconv (>= 3000)",
+            ratio(case, "seed", case, FASTCONV), lambda r: r >= 3000, "{:,.0f}")
+    if first_call:
+        cached = first_call["cached"]
+        add("new process: import + first 200x200 call, cached, under 1 s", "process wall time, s (< 1)",
+            cached["process"], lambda s: s < 1.0, "{:.2f}")
+    return out
+
+
+def first_call_lines(first_call) -> list[str]:
+    if not first_call:
+        return ["(not measured: run without --json to measure)", ""]
+    lines = [
+        "| new process | import numpy + fastconv | first call, uint8 200x200 | first call, float32 200x200 | second call | whole process |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label in ("no cache (compiles)", "cached"):
+        r = first_call[label]
+        lines.append(
+            f"| {label} | {fmt_time(r['import'])} | {fmt_time(r['first_uint8'])} | {fmt_time(r['first_float32'])} "
+            f"| {fmt_time(r['second_uint8'])} | {fmt_time(r['process'])} |"
+        )
+    lines += [
+        "",
+        f"For scale: a process that only starts Python takes {fmt_time(first_call['python_process'])}; "
+        f"one that imports numba, {fmt_time(first_call['numba_import_process'])}.",
+        "",
+    ]
+    return lines
+
+
+def write_report(table, machine, when, first_call, out: Path, command: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    plots = plot(table, out)
+    extra = machine.get("fastconv_bench", {})
+    cpu = machine.get("cpu", {}).get("brand_raw") or platform.processor() or "unknown CPU"
+    lines = [
+        "# fastconv benchmarks",
+        "",
+        f"Run {when or 'at an unknown time'} with `{command}` on {cpu}, "
+        f"{os.cpu_count()} cores, Python {machine.get('python_version', platform.python_version())}.",
+        f"Numba {extra.get('numba_version', '?')} on {extra.get('numba_threads', '?')} threads "
+        f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE (fastconv default)')}); "
+        f"OpenCV {extra.get('cv2_version', '?')} on its default {extra.get('cv2_threads', '?')} threads; "
+        f"TensorFlow on its default threads; NumPy {extra.get('numpy_version', '?')}, SciPy {extra.get('scipy_version', '?')}.",
+        "",
+        "Each figure is the median of at least 5 timed calls; every ratio divides two medians from this one run. "
+        "Every implementation's answer was checked against fastconv's before timing "
+        "(exactly for the uint8 cases). JIT compilation is excluded by a warm-up call and measured separately below. "
+        "The machine may be shared: a figure far from its neighbours in IQR is noise, rerun that case.",
+        "",
+        "## Speed targets",
+        "",
+        "| target | measured as | figure | met |",
+        "| --- | --- | ---: | --- |",
+    ]
+    for target, measured, figure, ok in targets(table, first_call):
+        verdict = "not measured" if ok is None else ("yes" if ok else "**no**")
+        lines.append(f"| {target} | {measured} | {figure} | {verdict} |")
+    lines += ["", "## First call in a new process (JIT compile time)", ""]
+    lines += first_call_lines(first_call)
+    lines += ["## Plots", ""]
+    for p in plots:
+        lines += [f"![{p.stem}]({p.name})", ""]
+    lines += [
+        "## Results by case",
+        "",
+        "`time / fastconv` is the implementation's median over fastconv's (`backend=\"auto\"`): "
+        "above 1, fastconv is faster. `np.copyto` copies the image into a preallocated array "
+        "(not a convolution: the memory-bandwidth floor). cv2 and scipy.ndimage compute a same-size output "
+        "(zero border) and have no stride; the valid or strided part is sliced out after timing.",
+        "",
+    ]
+    lines += group_tables(table)
+    path = out / "REPORT.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _series(table, cases, x_of):
+    series: dict[str, list[tuple[float, float]]] = {}
+    for case in cases:
+        for peer, stats in table.get(case.name, {}).items():
+            series.setdefault(peer, []).append((x_of(case), stats["median"]))
+    return {p: sorted(v) for p, v in series.items() if len(v) >= 2}
+
+
+def _plot(series, path, xlabel, title, xticks=None, logx=True):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for peer, pts in sorted(series.items(), key=lambda kv: kv[0] != FASTCONV):
+        xs, ys = zip(*pts)
+        style = {"linewidth": 3, "color": "black", "zorder": 5} if peer == FASTCONV else {"linewidth": 1.3}
+        if peer.startswith("np.copyto"):
+            style = {"linestyle": "--", "color": "grey"}
+        ax.plot(xs, [y * 1e3 for y in ys], marker="o", markersize=4, label=peer, **style)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_yscale("log")
+    if xticks:
+        ax.set_xticks(xticks[0])
+        ax.set_xticklabels(xticks[1])
+        ax.minorticks_off()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("median time per call (ms, log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot(table, out: Path) -> list[Path]:
+    paths = []
+    sizes = [c for c in CASES if c.k == 3 and c.dtype == "float32" and c.stride == 1 and c.padding == "valid"
+             and not c.channels and c.name in table]
+    series = _series(table, sizes, lambda c: c.h * c.w)
+    if series:
+        ticks = sorted({c.h * c.w for c in sizes})
+        path = out / "time_vs_image_size.png"
+        _plot(series, path, "image size (pixels, log scale; labelled by side)",
+              "3x3 float32 kernel, valid padding: time against image size",
+              (ticks, [f"{int(math.isqrt(t))}²" for t in ticks]))
+        paths.append(path)
+    ks = [c for c in CASES if c.h == 1024 and c.dtype == "float32" and c.stride == 1 and c.padding == "valid"
+          and not c.channels and c.name in table]
+    series = _series(table, ks, lambda c: c.k)
+    if series:
+        ticks = sorted({c.k for c in ks})
+        path = out / "time_vs_kernel_size.png"
+        _plot(series, path, "kernel side k (a k x k kernel, log scale)",
+              "1024x1024 float32 image, valid padding: time against kernel size",
+              (ticks, [f"{t}x{t}" for t in ticks]))
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benches.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="leave out the 2048x2048 and 4096x4096 cases")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench", help="output directory (default docs/bench)")
+    parser.add_argument("--json", type=Path, help="render this pytest-benchmark JSON instead of running the benchmarks")
+    parser.add_argument("--max-time", type=float, default=0.5, help="seconds per implementation and case (default 0.5)")
+    parser.add_argument("--no-first-call", action="store_true", help="skip the new-process first-call measurement")
+    args = parser.parse_args(argv)
+    if args.max_time <= 0:
+        parser.error(f"--max-time must be > 0, got {args.max_time}")
+    if args.json is not None and not args.json.is_file():
+        parser.error(f"--json: no such file: {args.json}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benches.report" + (" --quick" if args.quick else "")
+    if args.json is None:
+        json_path = args.out / "benchmarks.json"
+        run_benchmarks(json_path, args.quick, args.max_time)
+    else:
+        json_path = args.json
+        command = f"python -m benches.report --json {args.json}"
+    first_call = None if args.no_first_call else measure_first_call()
+    if first_call is not None:
+        (args.out / "first_call.json").write_text(json.dumps(first_call, indent=2))
+    elif (args.out / "first_call.json").exists() and args.json is not None:
+        first_call = json.loads((args.out / "first_call.json").read_text())
+    table, machine, when = load(json_path)
+    missing = [c for c in table if c not in CASES_BY_NAME]
+    if missing:
+        print(f"note: cases not in benches.peers.CASES are left out: {missing}", file=sys.stderr)
+    path = write_report(table, machine, when, first_call, args.out, command)
+    print(f"wrote {path} and plots in {args.out}")
+    for target, measured, figure, ok in targets(table, first_call):
+        verdict = "n/a" if ok is None else ("met" if ok else "NOT MET")
+        print(f"  {verdict:8s} {figure:>12s}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
