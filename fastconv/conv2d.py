@@ -64,6 +64,26 @@ def _blas_controller():
     return _blas
 
 
+@contextlib.contextmanager
+def single_thread_blas():
+    """Run the body with BLAS limited to one thread (re-entrant; a no-op without threadpoolctl).
+
+    fastconv parallelises over blocks itself; the small, skinny products of a
+    CNN layer (``(pixels, kh*kw*C) @ (kh*kw*C, F)``, ``(N, 2048) @ (2048, 10)``)
+    run slower on a multithreaded BLAS than on one thread.
+    """
+    ctl = _blas_controller()
+    if not ctl or getattr(_state, "blas_limited", False):
+        yield
+        return
+    with ctl.limit(limits=1, user_api="blas"):
+        _state.blas_limited = True
+        try:
+            yield
+        finally:
+            _state.blas_limited = False
+
+
 def _workers(n: int) -> ThreadPoolExecutor:
     """The shared pool of ``n`` threads that run im2col blocks."""
     global _pool, _pool_size
@@ -108,14 +128,19 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out):
             _k.bias_relu(o, bias, relu)
 
     threads = min(numba.get_num_threads(), len(starts))
-    ctl = _blas_controller() if threads > 1 else False
-    if not ctl:
+    if not _blas_controller():  # no threadpoolctl: one block after the other, each on BLAS' own threads
         for r0 in starts:
             block(r0)
         return
-    with ctl.limit(limits=1, user_api="blas"):
-        for _ in _workers(threads).map(block, starts):
-            pass
+    # One-thread BLAS even for a single block: waking BLAS threads for a small
+    # product costs more than the product, and far more on a busy machine.
+    with single_thread_blas():
+        if threads == 1:
+            for r0 in starts:
+                block(r0)
+        else:
+            for _ in _workers(threads).map(block, starts):
+                pass
 
 
 def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..conv2d import single_thread_blas
 from . import layers as L
 from .layers import UnsupportedLayerError
 
@@ -57,8 +58,9 @@ class Model:
                 f"model {self.name!r} takes inputs of shape (N, {', '.join(map(str, self.input_shape))}), got {x.shape}"
             )
         y = np.ascontiguousarray(x, dtype=np.float32)
-        for layer in self.layers:
-            y = layer(y)
+        with single_thread_blas():  # the layers parallelise themselves
+            for layer in self.layers:
+                y = layer(y)
         return y
 
     def predict(self, x, batch_size: int = 1000) -> np.ndarray:
