@@ -234,3 +234,13 @@ def test_complex_and_empty_inputs():
         conv2d(np.zeros((1, 3, 3, 1), complex), np.zeros((1, 1, 1, 1)))
     with pytest.raises(ValueError, match=r"x must not be empty, got shape \(0, 3, 3, 1\)"):
         conv2d(np.zeros((0, 3, 3, 1)), np.zeros((1, 1, 1, 1)))
+
+
+def test_blas_thread_count_is_restored():
+    """conv2d runs BLAS on one thread per block, and leaves the caller's BLAS settings as they were."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [(i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info()]
+    x = np.ones((64, 12, 12, 8), np.float32)
+    conv2d(x, np.ones((3, 3, 8, 8), np.float32), padding="same", backend="im2col")
+    after = [(i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info()]
+    assert after == before
