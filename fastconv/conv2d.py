@@ -37,7 +37,7 @@ BACKENDS = ("im2col", "direct")
 #: Size of one im2col patch block in bytes: half a core's L2 cache here, leaving room for BLAS packing.
 BLOCK_BYTES = 512 * 1024
 
-_state = threading.local()  # per-thread patch buffer
+_state = threading.local()  # per thread: the patch buffer, and whether BLAS is already limited
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0

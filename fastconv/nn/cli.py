@@ -132,6 +132,9 @@ def main(argv=None) -> int:
         )
         print(f"agreement {same:,}/{len(y):,} same predicted class; max |prob difference| {diff:.2e}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(record, f, indent=2)
+        try:
+            with open(args.json, "w") as f:
+                json.dump(record, f, indent=2)
+        except OSError as e:
+            return _fail(f"cannot write --json {args.json}: {e.strerror}")
     return 0
