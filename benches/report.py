@@ -32,12 +32,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benches.peers import CASES, CASES_BY_NAME
+from benches.peers import CASES, CASES_BY_NAME, PEERS
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_FILE = "benches/bench_convolve2d.py"
 FASTCONV = "fastconv"
 QUICK_FILTER = "not 2048x2048 and not 4096x4096"
+PEER_ORDER = list(PEERS)
 
 
 # --------------------------------------------------------------------------- running
@@ -288,13 +289,21 @@ def _plot(series, path, xlabel, title, xticks=None, logx=True):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for peer, pts in sorted(series.items(), key=lambda kv: kv[0] != FASTCONV):
-        xs, ys = zip(*pts)
-        style = {"linewidth": 3, "color": "black", "zorder": 5} if peer == FASTCONV else {"linewidth": 1.3}
-        if peer.startswith("np.copyto"):
-            style = {"linestyle": "--", "color": "grey"}
-        ax.plot(xs, [y * 1e3 for y in ys], marker="o", markersize=4, label=peer, **style)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    colours = plt.get_cmap("tab10").colors
+    markers = "os^vD<>ph*"
+    others = [p for p in PEER_ORDER if p in series and p != FASTCONV and not p.startswith("np.copyto")]
+    for peer in [p for p in PEER_ORDER if p in series]:
+        xs, ys = zip(*series[peer])
+        if peer == FASTCONV:
+            style = {"linewidth": 3.2, "color": "black", "marker": "o", "zorder": 5}
+        elif peer.startswith("np.copyto"):
+            style = {"linestyle": "--", "color": "grey", "marker": "", "linewidth": 1.5}
+        else:
+            n = others.index(peer)
+            style = {"linewidth": 1.4, "color": colours[n % 10], "marker": markers[n % len(markers)],
+                     "linestyle": "-" if n < 10 else ":"}
+        ax.plot(xs, [y * 1e3 for y in ys], markersize=5, label=peer, **style)
     if logx:
         ax.set_xscale("log")
     ax.set_yscale("log")
@@ -306,7 +315,7 @@ def _plot(series, path, xlabel, title, xticks=None, logx=True):
     ax.set_ylabel("median time per call (ms, log scale)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), title="implementation")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

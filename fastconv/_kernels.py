@@ -52,8 +52,8 @@ from ._jit import jit  # noqa: E402
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
 _BLOCK = 512
-# Output rows per task of the staged ``direct`` loop.
-_ROWS = 8
+# Output rows per parallel task of ``direct`` (one allocation of scratch per task).
+_ROWS = 16
 # Below this many multiply-adds (about 0.1 ms), ``direct`` runs single-threaded.
 _SERIAL_TAPS = 1 << 20
 
@@ -318,38 +318,41 @@ def _direct_inplace(x, k, sh, dh, dw, pt, pl, out):
     i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
     j_lo, j_hi = _interior(OW, W, kw, 1, dw, pl)
     n_in = j_hi - j_lo
-    for t in prange(C * OH):
-        c = t // OH
-        i = t - c * OH
+    R = _ROWS
+    n_blocks = (OH + R - 1) // R
+    for t in prange(C * n_blocks):
+        c = t // n_blocks
+        i0 = (t - c * n_blocks) * R
         xc = x[c]
-        row = out[c, i]
         acc = np.empty(_BLOCK, dtype=k.dtype)
-        r0 = i * sh - pt
-        if not (i_lo <= i < i_hi and n_in > 0):
-            _edge(xc, k, r0, -pl, 1, dh, dw, 0, OW, row, acc)
-            continue
-        _edge(xc, k, r0, -pl, 1, dh, dw, 0, j_lo, row, acc)
-        _edge(xc, k, r0, -pl, 1, dh, dw, j_hi, OW, row, acc)
-        base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
-        o = row[j_lo:j_hi]
-        if kh == 3 and kw == 3:
-            x0, x1, x2 = xc[r0, base:], xc[r0 + dh, base:], xc[r0 + 2 * dh, base:]
-            _sum9(k, x0, x0[dw:], x0[2 * dw :], x1, x1[dw:], x1[2 * dw :], x2, x2[dw:], x2[2 * dw :], o)
-            continue
-        for jb in range(0, n_in, _BLOCK):
-            n = min(_BLOCK, n_in - jb)
-            if dw == 1:
-                _block_dense(xc, k, r0, dh, base + jb, n, acc)
-            else:
+        for i in range(i0, min(OH, i0 + R)):
+            row = out[c, i]
+            r0 = i * sh - pt
+            if not (i_lo <= i < i_hi and n_in > 0):
+                _edge(xc, k, r0, -pl, 1, dh, dw, 0, OW, row, acc)
+                continue
+            _edge(xc, k, r0, -pl, 1, dh, dw, 0, j_lo, row, acc)
+            _edge(xc, k, r0, -pl, 1, dh, dw, j_hi, OW, row, acc)
+            base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
+            o = row[j_lo:j_hi]
+            if kh == 3 and kw == 3:
+                x0, x1, x2 = xc[r0, base:], xc[r0 + dh, base:], xc[r0 + 2 * dh, base:]
+                _sum9(k, x0, x0[dw:], x0[2 * dw :], x1, x1[dw:], x1[2 * dw :], x2, x2[dw:], x2[2 * dw :], o)
+                continue
+            for jb in range(0, n_in, _BLOCK):
+                n = min(_BLOCK, n_in - jb)
+                if dw == 1:
+                    _block_dense(xc, k, r0, dh, base + jb, n, acc)
+                else:
+                    for j in range(n):
+                        acc[j] = 0
+                    for a in range(kh):
+                        xr = xc[r0 + a * dh, base + jb :]
+                        for b in range(kw):
+                            _tap1(acc, n, xr[b * dw :], k[a, b])
+                ob = o[jb : jb + n]
                 for j in range(n):
-                    acc[j] = 0
-                for a in range(kh):
-                    xr = xc[r0 + a * dh, base + jb :]
-                    for b in range(kw):
-                        _tap1(acc, n, xr[b * dw :], k[a, b])
-            ob = o[jb : jb + n]
-            for j in range(n):
-                ob[j] = _store(acc[j], ob)
+                    ob[j] = _store(acc[j], ob)
 
 
 @jit(parallel=True)
