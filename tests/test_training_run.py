@@ -199,3 +199,22 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "error: --device gpu" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli(["nonsense"], tmp_path)
     assert proc.returncode == 2 and "unknown experiment 'nonsense'" in proc.stderr
+
+
+@pytest.mark.slow
+def test_report_rebuilds_from_records(quick_all, tmp_path, capsys):
+    """``python -m training.report DIR`` rebuilds REPORT.md, tables and plots from the JSON records alone."""
+    import shutil
+
+    from training import report
+
+    out = tmp_path / "records"
+    out.mkdir()
+    for p in quick_all["out"].glob("*.json"):
+        shutil.copy(p, out)
+    assert report.main([str(out)]) == 0
+    text = (out / "REPORT.md").read_text()
+    assert text == (quick_all["out"] / "REPORT.md").read_text()
+    assert (out / "l1_accuracy.png").is_file() and (out / "table_l1.csv").is_file()
+    assert report.main([str(tmp_path / "empty")]) == 2
+    assert "no such directory" in capsys.readouterr().err
