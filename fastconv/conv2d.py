@@ -111,6 +111,7 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out):
     K, F = w2.shape
     OH, OW = out.shape[1], out.shape[2]
     n_rows = N * OH
+    x2 = x.reshape(N * H, W * C)
     o2 = out.reshape(n_rows * OW, F)
     rows = max(1, BLOCK_BYTES // (OW * K * x.itemsize))
     starts = range(0, n_rows, rows)
@@ -121,7 +122,7 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out):
     def block(r0):
         r1 = min(n_rows, r0 + rows)
         patches = _patch_buffer((r1 - r0) * OW * K, x.dtype).reshape(-1, K)
-        _k.im2col_rows(x, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, patches)
+        _k.im2col_rows(x, x2, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, patches)
         o = o2[r0 * OW : r1 * OW]
         np.matmul(patches, w2, out=o)
         if finish:
