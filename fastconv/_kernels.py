@@ -32,22 +32,15 @@ Backends (all with the signature ``(x, k, sh, sw, dh, dw, pt, pl, out)``):
 
 from __future__ import annotations
 
-import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-# Numba's OpenMP threads wait for work passively (sleep) instead of spinning.
-# With spinning (libgomp's default), a parallel call on a machine whose other
-# cores are busy can stall for a scheduler time slice (4-16 ms) at the end of
-# the parallel region; asleep, the call's median stays at its compute time.
-# Read once, when the OpenMP runtime loads (at the first parallel call); an
-# OMP_WAIT_POLICY set by the user wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-from numba import prange, types  # noqa: E402
-from numba.extending import overload  # noqa: E402
-
-from ._jit import jit  # noqa: E402
+from ._jit import jit
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
@@ -309,9 +302,13 @@ def _block_staged(buf, u0, k, sw, dh, dw, j0, n, acc):
             b += 1
 
 
-@jit(parallel=True)
-def _direct_inplace(x, k, sh, dh, dw, pt, pl, out):
-    """``direct`` for float input at column stride 1: reads the input rows in place."""
+@jit()
+def _direct_inplace(x, k, sh, dh, dw, pt, pl, out, t0, t1):
+    """``direct`` for float input at column stride 1: reads the input rows in place.
+
+    Computes row blocks ``t0 <= t < t1`` (block ``t`` is ``_ROWS`` output rows
+    of one channel; see :func:`_n_blocks`).
+    """
     C, H, W = x.shape
     _, OH, OW = out.shape
     kh, kw = k.shape
@@ -320,7 +317,7 @@ def _direct_inplace(x, k, sh, dh, dw, pt, pl, out):
     n_in = j_hi - j_lo
     R = _ROWS
     n_blocks = (OH + R - 1) // R
-    for t in prange(C * n_blocks):
+    for t in range(t0, t1):
         c = t // n_blocks
         i0 = (t - c * n_blocks) * R
         xc = x[c]
@@ -355,9 +352,9 @@ def _direct_inplace(x, k, sh, dh, dw, pt, pl, out):
                     ob[j] = _store(acc[j], ob)
 
 
-@jit(parallel=True)
-def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out):
-    """``direct`` for integer input or column stride > 1: stages the input rows first.
+@jit()
+def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """``direct`` for integer input or column stride > 1: stages the input rows first (row blocks ``t0 <= t < t1``).
 
     Staging converts integers to the accumulator's type and splits strided
     rows by phase.  A task takes ``_ROWS`` output rows and stages every input
@@ -377,7 +374,7 @@ def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out):
     R = _ROWS
     n_blocks = (OH + R - 1) // R
     span = (R - 1) * sh + (kh - 1) * dh + 1  # input rows one block reads
-    for t in prange(C * n_blocks):
+    for t in range(t0, t1):
         c = t // n_blocks
         i0 = (t - c * n_blocks) * R
         i1 = min(OH, i0 + R)
@@ -438,13 +435,87 @@ def _exact_float_kernel(x, k):
     return k
 
 
-def direct(x, k, sh, sw, dh, dw, pt, pl, out):
-    """Row-parallel loops vectorised along the output row (the fast path).
+class _Blocks:
+    """Row blocks of one ``direct`` call, handed out a chunk at a time to whichever thread asks first.
 
-    Each ``prange`` task writes only its own output rows.  Output columns
-    whose window reaches into the zero padding are computed with bounds
-    checks; the interior runs without them, along the row, so LLVM
-    vectorises the inner loop:
+    The calling thread works too, and returns as soon as every chunk is done:
+    it never waits for a pool thread that has not started (on a machine whose
+    other cores are busy, that thread may not run for a scheduler time slice
+    of several milliseconds).  A pool thread that starts late finds no work
+    and returns.  Each chunk writes only its own output rows.
+    """
+
+    def __init__(self, kernel, args, n, chunk):
+        self.kernel, self.args, self.n, self.chunk = kernel, args, n, chunk
+        self.next = 0
+        self.running = 0
+        self.error = None
+        self.lock = threading.Lock()
+        self.done = threading.Condition(self.lock)
+
+    def _claim(self):
+        with self.lock:
+            t0 = self.next
+            if t0 >= self.n or self.error is not None:
+                return None
+            self.next = min(self.n, t0 + self.chunk)
+            self.running += 1
+            return t0, self.next
+
+    def work(self):
+        while (claim := self._claim()) is not None:
+            try:
+                self.kernel(*self.args, claim[0], claim[1])  # releases the GIL (nogil)
+            except BaseException as exc:  # pragma: no cover - kernels raise nothing
+                self.error = exc
+            finally:
+                with self.lock:
+                    self.running -= 1
+                    if self.running == 0:
+                        self.done.notify_all()
+
+    def wait(self):
+        with self.lock:
+            while self.running:
+                self.done.wait()
+        if self.error is not None:  # pragma: no cover
+            raise self.error
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``workers`` helper threads (created on first use)."""
+    with _pools_lock:
+        if workers not in _pools:
+            _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="fastconv")
+        return _pools[workers]
+
+
+def _run(kernel, args, n_blocks, taps):
+    """Run ``kernel(*args, t0, t1)`` over row blocks ``[0, n_blocks)`` on ``numba.get_num_threads()`` threads."""
+    threads = min(numba.get_num_threads(), n_blocks)
+    if threads <= 1 or taps < _SERIAL_TAPS:
+        kernel(*args, 0, n_blocks)
+        return
+    blocks = _Blocks(kernel, args, n_blocks, max(1, n_blocks // (4 * threads)))
+    pool = _pool(threads - 1)
+    for _ in range(threads - 1):
+        pool.submit(blocks.work)
+    blocks.work()
+    blocks.wait()
+
+
+def direct(x, k, sh, sw, dh, dw, pt, pl, out):
+    """Row-block loops vectorised along the output row (the fast path).
+
+    The output is cut into blocks of ``_ROWS`` rows, computed in parallel
+    (see :class:`_Blocks`; ``numba.set_num_threads`` sets the thread count);
+    each block writes only its own rows.  Output columns whose window reaches
+    into the zero padding are computed with bounds checks; the interior runs
+    without them, along the row, so LLVM vectorises the inner loop:
 
     - float input at column stride 1 is read in place
       (:func:`_direct_inplace`); otherwise each input row is first staged
@@ -456,20 +527,13 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
 
     Integer inputs are summed in float32 or float64 when that is exact (see
     :func:`_exact_float_kernel`), else in int64.  Calls of less than
-    ``_SERIAL_TAPS`` multiply-adds run on the calling thread only: waking
-    the thread pool would cost more than it saves.
+    ``_SERIAL_TAPS`` multiply-adds run on the calling thread only.
     """
     if out.dtype.kind in "iu":
         k = _exact_float_kernel(x, k)
-    serial = out.size * k.size < _SERIAL_TAPS
-    if serial:
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)
-    try:
-        if sw == 1 and x.dtype == k.dtype:
-            _direct_inplace(x, k, sh, dh, dw, pt, pl, out)
-        else:
-            _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out)
-    finally:
-        if serial:
-            numba.set_num_threads(threads)
+    n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
+    taps = out.size * k.size
+    if sw == 1 and x.dtype == k.dtype:
+        _run(_direct_inplace, (x, k, sh, dh, dw, pt, pl, out), n_blocks, taps)
+    else:
+        _run(_direct_staged, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
