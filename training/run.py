@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -73,6 +74,10 @@ def setup_device(choice: str) -> tuple[str, object | None]:
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs under MirroredStrategy: {', '.join(names)}", tf.distribute.MirroredStrategy()
     return f"GPU: {names[0]}", None
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _quiet_tensorflow() -> None:
@@ -222,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
     t0 = time.perf_counter()
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     try:
         device, strategy = setup_device(cfg.device)
         _quiet_tensorflow()
@@ -253,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     except (DeviceError, DataError, SettingsMismatch, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
     wall = time.perf_counter() - t0
     _finish_invocation(out, wall, "finished")
     from training.report import write_report
