@@ -60,6 +60,11 @@ def run_benchmarks(json_path: Path, quick: bool, max_time: float) -> None:
     done = subprocess.run(cmd, cwd=ROOT)
     if done.returncode != 0 or not json_path.exists():
         raise SystemExit(f"benchmark run failed (pytest exit code {done.returncode})")
+    # Keep the statistics, drop every call's raw time (megabytes of JSON).
+    data = json.loads(json_path.read_text())
+    for bench in data["benchmarks"]:
+        bench["stats"].pop("data", None)
+    json_path.write_text(json.dumps(data, indent=1))
 
 
 _FIRST_CALL = r"""
@@ -234,8 +239,8 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
         "",
         f"Run {when or 'at an unknown time'} with `{command}` on {cpu}, "
         f"{os.cpu_count()} cores, Python {machine.get('python_version', platform.python_version())}.",
-        f"Numba {extra.get('numba_version', '?')} on {extra.get('numba_threads', '?')} threads "
-        f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE (fastconv default)')}); "
+        f"fastconv on {extra.get('numba_threads', '?')} threads (`numba.set_num_threads`; Numba "
+        f"{extra.get('numba_version', '?')}); "
         f"OpenCV {extra.get('cv2_version', '?')} on its default {extra.get('cv2_threads', '?')} threads; "
         f"TensorFlow on its default threads; NumPy {extra.get('numpy_version', '?')}, SciPy {extra.get('scipy_version', '?')}.",
         "",
@@ -369,7 +374,7 @@ def main(argv=None) -> int:
         run_benchmarks(json_path, args.quick, args.max_time)
     else:
         json_path = args.json
-        command = f"python -m benches.report --json {args.json}"
+        command = f"python -m benches.report (tables re-rendered with --json {args.json})"
     first_call = None if args.no_first_call else measure_first_call()
     if first_call is not None:
         (args.out / "first_call.json").write_text(json.dumps(first_call, indent=2))
