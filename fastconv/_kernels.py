@@ -33,12 +33,14 @@ Backends (all with the signature ``(x, k, sh, sw, dh, dw, pt, pl, out)``):
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from ._jit import jit
 
@@ -47,8 +49,8 @@ from ._jit import jit
 _BLOCK = 512
 # Output rows per parallel task of ``direct`` (one allocation of scratch per task).
 _ROWS = 16
-# Below this many multiply-adds (about 0.1 ms), ``direct`` runs single-threaded.
-_SERIAL_TAPS = 1 << 20
+# Below this many multiply-adds (about 0.5 ms on one core), ``direct`` runs single-threaded.
+_SERIAL_TAPS = 1 << 22
 
 
 @jit()
@@ -435,51 +437,55 @@ def _exact_float_kernel(x, k):
     return k
 
 
-class _Blocks:
-    """Row blocks of one ``direct`` call, handed out a chunk at a time to whichever thread asks first.
+@intrinsic
+def _fetch_add(typingctx, counters, index, value):
+    """Atomically add ``value`` to ``counters[index]`` (an int64 array); return the old value."""
+    sig = types.int64(counters, index, value)
 
-    The calling thread works too, and returns as soon as every chunk is done:
-    it never waits for a pool thread that has not started (on a machine whose
-    other cores are busy, that thread may not run for a scheduler time slice
-    of several milliseconds).  A pool thread that starts late finds no work
-    and returns.  Each chunk writes only its own output rows.
-    """
+    def codegen(context, builder, signature, args):
+        arr, idx, val = args
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, arr)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx])
+        val = context.cast(builder, val, signature.args[2], types.int64)
+        return builder.atomic_rmw("add", ptr, val, "seq_cst")
 
-    def __init__(self, kernel, args, n, chunk):
-        self.kernel, self.args, self.n, self.chunk = kernel, args, n, chunk
-        self.next = 0
-        self.running = 0
-        self.error = None
-        self.lock = threading.Lock()
-        self.done = threading.Condition(self.lock)
+    return sig, codegen
 
-    def _claim(self):
-        with self.lock:
-            t0 = self.next
-            if t0 >= self.n or self.error is not None:
-                return None
-            self.next = min(self.n, t0 + self.chunk)
-            self.running += 1
-            return t0, self.next
 
-    def work(self):
-        while (claim := self._claim()) is not None:
-            try:
-                self.kernel(*self.args, claim[0], claim[1])  # releases the GIL (nogil)
-            except BaseException as exc:  # pragma: no cover - kernels raise nothing
-                self.error = exc
-            finally:
-                with self.lock:
-                    self.running -= 1
-                    if self.running == 0:
-                        self.done.notify_all()
+# Row blocks are handed out one at a time through two atomic counters,
+# ``ctl = [next block, blocks finished, number of blocks]``, to whichever
+# thread asks first: the calling thread and up to ``numba.get_num_threads() - 1``
+# pool threads run the same loop, without the GIL.  The calling thread never
+# waits for a pool thread that has not started (on a machine whose other
+# cores are busy, that may take a scheduler time slice of several
+# milliseconds); it waits only for blocks already taken.  A pool thread that
+# starts late finds no block left and returns.  Each block writes only its own
+# output rows.
 
-    def wait(self):
-        with self.lock:
-            while self.running:
-                self.done.wait()
-        if self.error is not None:  # pragma: no cover
-            raise self.error
+
+@jit()
+def _inplace_worker(x, k, sh, dh, dw, pt, pl, out, ctl):
+    """Take blocks from ``ctl`` and run :func:`_direct_inplace` on them until none is left."""
+    n = ctl[2]
+    while True:
+        t = _fetch_add(ctl, 0, 1)
+        if t >= n:
+            return
+        _direct_inplace(x, k, sh, dh, dw, pt, pl, out, t, t + 1)
+        _fetch_add(ctl, 1, 1)
+
+
+@jit()
+def _staged_worker(x, k, sh, sw, dh, dw, pt, pl, out, ctl):
+    """Take blocks from ``ctl`` and run :func:`_direct_staged` on them until none is left."""
+    n = ctl[2]
+    while True:
+        t = _fetch_add(ctl, 0, 1)
+        if t >= n:
+            return
+        _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t, t + 1)
+        _fetch_add(ctl, 1, 1)
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -494,25 +500,26 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _pools[workers]
 
 
-def _run(kernel, args, n_blocks, taps):
-    """Run ``kernel(*args, t0, t1)`` over row blocks ``[0, n_blocks)`` on ``numba.get_num_threads()`` threads."""
+def _run(kernel, worker, args, n_blocks, taps):
+    """Compute row blocks ``[0, n_blocks)`` on ``numba.get_num_threads()`` threads (see the note above)."""
     threads = min(numba.get_num_threads(), n_blocks)
     if threads <= 1 or taps < _SERIAL_TAPS:
         kernel(*args, 0, n_blocks)
         return
-    blocks = _Blocks(kernel, args, n_blocks, max(1, n_blocks // (4 * threads)))
+    ctl = np.array([0, 0, n_blocks], dtype=np.int64)
     pool = _pool(threads - 1)
     for _ in range(threads - 1):
-        pool.submit(blocks.work)
-    blocks.work()
-    blocks.wait()
+        pool.submit(worker, *args, ctl)
+    worker(*args, ctl)  # releases the GIL (nogil) while it works
+    while ctl[1] < n_blocks:  # blocks still being computed by pool threads
+        time.sleep(0)
 
 
 def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     """Row-block loops vectorised along the output row (the fast path).
 
     The output is cut into blocks of ``_ROWS`` rows, computed in parallel
-    (see :class:`_Blocks`; ``numba.set_num_threads`` sets the thread count);
+    (see :func:`_run`; ``numba.set_num_threads`` sets the thread count);
     each block writes only its own rows.  Output columns whose window reaches
     into the zero padding are computed with bounds checks; the interior runs
     without them, along the row, so LLVM vectorises the inner loop:
@@ -534,6 +541,6 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
     taps = out.size * k.size
     if sw == 1 and x.dtype == k.dtype:
-        _run(_direct_inplace, (x, k, sh, dh, dw, pt, pl, out), n_blocks, taps)
+        _run(_direct_inplace, _inplace_worker, (x, k, sh, dh, dw, pt, pl, out), n_blocks, taps)
     else:
-        _run(_direct_staged, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
+        _run(_direct_staged, _staged_worker, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
