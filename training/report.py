@@ -586,19 +586,23 @@ def write_report(out: str | Path) -> Path:
         header.append(
             f"- Data: {any_rec['data']['source']}\n"
             f"- Device: {any_rec['device']}; TensorFlow {v['tensorflow']}, Keras {v['keras']}, NumPy {v['numpy']}, "
-            f"Python {v['python']}, {v['cpu_count']} logical CPUs\n"
+            f"Python {v['python']}\n"
             f"- Settings: {c['epochs']} epochs, batch {c['batch_size']}, validation split {c['validation_split']} "
             f"(the last share of each training subset), seed {c['seed']}, input pipeline `{c['pipeline']}`"
             + (", op determinism on" if c.get("deterministic") else "")
             + (f", test set cut to {c['test_size']}" if c.get("test_size") else "")
             + "\n"
         )
-    walls = [i for i in info.get("invocations", []) if "wall_s" in i]
+    invocations = info.get("invocations", [])
+    walls = [i for i in invocations if "wall_s" in i]
     if walls:
         total = sum(i["wall_s"] for i in walls)
+        unrecorded = len(invocations) - len(walls)
         header.append(
             f"- Wall time: {total / 60:.1f} min over {len(walls)} invocation(s) of `python -m training.run` "
-            f"({', '.join(' '.join(i['argv']) or '(defaults)' for i in walls)})\n"
+            f"({', '.join(' '.join(i['argv']) or '(defaults)' for i in walls)})"
+            + (f"; {unrecorded} more invocation(s) stopped without recording a time" if unrecorded else "")
+            + "\n"
         )
     header.append(
         "\nDifferences from the seed's code, on purpose: every run starts from a fresh model (the seed's "
