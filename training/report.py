@@ -200,6 +200,10 @@ def plot_histories(records: list[dict], titles: list[str], path: Path, suptitle:
                 ax.plot(epochs, h[metric], "o-", ms=3, label="train")
             if f"val_{metric}" in h:
                 ax.plot(epochs, h[f"val_{metric}"], "s-", ms=3, label="validation")
+            values = [v for key in (metric, f"val_{metric}") for v in h.get(key, []) if v > 0]
+            if metric == "loss" and values and max(values) / min(values) > 5:
+                ax.set_yscale("log")  # a large L1 penalty makes the first epochs' loss dwarf the rest
+                name = "loss (log scale)"
             ax.set_title(f"{name}, {title}", fontsize=10)
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
