@@ -49,8 +49,9 @@ from ._jit import jit
 _BLOCK = 512
 # Output rows per parallel task of ``direct`` (one allocation of scratch per task).
 _ROWS = 16
-# Below this many multiply-adds (about 0.5 ms on one core), ``direct`` runs single-threaded.
-_SERIAL_TAPS = 1 << 22
+# Below this much work (multiply-adds plus input values; about 0.3 ms on one core),
+# ``direct`` runs single-threaded: starting a second thread would cost more than it saves.
+_SERIAL_TAPS = 3 << 20
 
 
 @jit()
@@ -534,12 +535,12 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
 
     Integer inputs are summed in float32 or float64 when that is exact (see
     :func:`_exact_float_kernel`), else in int64.  Calls of less than
-    ``_SERIAL_TAPS`` multiply-adds run on the calling thread only.
+    ``_SERIAL_TAPS`` (multiply-adds plus input values) run on the calling thread only.
     """
     if out.dtype.kind in "iu":
         k = _exact_float_kernel(x, k)
     n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
-    taps = out.size * k.size
+    taps = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
     if sw == 1 and x.dtype == k.dtype:
         _run(_direct_inplace, _inplace_worker, (x, k, sh, dh, dw, pt, pl, out), n_blocks, taps)
     else:
