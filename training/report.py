@@ -218,7 +218,7 @@ def plot_histories(records: list[dict], titles: list[str], path: Path, suptitle:
 def plot_vs_size(series: dict[str, list[tuple[int, float, float]]], path: Path, title: str) -> None:
     """Train (dashed) and test (solid) accuracy against training size, one colour per series."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
     for i, (name, points) in enumerate(series.items()):
         if not points:
             continue
@@ -235,7 +235,7 @@ def plot_vs_size(series: dict[str, list[tuple[int, float, float]]], path: Path, 
     ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over the data
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -511,8 +511,6 @@ def section_deeper(records: dict, cfg: Config, out: Path) -> str:
     rows, csv_rows, pts = _size_rows(records, specs, SEED_TABLE9)
     write_csv(out / "table_deeper.csv", _SIZE_CSV, csv_rows)
     parts.append(md_table(_SIZE_HEADER, rows) + "\n")
-    fresh = [(s.n, r["train_accuracy"], r["test_accuracy"]) for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes) if (r := _get(records, s))]
-    plot_vs_size({"deeper": pts, "stride (fresh)": fresh, "seed Table 9 (scores the wrong model)": [(n, v[1], v[2]) for n, v in SEED_TABLE9.items()]}, out / "deeper_accuracy.png", "Part 2d: deeper vs stride network, accuracy against training size")
     hist = [(s, _get(records, s)) for s in specs if _get(records, s)]
     if hist:
         plot_histories([r for _, r in hist], [f"deeper, n = {s.n:,}" for s, _ in hist], out / "history_deeper.png", "Figure 7: deeper network per training size")
@@ -532,6 +530,13 @@ def section_deeper(records: dict, cfg: Config, out: Path) -> str:
             "Its test accuracy cannot change between rows, and its train accuracy is on samples it was trained on.\n"
         )
         parts.append(md_table(["training size", "train accuracy", "test accuracy", "seed train", "seed test"], rrows) + "\n")
+    fresh = [(s.n, r["train_accuracy"], r["test_accuracy"]) for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes) if (r := _get(records, s))]
+    replayed = [(s.n, r["train_accuracy"], r["test_accuracy"]) for s in replay if (r := _get(records, s))]
+    series = {"deeper": pts, "stride (fresh)": fresh}
+    if replayed:
+        series["replay of the seed's code (cumulative stride)"] = replayed
+    series["seed Table 9 (scores the wrong model)"] = [(n, v[1], v[2]) for n, v in SEED_TABLE9.items()]
+    plot_vs_size(series, out / "deeper_accuracy.png", "Part 2d: deeper vs stride network, accuracy against training size")
     parts.append("![deeper vs stride](deeper_accuracy.png)\n\n![Figure 7](history_deeper.png)\n")
     parts.append(
         "The seed's `model_train_sizesII` fits `model3` (the deeper network) but computes both accuracies with "
@@ -548,14 +553,15 @@ def section_deeper(records: dict, cfg: Config, out: Path) -> str:
 def section_speed(records: dict) -> str:
     """Throughput of every Keras run (epochs 2.., tracing excluded)."""
     rows = []
-    for rec in records.values():
+    for rec in sorted(records.values(), key=lambda r: r.get("finished_at", "")):
         if rec.get("samples_per_s"):
             rows.append([rec["run"], f"{rec['n_fit']:,}", f"{rec['samples_per_s']:,.0f}", secs(rec["train_time_s"])])
     if not rows:
         return ""
     return (
         "## Throughput per run\n\nTraining samples per second of wall time, epochs 2 onward (epoch 1 includes graph "
-        "tracing and is left out; an epoch's time includes its validation pass).\n\n"
+        "tracing and is left out; an epoch's time includes its validation pass), in the order the runs finished. "
+        "On a machine shared with other work these figures follow its load as much as the network.\n\n"
         + md_table(["run", "samples fitted", "samples/s", "fit time"], rows)
         + "\n"
     )
