@@ -181,19 +181,27 @@ def test_result_dtype(img_dtype, k_dtype):
     assert_matches(out, correlate2d_loop(img, k), img, k)
 
 
-def test_thread_count_does_not_change_the_result():
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_thread_count_does_not_change_the_result(dtype, stride):
+    """Large enough for the direct backend to split the work over threads: 1 and 2 threads agree with scipy."""
     numba = pytest.importorskip("numba")
+    signal = pytest.importorskip("scipy.signal")
     rng = np.random.default_rng(6)
-    img, k = rng.standard_normal((301, 257)).astype(np.float32), rng.standard_normal((5, 5)).astype(np.float32)
+    img = random_array(rng, (1100, 1100), dtype)
+    k = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.int64 if dtype == np.uint8 else np.float32)
     before = numba.get_num_threads()
+    results = []
     try:
-        numba.set_num_threads(1)
-        one = fastconv.convolve2d(img, k, backend="direct")
-        numba.set_num_threads(before)
-        many = fastconv.convolve2d(img, k, backend="direct")
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            results.append(fastconv.convolve2d(img, k, stride=stride, padding=1, backend="direct"))
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_array_equal(one, many)
+    want = signal.correlate2d(np.pad(img.astype(np.float64), 1), k.astype(np.float64), mode="valid")[::stride, ::stride]
+    for got in results:
+        assert_matches(got, want, img, k)
+    np.testing.assert_array_equal(results[0], results[-1])
 
 
 # --------------------------------------------------------------------------- random cases
