@@ -32,6 +32,7 @@ from training.experiments import (  # noqa: E402
     execute,
     plan,
 )
+from training.report import write_report  # noqa: E402
 
 
 class DeviceError(Exception):
@@ -249,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         _update_invocations(out, names, cfg, argv)
         env = RunEnv(data=data, device=device, strategy=strategy)
         execute(specs, cfg, env, out)
+        wall = time.perf_counter() - t0
+        _finish_invocation(out, wall, "finished")
+        report = write_report(out)
     except KeyboardInterrupt:
         _finish_invocation(out, time.perf_counter() - t0, "interrupted")
         print(
@@ -261,11 +265,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    wall = time.perf_counter() - t0
-    _finish_invocation(out, wall, "finished")
-    from training.report import write_report
-
-    report = write_report(out)
     print(f"finished in {wall / 60:.1f} min; report: {report}", flush=True)
     return 0
 
