@@ -118,6 +118,25 @@ def _store_overload(value, row):
     return lambda value, row: value
 
 
+def _narrow(value, k):
+    """``value`` reduced to the dtype of ``k`` when that is an integer narrower than 64 bits (see below)."""
+
+
+@overload(_narrow)
+def _narrow_overload(value, k):
+    # Numba computes small-integer products in int64.  ``direct`` uses an
+    # int16 or int32 kernel only when every partial sum fits that type
+    # (see :func:`_int_kernel`), so truncating the int64 sum to it is exact,
+    # and the truncation lets LLVM do the arithmetic in 16 or 32-bit lanes.
+    dt = k.dtype
+    if isinstance(dt, types.Integer) and isinstance(value, types.Integer) and dt.bitwidth < 64:
+        if dt.bitwidth == 16:
+            return lambda value, k: np.int16(value)
+        if dt.bitwidth == 32:
+            return lambda value, k: np.int32(value)
+    return lambda value, k: value
+
+
 @jit()
 def _interior(n_out, n_in, kn, stride, dilation, pad):
     """Output positions ``[lo, hi)`` along one axis whose window lies inside the unpadded input."""
@@ -199,7 +218,48 @@ def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
         v = k00 * t00[j] + k01 * t01[j] + k02 * t02[j]
         v += k10 * t10[j] + k11 * t11[j] + k12 * t12[j]
         v += k20 * t20[j] + k21 * t21[j] + k22 * t22[j]
-        o[j] = _store(v, o)
+        o[j] = _store(_narrow(v, k), o)
+
+
+@jit()
+def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1):
+    """3x3 kernel, taps in registers: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only).
+
+    Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
+    column ``base + j*sw + b*dw``.  Everything is indexed directly with unsigned indices (no
+    wraparound checks, no per-row views or calls), so a small image pays
+    little per row; ``sw == 2`` with ``dw == 1`` reads the even and odd
+    columns in place (LLVM vectorises the constant-stride loads).
+    """
+    k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
+    k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
+    k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
+    n = j1 - j0
+    ub = np.uint64(base)
+    for i in range(i1 - i0):
+        ra = np.uint64(r0 + i * sh)
+        rb = np.uint64(r0 + i * sh + dh)
+        rc = np.uint64(r0 + i * sh + 2 * dh)
+        o = oc[i0 + i, j0:]
+        if sw == 1:
+            c1 = np.uint64(base + dw)
+            c2 = np.uint64(base + 2 * dw)
+            for j in range(n):
+                uj = np.uint64(j)
+                v = k00 * xc[ra, ub + uj] + k01 * xc[ra, c1 + uj] + k02 * xc[ra, c2 + uj]
+                v += k10 * xc[rb, ub + uj] + k11 * xc[rb, c1 + uj] + k12 * xc[rb, c2 + uj]
+                v += k20 * xc[rc, ub + uj] + k21 * xc[rc, c1 + uj] + k22 * xc[rc, c2 + uj]
+                o[uj] = _store(_narrow(v, k), o)
+        else:  # sw == 2, dw == 1
+            u1 = np.uint64(1)
+            u2 = np.uint64(2)
+            for j in range(n):
+                uj = np.uint64(j)
+                c = ub + u2 * uj
+                v = k00 * xc[ra, c] + k01 * xc[ra, c + u1] + k02 * xc[ra, c + u2]
+                v += k10 * xc[rb, c] + k11 * xc[rb, c + u1] + k12 * xc[rb, c + u2]
+                v += k20 * xc[rc, c] + k21 * xc[rc, c + u1] + k22 * xc[rc, c + u2]
+                o[uj] = _store(_narrow(v, k), o)
 
 
 @jit()
@@ -306,26 +366,45 @@ def _block_staged(buf, u0, k, sw, dh, dw, j0, n, acc):
 
 
 @jit()
-def _direct_inplace(x, k, sh, dh, dw, pt, pl, out, t0, t1):
-    """``direct`` for float input at column stride 1: reads the input rows in place.
+def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """``direct`` reading the input rows in place: float input, or 8/16-bit integers with a narrow integer kernel.
 
-    Computes row blocks ``t0 <= t < t1`` (block ``t`` is ``_ROWS`` output rows
-    of one channel; see :func:`_n_blocks`).
+    Column stride 1, or a 3x3 kernel at column stride 2 and column dilation 1.
+    Computes row blocks ``t0 <= t < t1`` (block ``t`` is ``_ROWS`` output
+    rows of one channel; see :func:`_n_blocks`).
     """
     C, H, W = x.shape
     _, OH, OW = out.shape
     kh, kw = k.shape
     i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
-    j_lo, j_hi = _interior(OW, W, kw, 1, dw, pl)
+    j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
     n_in = j_hi - j_lo
     R = _ROWS
     n_blocks = (OH + R - 1) // R
     for t in range(t0, t1):
         c = t // n_blocks
         i0 = (t - c * n_blocks) * R
+        i1 = min(OH, i0 + R)
         xc = x[c]
         acc = np.empty(_BLOCK, dtype=k.dtype)
-        for i in range(i0, min(OH, i0 + R)):
+        if kh == 3 and kw == 3:
+            ib0, ib1 = max(i0, i_lo), min(i1, i_hi)  # interior rows of this block
+            if n_in <= 0 or ib0 >= ib1:
+                ib0 = ib1 = i1
+            for i in range(i0, i1):
+                row = out[c, i]
+                r0 = i * sh - pt
+                if not ib0 <= i < ib1:
+                    _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
+                    continue
+                if j_lo > 0:
+                    _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
+                if j_hi < OW:
+                    _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+            if ib0 < ib1:
+                _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi)
+            continue
+        for i in range(i0, i1):
             row = out[c, i]
             r0 = i * sh - pt
             if not (i_lo <= i < i_hi and n_in > 0):
@@ -335,10 +414,6 @@ def _direct_inplace(x, k, sh, dh, dw, pt, pl, out, t0, t1):
             _edge(xc, k, r0, -pl, 1, dh, dw, j_hi, OW, row, acc)
             base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
             o = row[j_lo:j_hi]
-            if kh == 3 and kw == 3:
-                x0, x1, x2 = xc[r0, base:], xc[r0 + dh, base:], xc[r0 + 2 * dh, base:]
-                _sum9(k, x0, x0[dw:], x0[2 * dw :], x1, x1[dw:], x1[2 * dw :], x2, x2[dw:], x2[2 * dw :], o)
-                continue
             for jb in range(0, n_in, _BLOCK):
                 n = min(_BLOCK, n_in - jb)
                 if dw == 1:
@@ -438,6 +513,34 @@ def _exact_float_kernel(x, k):
     return k
 
 
+@jit()
+def _abs_sum(k):
+    """``sum |k|`` in float64 (no integer overflow)."""
+    total = 0.0
+    for v in k.ravel():
+        total += abs(np.float64(v))
+    return total
+
+
+def _int_kernel(x, k):
+    """``k`` as int16 or int32 when every partial sum of an integer correlation of ``x`` and ``k`` fits, or None.
+
+    Every product and partial sum is at most ``max|x| * sum|k|`` in
+    magnitude.  Below ``2**15`` (for 8-bit images) the kernels sum in int16,
+    below ``2**31`` in int32: exact, and AVX2 packs 16 or 8 of them in a
+    register.  Returns None for images wider than 16 bits or a larger bound.
+    """
+    if x.dtype.itemsize > 2:
+        return None
+    top = 128 if x.dtype == np.int8 else 255 if x.dtype == np.uint8 else 32768 if x.dtype == np.int16 else 65535
+    bound = top * _abs_sum(k) * (1 + 1e-9)  # float64 rounding of the sum
+    if x.dtype.itemsize == 1 and bound < 2.0**15:
+        return k.astype(np.int16)
+    if bound < 2.0**31:
+        return k.astype(np.int32)
+    return None
+
+
 @intrinsic
 def _fetch_add(typingctx, counters, index, value):
     """Atomically add ``value`` to ``counters[index]`` (an int64 array); return the old value."""
@@ -466,14 +569,14 @@ def _fetch_add(typingctx, counters, index, value):
 
 
 @jit()
-def _inplace_worker(x, k, sh, dh, dw, pt, pl, out, ctl):
+def _inplace_worker(x, k, sh, sw, dh, dw, pt, pl, out, ctl):
     """Take blocks from ``ctl`` and run :func:`_direct_inplace` on them until none is left."""
     n = ctl[2]
     while True:
         t = _fetch_add(ctl, 0, 1)
         if t >= n:
             return
-        _direct_inplace(x, k, sh, dh, dw, pt, pl, out, t, t + 1)
+        _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t, t + 1)
         _fetch_add(ctl, 1, 1)
 
 
@@ -537,11 +640,17 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     :func:`_exact_float_kernel`), else in int64.  Calls of less than
     ``_SERIAL_TAPS`` (multiply-adds plus input values) run on the calling thread only.
     """
+    narrow = False
     if out.dtype.kind in "iu":
-        k = _exact_float_kernel(x, k)
+        k16 = _int_kernel(x, k)
+        if k16 is not None:
+            k, narrow = k16, True
+        else:
+            k = _exact_float_kernel(x, k)
     n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
     taps = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
-    if sw == 1 and x.dtype == k.dtype:
-        _run(_direct_inplace, _inplace_worker, (x, k, sh, dh, dw, pt, pl, out), n_blocks, taps)
+    k3x3 = k.shape[0] == 3 and k.shape[1] == 3
+    if (sw == 1 or (sw == 2 and dw == 1 and k3x3)) and (x.dtype == k.dtype or narrow):
+        _run(_direct_inplace, _inplace_worker, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
     else:
         _run(_direct_staged, _staged_worker, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
