@@ -567,6 +567,42 @@ def section_speed(records: dict) -> str:
     )
 
 
+def wall_time_line(invocations: list[dict], records: dict) -> str:
+    """A 'Wall time' bullet from ``invocation.json``'s entries.
+
+    An invocation stopped without recording its time (killed) is counted from its
+    start to the last run record that finished before the next invocation started.
+    """
+    from datetime import datetime
+
+    def when(text):
+        return datetime.fromisoformat(text) if text else None
+
+    finished = sorted(t for r in records.values() if (t := when(r.get("finished_at"))))
+    total, parts, estimated = 0.0, [], 0
+    for i, inv in enumerate(invocations):
+        wall = inv.get("wall_s")
+        if wall is None:
+            start = when(inv.get("started"))
+            stop = when(invocations[i + 1].get("started")) if i + 1 < len(invocations) else None
+            inside = [t for t in finished if start and t >= start and (stop is None or t < stop)]
+            if not inside:
+                continue
+            wall = (inside[-1] - start).total_seconds()
+            estimated += 1
+        total += wall
+        parts.append(" ".join(inv.get("argv", [])) or "(defaults)")
+    if not parts:
+        return ""
+    note = (
+        f"; {estimated} of them stopped early and is counted up to its last finished run" if estimated else ""
+    )
+    return (
+        f"- Wall time: {total / 60:.1f} min over {len(parts)} invocation(s) of `python -m training.run` "
+        f"({', '.join(parts)}){note}\n"
+    )
+
+
 SECTIONS = {
     "baseline": section_baseline,
     "history": section_history,
@@ -603,17 +639,9 @@ def write_report(out: str | Path) -> Path:
             + (f", test set cut to {c['test_size']}" if c.get("test_size") else "")
             + "\n"
         )
-    invocations = info.get("invocations", [])
-    walls = [i for i in invocations if "wall_s" in i]
-    if walls:
-        total = sum(i["wall_s"] for i in walls)
-        unrecorded = len(invocations) - len(walls)
-        header.append(
-            f"- Wall time: {total / 60:.1f} min over {len(walls)} invocation(s) of `python -m training.run` "
-            f"({', '.join(' '.join(i['argv']) or '(defaults)' for i in walls)})"
-            + (f"; {unrecorded} more invocation(s) stopped without recording a time" if unrecorded else "")
-            + "\n"
-        )
+    wall_line = wall_time_line(info.get("invocations", []), records)
+    if wall_line:
+        header.append(wall_line)
     header.append(
         "\nDifferences from the seed's code, on purpose: every run starts from a fresh model (the seed's "
         "`model_train_sizes` kept training one model; the cumulative version is shown beside it when run with "
