@@ -221,45 +221,74 @@ def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
         o[j] = _store(_narrow(v, k), o)
 
 
-@jit()
-def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1):
-    """3x3 kernel, taps in registers: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only).
+def _is_int(k):
+    """True when ``k`` has an integer dtype (decided at compile time)."""
 
-    Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
-    column ``base + j*sw + b*dw``.  Everything is indexed directly with unsigned indices (no
-    wraparound checks, no per-row views or calls), so a small image pays
-    little per row; ``sw == 2`` with ``dw == 1`` reads the even and odd
-    columns in place (LLVM vectorises the constant-stride loads).
+
+@overload(_is_int)
+def _is_int_overload(k):
+    if isinstance(k.dtype, types.Integer):
+        return lambda k: True
+    return lambda k: False
+
+
+@jit()
+def _line9(k, xc, ra, rb, rc, base, dw, sw, n, dst):
+    """``dst[j] = sum_ab k[a, b] * xc[r_a, base + j*sw + b*dw]`` for ``j < n``: a 3x3 kernel, taps in registers.
+
+    ``r_a`` is ``ra``, ``rb``, ``rc`` for kernel rows 0, 1, 2; ``sw`` is 1,
+    or 2 with ``dw == 1``.  The input is indexed with unsigned indices (no
+    wraparound checks), so the loop vectorises; at ``sw == 2`` the even and
+    odd columns are read in place (constant-stride loads LLVM vectorises).
     """
     k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
     k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
     k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
+    ua, ub, uc = np.uint64(ra), np.uint64(rb), np.uint64(rc)
+    c0 = np.uint64(base)
+    if sw == 1:
+        c1 = np.uint64(base + dw)
+        c2 = np.uint64(base + 2 * dw)
+        for j in range(n):
+            uj = np.uint64(j)
+            v = k00 * xc[ua, c0 + uj] + k01 * xc[ua, c1 + uj] + k02 * xc[ua, c2 + uj]
+            v += k10 * xc[ub, c0 + uj] + k11 * xc[ub, c1 + uj] + k12 * xc[ub, c2 + uj]
+            v += k20 * xc[uc, c0 + uj] + k21 * xc[uc, c1 + uj] + k22 * xc[uc, c2 + uj]
+            dst[j] = _store(_narrow(v, k), dst)
+    else:
+        u1 = np.uint64(1)
+        u2 = np.uint64(2)
+        for j in range(n):
+            c = c0 + u2 * np.uint64(j)
+            v = k00 * xc[ua, c] + k01 * xc[ua, c + u1] + k02 * xc[ua, c + u2]
+            v += k10 * xc[ub, c] + k11 * xc[ub, c + u1] + k12 * xc[ub, c + u2]
+            v += k20 * xc[uc, c] + k21 * xc[uc, c + u1] + k22 * xc[uc, c + u2]
+            dst[j] = _store(_narrow(v, k), dst)
+
+
+@jit()
+def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc):
+    """3x3 kernel: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only), see :func:`_line9`.
+
+    Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
+    column ``base + j*sw + b*dw``.  A narrow integer kernel sums a chunk of
+    the row into ``acc`` (its own dtype, so 16 int16 lanes per register) and
+    then widens the chunk into the row; a float kernel writes the row directly.
+    """
     n = j1 - j0
-    ub = np.uint64(base)
+    B = acc.shape[0]
     for i in range(i1 - i0):
-        ra = np.uint64(r0 + i * sh)
-        rb = np.uint64(r0 + i * sh + dh)
-        rc = np.uint64(r0 + i * sh + 2 * dh)
+        ra = r0 + i * sh
         o = oc[i0 + i, j0:]
-        if sw == 1:
-            c1 = np.uint64(base + dw)
-            c2 = np.uint64(base + 2 * dw)
-            for j in range(n):
-                uj = np.uint64(j)
-                v = k00 * xc[ra, ub + uj] + k01 * xc[ra, c1 + uj] + k02 * xc[ra, c2 + uj]
-                v += k10 * xc[rb, ub + uj] + k11 * xc[rb, c1 + uj] + k12 * xc[rb, c2 + uj]
-                v += k20 * xc[rc, ub + uj] + k21 * xc[rc, c1 + uj] + k22 * xc[rc, c2 + uj]
-                o[uj] = _store(_narrow(v, k), o)
-        else:  # sw == 2, dw == 1
-            u1 = np.uint64(1)
-            u2 = np.uint64(2)
-            for j in range(n):
-                uj = np.uint64(j)
-                c = ub + u2 * uj
-                v = k00 * xc[ra, c] + k01 * xc[ra, c + u1] + k02 * xc[ra, c + u2]
-                v += k10 * xc[rb, c] + k11 * xc[rb, c + u1] + k12 * xc[rb, c + u2]
-                v += k20 * xc[rc, c] + k21 * xc[rc, c + u1] + k22 * xc[rc, c + u2]
-                o[uj] = _store(_narrow(v, k), o)
+        if _is_int(k):
+            for jb in range(0, n, B):
+                m = min(B, n - jb)
+                _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb * sw, dw, sw, m, acc)
+                ob = o[jb:]
+                for j in range(m):
+                    ob[j] = acc[j]
+        else:
+            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base, dw, sw, n, o)
 
 
 @jit()
@@ -402,7 +431,7 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
                 if j_hi < OW:
                     _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
             if ib0 < ib1:
-                _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi)
+                _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc)
             continue
         for i in range(i0, i1):
             row = out[c, i]

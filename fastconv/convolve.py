@@ -15,6 +15,17 @@ BACKENDS = {
 }
 
 
+_INT64 = np.dtype(np.int64)
+
+
+def _kernel_input(a, dtype):
+    """:func:`fastconv._validation.as_kernel_input`, skipped when ``a`` already qualifies (the common case)."""
+    flags = a.flags
+    if a.dtype == dtype and flags.c_contiguous and flags.aligned:
+        return a
+    return v.as_kernel_input(a, dtype)
+
+
 def _choose_backend(shape_hw, k_hw) -> str:
     """The backend ``"auto"`` runs for an image of ``shape_hw`` and a kernel of ``k_hw``."""
     return "direct"
@@ -33,20 +44,30 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
     """
     img = v.check_array(img, "img", (2, 3))
     k = v.check_array(k, "k", (2,))
-    stride = v.as_pair(stride, "stride")
-    dilation = v.as_pair(dilation, "dilation")
+    # Plain positive ints (the common call) are taken as they are; anything
+    # else goes through the validation module, which also words the errors.
+    stride = (stride, stride) if type(stride) is int and stride >= 1 else v.as_pair(stride, "stride")
+    dilation = (dilation, dilation) if type(dilation) is int and dilation >= 1 else v.as_pair(dilation, "dilation")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be True or False, got {flip!r}")
     v.check_choice(pad_mode, "pad_mode", v.PAD_MODES)
-    (pt, pb), (pl, pr) = v.normalize_padding(padding, img.shape[:2], k.shape, stride, dilation)
+    if type(padding) is int and padding >= 0:
+        (pt, pb), (pl, pr) = (padding, padding), (padding, padding)
+    else:
+        (pt, pb), (pl, pr) = v.normalize_padding(padding, img.shape[:2], k.shape, stride, dilation)
+    kh, kw = k.shape
     hp, wp = img.shape[0] + pt + pb, img.shape[1] + pl + pr
-    v.check_fits((hp, wp), k.shape, dilation)
+    if dilation[0] * (kh - 1) >= hp or dilation[1] * (kw - 1) >= wp:
+        v.check_fits((hp, wp), k.shape, dilation)
     out_hw = (
-        v.output_size(hp, k.shape[0], stride[0], dilation[0]),
-        v.output_size(wp, k.shape[1], stride[1], dilation[1]),
+        v.output_size(hp, kh, stride[0], dilation[0]),
+        v.output_size(wp, kw, stride[1], dilation[1]),
     )
 
-    dtype = v.result_dtype(img, k)
+    if img.dtype.kind in "biu" and k.dtype.kind in "biu":
+        dtype = _INT64
+    else:
+        dtype = v.result_dtype(img, k)
     if dtype.kind == "f":
         x_dtype = dtype
     elif img.dtype.kind == "b" or img.dtype == np.uint64:
@@ -56,7 +77,7 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
         x_dtype = img.dtype.newbyteorder("=")  # small integer images stay small: int64 accumulators
 
     kern = k[::-1, ::-1] if flip else k
-    kern = v.as_kernel_input(kern, dtype)
+    kern = _kernel_input(kern, dtype)
 
     channels_last = img.ndim == 3
     x = np.moveaxis(img, 2, 0) if channels_last else img[np.newaxis]
@@ -65,7 +86,7 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
         width = ((0, 0), (pt, pb), (pl, pr))
         x = np.pad(np.asarray(x, dtype=x_dtype), width, mode=pad_mode)
         pads = (0, 0)
-    x = v.as_kernel_input(x, x_dtype)
+    x = _kernel_input(x, x_dtype)
     out_shape = (x.shape[0],) + out_hw
     return x, kern, stride, dilation, pads, out_shape, dtype, channels_last
 
