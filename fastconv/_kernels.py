@@ -267,20 +267,69 @@ def _line9(k, xc, ra, rb, rc, base, dw, sw, n, dst):
 
 
 @jit()
-def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc):
+def _line9_s2(k, ring, sa, sb, sc, n, dst):
+    """:func:`_line9` at column stride 2 (``dw == 1``) from staged rows.
+
+    ``ring[s, 0]`` / ``ring[s, 1]`` hold the even / odd columns of the input
+    row in slot ``s`` (slots ``sa``, ``sb``, ``sc`` for kernel rows 0, 1, 2), so
+    the taps of output ``j`` are ``even[j]``, ``odd[j]`` and ``even[j + 1]``:
+    unit stride, and the loop vectorises.
+    """
+    k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
+    k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
+    k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
+    ua, ub, uc = np.uint64(sa), np.uint64(sb), np.uint64(sc)
+    z = np.uint64(0)
+    u1 = np.uint64(1)
+    for j in range(n):
+        uj = np.uint64(j)
+        v = k00 * ring[ua, z, uj] + k01 * ring[ua, u1, uj] + k02 * ring[ua, z, uj + u1]
+        v += k10 * ring[ub, z, uj] + k11 * ring[ub, u1, uj] + k12 * ring[ub, z, uj + u1]
+        v += k20 * ring[uc, z, uj] + k21 * ring[uc, u1, uj] + k22 * ring[uc, z, uj + u1]
+        dst[j] = _store(_narrow(v, k), dst)
+
+
+@jit()
+def _ring_slot(xc, r, base, ring, held):
+    """The slot of ``ring`` holding input row ``r`` de-interleaved from column ``base``, staging it if needed."""
+    s = r % 3
+    if held[s] != r:
+        _stage(xc[r], base, 2, ring[s])
+        held[s] = r
+    return s
+
+
+@jit()
+def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
     """3x3 kernel: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only), see :func:`_line9`.
 
     Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
     column ``base + j*sw + b*dw``.  A narrow integer kernel sums a chunk of
     the row into ``acc`` (its own dtype, so 16 int16 lanes per register) and
     then widens the chunk into the row; a float kernel writes the row directly.
+    At ``sw == 2`` each input row is de-interleaved once into ``ring`` (three
+    slots of even and odd columns, reused by the next output row).
     """
     n = j1 - j0
     B = acc.shape[0]
+    held = np.full(3, -1, dtype=np.int64)
     for i in range(i1 - i0):
         ra = r0 + i * sh
         o = oc[i0 + i, j0:]
-        if _is_int(k):
+        if sw == 2:
+            sa = _ring_slot(xc, ra, base, ring, held)
+            sb = _ring_slot(xc, ra + dh, base, ring, held)
+            sc = _ring_slot(xc, ra + 2 * dh, base, ring, held)
+            if _is_int(k):
+                for jb in range(0, n, B):
+                    m = min(B, n - jb)
+                    _line9_s2(k, ring[:, :, jb:], sa, sb, sc, m, acc)
+                    ob = o[jb:]
+                    for j in range(m):
+                        ob[j] = acc[j]
+            else:
+                _line9_s2(k, ring, sa, sb, sc, n, o)
+        elif _is_int(k):
             for jb in range(0, n, B):
                 m = min(B, n - jb)
                 _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb * sw, dw, sw, m, acc)
@@ -431,7 +480,9 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
                 if j_hi < OW:
                     _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
             if ib0 < ib1:
-                _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc)
+                # at column stride 2: three de-interleaved input rows (see _sum9_rows)
+                ring = np.empty((3, 2, n_in + 1 if sw == 2 else 1), dtype=x.dtype)
+                _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring)
             continue
         for i in range(i0, i1):
             row = out[c, i]
