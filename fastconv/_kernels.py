@@ -26,8 +26,8 @@ Backends (all with the signature ``(x, k, sh, sw, dh, dw, pt, pl, out)``):
 ``im2col``
     A patch matrix times the flattened kernel (NumPy, BLAS).
 ``direct``
-    The fast path: one output row per parallel task, the inner loop running
-    along the row so that LLVM vectorises it (see :func:`direct`).
+    The fast path: blocks of output rows per parallel task, the inner loop
+    running along the row so that LLVM vectorises it (see :func:`direct`).
 """
 
 from __future__ import annotations
@@ -708,16 +708,21 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     into the zero padding are computed with bounds checks; the interior runs
     without them, along the row, so LLVM vectorises the inner loop:
 
-    - float input at column stride 1 is read in place
-      (:func:`_direct_inplace`); otherwise each input row is first staged
-      (:func:`_direct_staged`): converted to the accumulator's type and,
-      for a column stride ``sw > 1``, split into ``sw`` unit-stride phases;
-    - a 3x3 kernel keeps its nine taps in registers and writes each output
-      once; other kernels add up to 15 taps per pass into a block of partial
-      sums that stays in L1.
+    - float input, and 8/16-bit integer input with a narrow integer kernel,
+      is read in place at column stride 1, and for a 3x3 kernel also at
+      column stride 2 (:func:`_direct_inplace`; each input row is then
+      de-interleaved once into even and odd columns); otherwise each input
+      row is first staged (:func:`_direct_staged`): converted to the
+      accumulator's type and, for a column stride ``sw > 1``, split into
+      ``sw`` unit-stride phases;
+    - a 3x3 kernel keeps its nine taps in registers and runs a whole block
+      of rows in one loop nest (:func:`_sum9_rows`); other kernels add up to
+      15 taps per pass into a block of partial sums that stays in L1.
 
-    Integer inputs are summed in float32 or float64 when that is exact (see
-    :func:`_exact_float_kernel`), else in int64.  Calls of less than
+    Integer inputs are summed exactly: in int16 lanes for an 8-bit image
+    when ``max|x| * sum|k| < 2**15``, in int32 for 8/16-bit images below
+    ``2**31`` (see :func:`_int_kernel`), else in float32 or float64 when that
+    is exact (see :func:`_exact_float_kernel`), else in int64.  Calls of less than
     ``_SERIAL_TAPS`` (multiply-adds plus input values) run on the calling thread only.
     """
     narrow = False
