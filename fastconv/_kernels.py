@@ -290,9 +290,13 @@ def _line9_s2(k, ring, sa, sb, sc, n, dst):
 
 
 @jit()
-def _ring_slot(xc, r, base, ring, held):
-    """The slot of ``ring`` holding input row ``r`` de-interleaved from column ``base``, staging it if needed."""
-    s = r % 3
+def _ring_slot(xc, r, dh, base, ring, held):
+    """The slot of ``ring`` holding input row ``r`` de-interleaved from column ``base``, staging it if needed.
+
+    Rows ``r``, ``r + dh``, ``r + 2*dh`` (the three kernel rows of one output
+    row) go to three different slots, ``(r // dh) % 3``, whatever the dilation.
+    """
+    s = (r // dh) % 3
     if held[s] != r:
         _stage(xc[r], base, 2, ring[s])
         held[s] = r
@@ -317,9 +321,9 @@ def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
         ra = r0 + i * sh
         o = oc[i0 + i, j0:]
         if sw == 2:
-            sa = _ring_slot(xc, ra, base, ring, held)
-            sb = _ring_slot(xc, ra + dh, base, ring, held)
-            sc = _ring_slot(xc, ra + 2 * dh, base, ring, held)
+            sa = _ring_slot(xc, ra, dh, base, ring, held)
+            sb = _ring_slot(xc, ra + dh, dh, base, ring, held)
+            sc = _ring_slot(xc, ra + 2 * dh, dh, base, ring, held)
             if _is_int(k):
                 for jb in range(0, n, B):
                     m = min(B, n - jb)

@@ -204,6 +204,23 @@ def test_thread_count_does_not_change_the_result(dtype, stride):
     np.testing.assert_array_equal(results[0], results[-1])
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("dilation", [(1, 1), (2, 1), (3, 1), (4, 2), (6, 1)])
+def test_3x3_every_stride_and_dilation(dtype, dilation):
+    """The 3x3 fast paths (register taps, the de-interleaved stride-2 rows) over strides and dilations.
+
+    A dilation of 3 once put all three kernel rows of the stride-2 path in one buffer slot.
+    """
+    rng = np.random.default_rng(7)
+    img = random_array(rng, (23, 27), dtype)
+    k = rng.integers(-300, 300, size=(3, 3)).astype(np.int64 if dtype == np.uint8 else np.float32)
+    for stride in [(1, 1), (1, 2), (2, 2), (2, 1), (3, 3)]:
+        for pad in [0, 2]:
+            got = fastconv.convolve2d(img, k, stride=stride, padding=pad, dilation=dilation, backend="direct")
+            want = correlate2d_loop(img, k, stride, ((pad, pad), (pad, pad)), dilation)
+            assert_matches(got, want, img, k)
+
+
 # --------------------------------------------------------------------------- random cases
 
 padding_strategy = st.one_of(
