@@ -41,13 +41,17 @@ def _choose_backend(shape_hw, k_hw) -> str:
 def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
     """Validate and normalise arguments; return what a kernel needs.
 
-    Returns ``(x, kern, stride, dilation, pads, out_shape, out_dtype, channels_last)``
+    Returns ``(x, kern, stride, dilation, pads, out_shape, out_dtype, layout)``
     where ``x`` is the input as ``(C, H, W)`` and ``kern`` the 2-D kernel, both
     C-contiguous and of the dtypes the kernels accept.  Zero ("constant")
     padding is not applied here: ``pads = (top, left)`` tells the kernels where
     the image sits in the padded field (bottom/right follow from
     ``out_shape``).  Other pad modes are applied with :func:`numpy.pad`, and
-    ``pads`` is then ``(0, 0)``.
+    ``pads`` is then ``(0, 0)``.  ``layout`` says how to shape the kernels'
+    ``(C, OH, OW)`` output for the caller: False for a 2-D image; for an
+    ``(H, W, C)`` image, the ``(OH, OW, C)`` shape when the channels were
+    folded into the columns (column stride 1), else True (channels moved to
+    the front, and back).
     """
     img = v.check_array(img, "img", (2, 3))
     k = v.check_array(k, "k", (2,))
@@ -86,10 +90,25 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
     kern = k[::-1, ::-1] if flip else k
     kern = _kernel_input(kern, dtype)
 
+    padded = (pt or pb or pl or pr) and pad_mode != "constant"
+    if img.ndim == 3 and stride[1] == 1:
+        # Channels folded into the columns: an (H, W, C) image is an (H, W*C)
+        # one in which tap b of channel c sits b*dw*C columns after the
+        # output's own column j*C + c. So it is one 2-D correlation with column
+        # dilation dw*C (and column padding times C), with no transposes.
+        channels = img.shape[2]
+        x = img
+        if padded:
+            x = np.pad(np.asarray(x, dtype=x_dtype), ((pt, pb), (pl, pr), (0, 0)), mode=pad_mode)
+        x = _kernel_input(x.reshape(x.shape[0], -1)[np.newaxis], x_dtype)
+        pads = (0, 0) if padded else (pt, pl * channels)
+        dilation = (dilation[0], dilation[1] * channels)
+        out_shape = (1, out_hw[0], out_hw[1] * channels)
+        return x, kern, stride, dilation, pads, out_shape, dtype, (out_hw[0], out_hw[1], channels)
     channels_last = img.ndim == 3
     x = np.moveaxis(img, 2, 0) if channels_last else img[np.newaxis]
     pads = (pt, pl)
-    if (pt or pb or pl or pr) and pad_mode != "constant":
+    if padded:
         width = ((0, 0), (pt, pb), (pl, pr))
         x = np.pad(np.asarray(x, dtype=x_dtype), width, mode=pad_mode)
         pads = (0, 0)
@@ -168,13 +187,15 @@ def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode=
     (2, 2)
     """
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
-    x, kern, stride, dilation, pads, out_shape, dtype, channels_last = _prepare(
+    x, kern, stride, dilation, pads, out_shape, dtype, layout = _prepare(
         img, k, stride, padding, dilation, flip, pad_mode
     )
     if backend == "auto":
         backend = _choose_backend(out_shape[1:], kern.shape)
     out = np.empty(out_shape, dtype=dtype)
     BACKENDS[backend](x, kern, stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[1], out)
-    if channels_last:
+    if isinstance(layout, tuple):  # channels folded into the columns
+        return out.reshape(layout)
+    if layout:  # channels moved to the front
         return np.ascontiguousarray(np.moveaxis(out, 0, 2))
     return out[0]
