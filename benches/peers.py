@@ -50,8 +50,7 @@ class Unsupported(Exception):
 
 # The seed's pure-Python function, bugs kept (it is the thing being compared against):
 # one copy, in the tests' references.
-from tests.reference import seed_convolve  # noqa: E402
-
+from fastconv.demo import seed_convolve  # noqa: E402
 
 # --------------------------------------------------------------------------- cases
 

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import kernels as _kernels
+from . import filters
 
 _EPILOG_FILTER = """\
 kernels (-k): a name, NAME:PARAMS, a file, or rows in quotes
@@ -97,7 +97,7 @@ def _padding(text: str):
 
 def _kernel(text: str):
     try:
-        return text, _kernels.parse(text)
+        return text, filters.parse(text)
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "kernel (cross-correlation, as CNN layers and scipy.signal.correlate2d), map the "
         "result to 8 bits and save it. The output format follows OUT's extension "
         "(.png, .jpg, .bmp, .tif, ...).",
-        epilog=_EPILOG_FILTER.format(names=", ".join(_kernels.NAMES)),
+        epilog=_EPILOG_FILTER.format(names=", ".join(filters.NAMES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     flt.add_argument("image", metavar="IMAGE", help="input image (any format Pillow reads)")
@@ -278,7 +278,7 @@ def _run_filter(args) -> None:
 
 
 def _run_demo(args) -> None:
-    from .image import demo
+    from .demo import demo
 
     try:
         written = demo(args.out, scale=args.scale)
@@ -318,7 +318,7 @@ def main(argv=None) -> int:
         return 2
     try:
         if args.command == "kernels":
-            print("\n".join(_kernels.describe()))
+            print("\n".join(filters.describe()))
         elif args.command == "filter":
             _run_filter(args)
         elif args.command == "demo":

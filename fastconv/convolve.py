@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from . import _kernels
 from . import _validation as v
+from ._loops import correlate2d, reference
 
 #: The implementations :func:`convolve2d` can run, by name. ``"auto"`` picks one by shape.
 BACKENDS = {
-    "naive": _kernels.naive,
-    "im2col": _kernels.im2col,
-    "direct": _kernels.direct,
+    "naive": reference.naive,
+    "im2col": reference.im2col,
+    "direct": correlate2d.direct,
 }
 
 
@@ -38,20 +40,36 @@ def _choose_backend(shape_hw, k_hw) -> str:
     return "direct"
 
 
-def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
-    """Validate and normalise arguments; return what a kernel needs.
+class _Call(NamedTuple):
+    """What a backend needs for one :func:`convolve2d` call, and how to shape its result.
 
-    Returns ``(x, kern, stride, dilation, pads, out_shape, out_dtype, layout)``
-    where ``x`` is the input as ``(C, H, W)`` and ``kern`` the 2-D kernel, both
-    C-contiguous and of the dtypes the kernels accept.  Zero ("constant")
-    padding is not applied here: ``pads = (top, left)`` tells the kernels where
-    the image sits in the padded field (bottom/right follow from
-    ``out_shape``).  Other pad modes are applied with :func:`numpy.pad`, and
-    ``pads`` is then ``(0, 0)``.  ``layout`` says how to shape the kernels'
-    ``(C, OH, OW)`` output for the caller: False for a 2-D image; for an
-    ``(H, W, C)`` image, the ``(OH, OW, C)`` shape when the channels were
-    folded into the columns (column stride 1), else True (channels moved to
-    the front, and back).
+    The backends compute ``out`` of shape ``out_shape`` = ``(C, OH, OW)`` from
+    ``x`` (``(C, H, W)``) and the 2-D kernel ``kern``, both C-contiguous and of
+    the dtypes the loops accept.  Zero ("constant") padding is not applied:
+    ``pads = (top, left)`` tells the loops where the image sits in the padded
+    field (bottom/right follow from ``out_shape``).  Other pad modes are
+    applied with :func:`numpy.pad`, and ``pads`` is then ``(0, 0)``.
+    """
+
+    x: np.ndarray
+    kern: np.ndarray
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[int, int]
+    out_shape: tuple[int, int, int]
+    dtype: np.dtype
+    #: The caller's result shape; None for a 2-D image.
+    result_shape: tuple[int, ...] | None
+    #: True when the backends see an (H, W, C) image as (C, H, W): the result is moved back.
+    channels_moved: bool
+
+
+def _prepare(img, k, stride, padding, dilation, flip, pad_mode) -> _Call:
+    """Validate and normalise the arguments of :func:`convolve2d` (see :class:`_Call`).
+
+    An ``(H, W, C)`` image at column stride 1 is given to the backends as one
+    ``(1, H, W*C)`` image (the channels folded into the columns, no copy);
+    at other column strides the channels are moved to the front.
     """
     img = v.check_array(img, "img", (2, 3))
     k = v.check_array(k, "k", (2,))
@@ -104,7 +122,7 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
         pads = (0, 0) if padded else (pt, pl * channels)
         dilation = (dilation[0], dilation[1] * channels)
         out_shape = (1, out_hw[0], out_hw[1] * channels)
-        return x, kern, stride, dilation, pads, out_shape, dtype, (out_hw[0], out_hw[1], channels)
+        return _Call(x, kern, stride, dilation, pads, out_shape, dtype, (out_hw[0], out_hw[1], channels), False)
     channels_last = img.ndim == 3
     x = np.moveaxis(img, 2, 0) if channels_last else img[np.newaxis]
     pads = (pt, pl)
@@ -114,7 +132,8 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode):
         pads = (0, 0)
     x = _kernel_input(x, x_dtype)
     out_shape = (x.shape[0],) + out_hw
-    return x, kern, stride, dilation, pads, out_shape, dtype, channels_last
+    result_shape = (out_hw[0], out_hw[1], x.shape[0]) if channels_last else None
+    return _Call(x, kern, stride, dilation, pads, out_shape, dtype, result_shape, channels_last)
 
 
 def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode="constant", backend="auto"):
@@ -187,15 +206,14 @@ def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode=
     (2, 2)
     """
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
-    x, kern, stride, dilation, pads, out_shape, dtype, layout = _prepare(
-        img, k, stride, padding, dilation, flip, pad_mode
-    )
+    call = _prepare(img, k, stride, padding, dilation, flip, pad_mode)
     if backend == "auto":
-        backend = _choose_backend(out_shape[1:], kern.shape)
-    out = np.empty(out_shape, dtype=dtype)
-    BACKENDS[backend](x, kern, stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[1], out)
-    if isinstance(layout, tuple):  # channels folded into the columns
-        return out.reshape(layout)
-    if layout:  # channels moved to the front
+        backend = _choose_backend(call.out_shape[1:], call.kern.shape)
+    out = np.empty(call.out_shape, dtype=call.dtype)
+    (sh, sw), (dh, dw), (pt, pl) = call.stride, call.dilation, call.pads
+    BACKENDS[backend](call.x, call.kern, sh, sw, dh, dw, pt, pl, out)
+    if call.channels_moved:
         return np.ascontiguousarray(np.moveaxis(out, 0, 2))
+    if call.result_shape is not None:  # channels folded into the columns
+        return out.reshape(call.result_shape)
     return out[0]

@@ -33,25 +33,24 @@ def correlate2d_loop(img, k, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1
     return out.astype(np.int64) if integer else out
 
 
-def seed_convolve(matrix, kernel):
-    """The seed report's Part 1a function, kept verbatim (bugs included) as a point of comparison.
+def padding_pairs(padding, in_hw, k_hw, stride, dilation):
+    """``((top, bottom), (left, right))`` for any padding form fastconv accepts, worked out here.
 
-    It sizes the output n-k+3 instead of n-k+1, reads ``matrix.shape[0]`` for
-    both sides, and is correct only on the top-left (n-k+1) x (n-k+1) block of
-    a square image.
+    "same" follows TensorFlow's documented SAME rule: output ``ceil(n / s)``,
+    total padding ``max((out - 1) * s + (k - 1) * d + 1 - n, 0)``, the odd
+    element after (bottom/right).
     """
-    xKernShape = kernel.shape[0]
-    yKernShape = kernel.shape[1]
-    xImgShape = matrix.shape[0]
-    yImgShape = matrix.shape[0]
-    xOutput = int((xImgShape - xKernShape + 2) + 1)
-    yOutput = int((yImgShape - yKernShape + 2) + 1)
-    output = np.zeros((xOutput, yOutput))
-    for y in range(matrix.shape[1]):
-        if y > matrix.shape[1] - yKernShape:
-            break
-        for x in range(matrix.shape[0]):
-            if x > matrix.shape[0] - xKernShape:
-                break
-            output[x, y] = (kernel * matrix[x : x + xKernShape, y : y + yKernShape]).sum()
-    return output
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        pairs = []
+        for n, k, s, d in zip(in_hw, k_hw, stride, dilation, strict=True):
+            out = -(-n // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+            pairs.append((total // 2, total - total // 2))
+        return tuple(pairs)
+    if isinstance(padding, int):
+        return ((padding, padding), (padding, padding))
+    if all(isinstance(p, int) for p in padding):
+        return ((padding[0], padding[0]), (padding[1], padding[1]))
+    return tuple(tuple(p) for p in padding)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastconv import kernels
+from fastconv import filters
 from fastconv.cli import main
 
 KERNEL1 = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
@@ -98,7 +98,7 @@ def test_several_kernels_write_one_file_each(tmp_path, photo):
     expected = {
         "out-kernel1.png": ref_correlate(red, KERNEL1),
         "out-kernel2.png": ref_correlate(red, KERNEL2),
-        "out-gaussian-3-1.png": ref_correlate(red, kernels.gaussian(3, 1.0)),
+        "out-gaussian-3-1.png": ref_correlate(red, filters.gaussian(3, 1.0)),
     }
     for name, raw in expected.items():
         got = pixels(tmp_path / name)
@@ -281,4 +281,4 @@ def test_help_and_kernels_list(capsys):
         assert word in text
     assert main(["kernels"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert listed == list(kernels.NAMES)
+    assert listed == list(filters.NAMES)

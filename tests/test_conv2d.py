@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-
+import numba
 import numpy as np
 import pytest
 
-from fastconv.conv2d import BACKENDS, conv2d
-
-# The module, not the function: ``fastconv.conv2d`` may name the function once the package exports it.
-conv2d_module = importlib.import_module("fastconv.conv2d")
+from fastconv import nhwc
+from fastconv.nhwc import BACKENDS, conv2d
 
 
 def conv2d_loop(x, w, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), bias=None):
@@ -114,18 +111,21 @@ def test_seed_stride_model_layers_match_tensorflow(h, c, f, s, backend):
     assert rel < 1e-5
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_many_blocks_and_one_thread_give_the_same_result(backend, monkeypatch):
-    """im2col split into many small blocks over threads, or run serially, sums the same."""
+def test_blocks_and_threads_sum_the_same(backend, threads, monkeypatch):
+    """One output row per im2col block, and the rows shared over 1 or 2 threads: the same sums as the loop."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((5, 11, 9, 6)).astype(np.float32)
     w = rng.standard_normal((3, 2, 6, 10)).astype(np.float32)
     want = conv2d_loop(x, w, (2, 1), ((1, 1), (0, 1)))
-    monkeypatch.setattr(conv2d_module, "BLOCK_BYTES", 1)  # one output row per block
-    got = conv2d(x, w, (2, 1), ((1, 1), (0, 1)), backend=backend)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    monkeypatch.setattr(conv2d_module, "_blas", False)  # as if threadpoolctl were missing
-    got = conv2d(x, w, (2, 1), ((1, 1), (0, 1)), backend=backend)
+    monkeypatch.setattr(nhwc, "BLOCK_BYTES", 1)  # im2col: one output row per block
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        got = conv2d(x, w, (2, 1), ((1, 1), (0, 1)), backend=backend)
+    finally:
+        numba.set_num_threads(before)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from tests.reference import correlate2d_loop, seed_convolve
+from fastconv.demo import seed_convolve
+from tests.reference import correlate2d_loop, padding_pairs
 
 BACKENDS = sorted(fastconv.BACKENDS) + ["auto"]
 INT_DTYPES = [np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.int64]
@@ -252,9 +253,7 @@ def test_random_against_numpy_loop(h, w, channels, kh, kw, stride, dilation, pad
     rng = np.random.default_rng(seed)
     shape = (h, w) if channels is None else (h, w, channels)
     img, k = random_array(rng, shape, img_dtype), random_array(rng, (kh, kw), k_dtype)
-    from fastconv import _validation as v
-
-    pad = v.normalize_padding(padding, (h, w), (kh, kw), stride, dilation)
+    pad = padding_pairs(padding, (h, w), (kh, kw), stride, dilation)
     hp, wp = h + sum(pad[0]), w + sum(pad[1])
     assume(dilation[0] * (kh - 1) + 1 <= hp and dilation[1] * (kw - 1) + 1 <= wp)
     want = correlate2d_loop(img, k[::-1, ::-1] if flip else k, stride, pad, dilation, pad_mode)

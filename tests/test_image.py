@@ -1,6 +1,6 @@
-"""fastconv.image: reading, 8-bit scaling, saving, filter_image, the seed's display.
+"""fastconv.image: reading, 8-bit scaling, saving, filter_image.
 
-References are plain NumPy written here (scaling, wrap-around) and
+References are plain NumPy written here (scaling) and
 scipy.signal.correlate2d (filtering); images are small files the tests write.
 """
 
@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from scipy import signal
 
+from fastconv import filters
 from fastconv import image as fimg
-from fastconv import kernels
 
 
 def ref_scale(values, scale):
@@ -212,7 +212,7 @@ def test_save_errors(tmp_path):
 def test_filter_image_file_matches_scipy(rgb_png, rgb_pixels, name, scale):
     got = fimg.filter_image(rgb_png, name, channel="r", scale=scale)
     raw = signal.correlate2d(rgb_pixels[:, :, 0].astype(np.float64),
-                             kernels.get(name).astype(np.float64), mode="valid")
+                             filters.get(name).astype(np.float64), mode="valid")
     np.testing.assert_array_equal(got, ref_scale(raw, scale))
 
 
@@ -220,7 +220,7 @@ def test_filter_image_rgb_filters_each_channel(rgb_pixels):
     got = fimg.filter_image(rgb_pixels, "laplacian", scale="clip")
     assert got.shape == (7, 9, 3)
     for c in range(3):
-        raw = signal.correlate2d(rgb_pixels[:, :, c].astype(np.int64), kernels.get("laplacian"),
+        raw = signal.correlate2d(rgb_pixels[:, :, c].astype(np.int64), filters.get("laplacian"),
                                  mode="valid")
         np.testing.assert_array_equal(got[:, :, c], ref_scale(raw, "clip"))
 
@@ -228,8 +228,8 @@ def test_filter_image_rgb_filters_each_channel(rgb_pixels):
 def test_filter_image_chain_applies_kernels_in_order_without_rounding(rgb_pixels):
     red = rgb_pixels[:, :, 0].astype(np.float64)
     got = fimg.filter_image(red, ["gaussian:3:1", "sobel-x"], scale="abs")
-    step = signal.correlate2d(red, kernels.gaussian(3, 1.0), mode="valid")
-    raw = signal.correlate2d(step, kernels.get("sobel-x").astype(float), mode="valid")
+    step = signal.correlate2d(red, filters.gaussian(3, 1.0), mode="valid")
+    raw = signal.correlate2d(step, filters.get("sobel-x").astype(float), mode="valid")
     np.testing.assert_array_equal(got, ref_scale(raw, "abs"))
 
 
@@ -251,33 +251,3 @@ def test_filter_image_errors_name_the_argument(rgb_pixels):
         fimg.filter_image(rgb_pixels, "kernel1", stride=0)
     with pytest.raises(ValueError, match="scale must be one of"):
         fimg.filter_image(rgb_pixels, "kernel1", scale="sqrt")
-
-
-# -- the seed's display ------------------------------------------------------
-
-
-def test_low_byte_view_is_value_mod_256():
-    values = np.arange(-1100, 1400, 7).astype(np.float64).reshape(-1, 1)
-    expected = np.array([int(v) % 256 for v in values.ravel()], np.uint8).reshape(values.shape)
-    np.testing.assert_array_equal(fimg.low_byte_view(values), expected)
-
-
-def test_seed_display_is_a_clamp_to_0_255():
-    values = np.array([[-2040.0, -256.0, -1.0, 0.0, 1.0, 128.0, 255.0, 256.0, 2040.0]])
-    pixels, how = fimg.seed_display(values)
-    np.testing.assert_array_equal(pixels, [[0, 0, 0, 0, 1, 128, 255, 255, 255]])
-    assert "np.uint is uint64" in how or "np.uint is uint32" in how
-    assert how.endswith("shown as mode L")
-
-
-def test_seed_uint_line_as_written_fails_here_or_gives_mode_I():
-    # The seed's own line, run as is, on this platform's NumPy and Pillow.
-    values = np.array([[-5.0, 300.0]])
-    wrapped = np.uint(values)
-    try:
-        im = Image.fromarray(wrapped)
-    except TypeError as err:
-        assert wrapped.dtype == np.uint64
-        assert "Cannot handle this data type" in str(err)
-    else:  # a 32-bit np.uint
-        assert im.mode == "I"

@@ -14,7 +14,7 @@ keras = pytest.importorskip("keras")
 from _training_fixtures import SHARED_ZIP, small_shared_zip, write_python_batches  # noqa: E402
 
 from fastconv.nn import Model, ModelFileError, UnsupportedLayerError, load_model  # noqa: E402
-from fastconv.nn.cli import main  # noqa: E402
+from fastconv.nn.cli import main  # noqa: E402 -- after the TensorFlow skip
 from fastconv.nn.layers import Dense, Flatten, softmax  # noqa: E402
 from training.data import load as load_cifar  # noqa: E402
 from training.models import build_maxpool, build_stride, compile_model  # noqa: E402
@@ -162,29 +162,43 @@ def test_softmax_and_batching_without_keras():
         model.predict(x, batch_size=0)
 
 
+@pytest.fixture(scope="module")
+def test_npz(cifar, tmp_path_factory):
+    """The small test set as a .npz of uint8 images and integer labels."""
+    path = tmp_path_factory.mktemp("npz") / "test.npz"
+    np.savez(path, images=cifar.x_test, labels=cifar.y_test)
+    return path
+
+
 @pytest.mark.slow
-def test_command_scores_and_compares_with_keras(trained_stride, cifar, cifar_source, tmp_path, capsys):
+def test_command_scores_and_compares_with_keras(trained_stride, cifar, test_npz, tmp_path, capsys):
     out = tmp_path / "score.json"
-    rc = main([str(trained_stride), "--data", str(cifar_source), "--compare-keras", "--json", str(out)])
+    rc = main([str(trained_stride), str(test_npz), "--x", "images", "--y", "labels", "--compare-keras",
+               "--json", str(out)])
     assert rc == 0
     record = json.loads(out.read_text())
     n = len(cifar.y_test)
     assert record["images"] == n
     assert record["agreement"]["same_class"] == n
     assert record["agreement"]["max_abs_prob_diff"] <= 1e-5
-    # accuracy recomputed here from Keras' own predictions
-    want = int((keras_predict(trained_stride, to_float(cifar.x_test)).argmax(1) == cifar.y_test).sum())
+    # accuracy recomputed here from Keras' own predictions on x / 255
+    want = int((keras_predict(trained_stride, cifar.x_test.astype(np.float32) / 255).argmax(1) == cifar.y_test).sum())
     assert record["keras"]["correct"] == want
     assert record["fastconv"]["correct"] == want
     text = capsys.readouterr().out
     assert f"agreement {n:,}/{n:,} same predicted class" in text
 
 
-def test_command_user_errors(tmp_path, trained_stride, capsys):
-    assert main([str(tmp_path / "nope.keras")]) == 2
+def test_command_user_errors(tmp_path, trained_stride, test_npz, capsys):
+    assert main([str(tmp_path / "nope.keras"), str(test_npz)]) == 2
     assert "error: no such model file" in capsys.readouterr().err
-    assert main([str(trained_stride), "--data", os.fspath(tmp_path)]) == 2
+    assert main([str(trained_stride), os.fspath(tmp_path / "missing.npz")]) == 2
+    assert "error: no such data file" in capsys.readouterr().err
+    assert main([str(trained_stride), str(test_npz)]) == 2  # keys x/y absent
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "error:" in err
-    assert main([str(trained_stride), "--n", "0"]) == 2
+    assert err.count("\n") == 1 and "has no array 'x'" in err
+    assert main([str(trained_stride), str(test_npz), "--n", "0"]) == 2
     assert "--n must be >= 1, got 0" in capsys.readouterr().err
+    json_path = tmp_path / "no-such-dir" / "score.json"
+    assert main([str(trained_stride), str(test_npz), "--x", "images", "--y", "labels", "--json", str(json_path)]) == 2
+    assert "cannot write --json" in capsys.readouterr().err

@@ -1,11 +1,16 @@
-"""``python -m fastconv.nn MODEL.keras``: score a saved Keras model on CIFAR-10 with fastconv alone.
+"""``python -m fastconv.nn MODEL.keras DATA``: score a saved Keras model with fastconv alone.
 
-The test images are read with :func:`training.data.load` (the shared zip, an
-official batches directory, ... see ``--data``) and scaled as the harness
-scales them for training, ``x.astype("float32") / 255``.  With
-``--compare-keras`` the same images also go through Keras' ``model.predict``
-and the two are compared: predicted classes and the largest probability
-difference.
+``DATA`` is a ``.npz`` holding images (``x``, shape ``(N, H, W, C)``) and
+integer class labels (``y``, shape ``(N,)``; other key names with ``--x`` and
+``--y``), or a ``.npy`` of images with the labels in a second ``.npy`` given
+by ``--labels``.  Integer images are scaled by 1/255 before the forward pass
+(as a model trained on ``x / 255`` expects), float images are used as they
+are; ``--scale`` sets the divisor.  With ``--compare-keras`` the same images
+also go through Keras' ``model.predict`` and the two are compared: predicted
+classes and the largest probability difference.
+
+Scoring a model of the CIFAR-10 harness on CIFAR-10 itself is
+``python -m training.score``.
 """
 
 from __future__ import annotations
@@ -18,21 +23,27 @@ import time
 
 import numpy as np
 
+PROG = "python -m fastconv.nn"
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m fastconv.nn",
-        description="Score a Keras .keras CIFAR-10 model on the test set with fastconv's forward pass "
-        "(no TensorFlow), optionally against Keras itself.",
+        prog=PROG,
+        description="Score a Keras .keras image classifier on images and labels from .npz/.npy files with "
+        "fastconv's forward pass (no TensorFlow), optionally against Keras itself.",
     )
-    p.add_argument("model", help="a .keras file saved by Keras 3 (e.g. a run of python -m training.run)")
+    p.add_argument("model", help="a .keras file saved by Keras 3")
+    p.add_argument("data", help="a .npz with images and labels, or a .npy of images (labels from --labels)")
+    p.add_argument("--x", default="x", help="key of the images in a .npz (default x)")
+    p.add_argument("--y", default="y", help="key of the labels in a .npz (default y)")
+    p.add_argument("--labels", metavar="NPY", default=None, help="labels for a .npy of images")
     p.add_argument(
-        "--data",
+        "--scale",
+        type=float,
         default=None,
-        help="CIFAR-10 source: a zip or directory of image folders, or cifar-10-batches-py "
-        "(default: $CIFAR10_PATH, then ../shared/data/cifar10-jpeg.zip, then the Keras cache)",
+        help="divide the images by this before the forward pass (default: 255 for integer images, 1 for floats)",
     )
-    p.add_argument("--n", type=int, default=None, help="score only the first N test images (default: all)")
+    p.add_argument("--n", type=int, default=None, help="score only the first N images (default: all)")
     p.add_argument("--batch-size", type=int, default=1000, help="images per forward pass (default 1000)")
     p.add_argument(
         "--compare-keras",
@@ -43,23 +54,38 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _fail(message: str) -> int:
-    print(f"python -m fastconv.nn: error: {message}", file=sys.stderr)
-    return 2
+class _UserError(Exception):
+    """A mistake in the command line or its files: reported as one line, exit status 2."""
 
 
-def _load_test_set(source, n):
-    from training.data import DataError, load
-    from training.pipeline import to_float
-
+def _load_arrays(args):
+    """``(x, y)`` from the data file(s) named on the command line."""
+    path = args.data
+    if not os.path.isfile(path):
+        raise _UserError(f"no such data file: {path}")
     try:
-        data = load(source)
-    except DataError as e:
-        raise ValueError(str(e).splitlines()[0]) from None
-    x, y = data.x_test, data.y_test
-    if n is not None:
-        x, y = x[:n], y[:n]
-    return to_float(x), np.asarray(y), data.describe()
+        if path.endswith(".npz"):
+            with np.load(path) as data:
+                missing = [k for k in (args.x, args.y) if k not in data.files]
+                if missing:
+                    raise _UserError(f"{path} has no array {missing[0]!r} (it holds {', '.join(data.files)})")
+                x, y = data[args.x], data[args.y]
+        else:
+            x = np.load(path)
+            if args.labels is None:
+                raise _UserError(f"--labels is needed with a .npy of images ({path})")
+            y = np.load(args.labels)
+    except (OSError, ValueError) as e:
+        raise _UserError(f"cannot read {path}: {e}") from None
+    if x.ndim != 4:
+        raise _UserError(f"images must be (N, H, W, C), got shape {x.shape}")
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind not in "iu" or len(y) != len(x):
+        raise _UserError(f"labels must be {len(x)} integers, got dtype {y.dtype} and {len(y)} values")
+    if args.n is not None:
+        x, y = x[: args.n], y[: args.n]
+    scale = args.scale if args.scale is not None else (255.0 if x.dtype.kind in "biu" else 1.0)
+    return (x.astype(np.float32) / np.float32(scale)), y
 
 
 def _keras_predict(path, x, batch_size):
@@ -73,44 +99,50 @@ def _keras_predict(path, x, batch_size):
     return np.asarray(probs), time.perf_counter() - t0
 
 
-def main(argv=None) -> int:
-    """Run the command; returns the exit status (0, or 2 on a user error)."""
-    args = _parser().parse_args(argv)
-    if args.n is not None and args.n < 1:
-        return _fail(f"--n must be >= 1, got {args.n}")
-    if args.batch_size < 1:
-        return _fail(f"--batch-size must be >= 1, got {args.batch_size}")
+def _check_writable(path: str) -> None:
+    """Fail now, not after the scoring, if ``--json PATH`` cannot be written."""
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise _UserError(f"cannot write --json {path}: {e.strerror}") from None
 
+
+def score(args) -> dict:
+    """Score ``args.model`` on the arrays of ``args``; print the figures and return them as a record."""
     from .layers import UnsupportedLayerError
     from .model import ModelFileError, load_model
 
+    if args.n is not None and args.n < 1:
+        raise _UserError(f"--n must be >= 1, got {args.n}")
+    if args.batch_size < 1:
+        raise _UserError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.json:
+        _check_writable(args.json)
     try:
         model = load_model(args.model)
     except (FileNotFoundError, ModelFileError, UnsupportedLayerError) as e:
-        return _fail(str(e))
-    try:
-        x, y, described = _load_test_set(args.data, args.n)
-    except ImportError as e:
-        return _fail(f"reading CIFAR-10 needs the training package ({e})")
-    except ValueError as e:
-        return _fail(str(e))
+        raise _UserError(str(e)) from None
+    except ImportError as e:  # h5py comes with the nn extra
+        raise _UserError(f"reading .keras weights needs {e.name}: pip install 'fastconv[nn]'") from None
+    x, y = _load_arrays(args)
     try:
         model.predict(x[: min(len(x), args.batch_size)], batch_size=args.batch_size)  # compile the kernels
         t0 = time.perf_counter()
         probs = model.predict(x, batch_size=args.batch_size)
         seconds = time.perf_counter() - t0
     except ValueError as e:
-        return _fail(str(e))
+        raise _UserError(str(e)) from None
     pred = probs.argmax(axis=1)
     correct = int((pred == y).sum())
     record = {
         "model": os.path.abspath(args.model),
-        "data": described,
+        "data": os.path.abspath(args.data),
         "images": int(len(y)),
         "fastconv": {"correct": correct, "accuracy": correct / len(y), "seconds": seconds},
     }
     print(f"model     {args.model} ({model.name}, {len(model.layers)} layers)")
-    print(f"data      {described}; scoring {len(y):,} test images")
+    print(f"data      {args.data}; scoring {len(y):,} images")
     print(
         f"fastconv  accuracy {correct / len(y):.4f} ({correct:,}/{len(y):,})  "
         f"{seconds:.2f} s ({len(y) / seconds:,.0f} images/s)"
@@ -119,7 +151,7 @@ def main(argv=None) -> int:
         try:
             kprobs, kseconds = _keras_predict(args.model, x, args.batch_size)
         except ImportError as e:
-            return _fail(f"--compare-keras needs TensorFlow/Keras ({e})")
+            raise _UserError(f"--compare-keras needs TensorFlow/Keras ({e})") from None
         kpred = kprobs.argmax(axis=1)
         kcorrect = int((kpred == y).sum())
         same = int((kpred == pred).sum())
@@ -131,10 +163,18 @@ def main(argv=None) -> int:
             f"{kseconds:.2f} s ({len(y) / kseconds:,.0f} images/s)"
         )
         print(f"agreement {same:,}/{len(y):,} same predicted class; max |prob difference| {diff:.2e}")
-    if args.json:
-        try:
+    return record
+
+
+def main(argv=None) -> int:
+    """Run the command; returns the exit status (0, or 2 on a user error)."""
+    args = _parser().parse_args(argv)
+    try:
+        record = score(args)
+        if args.json:
             with open(args.json, "w") as f:
                 json.dump(record, f, indent=2)
-        except OSError as e:
-            return _fail(f"cannot write --json {args.json}: {e.strerror}")
+    except _UserError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
     return 0

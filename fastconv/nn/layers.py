@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _kernels_nn
 from .. import _validation as v
-from ..conv2d import _conv
+from .._loops import conv2d as _loops
+from ..nhwc import _conv
 
 #: Activations the layers know, by their Keras name.
 ACTIVATIONS = ("linear", "relu", "softmax")
@@ -109,7 +109,7 @@ class MaxPooling2D:
         if oh < 1 or ow < 1:
             raise ValueError(f"layer {self.name!r} (MaxPooling2D): pool {self.pool_size} does not fit input {x.shape}")
         out = np.empty((n, oh, ow, c), dtype=np.float32)
-        _kernels_nn.maxpool(
+        _loops.maxpool(
             np.ascontiguousarray(x, np.float32), *self.pool_size, *self.strides, pt, pl, out
         )
         return out

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..conv2d import single_thread_blas
+from ..nhwc import single_thread_blas
 from . import layers as L
 from .layers import UnsupportedLayerError
 

@@ -8,8 +8,7 @@ Two implementations compute the same sums:
     matrix with NumPy's ``matmul`` (BLAS ``sgemm``/``dgemm`` for floats).
     Blocks are small enough to stay in cache, and are shared out over
     ``numba.get_num_threads()`` Python threads, each running a one-thread BLAS
-    (through ``threadpoolctl`` when it is installed; without it the blocks run
-    one after the other on a multithreaded BLAS).
+    (through ``threadpoolctl``).
 ``"direct"``
     A Numba loop nest, parallel over output rows, whose innermost loop runs
     along the filter axis (contiguous in both ``w`` and ``out``), so it is
@@ -27,9 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
-from . import _kernels_nn as _k
 from . import _validation as v
+from ._loops import conv2d as _k
 
 #: Backend names accepted by :func:`conv2d` besides ``"auto"``.
 BACKENDS = ("im2col", "direct")
@@ -41,7 +41,7 @@ _state = threading.local()  # per thread: the patch buffer, and whether BLAS is 
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
-_blas = None  # threadpoolctl.ThreadpoolController, False if threadpoolctl is missing
+_blas: ThreadpoolController | None = None  # made on first use (it scans the loaded libraries)
 
 
 def _shape(a):
@@ -51,32 +51,21 @@ def _shape(a):
         return None
 
 
-def _blas_controller():
-    """A ``threadpoolctl.ThreadpoolController`` made once, or ``False`` if unavailable."""
-    global _blas
-    if _blas is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _blas = ThreadpoolController()
-        except Exception:  # not installed, or no BLAS found
-            _blas = False
-    return _blas
-
-
 @contextlib.contextmanager
 def single_thread_blas():
-    """Run the body with BLAS limited to one thread (re-entrant; a no-op without threadpoolctl).
+    """Run the body with BLAS limited to one thread (re-entrant).
 
     fastconv parallelises over blocks itself; the small, skinny products of a
     CNN layer (``(pixels, kh*kw*C) @ (kh*kw*C, F)``, ``(N, 2048) @ (2048, 10)``)
     run slower on a multithreaded BLAS than on one thread.
     """
-    ctl = _blas_controller()
-    if not ctl or getattr(_state, "blas_limited", False):
+    global _blas
+    if getattr(_state, "blas_limited", False):
         yield
         return
-    with ctl.limit(limits=1, user_api="blas"):
+    if _blas is None:
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
         _state.blas_limited = True
         try:
             yield
@@ -129,10 +118,6 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out):
             _k.bias_relu(o, bias, relu)
 
     threads = min(numba.get_num_threads(), len(starts))
-    if not _blas_controller():  # no threadpoolctl: one block after the other, each on BLAS' own threads
-        for r0 in starts:
-            block(r0)
-        return
     # One-thread BLAS even for a single block: waking BLAS threads for a small
     # product costs more than the product, and far more on a busy machine.
     with single_thread_blas():

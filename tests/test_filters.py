@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from fastconv import kernels
+from fastconv import filters
 
 EXPECTED = {
     "kernel1": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
@@ -27,51 +27,51 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_integer_kernels_have_their_weights_as_int64(name):
-    k = kernels.get(name)
+    k = filters.get(name)
     assert k.dtype == np.int64
     np.testing.assert_array_equal(k, np.array(EXPECTED[name]))
 
 
 def test_kernel1_is_the_seed_formula_not_its_typo():
     # The seed's code had [-1, -1, 1] as the first row; its formula has -1.
-    k = kernels.get("kernel1")
+    k = filters.get("kernel1")
     assert k[0, 2] == -1
     assert k.sum() == 0
 
 
 def test_names_lists_every_kernel_once_and_describe_matches():
-    assert len(set(kernels.NAMES)) == len(kernels.NAMES)
-    assert set(EXPECTED) | {"box", "gaussian"} == set(kernels.NAMES)
-    lines = kernels.describe()
-    assert [line.split()[0] for line in lines] == list(kernels.NAMES)
+    assert len(set(filters.NAMES)) == len(filters.NAMES)
+    assert set(EXPECTED) | {"box", "gaussian"} == set(filters.NAMES)
+    lines = filters.describe()
+    assert [line.split()[0] for line in lines] == list(filters.NAMES)
 
 
 def test_get_returns_a_new_array_each_time():
-    a = kernels.get("sobel-x")
+    a = filters.get("sobel-x")
     a[:] = 99
-    np.testing.assert_array_equal(kernels.get("sobel-x"), np.array(EXPECTED["sobel-x"]))
+    np.testing.assert_array_equal(filters.get("sobel-x"), np.array(EXPECTED["sobel-x"]))
 
 
 @pytest.mark.parametrize("spec", ["sobel_x", "Sobel-X", "SOBELX", "sobel-x", " sobel_x "])
 def test_aliases_and_case(spec):
-    np.testing.assert_array_equal(kernels.get(spec), np.array(EXPECTED["sobel-x"]))
+    np.testing.assert_array_equal(filters.get(spec), np.array(EXPECTED["sobel-x"]))
 
 
 @pytest.mark.parametrize("alias,name", [("mean", "box"), ("gauss", "gaussian"),
                                         ("laplace", "laplacian"), ("prewitt_y", "prewitt-y")])
 def test_named_aliases(alias, name):
-    np.testing.assert_array_equal(kernels.get(alias), kernels.get(name))
+    np.testing.assert_array_equal(filters.get(alias), filters.get(name))
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
 def test_box_is_the_mean(size):
-    k = kernels.get(f"box:{size}")
+    k = filters.get(f"box:{size}")
     assert k.dtype == np.float64
     np.testing.assert_allclose(k, np.ones((size, size)) / size**2, rtol=0, atol=1e-15)
 
 
 def test_box_default_is_3():
-    np.testing.assert_allclose(kernels.get("box"), np.full((3, 3), 1 / 9))
+    np.testing.assert_allclose(filters.get("box"), np.full((3, 3), 1 / 9))
 
 
 @pytest.mark.parametrize("size,sigma", [(5, 1.2), (3, 0.5), (7, 2.0), (4, 1.0), (1, 3.0)])
@@ -79,7 +79,7 @@ def test_gaussian_matches_scipy_window(size, sigma):
     one_d = signal.windows.gaussian(size, std=sigma)
     expected = np.outer(one_d, one_d)
     expected /= expected.sum()
-    k = kernels.get(f"gaussian:{size}:{sigma}")
+    k = filters.get(f"gaussian:{size}:{sigma}")
     assert k.dtype == np.float64
     np.testing.assert_allclose(k, expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(k.sum(), 1.0, rtol=1e-12)
@@ -87,15 +87,15 @@ def test_gaussian_matches_scipy_window(size, sigma):
 
 
 def test_gaussian_defaults_and_partial_params():
-    np.testing.assert_allclose(kernels.get("gaussian"), kernels.gaussian(5, 1.0))
-    np.testing.assert_allclose(kernels.get("gaussian:7"), kernels.gaussian(7, 1.0))
+    np.testing.assert_allclose(filters.get("gaussian"), filters.gaussian(5, 1.0))
+    np.testing.assert_allclose(filters.get("gaussian:7"), filters.gaussian(7, 1.0))
 
 
 def test_sobel_directions_under_cross_correlation():
     # Brightness grows to the right and downwards: both responses positive.
     ramp = np.add.outer(np.arange(6) * 3, np.arange(6) * 2).astype(float)
-    gx = signal.correlate2d(ramp, kernels.get("sobel-x"), mode="valid")
-    gy = signal.correlate2d(ramp, kernels.get("sobel-y"), mode="valid")
+    gx = signal.correlate2d(ramp, filters.get("sobel-x"), mode="valid")
+    gy = signal.correlate2d(ramp, filters.get("sobel-y"), mode="valid")
     np.testing.assert_allclose(gx, 2 * 8)   # slope 2 per column, Sobel gain 8
     np.testing.assert_allclose(gy, 3 * 8)   # slope 3 per row
 
@@ -117,18 +117,18 @@ def test_sobel_directions_under_cross_correlation():
 )
 def test_bad_specs_raise_value_error_naming_the_problem(spec, match):
     with pytest.raises(ValueError, match=match):
-        kernels.get(spec)
+        filters.get(spec)
 
 
 def test_get_rejects_non_strings():
     with pytest.raises(TypeError, match="kernel spec must be a str, got int"):
-        kernels.get(3)
+        filters.get(3)
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.0, True, "3"])
 def test_box_function_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match="size must be a positive integer"):
-        kernels.box(bad)
+        filters.box(bad)
 
 
 @pytest.mark.parametrize(
@@ -141,13 +141,13 @@ def test_box_function_rejects_bad_sizes(bad):
     ],
 )
 def test_parse_text_integer_rows(text, expected):
-    k = kernels.parse_text(text)
+    k = filters.parse_text(text)
     assert k.dtype == np.int64
     np.testing.assert_array_equal(k, np.array(expected))
 
 
 def test_parse_text_fractions_give_float64():
-    k = kernels.parse_text("0.25 0.25; 0.25 0.25")
+    k = filters.parse_text("0.25 0.25; 0.25 0.25")
     assert k.dtype == np.float64
     np.testing.assert_array_equal(k, np.full((2, 2), 0.25))
 
@@ -165,7 +165,7 @@ def test_parse_text_fractions_give_float64():
 )
 def test_parse_text_errors(text, match):
     with pytest.raises(ValueError, match=match):
-        kernels.parse_text(text)
+        filters.parse_text(text)
 
 
 def test_load_npy_int_float_bool(tmp_path):
@@ -175,7 +175,7 @@ def test_load_npy_int_float_bool(tmp_path):
     for name, arr, dtype in [("i.npy", ints, np.int64), ("f.npy", floats, np.float64),
                              ("b.npy", bools, np.int64)]:
         np.save(tmp_path / name, arr)
-        got = kernels.load(tmp_path / name)
+        got = filters.load(tmp_path / name)
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, arr.astype(dtype))
 
@@ -194,32 +194,32 @@ def test_load_npy_errors(tmp_path, arr, match):
     path = tmp_path / "k.npy"
     np.save(path, arr)
     with pytest.raises(ValueError, match=match):
-        kernels.load(path)
+        filters.load(path)
 
 
 def test_load_text_file_and_errors(tmp_path):
     path = tmp_path / "k.txt"
     path.write_text("-1 -1 -1\n-1 8 -1\n-1 -1 -1\n")
-    np.testing.assert_array_equal(kernels.load(path), np.array(EXPECTED["kernel1"]))
+    np.testing.assert_array_equal(filters.load(path), np.array(EXPECTED["kernel1"]))
     bad = tmp_path / "bad.txt"
     bad.write_text("1 2\n3\n")
     with pytest.raises(ValueError, match=r"bad.txt: kernel rows must all have the same length"):
-        kernels.load(bad)
+        filters.load(bad)
     with pytest.raises(FileNotFoundError, match="kernel file not found: .*missing.npy"):
-        kernels.load(tmp_path / "missing.npy")
+        filters.load(tmp_path / "missing.npy")
     garbage = tmp_path / "garbage.npy"
     garbage.write_bytes(b"not numpy at all")
     with pytest.raises(ValueError, match="cannot read kernel file"):
-        kernels.load(garbage)
+        filters.load(garbage)
 
 
 def test_parse_dispatches_file_rows_and_names(tmp_path):
     path = tmp_path / "edge.txt"
     path.write_text("0 -1 0\n-1 8 -1\n0 -1 0\n")
-    np.testing.assert_array_equal(kernels.parse(str(path)), np.array(EXPECTED["kernel2"]))
-    np.testing.assert_array_equal(kernels.parse("1 2; 3 4"), np.array([[1, 2], [3, 4]]))
-    np.testing.assert_array_equal(kernels.parse("prewitt_x"), np.array(EXPECTED["prewitt-x"]))
+    np.testing.assert_array_equal(filters.parse(str(path)), np.array(EXPECTED["kernel2"]))
+    np.testing.assert_array_equal(filters.parse("1 2; 3 4"), np.array([[1, 2], [3, 4]]))
+    np.testing.assert_array_equal(filters.parse("prewitt_x"), np.array(EXPECTED["prewitt-x"]))
     with pytest.raises(FileNotFoundError, match="kernel file not found: nothere.npy"):
-        kernels.parse("nothere.npy")
+        filters.parse("nothere.npy")
     with pytest.raises(ValueError, match="unknown kernel 'nothere'"):
-        kernels.parse("nothere")
+        filters.parse("nothere")

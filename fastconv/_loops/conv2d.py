@@ -9,7 +9,7 @@ zero padding before the first row and column, ``(sh, sw)`` the stride and
 
 where taps that fall outside ``x`` count as zero, then clamps at zero if
 ``relu`` is set.  Padding is never materialised: the kernels skip the taps
-that fall outside the image.  Kernels check nothing; :mod:`fastconv.conv2d`
+that fall outside the image.  Kernels check nothing; :mod:`fastconv.nhwc`
 validates arguments, picks dtypes and allocates ``out``.
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from numba import prange
 
-from ._jit import jit
+from .._jit import jit
+
 
 @jit()
 def im2col_rows(x, x2, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, buf):

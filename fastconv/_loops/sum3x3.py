@@ -1,0 +1,136 @@
+"""The 3x3 paths of ``direct``: nine taps held in registers, one write per output.
+
+Notation as in :mod:`fastconv._loops`: output ``(i, j)`` of one channel reads
+input rows ``r0 + i*sh + a*dh`` and columns ``base + j*sw + b*dw`` for the
+taps ``(a, b)`` of the kernel ``k``.  Only interior outputs (every tap inside
+the image) come here; :mod:`fastconv._loops.correlate2d` computes the border.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit
+from .lanes import _is_int, _narrow, _store
+from .rows import _stage
+
+
+@jit()
+def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
+    """``o[j] = sum_ab k[a, b] * tab[j]``: a 3x3 kernel with its nine taps in registers.
+
+    Each tap reads through its own view, indexed from 0 by the loop counter:
+    indices LLVM can prove non-negative need no wraparound check, and the
+    loop vectorises.
+    """
+    k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
+    k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
+    k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
+    for j in range(o.shape[0]):
+        v = k00 * t00[j] + k01 * t01[j] + k02 * t02[j]
+        v += k10 * t10[j] + k11 * t11[j] + k12 * t12[j]
+        v += k20 * t20[j] + k21 * t21[j] + k22 * t22[j]
+        o[j] = _store(_narrow(v, k), o)
+
+
+
+@jit()
+def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
+    """``dst[j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
+
+    ``r_a`` is ``ra``, ``rb``, ``rc`` for kernel rows 0, 1, 2.  The input is
+    indexed with unsigned indices (no wraparound checks), so the loop
+    vectorises.  Column stride 2 goes through :func:`_line9_s2`.
+    """
+    k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
+    k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
+    k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
+    ua, ub, uc = np.uint64(ra), np.uint64(rb), np.uint64(rc)
+    c0 = np.uint64(base)
+    c1 = np.uint64(base + dw)
+    c2 = np.uint64(base + 2 * dw)
+    for j in range(n):
+        uj = np.uint64(j)
+        v = k00 * xc[ua, c0 + uj] + k01 * xc[ua, c1 + uj] + k02 * xc[ua, c2 + uj]
+        v += k10 * xc[ub, c0 + uj] + k11 * xc[ub, c1 + uj] + k12 * xc[ub, c2 + uj]
+        v += k20 * xc[uc, c0 + uj] + k21 * xc[uc, c1 + uj] + k22 * xc[uc, c2 + uj]
+        dst[j] = _store(_narrow(v, k), dst)
+
+
+@jit()
+def _line9_s2(k, ring, sa, sb, sc, n, dst):
+    """:func:`_line9` at column stride 2 (``dw == 1``) from staged rows.
+
+    ``ring[s, 0]`` / ``ring[s, 1]`` hold the even / odd columns of the input
+    row in slot ``s`` (slots ``sa``, ``sb``, ``sc`` for kernel rows 0, 1, 2), so
+    the taps of output ``j`` are ``even[j]``, ``odd[j]`` and ``even[j + 1]``:
+    unit stride, and the loop vectorises.
+    """
+    k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
+    k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
+    k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
+    ua, ub, uc = np.uint64(sa), np.uint64(sb), np.uint64(sc)
+    z = np.uint64(0)
+    u1 = np.uint64(1)
+    for j in range(n):
+        uj = np.uint64(j)
+        v = k00 * ring[ua, z, uj] + k01 * ring[ua, u1, uj] + k02 * ring[ua, z, uj + u1]
+        v += k10 * ring[ub, z, uj] + k11 * ring[ub, u1, uj] + k12 * ring[ub, z, uj + u1]
+        v += k20 * ring[uc, z, uj] + k21 * ring[uc, u1, uj] + k22 * ring[uc, z, uj + u1]
+        dst[j] = _store(_narrow(v, k), dst)
+
+
+@jit()
+def _ring_slot(xc, r, dh, base, ring, held):
+    """The slot of ``ring`` holding input row ``r`` de-interleaved from column ``base``, staging it if needed.
+
+    Rows ``r``, ``r + dh``, ``r + 2*dh`` (the three kernel rows of one output
+    row) go to three different slots, ``(r // dh) % 3``, whatever the dilation.
+    """
+    s = (r // dh) % 3
+    if held[s] != r:
+        _stage(xc[r], base, 2, ring[s])
+        held[s] = r
+    return s
+
+
+@jit()
+def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
+    """3x3 kernel: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only), see :func:`_line9`.
+
+    Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
+    column ``base + j*sw + b*dw``.  A narrow integer kernel sums a chunk of
+    the row into ``acc`` (its own dtype, so 16 int16 lanes per register) and
+    then widens the chunk into the row; a float kernel writes the row directly.
+    At ``sw == 2`` each input row is de-interleaved once into ``ring`` (three
+    slots of even and odd columns, reused by the next output row).
+    """
+    n = j1 - j0
+    B = acc.shape[0]
+    held = np.full(3, -1, dtype=np.int64)
+    for i in range(i1 - i0):
+        ra = r0 + i * sh
+        o = oc[i0 + i, j0:]
+        if sw == 2:
+            sa = _ring_slot(xc, ra, dh, base, ring, held)
+            sb = _ring_slot(xc, ra + dh, dh, base, ring, held)
+            sc = _ring_slot(xc, ra + 2 * dh, dh, base, ring, held)
+            if _is_int(k):
+                for jb in range(0, n, B):
+                    m = min(B, n - jb)
+                    _line9_s2(k, ring[:, :, jb:], sa, sb, sc, m, acc)
+                    ob = o[jb:]
+                    for j in range(m):
+                        ob[j] = acc[j]
+            else:
+                _line9_s2(k, ring, sa, sb, sc, n, o)
+        elif _is_int(k):
+            for jb in range(0, n, B):
+                m = min(B, n - jb)
+                _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, acc)
+                ob = o[jb:]
+                for j in range(m):
+                    ob[j] = acc[j]
+        else:
+            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base, dw, n, o)
+
