@@ -188,9 +188,9 @@ def _numpy(case, img, k):
     kk = k if case.dtype != "uint8" else k.astype(np.int64)
     s = case.stride
     if case.channels:
-        return (
-            lambda: np.einsum("ijckl,kl->ijc", sliding_window_view(img, k.shape, axis=(0, 1))[::s, ::s], kk)
-        ), (lambda r: r)
+        return (lambda: np.einsum("ijckl,kl->ijc", sliding_window_view(img, k.shape, axis=(0, 1))[::s, ::s], kk)), (
+            lambda r: r
+        )
     return (lambda: np.einsum("ijkl,kl->ij", sliding_window_view(img, k.shape)[::s, ::s], kk)), (lambda r: r)
 
 
@@ -199,11 +199,14 @@ def _scipy_signal(case, img, k):
     mode = "same" if case.padding == "same" else "valid"
     s = case.stride
     if case.channels:
+
         def run():
             return np.stack([signal.correlate2d(img[:, :, c], k, mode=mode) for c in range(img.shape[2])], axis=-1)
     else:
+
         def run():
             return signal.correlate2d(img, k, mode=mode)
+
     return run, (lambda r: r[::s, ::s])
 
 
@@ -217,8 +220,10 @@ def _scipy_ndimage(case, img, k):
             ndimage.correlate(img, weights, output=out, mode="constant", cval=0)
             return out
     else:
+
         def run():
             return ndimage.correlate(img, weights, mode="constant", cval=0)
+
     sl = valid_slice(case, k)
     return run, (lambda r: r[sl])
 

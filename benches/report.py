@@ -47,12 +47,20 @@ PEER_ORDER = list(PEERS)
 def run_benchmarks(json_path: Path, quick: bool, max_time: float) -> None:
     """Run the benchmark file under pytest-benchmark, writing its JSON to ``json_path``."""
     cmd = [
-        sys.executable, "-m", "pytest", BENCH_FILE,
-        "--benchmark-enable", "--benchmark-only",
+        sys.executable,
+        "-m",
+        "pytest",
+        BENCH_FILE,
+        "--benchmark-enable",
+        "--benchmark-only",
         f"--benchmark-json={json_path}",
-        f"--benchmark-max-time={max_time}", "--benchmark-min-rounds=5",
-        "--benchmark-columns=median,iqr,rounds", "--benchmark-sort=mean",
-        "-p", "no:cacheprovider", "-q",
+        f"--benchmark-max-time={max_time}",
+        "--benchmark-min-rounds=5",
+        "--benchmark-columns=median,iqr,rounds",
+        "--benchmark-sort=mean",
+        "-p",
+        "no:cacheprovider",
+        "-q",
     ]
     if quick:
         cmd += ["-k", QUICK_FILTER]
@@ -97,7 +105,9 @@ def measure_first_call() -> dict:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("no cache (compiles)", "cached"):
             t0 = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", _FIRST_CALL], cwd=ROOT, env=env, capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-c", _FIRST_CALL], cwd=ROOT, env=env, capture_output=True, text=True
+            )
             wall = time.perf_counter() - t0
             if done.returncode != 0:
                 raise SystemExit(f"first-call measurement failed:\n{done.stderr}")
@@ -152,11 +162,18 @@ def group_tables(table) -> list[str]:
     for case in [c.name for c in CASES if c.name in table]:
         rows = sorted(table[case].items(), key=lambda kv: kv[1]["median"])
         base = median(table, case, FASTCONV)
-        lines += [f"### {case}", "", "| implementation | median | IQR | rounds | time / fastconv |", "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [
+            f"### {case}",
+            "",
+            "| implementation | median | IQR | rounds | time / fastconv |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
         for peer, stats in rows:
             ratio = "" if base is None else fmt_ratio(stats["median"] / base)
             name = f"**{peer}**" if peer == FASTCONV else peer
-            lines.append(f"| {name} | {fmt_time(stats['median'])} | {fmt_time(stats['iqr'])} | {stats['rounds']} | {ratio} |")
+            lines.append(
+                f"| {name} | {fmt_time(stats['median'])} | {fmt_time(stats['iqr'])} | {stats['rounds']} | {ratio} |"
+            )
         lines.append("")
     return lines
 
@@ -177,33 +194,72 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
 
     single = [c.name for c in CASES if not c.channels and not c.seed_peer]
     for case in single:
-        add(f"{case}: fastconv no slower than cv2.filter2D", "fastconv / cv2 (<= 1.0)",
-            ratio(case, FASTCONV, case, "cv2.filter2D"), lambda r: r <= 1.0)
+        add(
+            f"{case}: fastconv no slower than cv2.filter2D",
+            "fastconv / cv2 (<= 1.0)",
+            ratio(case, FASTCONV, case, "cv2.filter2D"),
+            lambda r: r <= 1.0,
+        )
     c1024 = "1024x1024 float32 3x3"
-    add(f"{c1024}: 20x faster than scipy.signal.correlate2d", "correlate2d / fastconv (>= 20)",
-        ratio(c1024, "scipy.signal.correlate2d", c1024, FASTCONV), lambda r: r >= 20, "{:.1f}")
-    add(f"{c1024}: 10x faster than scipy.ndimage.correlate", "ndimage / fastconv (>= 10)",
-        ratio(c1024, "scipy.ndimage.correlate", c1024, FASTCONV), lambda r: r >= 10, "{:.1f}")
+    add(
+        f"{c1024}: 20x faster than scipy.signal.correlate2d",
+        "correlate2d / fastconv (>= 20)",
+        ratio(c1024, "scipy.signal.correlate2d", c1024, FASTCONV),
+        lambda r: r >= 20,
+        "{:.1f}",
+    )
+    add(
+        f"{c1024}: 10x faster than scipy.ndimage.correlate",
+        "ndimage / fastconv (>= 10)",
+        ratio(c1024, "scipy.ndimage.correlate", c1024, FASTCONV),
+        lambda r: r >= 10,
+        "{:.1f}",
+    )
     c4096 = "4096x4096 float32 3x3"
-    add(f"{c4096}: within 2x of np.copyto", "fastconv / np.copyto (<= 2)",
-        ratio(c4096, FASTCONV, c4096, "np.copyto (floor)"), lambda r: r <= 2)
+    add(
+        f"{c4096}: within 2x of np.copyto",
+        "fastconv / np.copyto (<= 2)",
+        ratio(c4096, FASTCONV, c4096, "np.copyto (floor)"),
+        lambda r: r <= 2,
+    )
     c15 = "4096x4096 float32 15x15"
-    add(f"{c15}: 2x faster than cv2.filter2D", "cv2 / fastconv (>= 2)",
-        ratio(c15, "cv2.filter2D", c15, FASTCONV), lambda r: r >= 2)
-    add("1024x1024 3x3 stride 2: at most 0.35x the stride-1 time", "stride 2 / stride 1 (<= 0.35)",
-        ratio("1024x1024 float32 3x3 stride 2", FASTCONV, c1024, FASTCONV), lambda r: r <= 0.35)
+    add(
+        f"{c15}: 2x faster than cv2.filter2D",
+        "cv2 / fastconv (>= 2)",
+        ratio(c15, "cv2.filter2D", c15, FASTCONV),
+        lambda r: r >= 2,
+    )
+    add(
+        "1024x1024 3x3 stride 2: at most 0.35x the stride-1 time",
+        "stride 2 / stride 1 (<= 0.35)",
+        ratio("1024x1024 float32 3x3 stride 2", FASTCONV, c1024, FASTCONV),
+        lambda r: r <= 0.35,
+    )
     for n in (1024, 4096):
-        add(f"{n}x{n} uint8 image, int kernel: at most 1.5x the float32 time (exact)",
+        add(
+            f"{n}x{n} uint8 image, int kernel: at most 1.5x the float32 time (exact)",
             "uint8 / float32 (<= 1.5)",
-            ratio(f"{n}x{n} uint8 kernel1", FASTCONV, f"{n}x{n} float32 3x3", FASTCONV), lambda r: r <= 1.5)
+            ratio(f"{n}x{n} uint8 kernel1", FASTCONV, f"{n}x{n} float32 3x3", FASTCONV),
+            lambda r: r <= 1.5,
+        )
     for kern in ("kernel1", "kernel2"):
         case = f"200x200 uint8 {kern}"
-        add(f"seed's 200x200, {kern}: 3,000x faster than the seed's function", "seed / fastconv (>= 3000)",
-            ratio(case, "seed", case, FASTCONV), lambda r: r >= 3000, "{:,.0f}")
+        add(
+            f"seed's 200x200, {kern}: 3,000x faster than the seed's function",
+            "seed / fastconv (>= 3000)",
+            ratio(case, "seed", case, FASTCONV),
+            lambda r: r >= 3000,
+            "{:,.0f}",
+        )
     if first_call:
         cached = first_call["cached"]
-        add("new process: import + first 200x200 call, cached, under 1 s", "process wall time, s (< 1)",
-            cached["process"], lambda s: s < 1.0, "{:.2f}")
+        add(
+            "new process: import + first 200x200 call, cached, under 1 s",
+            "process wall time, s (< 1)",
+            cached["process"],
+            lambda s: s < 1.0,
+            "{:.2f}",
+        )
     return out
 
 
@@ -211,7 +267,8 @@ def first_call_lines(first_call) -> list[str]:
     if not first_call:
         return ["(not measured: run without --json to measure)", ""]
     lines = [
-        "| new process | import numpy + fastconv | first call, uint8 200x200 | first call, float32 200x200 | second call | whole process |",
+        "| new process | import numpy + fastconv | first call, uint8 200x200 | first call, float32 200x200 "
+        "| second call | whole process |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label in ("no cache (compiles)", "cached"):
@@ -242,7 +299,8 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
         f"fastconv on {extra.get('numba_threads', '?')} threads (`numba.set_num_threads`; Numba "
         f"{extra.get('numba_version', '?')}); "
         f"OpenCV {extra.get('cv2_version', '?')} on its default {extra.get('cv2_threads', '?')} threads; "
-        f"TensorFlow on its default threads; NumPy {extra.get('numpy_version', '?')}, SciPy {extra.get('scipy_version', '?')}.",
+        f"TensorFlow on its default threads; NumPy {extra.get('numpy_version', '?')}, "
+        f"SciPy {extra.get('scipy_version', '?')}.",
         "",
         "Each figure is the median of at least 5 timed calls; every ratio divides two medians from this one run. "
         "Every implementation's answer was checked against fastconv's before timing "
@@ -299,15 +357,19 @@ def _plot(series, path, xlabel, title, xticks=None, logx=True):
     markers = "os^vD<>ph*"
     others = [p for p in PEER_ORDER if p in series and p != FASTCONV and not p.startswith("np.copyto")]
     for peer in [p for p in PEER_ORDER if p in series]:
-        xs, ys = zip(*series[peer])
+        xs, ys = zip(*series[peer], strict=True)
         if peer == FASTCONV:
             style = {"linewidth": 3.2, "color": "black", "marker": "o", "zorder": 5}
         elif peer.startswith("np.copyto"):
             style = {"linestyle": "--", "color": "grey", "marker": "", "linewidth": 1.5}
         else:
             n = others.index(peer)
-            style = {"linewidth": 1.4, "color": colours[n % 10], "marker": markers[n % len(markers)],
-                     "linestyle": "-" if n < 10 else ":"}
+            style = {
+                "linewidth": 1.4,
+                "color": colours[n % 10],
+                "marker": markers[n % len(markers)],
+                "linestyle": "-" if n < 10 else ":",
+            }
         ax.plot(xs, [y * 1e3 for y in ys], markersize=5, label=peer, **style)
     if logx:
         ax.set_xscale("log")
@@ -328,25 +390,49 @@ def _plot(series, path, xlabel, title, xticks=None, logx=True):
 
 def plot(table, out: Path) -> list[Path]:
     paths = []
-    sizes = [c for c in CASES if c.k == 3 and c.dtype == "float32" and c.stride == 1 and c.padding == "valid"
-             and not c.channels and c.name in table]
+    sizes = [
+        c
+        for c in CASES
+        if c.k == 3
+        and c.dtype == "float32"
+        and c.stride == 1
+        and c.padding == "valid"
+        and not c.channels
+        and c.name in table
+    ]
     series = _series(table, sizes, lambda c: c.h * c.w)
     if series:
         ticks = sorted({c.h * c.w for c in sizes})
         path = out / "time_vs_image_size.png"
-        _plot(series, path, "image size (pixels, log scale; labelled by side)",
-              "3x3 float32 kernel, valid padding: time against image size",
-              (ticks, [f"{int(math.isqrt(t))}²" for t in ticks]))
+        _plot(
+            series,
+            path,
+            "image size (pixels, log scale; labelled by side)",
+            "3x3 float32 kernel, valid padding: time against image size",
+            (ticks, [f"{int(math.isqrt(t))}²" for t in ticks]),
+        )
         paths.append(path)
-    ks = [c for c in CASES if c.h == 1024 and c.dtype == "float32" and c.stride == 1 and c.padding == "valid"
-          and not c.channels and c.name in table]
+    ks = [
+        c
+        for c in CASES
+        if c.h == 1024
+        and c.dtype == "float32"
+        and c.stride == 1
+        and c.padding == "valid"
+        and not c.channels
+        and c.name in table
+    ]
     series = _series(table, ks, lambda c: c.k)
     if series:
         ticks = sorted({c.k for c in ks})
         path = out / "time_vs_kernel_size.png"
-        _plot(series, path, "kernel side k (a k x k kernel, log scale)",
-              "1024x1024 float32 image, valid padding: time against kernel size",
-              (ticks, [f"{t}x{t}" for t in ticks]))
+        _plot(
+            series,
+            path,
+            "kernel side k (a k x k kernel, log scale)",
+            "1024x1024 float32 image, valid padding: time against kernel size",
+            (ticks, [f"{t}x{t}" for t in ticks]),
+        )
         paths.append(path)
     return paths
 
@@ -357,7 +443,9 @@ def plot(table, out: Path) -> list[Path]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.report", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="leave out the 2048x2048 and 4096x4096 cases")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench", help="output directory (default docs/bench)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "bench", help="output directory (default docs/bench)"
+    )
     parser.add_argument("--json", type=Path, help="render this pytest-benchmark JSON instead of running the benchmarks")
     parser.add_argument("--max-time", type=float, default=0.5, help="seconds per implementation and case (default 0.5)")
     parser.add_argument("--no-first-call", action="store_true", help="skip the new-process first-call measurement")
@@ -386,7 +474,7 @@ def main(argv=None) -> int:
         print(f"note: cases not in benches.peers.CASES are left out: {missing}", file=sys.stderr)
     path = write_report(table, machine, when, first_call, args.out, command)
     print(f"wrote {path} and plots in {args.out}")
-    for target, measured, figure, ok in targets(table, first_call):
+    for target, _measured, figure, ok in targets(table, first_call):
         verdict = "n/a" if ok is None else ("met" if ok else "NOT MET")
         print(f"  {verdict:8s} {figure:>12s}  {target}")
     return 0

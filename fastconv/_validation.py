@@ -65,9 +65,7 @@ def normalize_padding(padding, in_hw, k_hw, stride, dilation):
         if word == "valid":
             return (0, 0), (0, 0)
         if word == "same":
-            return tuple(
-                same_padding(in_hw[i], k_hw[i], stride[i], dilation[i]) for i in range(2)
-            )
+            return tuple(same_padding(in_hw[i], k_hw[i], stride[i], dilation[i]) for i in range(2))
         raise ValueError(f"padding must be an int, a pair, a pair of pairs, 'valid' or 'same', got {padding!r}")
     if _is_int(padding):
         p = int(padding)
@@ -86,8 +84,7 @@ def normalize_padding(padding, in_hw, k_hw, stride, dilation):
         if isinstance(padding, (float, np.floating, bool, np.bool_)):
             raise TypeError(f"padding must be an int, a tuple or 'valid'/'same', got {padding!r}")
         raise ValueError(
-            "padding must be an int, (rows, cols), ((top, bottom), (left, right)), "
-            f"'valid' or 'same', got {padding!r}"
+            f"padding must be an int, (rows, cols), ((top, bottom), (left, right)), 'valid' or 'same', got {padding!r}"
         )
     if min(min(p) for p in result) < 0:
         raise ValueError(f"padding must be >= 0, got {padding!r}")
@@ -154,4 +151,3 @@ def check_fits(padded_hw, k_hw, dilation, name: str = "k") -> None:
             f"{name} of shape {tuple(k_hw)} with dilation {tuple(dilation)} spans {span}, larger than "
             f"the padded image {tuple(padded_hw)}"
         )
-

@@ -62,13 +62,9 @@ def _int_pair(name: str, minimum: int):
         try:
             values = [int(p) for p in parts]
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be an integer or ROWS,COLS, got {text!r}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"{name} must be an integer or ROWS,COLS, got {text!r}") from None
         if len(values) not in (1, 2) or min(values) < minimum:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be an integer >= {minimum} or ROWS,COLS, got {text!r}"
-            )
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {minimum} or ROWS,COLS, got {text!r}")
         return values[0] if len(values) == 1 else tuple(values)
 
     return parse
@@ -85,8 +81,7 @@ def _padding(text: str):
         values = None
     if values is None or len(values) not in (1, 2, 4) or min(values) < 0:
         raise argparse.ArgumentTypeError(
-            "padding must be valid, same, N, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT "
-            f"(integers >= 0), got {text!r}"
+            f"padding must be valid, same, N, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (integers >= 0), got {text!r}"
         )
     if len(values) == 1:
         return values[0]
@@ -118,9 +113,7 @@ def _choice(choices, aliases=None):
         key = text.strip().lower()
         key = aliases.get(key, key)
         if key not in choices:
-            raise argparse.ArgumentTypeError(
-                f"must be one of {', '.join(choices)}; got {text!r}"
-            )
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(choices)}; got {text!r}")
         return key
 
     return parse
@@ -149,10 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="fastconv",
-        description="Filter images with fastconv's 2-D convolution, "
-        "or reproduce the seed's edge-detection figures.",
-        epilog="Run 'fastconv COMMAND --help' for a command's options. "
-        "First run: 'fastconv demo'.",
+        description="Filter images with fastconv's 2-D convolution, or reproduce the seed's edge-detection figures.",
+        epilog="Run 'fastconv COMMAND --help' for a command's options. First run: 'fastconv demo'.",
     )
     parser.add_argument("--version", action="version", version=f"fastconv {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -169,36 +160,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flt.add_argument("image", metavar="IMAGE", help="input image (any format Pillow reads)")
     flt.add_argument(
-        "-k", "--kernel", dest="kernels", metavar="KERNEL", action="append", type=_kernel,
-        required=True, help="kernel name (e.g. kernel1, sobel-x, gaussian:5:1.2), file or "
-        "rows; repeat for several kernels",
+        "-k",
+        "--kernel",
+        dest="kernels",
+        metavar="KERNEL",
+        action="append",
+        type=_kernel,
+        required=True,
+        help="kernel name (e.g. kernel1, sobel-x, gaussian:5:1.2), file or rows; repeat for several kernels",
     )
-    flt.add_argument("-o", "--output", metavar="OUT", required=True, type=Path,
-                     help="output image file")
-    flt.add_argument("--chain", action="store_true",
-                     help="apply the kernels one after the other into one output "
-                     "(default: one output per kernel)")
-    flt.add_argument("--channel", default="r",
-                     type=_choice(CHANNELS, _CHANNEL_ALIASES),
-                     help="r, g, b, gray (luminance) or rgb (all three, colour output); "
-                     "default r, as the seed")
-    flt.add_argument("--resize", metavar="WxH", type=_size,
-                     help="resize the input first, e.g. 200x200 (default: keep its size)")
-    flt.add_argument("--stride", default=1, type=_int_pair("stride", 1),
-                     help="step between windows: S or ROWS,COLS (default 1)")
-    flt.add_argument("--padding", default=0, type=_padding,
-                     help="valid, same, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (default 0 = "
-                     "valid: the output shrinks by the kernel size - 1, as in the seed)")
-    flt.add_argument("--pad-mode", default="constant", type=_choice(PAD_MODES),
-                     help=f"values used for padding: {', '.join(PAD_MODES)} (default constant = 0)")
-    flt.add_argument("--dilation", default=1, type=_int_pair("dilation", 1),
-                     help="spacing between kernel taps: D or ROWS,COLS (default 1)")
-    flt.add_argument("--flip", action="store_true",
-                     help="flip the kernel (true convolution instead of cross-correlation)")
-    flt.add_argument("--scale", default=DEFAULT_SCALE, type=_choice(SCALES),
-                     help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below)")
-    flt.add_argument("--backend", default="auto", type=_choice(backends),
-                     help=f"convolution backend: {', '.join(backends)} (default auto)")
+    flt.add_argument("-o", "--output", metavar="OUT", required=True, type=Path, help="output image file")
+    flt.add_argument(
+        "--chain",
+        action="store_true",
+        help="apply the kernels one after the other into one output (default: one output per kernel)",
+    )
+    flt.add_argument(
+        "--channel",
+        default="r",
+        type=_choice(CHANNELS, _CHANNEL_ALIASES),
+        help="r, g, b, gray (luminance) or rgb (all three, colour output); default r, as the seed",
+    )
+    flt.add_argument(
+        "--resize", metavar="WxH", type=_size, help="resize the input first, e.g. 200x200 (default: keep its size)"
+    )
+    flt.add_argument(
+        "--stride", default=1, type=_int_pair("stride", 1), help="step between windows: S or ROWS,COLS (default 1)"
+    )
+    flt.add_argument(
+        "--padding",
+        default=0,
+        type=_padding,
+        help="valid, same, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (default 0 = "
+        "valid: the output shrinks by the kernel size - 1, as in the seed)",
+    )
+    flt.add_argument(
+        "--pad-mode",
+        default="constant",
+        type=_choice(PAD_MODES),
+        help=f"values used for padding: {', '.join(PAD_MODES)} (default constant = 0)",
+    )
+    flt.add_argument(
+        "--dilation",
+        default=1,
+        type=_int_pair("dilation", 1),
+        help="spacing between kernel taps: D or ROWS,COLS (default 1)",
+    )
+    flt.add_argument(
+        "--flip", action="store_true", help="flip the kernel (true convolution instead of cross-correlation)"
+    )
+    flt.add_argument(
+        "--scale",
+        default=DEFAULT_SCALE,
+        type=_choice(SCALES),
+        help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below)",
+    )
+    flt.add_argument(
+        "--backend",
+        default="auto",
+        type=_choice(backends),
+        help=f"convolution backend: {', '.join(backends)} (default auto)",
+    )
 
     dem = commands.add_parser(
         "demo",
@@ -208,13 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
         "with the seed's kernel1 and kernel2, and write PNGs: the three figures side by "
         "side, each on its own, and the seed's np.uint display next to honest scaling.",
     )
-    dem.add_argument("--out", metavar="DIR", type=Path, default=Path("fastconv-demo"),
-                     help="output folder, created if missing (default ./fastconv-demo)")
-    dem.add_argument("--scale", default=DEFAULT_SCALE, type=_choice(SCALES),
-                     help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE})")
+    dem.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path("fastconv-demo"),
+        help="output folder, created if missing (default ./fastconv-demo)",
+    )
+    dem.add_argument(
+        "--scale",
+        default=DEFAULT_SCALE,
+        type=_choice(SCALES),
+        help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE})",
+    )
 
-    commands.add_parser("kernels", help="list the named kernels",
-                        description="List the kernels -k accepts by name.")
+    commands.add_parser("kernels", help="list the named kernels", description="List the kernels -k accepts by name.")
     return parser
 
 
@@ -256,15 +286,23 @@ def _run_filter(args) -> None:
     if args.chain:
         jobs = [(" -> ".join(specs), arrays, args.output)]
     else:
-        jobs = [(spec, [k], path)
-                for spec, k, path in zip(specs, arrays, _output_paths(args.output, specs))]
+        jobs = [
+            (spec, [k], path) for spec, k, path in zip(specs, arrays, _output_paths(args.output, specs), strict=True)
+        ]
     for label, chain, path in jobs:
         values = pixels
         try:
             for k in chain:
-                values = convolve2d(values, k, args.stride, args.padding,
-                                    dilation=args.dilation, flip=args.flip,
-                                    pad_mode=args.pad_mode, backend=args.backend)
+                values = convolve2d(
+                    values,
+                    k,
+                    args.stride,
+                    args.padding,
+                    dilation=args.dilation,
+                    flip=args.flip,
+                    pad_mode=args.pad_mode,
+                    backend=args.backend,
+                )
         except (ValueError, TypeError) as err:
             raise _Failure(f"cannot filter {args.image} with {label}: {err}") from None
         out = to_uint8(values, args.scale)
@@ -273,8 +311,7 @@ def _run_filter(args) -> None:
         except ValueError as err:
             raise _Failure(str(err)) from None
         lo, hi = values.min(), values.max()
-        print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values "
-              f"{lo:.6g}..{hi:.6g}, scale {args.scale}")
+        print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values {lo:.6g}..{hi:.6g}, scale {args.scale}")
 
 
 def _run_demo(args) -> None:

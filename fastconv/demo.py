@@ -221,10 +221,12 @@ def demo(out_dir="fastconv-demo", *, scale: str = DEFAULT_SCALE) -> list[Path]:
     fig = Figure(figsize=(9.0, 3.5), dpi=100, layout="constrained")
     axes = fig.subplots(1, 3)
     panel(axes[0], red, "Figure 1. Red channel\ngrace_hopper.jpg, 200x200")
-    panel(axes[1], shown["kernel1"],
-          f"Figure 2. kernel1 [-1 -1 -1; -1 8 -1; -1 -1 -1]\nvalid, 198x198, scale={scale}")
-    panel(axes[2], shown["kernel2"],
-          f"Figure 3. kernel2 [0 -1 0; -1 8 -1; 0 -1 0]\n(sums to 4) valid, 198x198, scale={scale}")
+    panel(axes[1], shown["kernel1"], f"Figure 2. kernel1 [-1 -1 -1; -1 8 -1; -1 -1 -1]\nvalid, 198x198, scale={scale}")
+    panel(
+        axes[2],
+        shown["kernel2"],
+        f"Figure 3. kernel2 [0 -1 0; -1 8 -1; 0 -1 0]\n(sums to 4) valid, 198x198, scale={scale}",
+    )
     fig.savefig(out / "figures_1-3.png")
     written.insert(0, out / "figures_1-3.png")
 
@@ -234,16 +236,16 @@ def demo(out_dir="fastconv-demo", *, scale: str = DEFAULT_SCALE) -> list[Path]:
     for row, name in enumerate(("kernel1", "kernel2")):
         seed_pixels, how = seed_display(raw[name])
         lo, hi = int(raw[name].min()), int(raw[name].max())
-        panel(axes[row, 0], seed_pixels,
-              f"{name}, values {lo}..{hi}\nseed: Image.fromarray(np.uint(v)).show()\n"
-              "= clamped to 0..255, negatives black")
-        panel(axes[row, 1], low_byte_view(raw[name]),
-              f"{name}\nlow 8 bits of np.uint(v)\n= v mod 256, the wrap-around")
-        panel(axes[row, 2], shown[name],
-              f"{name}\nfastconv scale={scale}\n" + _SCALE_CAPTION[scale])
+        panel(
+            axes[row, 0],
+            seed_pixels,
+            f"{name}, values {lo}..{hi}\nseed: Image.fromarray(np.uint(v)).show()\n"
+            "= clamped to 0..255, negatives black",
+        )
+        panel(axes[row, 1], low_byte_view(raw[name]), f"{name}\nlow 8 bits of np.uint(v)\n= v mod 256, the wrap-around")
+        panel(axes[row, 2], shown[name], f"{name}\nfastconv scale={scale}\n" + _SCALE_CAPTION[scale])
     fig.suptitle(
-        "Showing signed filter output as 8 bits (red channel, 200x200, valid)\n"
-        f"seed path computed here: {how}",
+        f"Showing signed filter output as 8 bits (red channel, 200x200, valid)\nseed path computed here: {how}",
         fontsize=9,
     )
     fig.savefig(out / "seed_display_vs_abs.png")

@@ -182,12 +182,9 @@ def _fixed_maker(weights):
 
 
 _REGISTRY: dict[str, _Entry] = {
-    name: _Entry(_fixed_maker(weights), (), _FIXED_HELP[name])
-    for name, weights in _FIXED.items()
+    name: _Entry(_fixed_maker(weights), (), _FIXED_HELP[name]) for name, weights in _FIXED.items()
 }
-_REGISTRY["box"] = _Entry(
-    box, (_Param("size", _int_arg, 3),), "box:SIZE mean filter (default 3), sums to 1"
-)
+_REGISTRY["box"] = _Entry(box, (_Param("size", _int_arg, 3),), "box:SIZE mean filter (default 3), sums to 1")
 _REGISTRY["gaussian"] = _Entry(
     gaussian,
     (_Param("size", _int_arg, 5), _Param("sigma", _float_arg, 1.0)),
@@ -282,20 +279,17 @@ def get(spec: str) -> np.ndarray:
     name, *args = spec.split(":")
     canonical = _canonical(name)
     if canonical is None:
-        raise ValueError(
-            f"unknown kernel {name!r}; known kernels: {', '.join(NAMES)}"
-        )
+        raise ValueError(f"unknown kernel {name!r}; known kernels: {', '.join(NAMES)}")
     entry = _REGISTRY[canonical]
     if len(args) > len(entry.params):
         if entry.params:
             usage = ":".join([canonical] + [p.name.upper() for p in entry.params])
             raise ValueError(
-                f"kernel {canonical!r} takes at most {len(entry.params)} "
-                f"parameter(s) ({usage}), got {spec!r}"
+                f"kernel {canonical!r} takes at most {len(entry.params)} parameter(s) ({usage}), got {spec!r}"
             )
         raise ValueError(f"kernel {canonical!r} takes no parameters, got {spec!r}")
     values = []
-    for param, text in zip(entry.params, args):
+    for param, text in zip(entry.params, args, strict=False):  # fewer args than params: defaults fill in
         text = text.strip()
         if text == "":
             raise ValueError(f"{canonical} {param.name} is empty in {spec!r}")
@@ -410,9 +404,7 @@ def load(path: str | os.PathLike) -> np.ndarray:
         except (ValueError, OSError) as err:
             raise ValueError(f"cannot read kernel file {path}: {err}") from None
         if arr.ndim != 2 or arr.size == 0:
-            raise ValueError(
-                f"kernel in {path} must be a non-empty 2-D array, got shape {arr.shape}"
-            )
+            raise ValueError(f"kernel in {path} must be a non-empty 2-D array, got shape {arr.shape}")
         if arr.dtype.kind in "biu":
             return arr.astype(np.int64)
         if arr.dtype.kind != "f":

@@ -90,9 +90,7 @@ def _pil():
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reading and writing images needs Pillow: pip install 'fastconv[image]'"
-        ) from None
+        raise ImportError("reading and writing images needs Pillow: pip install 'fastconv[image]'") from None
     return Image
 
 
@@ -330,8 +328,7 @@ def save_image(pixels, path) -> Path:
         im.save(path, format=None if path.suffix else "PNG")
     except (ValueError, KeyError):
         raise ValueError(
-            f"cannot write {path}: Pillow does not know the extension {path.suffix!r} "
-            "(use .png, .jpg, .bmp, .tif, ...)"
+            f"cannot write {path}: Pillow does not know the extension {path.suffix!r} (use .png, .jpg, .bmp, .tif, ...)"
         ) from None
     except OSError as err:
         raise ValueError(f"cannot write {path}: {err}") from None
@@ -403,7 +400,13 @@ def filter_image(
     for k in chain:
         k = filters.parse(k) if isinstance(k, str) else k
         values = convolve2d(
-            values, k, stride, padding, dilation=dilation, flip=flip,
-            pad_mode=pad_mode, backend=backend,
+            values,
+            k,
+            stride,
+            padding,
+            dilation=dilation,
+            flip=flip,
+            pad_mode=pad_mode,
+            backend=backend,
         )
     return to_uint8(values, scale)

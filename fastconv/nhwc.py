@@ -166,9 +166,7 @@ def _conv(x, w2, bias, k_hw, stride, padding, dilation, relu, backend):
     out = np.empty((x.shape[0], oh, ow, w2.shape[1]), dtype=w2.dtype)
     if backend == "auto":
         backend = _choose_backend(out.dtype)
-    _RUNNERS[backend](
-        x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out
-    )
+    _RUNNERS[backend](x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out)
     return out
 
 

@@ -26,8 +26,7 @@ SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 
 
-def ref_correlate(img, k, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1),
-                  flip=False, mode="constant"):
+def ref_correlate(img, k, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), flip=False, mode="constant"):
     """Cross-correlation by explicit loops over output pixels and taps."""
     img = np.asarray(img, dtype=np.float64)
     k = np.asarray(k, dtype=np.float64)
@@ -44,8 +43,7 @@ def ref_correlate(img, k, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1),
             total = 0.0
             for u in range(kh):
                 for v in range(kw):
-                    total += k[u, v] * x[i * stride[0] + u * dilation[0],
-                                         j * stride[1] + v * dilation[1]]
+                    total += k[u, v] * x[i * stride[0] + u * dilation[0], j * stride[1] + v * dilation[1]]
             out[i, j] = total
     return out
 
@@ -68,8 +66,9 @@ def ref_scale(v, scale):
 
 
 def run(args, cwd):
-    return subprocess.run([sys.executable, "-m", "fastconv", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fastconv", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def pixels(path):
@@ -90,8 +89,10 @@ def photo(tmp_path):
 @pytest.mark.slow
 def test_several_kernels_write_one_file_each(tmp_path, photo):
     path, rgb = photo
-    res = run(["filter", path, "-k", "kernel1", "-k", "kernel2", "-k", "gaussian:3:1",
-               "--channel", "r", "-o", "out.png"], cwd=tmp_path)
+    res = run(
+        ["filter", path, "-k", "kernel1", "-k", "kernel2", "-k", "gaussian:3:1", "--channel", "r", "-o", "out.png"],
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     red = rgb[:, :, 0]
@@ -114,8 +115,25 @@ def test_several_kernels_write_one_file_each(tmp_path, photo):
 @pytest.mark.slow
 def test_rgb_same_padding_stride_clip(tmp_path, photo):
     path, rgb = photo
-    res = run(["filter", path, "--channel", "rgb", "-k", "sharpen", "--padding", "same",
-               "--stride", "2", "--scale", "clip", "-o", "sharp.png"], cwd=tmp_path)
+    res = run(
+        [
+            "filter",
+            path,
+            "--channel",
+            "rgb",
+            "-k",
+            "sharpen",
+            "--padding",
+            "same",
+            "--stride",
+            "2",
+            "--scale",
+            "clip",
+            "-o",
+            "sharp.png",
+        ],
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     got = pixels(tmp_path / "sharp.png")
     pad = (tf_same(10, 3, 2), tf_same(13, 3, 2))
@@ -130,12 +148,32 @@ def test_npy_kernel_dilation_flip_edge_padding_normalize(tmp_path, photo):
     path, rgb = photo
     k = np.array([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.0]])
     np.save(tmp_path / "mine.npy", k)
-    res = run(["filter", path, "--channel", "g", "-k", "mine.npy", "--padding", "1,2",
-               "--pad-mode", "edge", "--dilation", "2", "--flip", "--stride", "1,2",
-               "--scale", "normalize", "-o", "g.bmp"], cwd=tmp_path)
+    res = run(
+        [
+            "filter",
+            path,
+            "--channel",
+            "g",
+            "-k",
+            "mine.npy",
+            "--padding",
+            "1,2",
+            "--pad-mode",
+            "edge",
+            "--dilation",
+            "2",
+            "--flip",
+            "--stride",
+            "1,2",
+            "--scale",
+            "normalize",
+            "-o",
+            "g.bmp",
+        ],
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
-    raw = ref_correlate(rgb[:, :, 1], k, stride=(1, 2), pad=((1, 1), (2, 2)),
-                        dilation=(2, 2), flip=True, mode="edge")
+    raw = ref_correlate(rgb[:, :, 1], k, stride=(1, 2), pad=((1, 1), (2, 2)), dilation=(2, 2), flip=True, mode="edge")
     with Image.open(tmp_path / "g.bmp") as im:
         assert im.format == "BMP"
     np.testing.assert_array_equal(pixels(tmp_path / "g.bmp"), ref_scale(raw, "normalize"))
@@ -145,9 +183,26 @@ def test_npy_kernel_dilation_flip_edge_padding_normalize(tmp_path, photo):
 def test_chain_with_text_kernel_gray_and_resize(tmp_path, photo):
     path, rgb = photo
     (tmp_path / "edge.txt").write_text("-1 -1 -1\n-1 8 -1\n-1 -1 -1\n")
-    res = run(["filter", path, "--resize", "12x9", "--channel", "gray", "--chain",
-               "-k", "edge.txt", "-k", "sobel_x", "-k", "1 1; 1 1", "-o", "chain.png"],
-              cwd=tmp_path)
+    res = run(
+        [
+            "filter",
+            path,
+            "--resize",
+            "12x9",
+            "--channel",
+            "gray",
+            "--chain",
+            "-k",
+            "edge.txt",
+            "-k",
+            "sobel_x",
+            "-k",
+            "1 1; 1 1",
+            "-o",
+            "chain.png",
+        ],
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     # Resizing and luminance are Pillow's; the reference takes them from Pillow too.
     with Image.open(path) as im:
@@ -172,8 +227,13 @@ def test_console_script_runs():
 def test_demo_writes_its_pngs(tmp_path):
     res = run(["demo", "--out", "figs"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    names = ["figures_1-3.png", "figure1_red.png", "figure2_kernel1.png",
-             "figure3_kernel2.png", "seed_display_vs_abs.png"]
+    names = [
+        "figures_1-3.png",
+        "figure1_red.png",
+        "figure2_kernel1.png",
+        "figure3_kernel2.png",
+        "seed_display_vs_abs.png",
+    ]
     assert res.stdout.split() == [str(Path("figs") / n) for n in names]
     for name in names:
         with Image.open(tmp_path / "figs" / name) as im:
@@ -212,48 +272,72 @@ def test_unknown_kernel_in_a_real_process(tmp_path, photo):
     assert res.returncode == 2
     lines = res.stderr.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("fastconv: error: argument -k/--kernel: unknown kernel 'kernel3'; "
-                               "known kernels: kernel1, kernel2,")
+    assert lines[0].startswith(
+        "fastconv: error: argument -k/--kernel: unknown kernel 'kernel3'; known kernels: kernel1, kernel2,"
+    )
     assert "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize(
     "argv,status,message",
     [
-        (["filter", "{photo}", "-k", "kernel1", "-o", "{tmp}/nodir/o.png"], 1,
-         r"cannot write .*nodir/o.png: folder .*nodir does not exist"),
-        (["filter", "{tmp}/missing.jpg", "-k", "kernel1", "-o", "o.png"], 1,
-         r"image not found: .*missing.jpg"),
-        (["filter", "{tmp}/notes.txt", "-k", "kernel1", "-o", "{tmp}/o.png"], 1,
-         r"cannot read image .*notes.txt: not an image Pillow can read"),
-        (["filter", "{photo}", "-k", "box:20", "-o", "{tmp}/o.png"], 1,
-         r"cannot filter .*photo.png with box:20: k of shape \(20, 20\)"),
-        (["filter", "{photo}", "-k", "kernel1", "-o", "{tmp}/o.xyz"], 1,
-         r"Pillow does not know the extension '.xyz'"),
-        (["filter", "{photo}", "-k", "foo", "-o", "o.png"], 2,
-         r"argument -k/--kernel: unknown kernel 'foo'; known kernels: kernel1"),
-        (["filter", "{photo}", "-k", "gaussian:5:-2", "-o", "o.png"], 2,
-         r"sigma must be a positive number, got -2.0"),
-        (["filter", "{photo}", "-k", "{tmp}/k.npy", "-o", "o.png"], 2,
-         r"kernel file not found: .*k.npy"),
-        (["filter", "{photo}", "-k", "1 2; 3", "-o", "o.png"], 2,
-         r"kernel rows must all have the same length"),
-        (["filter", "{photo}", "-k", "kernel1", "--stride", "0", "-o", "o.png"], 2,
-         r"argument --stride: stride must be an integer >= 1 or ROWS,COLS, got '0'"),
-        (["filter", "{photo}", "-k", "kernel1", "--stride", "two", "-o", "o.png"], 2,
-         r"argument --stride: stride must be an integer or ROWS,COLS, got 'two'"),
-        (["filter", "{photo}", "-k", "kernel1", "--padding", "-1", "-o", "o.png"], 2,
-         r"argument --padding: padding must be valid, same, N"),
-        (["filter", "{photo}", "-k", "kernel1", "--resize", "200by200", "-o", "o.png"], 2,
-         r"argument --resize: resize must be WIDTHxHEIGHT"),
-        (["filter", "{photo}", "-k", "kernel1", "--channel", "alpha", "-o", "o.png"], 2,
-         r"argument --channel: must be one of r, g, b, gray, rgb; got 'alpha'"),
-        (["filter", "{photo}", "-k", "kernel1", "--scale", "wrap", "-o", "o.png"], 2,
-         r"argument --scale: must be one of abs, clip, normalize; got 'wrap'"),
-        (["filter", "{photo}", "-k", "kernel1"], 2,
-         r"the following arguments are required: -o/--output"),
-        (["filter", "{photo}", "-o", "o.png"], 2,
-         r"the following arguments are required: -k/--kernel"),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "-o", "{tmp}/nodir/o.png"],
+            1,
+            r"cannot write .*nodir/o.png: folder .*nodir does not exist",
+        ),
+        (["filter", "{tmp}/missing.jpg", "-k", "kernel1", "-o", "o.png"], 1, r"image not found: .*missing.jpg"),
+        (
+            ["filter", "{tmp}/notes.txt", "-k", "kernel1", "-o", "{tmp}/o.png"],
+            1,
+            r"cannot read image .*notes.txt: not an image Pillow can read",
+        ),
+        (
+            ["filter", "{photo}", "-k", "box:20", "-o", "{tmp}/o.png"],
+            1,
+            r"cannot filter .*photo.png with box:20: k of shape \(20, 20\)",
+        ),
+        (["filter", "{photo}", "-k", "kernel1", "-o", "{tmp}/o.xyz"], 1, r"Pillow does not know the extension '.xyz'"),
+        (
+            ["filter", "{photo}", "-k", "foo", "-o", "o.png"],
+            2,
+            r"argument -k/--kernel: unknown kernel 'foo'; known kernels: kernel1",
+        ),
+        (["filter", "{photo}", "-k", "gaussian:5:-2", "-o", "o.png"], 2, r"sigma must be a positive number, got -2.0"),
+        (["filter", "{photo}", "-k", "{tmp}/k.npy", "-o", "o.png"], 2, r"kernel file not found: .*k.npy"),
+        (["filter", "{photo}", "-k", "1 2; 3", "-o", "o.png"], 2, r"kernel rows must all have the same length"),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "--stride", "0", "-o", "o.png"],
+            2,
+            r"argument --stride: stride must be an integer >= 1 or ROWS,COLS, got '0'",
+        ),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "--stride", "two", "-o", "o.png"],
+            2,
+            r"argument --stride: stride must be an integer or ROWS,COLS, got 'two'",
+        ),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "--padding", "-1", "-o", "o.png"],
+            2,
+            r"argument --padding: padding must be valid, same, N",
+        ),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "--resize", "200by200", "-o", "o.png"],
+            2,
+            r"argument --resize: resize must be WIDTHxHEIGHT",
+        ),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "--channel", "alpha", "-o", "o.png"],
+            2,
+            r"argument --channel: must be one of r, g, b, gray, rgb; got 'alpha'",
+        ),
+        (
+            ["filter", "{photo}", "-k", "kernel1", "--scale", "wrap", "-o", "o.png"],
+            2,
+            r"argument --scale: must be one of abs, clip, normalize; got 'wrap'",
+        ),
+        (["filter", "{photo}", "-k", "kernel1"], 2, r"the following arguments are required: -o/--output"),
+        (["filter", "{photo}", "-o", "o.png"], 2, r"the following arguments are required: -k/--kernel"),
         (["blur", "{photo}"], 2, r"argument COMMAND: invalid choice: 'blur'"),
     ],
 )

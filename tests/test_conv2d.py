@@ -244,7 +244,9 @@ def test_blas_thread_count_is_restored():
     conv2d(x, w, padding="same", backend="im2col")  # load every library first
 
     def blas_threads():
-        return sorted((i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+        return sorted(
+            (i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        )
 
     before = blas_threads()
     assert before, "no BLAS library found"

@@ -24,7 +24,9 @@ def assert_matches(got, want, img, k):
         np.testing.assert_array_equal(got, want)
         return
     eps = np.finfo(got.dtype).eps
-    scale = np.abs(np.asarray(k, dtype=np.float64)).sum() * max(1.0, float(np.abs(np.asarray(img, dtype=np.float64)).max()))
+    scale = np.abs(np.asarray(k, dtype=np.float64)).sum() * max(
+        1.0, float(np.abs(np.asarray(img, dtype=np.float64)).max())
+    )
     np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=64 * eps * scale)
 
 
@@ -79,7 +81,9 @@ def test_docstring_example_by_hand(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("shape,kshape", [((200, 200), (3, 3)), ((37, 53), (4, 7)), ((5, 90), (5, 1)), ((1, 1), (1, 1))])
+@pytest.mark.parametrize(
+    "shape,kshape", [((200, 200), (3, 3)), ((37, 53), (4, 7)), ((5, 90), (5, 1)), ((1, 1), (1, 1))]
+)
 def test_valid_matches_scipy_correlate2d(backend, shape, kshape):
     signal = pytest.importorskip("scipy.signal")
     rng = np.random.default_rng(0)
@@ -146,7 +150,9 @@ def test_channels_last_filters_each_channel(backend):
     out = fastconv.convolve2d(img, k, stride=(1, 2), padding=1, backend=backend)
     assert out.shape == (20, 9, 3) and out.dtype == np.int64
     for c in range(3):
-        np.testing.assert_array_equal(out[:, :, c], correlate2d_loop(img[:, :, c], k, stride=(1, 2), pad=((1, 1), (1, 1))))
+        np.testing.assert_array_equal(
+            out[:, :, c], correlate2d_loop(img[:, :, c], k, stride=(1, 2), pad=((1, 1), (1, 1)))
+        )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -249,7 +255,9 @@ padding_strategy = st.one_of(
     flip=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_random_against_numpy_loop(h, w, channels, kh, kw, stride, dilation, padding, pad_mode, img_dtype, k_dtype, layout, flip, seed):
+def test_random_against_numpy_loop(
+    h, w, channels, kh, kw, stride, dilation, padding, pad_mode, img_dtype, k_dtype, layout, flip, seed
+):
     rng = np.random.default_rng(seed)
     shape = (h, w) if channels is None else (h, w, channels)
     img, k = random_array(rng, shape, img_dtype), random_array(rng, (kh, kw), k_dtype)
@@ -259,7 +267,9 @@ def test_random_against_numpy_loop(h, w, channels, kh, kw, stride, dilation, pad
     want = correlate2d_loop(img, k[::-1, ::-1] if flip else k, stride, pad, dilation, pad_mode)
     img_l, k_l = relayout(img, layout), relayout(k, layout)
     for backend in BACKENDS:
-        got = fastconv.convolve2d(img_l, k_l, stride, padding, dilation=dilation, flip=flip, pad_mode=pad_mode, backend=backend)
+        got = fastconv.convolve2d(
+            img_l, k_l, stride, padding, dilation=dilation, flip=flip, pad_mode=pad_mode, backend=backend
+        )
         assert got.dtype == expected_dtype(img_dtype, k_dtype), backend
         assert_matches(got, want, img, k)
 
@@ -275,7 +285,16 @@ def test_same_padding_sizes_follow_tensorflow_rule():
 
 @pytest.mark.parametrize(
     "n,kk,stride,dilation",
-    [(10, 3, 1, 1), (10, 3, 2, 1), (11, 4, 2, 1), (9, 5, 3, 1), (32, 3, 2, 1), (12, 3, 1, 2), (13, 2, 1, 3), (8, 1, 2, 1)],
+    [
+        (10, 3, 1, 1),
+        (10, 3, 2, 1),
+        (11, 4, 2, 1),
+        (9, 5, 3, 1),
+        (32, 3, 2, 1),
+        (12, 3, 1, 2),
+        (13, 2, 1, 3),
+        (8, 1, 2, 1),
+    ],
 )
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_same_matches_tensorflow(n, kk, stride, dilation, backend):
@@ -306,10 +325,18 @@ K = np.ones((3, 3))
         ({"img": np.zeros((0, 5))}, ValueError, r"img must not be empty, got shape \(0, 5\)"),
         ({"img": np.zeros((5, 5, 0))}, ValueError, r"img must not be empty"),
         ({"k": np.ones((0, 3))}, ValueError, r"k must not be empty"),
-        ({"img": np.zeros((5, 5), dtype=complex)}, TypeError, r"img must have a bool, integer or real float dtype, got dtype complex128"),
+        (
+            {"img": np.zeros((5, 5), dtype=complex)},
+            TypeError,
+            r"img must have a bool, integer or real float dtype, got dtype complex128",
+        ),
         ({"k": np.array([["a"]])}, TypeError, r"k must have .* dtype, got dtype <U1"),
         ({"img": np.zeros((2, 2), dtype=object)}, TypeError, r"img must have .* dtype, got dtype object"),
-        ({"k": np.ones((6, 3))}, ValueError, r"k of shape \(6, 3\) with dilation \(1, 1\) spans \(6, 3\), larger than the padded image \(5, 5\)"),
+        (
+            {"k": np.ones((6, 3))},
+            ValueError,
+            r"k of shape \(6, 3\) with dilation \(1, 1\) spans \(6, 3\), larger than the padded image \(5, 5\)",
+        ),
         ({"dilation": 3}, ValueError, r"spans \(7, 7\), larger than the padded image"),
         ({"stride": 0}, ValueError, r"stride must be >= 1, got 0"),
         ({"stride": (1, -2)}, ValueError, r"stride must be >= 1, got \(1, -2\)"),
@@ -325,7 +352,11 @@ K = np.ones((3, 3))
         ({"padding": (1, 2, 3)}, ValueError, r"padding must be .* got \(1, 2, 3\)"),
         ({"padding": ((1, 2, 3), (0, 0))}, ValueError, r"padding must be .* got \(\(1, 2, 3\), \(0, 0\)\)"),
         ({"padding": 1.0}, TypeError, r"padding must be an int, a tuple or 'valid'/'same', got 1.0"),
-        ({"pad_mode": "mirror"}, ValueError, r"pad_mode must be one of 'constant', 'edge', 'reflect', 'symmetric', 'wrap'; got 'mirror'"),
+        (
+            {"pad_mode": "mirror"},
+            ValueError,
+            r"pad_mode must be one of 'constant', 'edge', 'reflect', 'symmetric', 'wrap'; got 'mirror'",
+        ),
         ({"backend": "fft2"}, ValueError, r"backend must be one of 'auto', .*; got 'fft2'"),
         ({"flip": "yes"}, TypeError, r"flip must be True or False, got 'yes'"),
     ],

@@ -57,8 +57,9 @@ def test_aliases_and_case(spec):
     np.testing.assert_array_equal(filters.get(spec), np.array(EXPECTED["sobel-x"]))
 
 
-@pytest.mark.parametrize("alias,name", [("mean", "box"), ("gauss", "gaussian"),
-                                        ("laplace", "laplacian"), ("prewitt_y", "prewitt-y")])
+@pytest.mark.parametrize(
+    "alias,name", [("mean", "box"), ("gauss", "gaussian"), ("laplace", "laplacian"), ("prewitt_y", "prewitt-y")]
+)
 def test_named_aliases(alias, name):
     np.testing.assert_array_equal(filters.get(alias), filters.get(name))
 
@@ -96,8 +97,8 @@ def test_sobel_directions_under_cross_correlation():
     ramp = np.add.outer(np.arange(6) * 3, np.arange(6) * 2).astype(float)
     gx = signal.correlate2d(ramp, filters.get("sobel-x"), mode="valid")
     gy = signal.correlate2d(ramp, filters.get("sobel-y"), mode="valid")
-    np.testing.assert_allclose(gx, 2 * 8)   # slope 2 per column, Sobel gain 8
-    np.testing.assert_allclose(gy, 3 * 8)   # slope 3 per row
+    np.testing.assert_allclose(gx, 2 * 8)  # slope 2 per column, Sobel gain 8
+    np.testing.assert_allclose(gy, 3 * 8)  # slope 3 per row
 
 
 @pytest.mark.parametrize(
@@ -172,8 +173,7 @@ def test_load_npy_int_float_bool(tmp_path):
     ints = np.array([[1, -2], [3, 4]], dtype=np.int16)
     floats = np.array([[0.5, 1.5, 2.5]], dtype=np.float32)
     bools = np.array([[True, False], [False, True]])
-    for name, arr, dtype in [("i.npy", ints, np.int64), ("f.npy", floats, np.float64),
-                             ("b.npy", bools, np.int64)]:
+    for name, arr, dtype in [("i.npy", ints, np.int64), ("f.npy", floats, np.float64), ("b.npy", bools, np.int64)]:
         np.save(tmp_path / name, arr)
         got = filters.load(tmp_path / name)
         assert got.dtype == dtype

@@ -47,8 +47,7 @@ def rgb_png(tmp_path, rgb_pixels):
 # -- reading -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("channel,index", [("r", 0), ("g", 1), ("b", 2),
-                                           ("red", 0), ("Green", 1), ("BLUE", 2)])
+@pytest.mark.parametrize("channel,index", [("r", 0), ("g", 1), ("b", 2), ("red", 0), ("Green", 1), ("BLUE", 2)])
 def test_read_single_channel(rgb_png, rgb_pixels, channel, index):
     got = fimg.read_image(rgb_png, channel=channel)
     assert got.dtype == np.uint8 and got.shape == (9, 11)
@@ -79,7 +78,7 @@ def test_read_jpeg_and_other_modes(tmp_path, rgb_pixels):
     rgba = np.dstack([rgb_pixels, np.full((9, 11), 17, np.uint8)])
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "alpha.png")
     np.testing.assert_array_equal(fimg.read_image(tmp_path / "alpha.png", channel="rgb"), rgb_pixels)
-    deep = (grey.astype(np.uint16) * 257)  # 16-bit grey, full range
+    deep = grey.astype(np.uint16) * 257  # 16-bit grey, full range
     Image.fromarray(deep).save(tmp_path / "deep.png")
     np.testing.assert_array_equal(fimg.read_image(tmp_path / "deep.png", channel="gray"), grey)
 
@@ -119,8 +118,9 @@ def test_truncated_png_is_a_value_error(tmp_path, rgb_png):
         fimg.read_image(cut)
 
 
-@pytest.mark.parametrize("text,expected", [("200x200", (200, 200)), ("320x200", (320, 200)),
-                                           ("64", (64, 64)), (" 3 x 4 ", (3, 4))])
+@pytest.mark.parametrize(
+    "text,expected", [("200x200", (200, 200)), ("320x200", (320, 200)), ("64", (64, 64)), (" 3 x 4 ", (3, 4))]
+)
 def test_parse_size(text, expected):
     assert fimg.parse_size(text) == expected
 
@@ -211,8 +211,7 @@ def test_save_errors(tmp_path):
 @pytest.mark.parametrize("scale", ["abs", "clip", "normalize"])
 def test_filter_image_file_matches_scipy(rgb_png, rgb_pixels, name, scale):
     got = fimg.filter_image(rgb_png, name, channel="r", scale=scale)
-    raw = signal.correlate2d(rgb_pixels[:, :, 0].astype(np.float64),
-                             filters.get(name).astype(np.float64), mode="valid")
+    raw = signal.correlate2d(rgb_pixels[:, :, 0].astype(np.float64), filters.get(name).astype(np.float64), mode="valid")
     np.testing.assert_array_equal(got, ref_scale(raw, scale))
 
 
@@ -220,8 +219,7 @@ def test_filter_image_rgb_filters_each_channel(rgb_pixels):
     got = fimg.filter_image(rgb_pixels, "laplacian", scale="clip")
     assert got.shape == (7, 9, 3)
     for c in range(3):
-        raw = signal.correlate2d(rgb_pixels[:, :, c].astype(np.int64), filters.get("laplacian"),
-                                 mode="valid")
+        raw = signal.correlate2d(rgb_pixels[:, :, c].astype(np.int64), filters.get("laplacian"), mode="valid")
         np.testing.assert_array_equal(got[:, :, c], ref_scale(raw, "clip"))
 
 

@@ -173,8 +173,9 @@ def test_npz(cifar, tmp_path_factory):
 @pytest.mark.slow
 def test_command_scores_and_compares_with_keras(trained_stride, cifar, test_npz, tmp_path, capsys):
     out = tmp_path / "score.json"
-    rc = main([str(trained_stride), str(test_npz), "--x", "images", "--y", "labels", "--compare-keras",
-               "--json", str(out)])
+    rc = main(
+        [str(trained_stride), str(test_npz), "--x", "images", "--y", "labels", "--compare-keras", "--json", str(out)]
+    )
     assert rc == 0
     record = json.loads(out.read_text())
     n = len(cifar.y_test)

@@ -115,10 +115,16 @@ def _block_staged(buf, u0, k, sw, dh, dw, j0, n, acc):
         while b + 4 <= kw:
             q0, q1, q2, q3 = b * dw, (b + 1) * dw, (b + 2) * dw, (b + 3) * dw
             _taps4(
-                acc, n,
-                buf[u, q0 % sw, q0 // sw + j0 :], buf[u, q1 % sw, q1 // sw + j0 :],
-                buf[u, q2 % sw, q2 // sw + j0 :], buf[u, q3 % sw, q3 // sw + j0 :],
-                k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3],
+                acc,
+                n,
+                buf[u, q0 % sw, q0 // sw + j0 :],
+                buf[u, q1 % sw, q1 // sw + j0 :],
+                buf[u, q2 % sw, q2 // sw + j0 :],
+                buf[u, q3 % sw, q3 // sw + j0 :],
+                k[a, b],
+                k[a, b + 1],
+                k[a, b + 2],
+                k[a, b + 3],
             )
             b += 4
         while b < kw:
@@ -166,7 +172,9 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
             if ib0 < ib1:
                 # at column stride 2: three de-interleaved input rows (see _sum9_rows)
                 ring = np.empty((3, 2, n_in + 1 if sw == 2 else 1), dtype=x.dtype)
-                _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring)
+                _sum9_rows(
+                    k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring
+                )
             continue
         for i in range(i0, i1):
             row = out[c, i]
@@ -241,9 +249,15 @@ def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
             if kh == 3 and kw == 3:
                 _sum9(
                     k,
-                    buf[u0, 0], buf[u0, m1, d1:], buf[u0, m2, d2:],
-                    buf[u1, 0], buf[u1, m1, d1:], buf[u1, m2, d2:],
-                    buf[u2, 0], buf[u2, m1, d1:], buf[u2, m2, d2:],
+                    buf[u0, 0],
+                    buf[u0, m1, d1:],
+                    buf[u0, m2, d2:],
+                    buf[u1, 0],
+                    buf[u1, m1, d1:],
+                    buf[u1, m2, d2:],
+                    buf[u2, 0],
+                    buf[u2, m1, d1:],
+                    buf[u2, m2, d2:],
                     o,
                 )
                 continue
@@ -303,7 +317,6 @@ def _int_kernel(x, k):
     if bound < 2.0**31:
         return k.astype(np.int32)
     return None
-
 
 
 @jit()

@@ -57,4 +57,3 @@ def _is_int_overload(k):
     if isinstance(k.dtype, types.Integer):
         return lambda k: True
     return lambda k: False
-

@@ -33,7 +33,6 @@ def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
         o[j] = _store(_narrow(v, k), o)
 
 
-
 @jit()
 def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
     """``dst[j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
@@ -133,4 +132,3 @@ def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
                     ob[j] = acc[j]
         else:
             _line9(k, xc, ra, ra + dh, ra + 2 * dh, base, dw, n, o)
-

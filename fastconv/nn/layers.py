@@ -75,9 +75,7 @@ class Conv2D:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         kh, kw, c, _ = self.kernel.shape
         if x.ndim != 4 or x.shape[3] != c:
-            raise ValueError(
-                f"layer {self.name!r} (Conv2D) expects input of shape (N, H, W, {c}), got {x.shape}"
-            )
+            raise ValueError(f"layer {self.name!r} (Conv2D) expects input of shape (N, H, W, {c}), got {x.shape}")
         y = _conv(
             np.ascontiguousarray(x, np.float32),
             self._w2,
@@ -109,9 +107,7 @@ class MaxPooling2D:
         if oh < 1 or ow < 1:
             raise ValueError(f"layer {self.name!r} (MaxPooling2D): pool {self.pool_size} does not fit input {x.shape}")
         out = np.empty((n, oh, ow, c), dtype=np.float32)
-        _loops.maxpool(
-            np.ascontiguousarray(x, np.float32), *self.pool_size, *self.strides, pt, pl, out
-        )
+        _loops.maxpool(np.ascontiguousarray(x, np.float32), *self.pool_size, *self.strides, pt, pl, out)
         return out
 
 

@@ -138,8 +138,7 @@ def _activation(cls: str, cfg: dict) -> str:
         act = act.get("config", {}).get("name", act.get("class_name"))
     if act not in L.ACTIVATIONS:
         raise UnsupportedLayerError(
-            f"layer {cfg.get('name')!r} ({cls}) has activation {act!r}; "
-            f"fastconv.nn supports {', '.join(L.ACTIVATIONS)}"
+            f"layer {cfg.get('name')!r} ({cls}) has activation {act!r}; fastconv.nn supports {', '.join(L.ACTIVATIONS)}"
         )
     return act
 
