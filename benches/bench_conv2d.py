@@ -33,7 +33,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fastconv.nhwc import conv2d  # noqa: E402
+from fastconv.nhwc import conv2d  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
 
 #: The stride network's convolutions: (H, W, C, F, stride); all 3x3, SAME, ReLU.
 LAYERS = {

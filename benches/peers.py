@@ -41,16 +41,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+# The seed's pure-Python function, bugs kept (it is the thing being compared against).
+from fastconv.demo import seed_convolve
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class Unsupported(Exception):
     """A peer cannot compute this case (the reason is the message)."""
 
-
-# The seed's pure-Python function, bugs kept (it is the thing being compared against):
-# one copy, in the tests' references.
-from fastconv.demo import seed_convolve  # noqa: E402
 
 # --------------------------------------------------------------------------- cases
 

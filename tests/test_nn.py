@@ -11,14 +11,14 @@ import pytest
 pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from _training_fixtures import SHARED_ZIP, small_shared_zip, write_python_batches  # noqa: E402
+from _training_fixtures import SHARED_ZIP, small_shared_zip, write_python_batches  # noqa: E402 -- after the TensorFlow skip
 
-from fastconv.nn import Model, ModelFileError, UnsupportedLayerError, load_model  # noqa: E402
+from fastconv.nn import Model, ModelFileError, UnsupportedLayerError, load_model  # noqa: E402 -- after the TensorFlow skip
 from fastconv.nn.cli import main  # noqa: E402 -- after the TensorFlow skip
-from fastconv.nn.layers import Dense, Flatten, softmax  # noqa: E402
-from training.data import load as load_cifar  # noqa: E402
-from training.models import build_maxpool, build_stride, compile_model  # noqa: E402
-from training.pipeline import to_float  # noqa: E402
+from fastconv.nn.layers import Dense, Flatten, softmax  # noqa: E402 -- after the TensorFlow skip
+from training.data import load as load_cifar  # noqa: E402 -- after the TensorFlow skip
+from training.models import build_maxpool, build_stride, compile_model  # noqa: E402 -- after the TensorFlow skip
+from training.pipeline import to_float  # noqa: E402 -- after the TensorFlow skip
 
 
 @pytest.fixture(scope="module")
