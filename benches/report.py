@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tabulate import tabulate
+
 from benches.peers import CASES, CASES_BY_NAME, PEERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,24 +159,28 @@ def median(table, case, peer):
     return None if stats is None else stats["median"]
 
 
+def markdown(rows, headers, align: str) -> str:
+    """A Markdown table of ``rows``; ``align`` has one letter per column, ``l`` or ``r``."""
+    return tabulate(rows, headers, tablefmt="github", colalign=["left" if a == "l" else "right" for a in align])
+
+
 def group_tables(table) -> list[str]:
     lines = []
     for case in [c.name for c in CASES if c.name in table]:
         rows = sorted(table[case].items(), key=lambda kv: kv[1]["median"])
         base = median(table, case, FASTCONV)
-        lines += [
-            f"### {case}",
-            "",
-            "| implementation | median | IQR | rounds | time / fastconv |",
-            "| --- | ---: | ---: | ---: | ---: |",
-        ]
-        for peer, stats in rows:
-            ratio = "" if base is None else fmt_ratio(stats["median"] / base)
-            name = f"**{peer}**" if peer == FASTCONV else peer
-            lines.append(
-                f"| {name} | {fmt_time(stats['median'])} | {fmt_time(stats['iqr'])} | {stats['rounds']} | {ratio} |"
+        cells = [
+            (
+                f"**{peer}**" if peer == FASTCONV else peer,
+                fmt_time(stats["median"]),
+                fmt_time(stats["iqr"]),
+                stats["rounds"],
+                "" if base is None else fmt_ratio(stats["median"] / base),
             )
-        lines.append("")
+            for peer, stats in rows
+        ]
+        headers = ("implementation", "median", "IQR", "rounds", "time / fastconv")
+        lines += [f"### {case}", "", markdown(cells, headers, "lrrrr"), ""]
     return lines
 
 
@@ -266,18 +272,18 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
 def first_call_lines(first_call) -> list[str]:
     if not first_call:
         return ["(not measured: run without --json to measure)", ""]
+    keys = ("import", "first_uint8", "first_float32", "second_uint8", "process")
+    cells = [(label, *(fmt_time(first_call[label][k]) for k in keys)) for label in ("no cache (compiles)", "cached")]
+    headers = (
+        "new process",
+        "import numpy + fastconv",
+        "first call, uint8 200x200",
+        "first call, float32 200x200",
+        "second call",
+        "whole process",
+    )
     lines = [
-        "| new process | import numpy + fastconv | first call, uint8 200x200 | first call, float32 200x200 "
-        "| second call | whole process |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for label in ("no cache (compiles)", "cached"):
-        r = first_call[label]
-        lines.append(
-            f"| {label} | {fmt_time(r['import'])} | {fmt_time(r['first_uint8'])} | {fmt_time(r['first_float32'])} "
-            f"| {fmt_time(r['second_uint8'])} | {fmt_time(r['process'])} |"
-        )
-    lines += [
+        markdown(cells, headers, "lrrrrr"),
         "",
         f"For scale: a process that only starts Python takes {fmt_time(first_call['python_process'])}; "
         f"one that imports numba, {fmt_time(first_call['numba_import_process'])}.",
@@ -309,12 +315,15 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
         "",
         "## Speed targets",
         "",
-        "| target | measured as | figure | met |",
-        "| --- | --- | ---: | --- |",
+        markdown(
+            [
+                (target, measured, figure, "not measured" if ok is None else ("yes" if ok else "**no**"))
+                for target, measured, figure, ok in targets(table, first_call)
+            ],
+            ("target", "measured as", "figure", "met"),
+            "llrl",
+        ),
     ]
-    for target, measured, figure, ok in targets(table, first_call):
-        verdict = "not measured" if ok is None else ("yes" if ok else "**no**")
-        lines.append(f"| {target} | {measured} | {figure} | {verdict} |")
     lines += ["", "## First call in a new process (JIT compile time)", ""]
     lines += first_call_lines(first_call)
     lines += ["## Plots", ""]
