@@ -161,7 +161,8 @@ def median(table, case, peer):
 
 def markdown(rows, headers, align: str) -> str:
     """A Markdown table of ``rows``; ``align`` has one letter per column, ``l`` or ``r``."""
-    return tabulate(rows, headers, tablefmt="github", colalign=["left" if a == "l" else "right" for a in align])
+    colalign = ["left" if a == "l" else "right" for a in align]
+    return tabulate(rows, headers, tablefmt="github", colalign=colalign, disable_numparse=True)
 
 
 def group_tables(table) -> list[str]:
