@@ -45,7 +45,7 @@ def test_python_batches(tmp_path):
 
 
 def _pairs(x, y):
-    return sorted((img.tobytes(), int(label)) for img, label in zip(x, y))
+    return sorted((img.tobytes(), int(label)) for img, label in zip(x, y, strict=True))
 
 
 @pytest.mark.parametrize("layout", ["zip", "zip-with-prefix", "directory"])

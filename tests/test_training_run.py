@@ -126,7 +126,17 @@ def test_quick_all_outputs(quick_all):
         assert "precision" in text and "confusion matrix" in text
         assert "0 airplane" in text
     report = (out / "REPORT.md").read_text()
-    for heading in ("Table 1", "Tables 3-4", "Figure 4", "Table 5", "Table 6", "Tables 7-8", "Table 9", "20,490", "23,314"):
+    for heading in (
+        "Table 1",
+        "Tables 3-4",
+        "Figure 4",
+        "Table 5",
+        "Table 6",
+        "Tables 7-8",
+        "Table 9",
+        "20,490",
+        "23,314",
+    ):
         assert heading in report, heading
     assert "seed test" in report and "49.09%" in report  # the seed's numbers in their own column
     info = json.loads((out / "invocation.json").read_text())
@@ -137,7 +147,9 @@ def test_quick_all_outputs(quick_all):
 def test_deterministic_rerun_matches(quick_all, tmp_path):
     """--deterministic: the same seed on the same CPU gives the same history and accuracies."""
     out2 = tmp_path / "again"
-    proc = run_cli(["baseline", "--quick", "--deterministic", "--data", str(quick_all["small"]), "--out", str(out2)], tmp_path)
+    proc = run_cli(
+        ["baseline", "--quick", "--deterministic", "--data", str(quick_all["small"]), "--out", str(out2)], tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     a = json.loads((quick_all["out"] / "stride-n400-l1_0.0001.json").read_text())
     b = json.loads((out2 / "stride-n400-l1_0.0001.json").read_text())

@@ -115,9 +115,7 @@ def build_stride(
     37146
     """
     spec = [("conv", 16, 1), ("conv", 16, 2), ("conv", 32, 1), ("conv", 32, 2)]
-    return _conv_stack(
-        spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="stride"
-    )
+    return _conv_stack(spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="stride")
 
 
 def build_maxpool(
@@ -150,9 +148,7 @@ def build_maxpool(
     37146
     """
     spec = [("conv", 16, 1), ("conv", 16, 1), ("pool", 2, 2), ("conv", 32, 1), ("conv", 32, 1), ("pool", 2, 2)]
-    return _conv_stack(
-        spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="maxpool"
-    )
+    return _conv_stack(spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="maxpool")
 
 
 def build_deeper(
@@ -191,9 +187,7 @@ def build_deeper(
         ("conv", 32, 1),
         ("conv", 32, 2),
     ]
-    return _conv_stack(
-        spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="deeper"
-    )
+    return _conv_stack(spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="deeper")
 
 
 def build_baseline() -> DummyClassifier:

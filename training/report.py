@@ -39,7 +39,12 @@ SEED_TABLE2 = {
 #: Tables 3 and 4: the most-frequent baseline (class 8) on train and test.
 SEED_BASELINE = {"class": 8, "train_accuracy": 0.10, "test_accuracy": 0.10, "train_f1_8": 0.19, "test_f1_8": 0.18}
 #: Table 5 (cumulative training): n -> (time s, train accuracy, test accuracy).
-SEED_TABLE5 = {5000: (75.5, 0.6227, 0.4909), 10000: (146.3, 0.7112, 0.5649), 20000: (297.7, 0.7335, 0.6251), 40000: (590.9, 0.7400, 0.6816)}
+SEED_TABLE5 = {
+    5000: (75.5, 0.6227, 0.4909),
+    10000: (146.3, 0.7112, 0.5649),
+    20000: (297.7, 0.7335, 0.6251),
+    40000: (590.9, 0.7400, 0.6816),
+}
 #: Table 6: L1 weight -> (train accuracy, test accuracy).
 SEED_TABLE6 = {
     0.0001: (0.6065, 0.4836), 0.01: (0.4688, 0.4255), 0.1: (0.3250, 0.3169), 1.0: (0.1932, 0.1844),
@@ -49,9 +54,20 @@ SEED_TABLE6 = {
 SEED_TABLE7 = (75.0, 0.6411, 0.5415)
 SEED_TABLE8 = (75.5, 0.6227, 0.4909)
 #: Table 9 (deeper network; accuracies are of the wrong model, see the report): n -> (time s, train, test).
-SEED_TABLE9 = {5000: (52.0, 0.786, 0.704), 10000: (127.0, 0.779, 0.705), 20000: (184.0, 0.777, 0.707), 40000: (399.0, 0.767, 0.708)}
+SEED_TABLE9 = {
+    5000: (52.0, 0.786, 0.704),
+    10000: (127.0, 0.779, 0.705),
+    20000: (184.0, 0.777, 0.707),
+    40000: (399.0, 0.767, 0.708),
+}
 #: Parameter counts the seed's text states.
-SEED_PARAMS = {"stride": 37146, "maxpool": 37146, "deeper_text": 23734, "deeper_summary": 23314, "largest": ("conv4", 9248)}
+SEED_PARAMS = {
+    "stride": 37146,
+    "maxpool": 37146,
+    "deeper_text": 23734,
+    "deeper_summary": 23314,
+    "largest": ("conv4", 9248),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +207,7 @@ def plot_histories(records: list[dict], titles: list[str], path: Path, suptitle:
 
     rows = len(records)
     fig, axs = plt.subplots(rows, 2, figsize=(10, 2.6 * rows + 0.6), squeeze=False, constrained_layout=True)
-    for r, (rec, title) in enumerate(zip(records, titles)):
+    for r, (rec, title) in enumerate(zip(records, titles, strict=True)):
         h = rec.get("history", {})
         epochs = np.arange(1, len(h.get("accuracy", [])) + 1)
         for c, (metric, name) in enumerate((("accuracy", "accuracy"), ("loss", "loss"))):
@@ -222,7 +238,7 @@ def plot_vs_size(series: dict[str, list[tuple[int, float, float]]], path: Path, 
     for i, (name, points) in enumerate(series.items()):
         if not points:
             continue
-        n, tr, te = zip(*sorted(points))
+        n, tr, te = zip(*sorted(points), strict=True)
         colour = f"C{i}"
         marker = "x" if name.startswith("seed") else "o"
         ax.plot(n, te, "-", marker=marker, color=colour, label=f"{name}: test")
@@ -245,10 +261,10 @@ def plot_vs_l1(ours: list[tuple[float, float, float]], seed: dict, path: Path) -
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     if ours:
-        w, tr, te = zip(*sorted(ours))
+        w, tr, te = zip(*sorted(ours), strict=True)
         ax.plot(w, te, "o-", color="C0", label="ours: test")
         ax.plot(w, tr, "o--", color="C0", alpha=0.6, label="ours: train")
-    w, vals = zip(*sorted(seed.items()))
+    w, vals = zip(*sorted(seed.items()), strict=True)
     ax.plot(w, [v[1] for v in vals], "x-", color="C1", label="seed: test")
     ax.plot(w, [v[0] for v in vals], "x--", color="C1", alpha=0.6, label="seed: train")
     ax.axhline(0.1, color="grey", lw=0.8, ls=":", label="10% (chance)")
@@ -312,9 +328,16 @@ def section_models(records: dict) -> str:
         if name not in by_model:
             continue
         p = by_model[name]
-        rows = [[lay["name"], lay["type"], "x".join(str(d) for d in lay["output_shape"][1:]), f"{lay['params']:,}"] for lay in p["layers"]]
+        rows = [
+            [lay["name"], lay["type"], "x".join(str(d) for d in lay["output_shape"][1:]), f"{lay['params']:,}"]
+            for lay in p["layers"]
+        ]
         rows.append(["**total**", "", "", f"**{p['total']:,}**"])
-        parts.append(f"**{name}** ({multiply_adds(p['layers']) / 1e6:.2f} M multiply-adds per image)\n\n" + md_table(["layer", "type", "output", "parameters"], rows) + "\n")
+        parts.append(
+            f"**{name}** ({multiply_adds(p['layers']) / 1e6:.2f} M multiply-adds per image)\n\n"
+            + md_table(["layer", "type", "output", "parameters"], rows)
+            + "\n"
+        )
     parts.append(
         "Seed: 37,146 parameters for Part 2a and 2c (agrees). Its Part 2b(i) says the largest layer is the "
         "fourth convolution with 9,248 weights; the dense layer is larger, (2048 + 1) x 10 = **20,490**. Its "
@@ -334,39 +357,110 @@ def section_baseline(records: dict, cfg: Config, out: Path) -> str:
     parts = ["## Part 2b(i): performance and the most-frequent baseline (Tables 1-4)\n"]
     if not base:
         return parts[0] + "\nNot run.\n"
-    for split, seed, label in (("train", SEED_TABLE1, "Table 1 (training data)"), ("test", SEED_TABLE2, "Table 2 (test data)")):
+    for split, seed, label in (
+        ("train", SEED_TABLE1, "Table 1 (training data)"),
+        ("test", SEED_TABLE2, "Table 2 (test data)"),
+    ):
         cm = base[f"confusion_{split}"]
         rep = class_report(cm)
-        write_atomic(out / f"classification_{base['run']}_{split}.txt", class_report_text(cm, f"{base['label']}, {split} set"))
+        write_atomic(
+            out / f"classification_{base['run']}_{split}.txt", class_report_text(cm, f"{base['label']}, {split} set")
+        )
         rows = []
         csv_rows = []
         for c in range(10):
             r = rep[str(c)]
             s = seed[c]
-            rows.append([f"{c} {CLASSES[c]}", f"{r['precision']:.2f}", f"{r['recall']:.2f}", f"{r['f1-score']:.2f}", f"{int(r['support'])}", f"{s[0]:.2f}", f"{s[1]:.2f}", f"{s[2]:.2f}", str(s[3])])
+            rows.append(
+                [
+                    f"{c} {CLASSES[c]}",
+                    f"{r['precision']:.2f}",
+                    f"{r['recall']:.2f}",
+                    f"{r['f1-score']:.2f}",
+                    f"{int(r['support'])}",
+                    f"{s[0]:.2f}",
+                    f"{s[1]:.2f}",
+                    f"{s[2]:.2f}",
+                    str(s[3]),
+                ]
+            )
             csv_rows.append([c, CLASSES[c], r["precision"], r["recall"], r["f1-score"], int(r["support"]), *s])
-        rows.append(["accuracy", "", "", f"**{rep['accuracy']:.2f}**", f"{sum(int(rep[str(c)]['support']) for c in range(10))}", "", "", f"**{seed['accuracy']:.2f}**", str(seed["n"])])
-        rows.append(["macro avg f1", "", "", f"{rep['macro avg']['f1-score']:.2f}", "", "", "", f"{seed['macro f1']:.2f}", ""])
-        write_csv(out / f"table_baseline_{split}.csv", ["class", "name", "precision", "recall", "f1", "support", "seed_precision", "seed_recall", "seed_f1", "seed_support"], csv_rows)
+        rows.append(
+            [
+                "accuracy",
+                "",
+                "",
+                f"**{rep['accuracy']:.2f}**",
+                f"{sum(int(rep[str(c)]['support']) for c in range(10))}",
+                "",
+                "",
+                f"**{seed['accuracy']:.2f}**",
+                str(seed["n"]),
+            ]
+        )
+        rows.append(
+            ["macro avg f1", "", "", f"{rep['macro avg']['f1-score']:.2f}", "", "", "", f"{seed['macro f1']:.2f}", ""]
+        )
+        write_csv(
+            out / f"table_baseline_{split}.csv",
+            [
+                "class",
+                "name",
+                "precision",
+                "recall",
+                "f1",
+                "support",
+                "seed_precision",
+                "seed_recall",
+                "seed_f1",
+                "seed_support",
+            ],
+            csv_rows,
+        )
         parts.append(f"**{label}**: stride network, {base['config']['n_train']:,} training samples\n")
-        parts.append(md_table(["class", "precision", "recall", "f1", "support", "seed precision", "seed recall", "seed f1", "seed support"], rows) + "\n")
+        parts.append(
+            md_table(
+                [
+                    "class",
+                    "precision",
+                    "recall",
+                    "f1",
+                    "support",
+                    "seed precision",
+                    "seed recall",
+                    "seed f1",
+                    "seed support",
+                ],
+                rows,
+            )
+            + "\n"
+        )
     parts.append(
         f"Training accuracy is measured as the seed did: predictions on all {base['config']['n_train']:,} samples of "
         f"the training subset, including the last {base['n_val']:,} that Keras held out for validation "
-        f"(validation_split {base['config']['validation_split']}); the network was fitted on the first {base['n_fit']:,}. "
+        f"(validation_split {base['config']['validation_split']}); "
+        f"the network was fitted on the first {base['n_fit']:,}. "
         f"Test accuracy is on {base['n_test']:,} test images. The seed's support column sums to 4,999, not 5,000: "
         "`x_train_orig[1:n]` drops sample 0; we take the first n.\n"
     )
     if maj:
         for split in ("train", "test"):
-            write_atomic(out / f"classification_{maj['run']}_{split}.txt", class_report_text(maj[f"confusion_{split}"], f"{maj['label']}, {split} set"))
+            write_atomic(
+                out / f"classification_{maj['run']}_{split}.txt",
+                class_report_text(maj[f"confusion_{split}"], f"{maj['label']}, {split} set"),
+            )
         k = maj["majority_class"]
         rows = [
             ["predicted class", f"{k} {CLASSES[k]}", f"{SEED_BASELINE['class']} {CLASSES[SEED_BASELINE['class']]}"],
-            ["train accuracy (= share of that class)", pct(maj["train_accuracy"]), pct(SEED_BASELINE["train_accuracy"], 0)],
+            [
+                "train accuracy (= share of that class)",
+                pct(maj["train_accuracy"]),
+                pct(SEED_BASELINE["train_accuracy"], 0),
+            ],
             ["test accuracy", pct(maj["test_accuracy"]), pct(SEED_BASELINE["test_accuracy"], 0)],
             ["f1 of the predicted class, train / test",
-             f"{class_report(maj['confusion_train'])[str(k)]['f1-score']:.2f} / {class_report(maj['confusion_test'])[str(k)]['f1-score']:.2f}",
+             f"{class_report(maj['confusion_train'])[str(k)]['f1-score']:.2f} / "
+             f"{class_report(maj['confusion_test'])[str(k)]['f1-score']:.2f}",
              f"{SEED_BASELINE['train_f1_8']:.2f} / {SEED_BASELINE['test_f1_8']:.2f}"],
         ]  # fmt: skip
         write_csv(out / "table_majority.csv", ["quantity", "ours", "seed"], rows)
@@ -388,8 +482,17 @@ def section_history(records: dict, cfg: Config, out: Path) -> str:
     name = "history_base.png"
     plot_histories([base], [base["label"]], out / name, "Figure 4: accuracy and loss per epoch, train vs validation")
     h = base["history"]
-    gap_epoch = next((i + 1 for i, (a, v) in enumerate(zip(h["loss"], h["val_loss"])) if a < v), None)
-    rows = [[str(e + 1), f"{h['accuracy'][e]:.4f}", f"{h['val_accuracy'][e]:.4f}", f"{h['loss'][e]:.4f}", f"{h['val_loss'][e]:.4f}"] for e in range(len(h["loss"]))]
+    gap_epoch = next((i + 1 for i, (a, v) in enumerate(zip(h["loss"], h["val_loss"], strict=True)) if a < v), None)
+    rows = [
+        [
+            str(e + 1),
+            f"{h['accuracy'][e]:.4f}",
+            f"{h['val_accuracy'][e]:.4f}",
+            f"{h['loss'][e]:.4f}",
+            f"{h['val_loss'][e]:.4f}",
+        ]
+        for e in range(len(h["loss"]))
+    ]
     write_csv(out / "table_history.csv", ["epoch", "accuracy", "val_accuracy", "loss", "val_loss"], [r for r in rows])
     text = (
         f"![Figure 4]({name})\n\n"
@@ -408,15 +511,35 @@ def _size_rows(records, specs, seed_table):
     for spec in specs:
         rec = _get(records, spec)
         s = seed_table.get(spec.n, (None, None, None))
-        rows.append([f"{spec.n:,}", secs(_acc(rec, "train_time_s")), pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), secs(s[0]), pct(s[1]), pct(s[2])])
-        csv_rows.append([spec.n, _acc(rec, "train_time_s"), _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), *s])
+        rows.append(
+            [
+                f"{spec.n:,}",
+                secs(_acc(rec, "train_time_s")),
+                pct(_acc(rec, "train_accuracy")),
+                pct(_acc(rec, "test_accuracy")),
+                secs(s[0]),
+                pct(s[1]),
+                pct(s[2]),
+            ]
+        )
+        csv_rows.append(
+            [spec.n, _acc(rec, "train_time_s"), _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), *s]
+        )
         if rec:
             points.append((spec.n, rec["train_accuracy"], rec["test_accuracy"]))
     return rows, csv_rows, points
 
 
 _SIZE_HEADER = ["training size", "time", "train accuracy", "test accuracy", "seed time", "seed train", "seed test"]
-_SIZE_CSV = ["n", "time_s", "train_accuracy", "test_accuracy", "seed_time_s", "seed_train_accuracy", "seed_test_accuracy"]
+_SIZE_CSV = [
+    "n",
+    "time_s",
+    "train_accuracy",
+    "test_accuracy",
+    "seed_time_s",
+    "seed_train_accuracy",
+    "seed_test_accuracy",
+]
 
 
 def section_train_size(records: dict, cfg: Config, out: Path) -> str:
@@ -443,13 +566,21 @@ def section_train_size(records: dict, cfg: Config, out: Path) -> str:
         parts.append(md_table(_SIZE_HEADER, wrows) + "\n")
         series["cumulative (seed's code)"] = wpts
     series["seed Table 5"] = [(n, v[1], v[2]) for n, v in SEED_TABLE5.items()]
-    plot_vs_size(series, out / "train_size_accuracy.png", "Part 2b(iii): stride network, accuracy against training size")
+    plot_vs_size(
+        series, out / "train_size_accuracy.png", "Part 2b(iii): stride network, accuracy against training size"
+    )
     hist_recs = [(s, _get(records, s)) for s in fresh if _get(records, s)]
     if hist_recs:
-        plot_histories([r for _, r in hist_recs], [f"n = {s.n:,}" for s, _ in hist_recs], out / "history_train_size.png", "Figure 5: stride network, a fresh model per training size")
+        plot_histories(
+            [r for _, r in hist_recs],
+            [f"n = {s.n:,}" for s, _ in hist_recs],
+            out / "history_train_size.png",
+            "Figure 5: stride network, a fresh model per training size",
+        )
     parts.append("![accuracy against training size](train_size_accuracy.png)\n\n![Figure 5](history_train_size.png)\n")
     parts.append(
-        f"Time is the wall time of `model.fit` ({cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} including the validation passes and the first "
+        f"Time is the wall time of `model.fit` ({cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} "
+        "including the validation passes and the first "
         "epoch's graph tracing) on this machine; the seed's times come from its own machine, so only the ratios "
         "between rows compare. The seed's columns are its Table 5 as printed, i.e. from the cumulative training.\n"
     )
@@ -464,16 +595,27 @@ def section_l1(records: dict, cfg: Config, out: Path) -> str:
     for spec in specs:
         rec = _get(records, spec)
         s = SEED_TABLE6.get(spec.l1, (None, None))
-        rows.append([f"{spec.l1:g}", pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), pct(s[0]), pct(s[1])])
+        rows.append(
+            [f"{spec.l1:g}", pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), pct(s[0]), pct(s[1])]
+        )
         csv_rows.append([spec.l1, _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), *s])
         if rec:
             pts.append((spec.l1, rec["train_accuracy"], rec["test_accuracy"]))
             hists.append((spec, rec))
-    write_csv(out / "table_l1.csv", ["l1", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"], csv_rows)
+    write_csv(
+        out / "table_l1.csv",
+        ["l1", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"],
+        csv_rows,
+    )
     parts.append(md_table(["L1 weight", "train accuracy", "test accuracy", "seed train", "seed test"], rows) + "\n")
     plot_vs_l1(pts, SEED_TABLE6, out / "l1_accuracy.png")
     if hists:
-        plot_histories([r for _, r in hists], [f"L1 = {s.l1:g}" for s, _ in hists], out / "history_l1.png", "Figure 6: stride network per L1 weight")
+        plot_histories(
+            [r for _, r in hists],
+            [f"L1 = {s.l1:g}" for s, _ in hists],
+            out / "history_l1.png",
+            "Figure 6: stride network per L1 weight",
+        )
     parts.append("![accuracy against L1 weight](l1_accuracy.png)\n\n![Figure 6](history_l1.png)\n")
     parts.append(
         "The seed trained a fresh model per weight here, so its Table 6 is comparable as it stands. Its 1e-4 row is "
@@ -487,12 +629,63 @@ def section_maxpool(records: dict, cfg: Config, out: Path) -> str:
     """Part 2c: Tables 7 and 8."""
     parts = ["## Part 2c: max pooling against strides (Tables 7-8)\n"]
     rows, csv_rows = [], []
-    for spec, seed, name in ((RunSpec("maxpool", cfg.base_size, cfg.l1), SEED_TABLE7, "max pooling (Table 7)"), (RunSpec("stride", cfg.base_size, cfg.l1), SEED_TABLE8, "strides (Table 8)")):
+    for spec, seed, name in (
+        (RunSpec("maxpool", cfg.base_size, cfg.l1), SEED_TABLE7, "max pooling (Table 7)"),
+        (RunSpec("stride", cfg.base_size, cfg.l1), SEED_TABLE8, "strides (Table 8)"),
+    ):
         rec = _get(records, spec)
-        rows.append([name, f"{spec.n:,}", secs(_acc(rec, "train_time_s")), pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), secs(seed[0]), pct(seed[1]), pct(seed[2])])
-        csv_rows.append([spec.model, spec.n, _acc(rec, "train_time_s"), _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), *seed])
-    write_csv(out / "table_maxpool.csv", ["model", "n", "time_s", "train_accuracy", "test_accuracy", "seed_time_s", "seed_train_accuracy", "seed_test_accuracy"], csv_rows)
-    parts.append(md_table(["network", "training size", "time", "train accuracy", "test accuracy", "seed time", "seed train", "seed test"], rows) + "\n")
+        rows.append(
+            [
+                name,
+                f"{spec.n:,}",
+                secs(_acc(rec, "train_time_s")),
+                pct(_acc(rec, "train_accuracy")),
+                pct(_acc(rec, "test_accuracy")),
+                secs(seed[0]),
+                pct(seed[1]),
+                pct(seed[2]),
+            ]
+        )
+        csv_rows.append(
+            [
+                spec.model,
+                spec.n,
+                _acc(rec, "train_time_s"),
+                _acc(rec, "train_accuracy"),
+                _acc(rec, "test_accuracy"),
+                *seed,
+            ]
+        )
+    write_csv(
+        out / "table_maxpool.csv",
+        [
+            "model",
+            "n",
+            "time_s",
+            "train_accuracy",
+            "test_accuracy",
+            "seed_time_s",
+            "seed_train_accuracy",
+            "seed_test_accuracy",
+        ],
+        csv_rows,
+    )
+    parts.append(
+        md_table(
+            [
+                "network",
+                "training size",
+                "time",
+                "train accuracy",
+                "test accuracy",
+                "seed time",
+                "seed train",
+                "seed test",
+            ],
+            rows,
+        )
+        + "\n"
+    )
     macs = {m: multiply_adds(p["layers"]) for m, p in _params_by_model(records).items()}
     if "stride" in macs and "maxpool" in macs:
         parts.append(
@@ -513,30 +706,55 @@ def section_deeper(records: dict, cfg: Config, out: Path) -> str:
     parts.append(md_table(_SIZE_HEADER, rows) + "\n")
     hist = [(s, _get(records, s)) for s in specs if _get(records, s)]
     if hist:
-        plot_histories([r for _, r in hist], [f"deeper, n = {s.n:,}" for s, _ in hist], out / "history_deeper.png", "Figure 7: deeper network per training size")
+        plot_histories(
+            [r for _, r in hist],
+            [f"deeper, n = {s.n:,}" for s, _ in hist],
+            out / "history_deeper.png",
+            "Figure 7: deeper network per training size",
+        )
     chain = cumulative_rows(cfg)
     replay = [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id) for n in cfg.train_sizes]
     if any(_get(records, s) for s in replay):
-        rrows, rcsv, rpts = [], [], []
+        rrows, rcsv = [], []
         for spec in replay:
             rec = _get(records, spec)
             s9 = SEED_TABLE9.get(spec.n, (None, None, None))
-            rrows.append([f"{spec.n:,}", pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), pct(s9[1]), pct(s9[2])])
+            rrows.append(
+                [
+                    f"{spec.n:,}",
+                    pct(_acc(rec, "train_accuracy")),
+                    pct(_acc(rec, "test_accuracy")),
+                    pct(s9[1]),
+                    pct(s9[2]),
+                ]
+            )
             rcsv.append([spec.n, _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), s9[1], s9[2]])
-        write_csv(out / "table_deeper_seed_replay.csv", ["n", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"], rcsv)
+        write_csv(
+            out / "table_deeper_seed_replay.csv",
+            ["n", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"],
+            rcsv,
+        )
         parts.append(
             "**What the seed's Table 9 code computes** (`--warm-start`): the stride network left by the cumulative "
             f"Table 5 training (`{chain[-1].run_id}`) scored on the first n training samples and the test set. "
             "Its test accuracy cannot change between rows, and its train accuracy is on samples it was trained on.\n"
         )
-        parts.append(md_table(["training size", "train accuracy", "test accuracy", "seed train", "seed test"], rrows) + "\n")
-    fresh = [(s.n, r["train_accuracy"], r["test_accuracy"]) for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes) if (r := _get(records, s))]
+        parts.append(
+            md_table(["training size", "train accuracy", "test accuracy", "seed train", "seed test"], rrows) + "\n"
+        )
+    fresh = [
+        (s.n, r["train_accuracy"], r["test_accuracy"])
+        for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes)
+        if (r := _get(records, s))
+    ]
     replayed = [(s.n, r["train_accuracy"], r["test_accuracy"]) for s in replay if (r := _get(records, s))]
     series = {"deeper": pts, "stride (fresh)": fresh}
     if replayed:
         series["replay of the seed's code (cumulative stride)"] = replayed
     series["seed Table 9 (scores the wrong model)"] = [(n, v[1], v[2]) for n, v in SEED_TABLE9.items()]
-    plot_vs_size(series, out / "deeper_accuracy.png", "Part 2d: deeper vs stride network, accuracy against training size")
+    plot_vs_size(
+        series, out / "deeper_accuracy.png", "Part 2d: deeper vs stride network, accuracy against training size"
+    )
     parts.append("![deeper vs stride](deeper_accuracy.png)\n\n![Figure 7](history_deeper.png)\n")
     parts.append(
         "The seed's `model_train_sizesII` fits `model3` (the deeper network) but computes both accuracies with "
@@ -594,9 +812,7 @@ def wall_time_line(invocations: list[dict], records: dict) -> str:
         parts.append(" ".join(inv.get("argv", [])) or "(defaults)")
     if not parts:
         return ""
-    note = (
-        f"; {estimated} of them stopped early and is counted up to its last finished run" if estimated else ""
-    )
+    note = f"; {estimated} of them stopped early and is counted up to its last finished run" if estimated else ""
     return (
         f"- Wall time: {total / 60:.1f} min over {len(parts)} invocation(s) of `python -m training.run` "
         f"({', '.join(parts)}){note}\n"

@@ -130,8 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.train_sizes,
         help="comma-separated training sizes for train-size and deeper (default 5000,10000,20000,40000)",
     )
-    p.add_argument("--base-size", type=_positive_int, default=d.base_size, help="samples of baseline/history/l1/maxpool runs (default 5000)")
-    p.add_argument("--l1", type=_float_list, default=d.l1_weights, help="comma-separated L1 weights of the l1 sweep (default the seed's 8)")
+    p.add_argument(
+        "--base-size",
+        type=_positive_int,
+        default=d.base_size,
+        help="samples of baseline/history/l1/maxpool runs (default 5000)",
+    )
+    p.add_argument(
+        "--l1",
+        type=_float_list,
+        default=d.l1_weights,
+        help="comma-separated L1 weights of the l1 sweep (default the seed's 8)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed of every run (default {d.seed})")
     p.add_argument("--deterministic", action="store_true", help="TF op determinism: same seed, same CPU -> same result")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/<UTC timestamp>/)")
@@ -146,9 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="train-size also replays the seed's cumulative training, and deeper the seed's Table 9 scoring "
         "(default: on for 'all', off otherwise)",
     )
-    p.add_argument("--pipeline", choices=("tfdata", "numpy"), default=d.pipeline, help=f"input pipeline (default {d.pipeline})")
-    p.add_argument("--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity (default 1 on a terminal, else 2)")
+    p.add_argument(
+        "--pipeline", choices=("tfdata", "numpy"), default=d.pipeline, help=f"input pipeline (default {d.pipeline})"
+    )
+    p.add_argument(
+        "--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)"
+    )
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras fit verbosity (default 1 on a terminal, else 2)",
+    )
     return p
 
 

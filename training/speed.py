@@ -53,11 +53,9 @@ def measure(variant: str, x, y, *, epochs: int, batch_size: int, seed: int = 0) 
     spe = int(opt[3:]) if opt.startswith("spe") else 1
     model = compile_model(build_stride(), jit_compile=jit, steps_per_execution=spe)
     timer = _EpochTimer.make()
-    fit_kwargs, n_train = make_fit_inputs(
-        pipeline, x, y, batch_size=batch_size, validation_split=0.1, seed=seed
-    )
+    fit_kwargs, n_train = make_fit_inputs(pipeline, x, y, batch_size=batch_size, validation_split=0.1, seed=seed)
     model.fit(epochs=epochs, verbose=0, callbacks=[timer], **fit_kwargs)
-    per_epoch = [b - a for a, b in zip(timer.stamps[1:-1], timer.stamps[2:])]
+    per_epoch = [b - a for a, b in zip(timer.stamps[1:-1], timer.stamps[2:], strict=True)]
     return [n_train / t for t in per_epoch]
 
 
@@ -92,13 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     # On a shared machine other work slows some epochs down; the best epoch is the least disturbed.
     base_med = np.median(results[variants[0]])
     base_best = max(results[variants[0]])
-    print(f"\n| pipeline | median epoch, samples/s | best epoch, samples/s | median vs {variants[0]} | best vs {variants[0]} |")
+    print(
+        "\n| pipeline | median epoch, samples/s | best epoch, samples/s "
+        f"| median vs {variants[0]} | best vs {variants[0]} |"
+    )
     print("|:--|--:|--:|--:|--:|")
     for v in variants:
         med, best = float(np.median(results[v])), max(results[v])
         print(f"| {v} | {med:,.0f} | {best:,.0f} | {med / base_med:.2f}x | {best / base_best:.2f}x |")
-    print(f"\n{args.n} samples ({int(np.ceil(args.n * 0.9))} fitted per epoch), batch {args.batch_size}, "
-          f"{args.repeats} round(s) of {args.epochs} epochs per variant, epoch 1 excluded")
+    print(
+        f"\n{args.n} samples ({int(np.ceil(args.n * 0.9))} fitted per epoch), batch {args.batch_size}, "
+        f"{args.repeats} round(s) of {args.epochs} epochs per variant, epoch 1 excluded"
+    )
     return 0
 
 
