@@ -14,9 +14,10 @@ import it (``import fastconv.dask`` does).
 How a strided convolution is cut into chunks: the image is padded lazily as
 :func:`numpy.pad` would pad it; output chunk boundaries are chosen first, and
 every input chunk then starts at ``stride`` times its output chunk's start, so
-each task computes only the strided positions it owns.  Neighbouring chunks share
-a halo of ``dilation * (k - 1)`` rows/columns (:func:`dask.array.overlap.overlap`);
-a chunk thinner than the halo is merged with its neighbour.
+each task computes only the strided positions it owns.  Each chunk is extended by the
+``dilation * (k - 1)`` rows and columns after it (:func:`dask.array.overlap.overlap`
+with an asymmetric depth: a window reaches down and right only); a chunk thinner
+than that halo is merged with its neighbour.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def _as_dask(a, name: str, ndims) -> da.Array:
     return arr
 
 
+def _pad_edge_block(block, *, axis, before, after, block_info=None):
+    """Zero padding of the first/last chunk along ``axis`` (the others are returned as they are)."""
+    where, count = block_info[0]["chunk-location"][axis], block_info[0]["num-chunks"][axis]
+    widths = [(0, 0)] * block.ndim
+    widths[axis] = (before if where == 0 else 0, after if where == count - 1 else 0)
+    return np.pad(block, widths) if widths[axis] != (0, 0) else block
+
+
 def _pad_axis(x: da.Array, axis: int, before: int, after: int, mode: str) -> da.Array:
     """``x`` padded along ``axis`` exactly as :func:`numpy.pad` pads it with ``mode``.
 
@@ -81,9 +90,13 @@ def _pad_axis(x: da.Array, axis: int, before: int, after: int, mode: str) -> da.
     if before == 0 and after == 0:
         return x
     if mode == "constant":
-        widths = [(0, 0)] * x.ndim
-        widths[axis] = (before, after)
-        return da.pad(x, widths, mode="constant")
+        # Zeros added inside the first and last chunks: no thin chunks of padding to merge later.
+        chunks = list(x.chunks)
+        edge = list(chunks[axis])
+        edge[0] += before
+        edge[-1] += after
+        chunks[axis] = tuple(edge)
+        return x.map_blocks(_pad_edge_block, axis=axis, before=before, after=after, chunks=tuple(chunks), dtype=x.dtype)
     n = x.shape[axis]
     index = np.pad(np.arange(n), (before, after), mode=mode)
     parts = []
@@ -131,12 +144,9 @@ def _plan(n_padded, in_chunks, k, stride, dilation, n_out, out_chunk):
 
 
 def _block(x, *, k, stride, dilation, flip, backend, threads, halo, out_chunks, block_id=None):
-    """One output chunk from one overlapped input chunk."""
-    i, j = block_id[0], block_id[1]
-    r0 = 0 if i == 0 else halo[0]  # the first chunk has no halo before it
-    c0 = 0 if j == 0 else halo[1]
-    nr, nc = out_chunks[0][i], out_chunks[1][j]
-    x = x[r0 : r0 + (nr - 1) * stride[0] + halo[0] + 1, c0 : c0 + (nc - 1) * stride[1] + halo[1] + 1]
+    """One output chunk from one input chunk extended by the halo after it (rows below, columns right)."""
+    nr, nc = out_chunks[0][block_id[0]], out_chunks[1][block_id[1]]
+    x = x[: (nr - 1) * stride[0] + halo[0] + 1, : (nc - 1) * stride[1] + halo[1] + 1]
     with _numba_threads(threads):
         return fastconv.convolve2d(x, k, stride, 0, dilation=dilation, flip=flip, backend=backend)
 
@@ -237,9 +247,10 @@ def convolve2d(
     if x.chunks != in_chunks:
         x = x.rechunk(in_chunks)
     halo = (plans[0][3], plans[1][3])
-    depth = {0: halo[0], 1: halo[1]}
+    # Output i needs input rows i*s .. i*s + halo: a chunk needs the halo after it, none before.
+    depth = {0: (0, halo[0]), 1: (0, halo[1])}
     if x.ndim == 3:
-        depth[2] = 0
+        depth[2] = (0, 0)
     x = da.overlap.overlap(x, depth=depth, boundary="none")
     out_chunks = (plans[0][2], plans[1][2])
     return x.map_blocks(
