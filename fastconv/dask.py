@@ -387,8 +387,11 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 ZARR_SUFFIXES = (".zarr",)
 
 
-def _open_lazy(path: Path):
-    """The zarr array behind a zarr store or a TIFF file (tifffile's zarr interface), nothing read yet."""
+def _open_lazy(path: Path, closing: contextlib.ExitStack):
+    """The zarr array behind a zarr store or a TIFF file (tifffile's zarr interface), nothing read yet.
+
+    A TIFF store's file stays open until ``closing`` closes it.
+    """
     import zarr
 
     suffix = path.suffix.lower()
@@ -401,6 +404,7 @@ def _open_lazy(path: Path):
             store = tifffile.imread(path, aszarr=True)
         except (tifffile.TiffFileError, ValueError, OSError) as err:
             raise ValueError(f"cannot read image {path}: {err}") from None
+        closing.callback(store.close)
         z = zarr.open(store, mode="r")
     elif suffix in ZARR_SUFFIXES:
         z = zarr.open(path, mode="r")
@@ -496,8 +500,6 @@ def filter_file(
     >>> int(zarr.open(d / "out.zarr", mode="r")[0, 0])
     99
     """
-    import dask
-
     src, dst = Path(src), Path(dst)
     kernels = list(k) if isinstance(k, list) else [k]
     out_chunk = v.as_pair(chunks, "chunks")
@@ -506,7 +508,49 @@ def filter_file(
         raise ValueError(f"cannot write {dst} out of core: use a .zarr or .tif/.tiff output")
     if out_suffix in TIFF_SUFFIXES:
         out_chunk = tuple(-(-c // 16) * 16 for c in out_chunk)  # TIFF tiles are multiples of 16
-    z = _open_lazy(src)
+    with contextlib.ExitStack() as closing:
+        return _filter_file(
+            src,
+            dst,
+            kernels,
+            _open_lazy(src, closing),
+            stride,
+            padding,
+            dilation,
+            flip,
+            pad_mode,
+            backend,
+            channel,
+            out_chunk,
+            scheduler,
+            num_workers,
+            threads,
+            progress,
+        )
+
+
+def _filter_file(
+    src,
+    dst,
+    kernels,
+    z,
+    stride,
+    padding,
+    dilation,
+    flip,
+    pad_mode,
+    backend,
+    channel,
+    out_chunk,
+    scheduler,
+    num_workers,
+    threads,
+    progress,
+):
+    """:func:`filter_file` on the opened input ``z``."""
+    import dask
+
+    out_suffix = dst.suffix.lower()
     if len(z.shape) not in (2, 3):
         raise ValueError(f"img must be 2-D or 3-D, got {len(z.shape)}-D array of shape {tuple(z.shape)}")
 
