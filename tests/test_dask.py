@@ -81,7 +81,8 @@ def case(draw):
         flip=draw(st.booleans()),
         pad_mode=draw(st.sampled_from(PAD_MODES)),
     )
-    return img, k, chunks, kwargs
+    out_chunks = draw(st.one_of(st.none(), st.tuples(st.integers(1, 5), st.integers(1, 5))))
+    return img, k, chunks, out_chunks, kwargs
 
 
 def check_equal(img, k, in_chunks, out_chunks=None, **kwargs):
@@ -119,8 +120,11 @@ def assert_same(got, want, img, k, **kwargs):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case())
 def test_equal_to_in_memory(c):
-    img, k, chunks, kwargs = c
-    check_equal(img, k, chunks, **kwargs)
+    img, k, chunks, out_chunks, kwargs = c
+    lazy = check_equal(img, k, chunks, out_chunks, **kwargs)
+    if lazy is not None and out_chunks is not None:  # the requested output chunks, but for the last
+        for axis in range(2):
+            assert all(c >= out_chunks[axis] for c in lazy.chunks[axis][:-1])
 
 
 @pytest.mark.parametrize("mode", PAD_MODES)
@@ -200,11 +204,18 @@ def test_bad_images_keep_in_memory_wording(img):
     assert str(got.value) == str(want.value)
 
 
-def test_threads_per_task_restored():
+def test_threads_per_task_restored(monkeypatch):
     import numba
 
     before = numba.get_num_threads()
-    seen = []
+    seen, inside = [], []
+    inner = fastconv.convolve2d
+
+    def recording(*args, **kwargs):
+        inside.append(numba.get_num_threads())
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(fastconv, "convolve2d", recording)
     img = da.from_array(np.ones((8, 8), np.float32), chunks=4)
 
     def probe(block):
@@ -215,6 +226,7 @@ def test_threads_per_task_restored():
     with pytest.raises(ValueError, match="threads"):
         fdask.convolve2d(img, np.ones((3, 3)), threads=0)
     assert numba.get_num_threads() == before
+    assert inside and all(n == 1 for n in inside)  # one Numba thread inside each task
     assert seen  # the probe ran after each task; the setting was back by then
     assert all(n == before for n in seen)
 
