@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import llvmlite.binding
 import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -41,6 +42,20 @@ BACKENDS = ("im2col", "direct")
 
 #: Size of one im2col patch block in bytes: half a core's L2 cache here, leaving room for BLAS packing.
 BLOCK_BYTES = 512 * 1024
+
+
+def _cpu_features() -> set[str]:
+    """The CPU features Numba compiles for (``NUMBA_CPU_FEATURES`` if set, else the host's)."""
+    if numba.config.CPU_FEATURES:
+        return {f[1:] for f in numba.config.CPU_FEATURES.split(",") if f.startswith("+")}
+    try:
+        return {name for name, on in llvmlite.binding.get_host_cpu_features().items() if on}
+    except RuntimeError:  # features unknown on this platform
+        return set()
+
+
+#: Whether the direct kernel may use 16-lane (zmm) vectors: the CPU has AVX-512 (32 vector registers).
+WIDE_VECTORS = "avx512f" in _cpu_features()
 
 #: Blocks of output rows per thread that the direct kernel aims for (load balance at small batches).
 BLOCKS_PER_THREAD = 4
@@ -92,9 +107,24 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         _k.im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows, out.reshape(N * OH * OW, F))
 
 
+def _tile_shape(F: int) -> tuple[int, int]:
+    """``(lanes per vector, vectors per pixel)`` of the direct kernel's tile for ``F`` filters.
+
+    With AVX-512, 8 x 32 tiles (two zmm per pixel) when ``F`` is a multiple of
+    32, else 8 x 16 (one zmm); without, 8 x 16 in two ymm.
+    """
+    if not WIDE_VECTORS:
+        return 8, 2
+    return (16, 2) if F % 32 == 0 else (16, 1)
+
+
 def pack(w2: np.ndarray) -> np.ndarray:
-    """The float32 weights ``w2`` (kh*kw*C, F) packed for the direct tile kernel: (ceil(F/16), kh*kw*C, 16)."""
-    L = _k.TILE_LANES
+    """The float32 weights ``w2`` (kh*kw*C, F) packed for the direct tile kernel: (ceil(F/L), kh*kw*C, L).
+
+    ``L = lanes * vectors`` filters per tile (see :func:`_tile_shape`).
+    """
+    lanes, vectors = _tile_shape(w2.shape[1])
+    L = lanes * vectors
     wp = np.empty(((w2.shape[1] + L - 1) // L, w2.shape[0], L), dtype=np.float32)
     _k.pack_weights(w2, L, wp)
     return wp
@@ -114,10 +144,11 @@ def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
     OH, OW, F = out.shape[1:]
     if x.dtype == np.float32:
         wp = pack(w2) if packed is None else packed
-        b = np.zeros(wp.shape[0] * _k.TILE_LANES, dtype=np.float32)
+        b = np.zeros(wp.shape[0] * wp.shape[2], dtype=np.float32)
         if bias is not None:
             b[:F] = bias
-        _k.direct_tiles(x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, _rows_per_block(N, OH), out)
+        kernel = _TILE_KERNELS[_tile_shape(F)]
+        kernel(x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, _rows_per_block(N, OH), out)
         return
     if bias is None:
         bias = np.zeros(F, dtype=out.dtype)
@@ -125,6 +156,7 @@ def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
 
 
 _RUNNERS = {"im2col": _run_im2col, "direct": _run_direct}
+_TILE_KERNELS = {(8, 2): _k.direct_tiles_8x2, (16, 2): _k.direct_tiles_16x2, (16, 1): _k.direct_tiles_16x1}
 
 
 def _choose_backend(dtype) -> str:

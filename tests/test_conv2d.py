@@ -150,10 +150,17 @@ TILE_CASES = {
 }
 
 
+@pytest.mark.parametrize("wide", [False, True], ids=["ymm-8x16", "zmm-tiles"])
 @pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
 @pytest.mark.parametrize("case", list(TILE_CASES))
-def test_direct_tile_paths_match_numpy_loop(case, relu):
-    """Every tile path of the float32 direct kernel, with bias (and ReLU), against the NumPy loop."""
+def test_direct_tile_paths_match_numpy_loop(case, relu, wide, monkeypatch):
+    """Every tile path of the float32 direct kernel, with bias (and ReLU), against the NumPy loop.
+
+    ``wide`` picks the tile kernels: 8 pixels x 16 filters in 8-lane vectors,
+    or those of an AVX-512 CPU (16-lane vectors: 8 x 32 when F is a multiple
+    of 32, else 8 x 16); both compile and run on any x86-64 CPU.
+    """
+    monkeypatch.setattr(nhwc, "WIDE_VECTORS", wide)
     n, h, wd, c, f, kh, kw, stride, dilation, pad = TILE_CASES[case]
     rng = np.random.default_rng(sum(map(ord, case)))
     x = rng.standard_normal((n, h, wd, c)).astype(np.float32)

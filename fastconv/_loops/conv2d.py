@@ -24,8 +24,6 @@ from .vec import keep_alive, vadd, vbcast, vfma, vload, vrelu, vstore, vzero
 
 #: Output pixels of one register tile (along a row).
 TILE_PIXELS = 8
-#: Filters of one register tile: two 8-lane vectors.
-TILE_LANES = 16
 
 
 @jit()
@@ -230,13 +228,17 @@ def pack_weights(w2, L, wp):
 
 
 @jit(contract=True, inline=True)
-def _tile_taps(x0, ps, wa, steps, a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71):
-    """Add ``steps`` consecutive taps to the 8 x 16 accumulator tile.
+def _tile_taps(
+    VW, NV, x0, ps, wa, steps, a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71
+):
+    """Add ``steps`` consecutive taps to the tile of 8 pixels x ``NV`` vectors of ``VW`` filters.
 
     Pixel ``p`` of the tile reads its inputs at byte address ``x0 + p*ps``
-    (4 bytes per tap); the 16 weights of each tap are the next 64 bytes at
-    ``wa``.  Per tap: two weight vectors, then for each pixel one broadcast and
-    two FMAs, so 16 FMAs for 10 loads.  Returns the 16 accumulators.
+    (4 bytes per tap); the ``NV*VW`` weights of each tap are the next
+    ``4*NV*VW`` bytes at ``wa``.  Per tap: ``NV`` weight vectors, then for
+    each pixel one broadcast and ``NV`` FMAs.  ``a?1`` are used only when
+    ``NV == 2`` (``VW`` and ``NV`` are constants of the compiled kernel, so
+    the test costs nothing).  Returns the 16 accumulators.
     """
     x1 = x0 + ps
     x2 = x1 + ps
@@ -246,55 +248,71 @@ def _tile_taps(x0, ps, wa, steps, a00, a01, a10, a11, a20, a21, a30, a31, a40, a
     x6 = x5 + ps
     x7 = x6 + ps
     for q in range(steps):
-        w0 = vload(wa)
-        w1 = vload(wa + 32)
-        wa += 64
+        w0 = vload(wa, VW)
         o = 4 * q
-        v = vbcast(x0 + o)
-        a00 = vfma(v, w0, a00)
-        a01 = vfma(v, w1, a01)
-        v = vbcast(x1 + o)
-        a10 = vfma(v, w0, a10)
-        a11 = vfma(v, w1, a11)
-        v = vbcast(x2 + o)
-        a20 = vfma(v, w0, a20)
-        a21 = vfma(v, w1, a21)
-        v = vbcast(x3 + o)
-        a30 = vfma(v, w0, a30)
-        a31 = vfma(v, w1, a31)
-        v = vbcast(x4 + o)
-        a40 = vfma(v, w0, a40)
-        a41 = vfma(v, w1, a41)
-        v = vbcast(x5 + o)
-        a50 = vfma(v, w0, a50)
-        a51 = vfma(v, w1, a51)
-        v = vbcast(x6 + o)
-        a60 = vfma(v, w0, a60)
-        a61 = vfma(v, w1, a61)
-        v = vbcast(x7 + o)
-        a70 = vfma(v, w0, a70)
-        a71 = vfma(v, w1, a71)
+        if NV == 2:
+            w1 = vload(wa + 4 * VW, VW)
+            v = vbcast(x0 + o, VW)
+            a00 = vfma(v, w0, a00)
+            a01 = vfma(v, w1, a01)
+            v = vbcast(x1 + o, VW)
+            a10 = vfma(v, w0, a10)
+            a11 = vfma(v, w1, a11)
+            v = vbcast(x2 + o, VW)
+            a20 = vfma(v, w0, a20)
+            a21 = vfma(v, w1, a21)
+            v = vbcast(x3 + o, VW)
+            a30 = vfma(v, w0, a30)
+            a31 = vfma(v, w1, a31)
+            v = vbcast(x4 + o, VW)
+            a40 = vfma(v, w0, a40)
+            a41 = vfma(v, w1, a41)
+            v = vbcast(x5 + o, VW)
+            a50 = vfma(v, w0, a50)
+            a51 = vfma(v, w1, a51)
+            v = vbcast(x6 + o, VW)
+            a60 = vfma(v, w0, a60)
+            a61 = vfma(v, w1, a61)
+            v = vbcast(x7 + o, VW)
+            a70 = vfma(v, w0, a70)
+            a71 = vfma(v, w1, a71)
+        else:
+            a00 = vfma(vbcast(x0 + o, VW), w0, a00)
+            a10 = vfma(vbcast(x1 + o, VW), w0, a10)
+            a20 = vfma(vbcast(x2 + o, VW), w0, a20)
+            a30 = vfma(vbcast(x3 + o, VW), w0, a30)
+            a40 = vfma(vbcast(x4 + o, VW), w0, a40)
+            a50 = vfma(vbcast(x5 + o, VW), w0, a50)
+            a60 = vfma(vbcast(x6 + o, VW), w0, a60)
+            a70 = vfma(vbcast(x7 + o, VW), w0, a70)
+        wa += 4 * NV * VW
     return a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71
 
 
 @jit(contract=True, inline=True)
-def _store_pixel(dst, v0, v1, b0, b1, relu):
-    """Write the 16 lanes ``v0 + b0, v1 + b1`` (ReLU if ``relu``) at byte address ``dst``."""
+def _store_pixel(VW, NV, dst, v0, v1, b0, b1, relu):
+    """Write ``v0 + b0`` and, if ``NV == 2``, ``v1 + b1`` (ReLU if ``relu``), one after the other, at ``dst``."""
     v0 = vadd(v0, b0)
-    v1 = vadd(v1, b1)
     if relu:
         v0 = vrelu(v0)
-        v1 = vrelu(v1)
     vstore(dst, v0)
-    vstore(dst + 32, v1)
+    if NV == 2:
+        v1 = vadd(v1, b1)
+        if relu:
+            v1 = vrelu(v1)
+        vstore(dst + 4 * VW, v1)
 
 
-@jit(parallel=True, contract=True)
-def direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
-    """float32 direct convolution, register-blocked: tiles of 8 output pixels x 16 filters.
+@jit(contract=True, inline=True)
+def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, VW, NV):
+    """float32 direct convolution, register-blocked: tiles of 8 output pixels x ``L = NV*VW`` filters.
 
-    ``wp`` is the weight bank packed by :func:`pack_weights` with ``L = 16``
-    and ``bias`` has ``16 * wp.shape[0]`` entries (zeros beyond ``F``).  A
+    ``VW`` (8 or 16) is the width of the vectors and ``NV`` (1 or 2) the
+    vectors per pixel, both compile-time constants (one compiled kernel per
+    pair, the entry points below): 8 pixels x 16 filters in 16 ymm
+    registers, 8 x 32 in 16 zmm registers, or 8 x 16 in 8 zmm registers.
+    ``wp`` is the weight bank packed by :func:`pack_weights` with ``L`` lanes
+    and ``bias`` has ``L * wp.shape[0]`` entries (zeros beyond ``F``).  A
     ``prange`` iteration is one block of ``rows_per_block`` output rows of one
     image.  For each tile (8 consecutive pixels of a row, 16 filters) the
     16 accumulator vectors stay in registers for the whole ``kh*kw*C``
@@ -314,7 +332,7 @@ def direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_blo
     N, H, W, C = x.shape
     OH, OW, F = out.shape[1], out.shape[2], out.shape[3]
     P = 8
-    L = 16
+    L = NV * VW
     FB = wp.shape[0]
     K = kh * kw * C
     KW = kw * C
@@ -355,22 +373,22 @@ def direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_blo
         for i in range(i0, i1):
             for j0 in range(0, OW, P):
                 for fb in range(FB):
-                    a00 = vzero()
-                    a01 = vzero()
-                    a10 = vzero()
-                    a11 = vzero()
-                    a20 = vzero()
-                    a21 = vzero()
-                    a30 = vzero()
-                    a31 = vzero()
-                    a40 = vzero()
-                    a41 = vzero()
-                    a50 = vzero()
-                    a51 = vzero()
-                    a60 = vzero()
-                    a61 = vzero()
-                    a70 = vzero()
-                    a71 = vzero()
+                    a00 = vzero(VW)
+                    a01 = vzero(VW)
+                    a10 = vzero(VW)
+                    a11 = vzero(VW)
+                    a20 = vzero(VW)
+                    a21 = vzero(VW)
+                    a30 = vzero(VW)
+                    a31 = vzero(VW)
+                    a40 = vzero(VW)
+                    a41 = vzero(VW)
+                    a50 = vzero(VW)
+                    a51 = vzero(VW)
+                    a60 = vzero(VW)
+                    a61 = vzero(VW)
+                    a70 = vzero(VW)
+                    a71 = vzero(VW)
                     for a in range(kh):
                         y = i * sh + a * dh - pt
                         if y < 0 or y >= H:
@@ -383,45 +401,45 @@ def direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_blo
                             wa = wb + 4 * ((fb * K + a * KW) * L)
                             if KW == 9:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(rb, ps, wa, 9, a00, a01, a10, a11, a20, a21, a30, a31,
+                                    _tile_taps(VW, NV, rb, ps, wa, 9, a00, a01, a10, a11, a20, a21, a30, a31,
                                                a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                             else:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(rb, ps, wa, KW, a00, a01, a10, a11, a20, a21, a30, a31,
+                                    _tile_taps(VW, NV, rb, ps, wa, KW, a00, a01, a10, a11, a20, a21, a30, a31,
                                                a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                         else:
                             for b in range(kw):
                                 wa = wb + 4 * ((fb * K + (a * kw + b) * C) * L)
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(rb + 4 * b * dw * C, ps, wa, C, a00, a01, a10, a11, a20, a21, a30, a31,
-                                               a40, a41, a50, a51, a60, a61, a70, a71)
+                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, C, a00, a01, a10, a11, a20, a21,
+                                               a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                     f0 = fb * L
-                    b0 = vload(bb + 4 * f0)
-                    b1 = vload(bb + 4 * f0 + 32)
+                    b0 = vload(bb + 4 * f0, VW)
+                    b1 = vload(bb + 4 * f0 + 4 * (NV - 1) * VW, VW)  # b0 again when NV == 1 (unused)
                     full = f0 + L <= F
                     row = out[n, i]
                     dst = ob + 4 * (((n * OH + i) * OW + j0) * F + f0)
                     for p in range(min(P, OW - j0)):
                         at = dst if full else tb  # the last, partial filter block goes through tmp
                         if p == 0:
-                            _store_pixel(at, a00, a01, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a00, a01, b0, b1, relu)
                         elif p == 1:
-                            _store_pixel(at, a10, a11, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a10, a11, b0, b1, relu)
                         elif p == 2:
-                            _store_pixel(at, a20, a21, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a20, a21, b0, b1, relu)
                         elif p == 3:
-                            _store_pixel(at, a30, a31, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a30, a31, b0, b1, relu)
                         elif p == 4:
-                            _store_pixel(at, a40, a41, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a40, a41, b0, b1, relu)
                         elif p == 5:
-                            _store_pixel(at, a50, a51, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a50, a51, b0, b1, relu)
                         elif p == 6:
-                            _store_pixel(at, a60, a61, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a60, a61, b0, b1, relu)
                         else:
-                            _store_pixel(at, a70, a71, b0, b1, relu)
+                            _store_pixel(VW, NV, at, a70, a71, b0, b1, relu)
                         if not full:
                             o = row[j0 + p]
                             for lane in range(F - f0):
@@ -429,3 +447,21 @@ def direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_blo
                         dst += 4 * F
         keep_alive(buf)
         keep_alive(tmp)
+
+
+@jit(parallel=True, contract=True)
+def direct_tiles_8x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
+    """:func:`_direct_tiles` with 2 vectors of 8 lanes per pixel: 8 pixels x 16 filters (16 ymm registers)."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, 8, 2)
+
+
+@jit(parallel=True, contract=True)
+def direct_tiles_16x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
+    """:func:`_direct_tiles` with 2 vectors of 16 lanes per pixel: 8 pixels x 32 filters (16 zmm registers)."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, 16, 2)
+
+
+@jit(parallel=True, contract=True)
+def direct_tiles_16x1(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
+    """:func:`_direct_tiles` with 1 vector of 16 lanes per pixel: 8 pixels x 16 filters (8 zmm registers)."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, 16, 1)
