@@ -322,3 +322,35 @@ def test_blas_thread_count_is_restored():
     assert before, "no BLAS library found"
     conv2d(x, w, padding="same", backend="im2col")
     assert blas_threads() == before
+
+
+def maxpool_loop(x, pool, stride, pad):
+    """Reference max pooling: windows clipped to the image (padding never counts), NumPy max per window."""
+    n, h, wd, c = x.shape
+    (pt, pb), (pl, pr) = pad
+    oh = (h + pt + pb - pool[0]) // stride[0] + 1
+    ow = (wd + pl + pr - pool[1]) // stride[1] + 1
+    out = np.empty((n, oh, ow, c), x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            y0, x0 = i * stride[0] - pt, j * stride[1] - pl
+            win = x[:, max(y0, 0) : y0 + pool[0], max(x0, 0) : x0 + pool[1]]
+            out[:, i, j] = win.max(axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape, pool, stride, padding, pad",
+    [
+        ((3, 8, 8, 16), (2, 2), (2, 2), "valid", ((0, 0), (0, 0))),  # the maxpool network's pooling
+        ((2, 7, 9, 13), (3, 3), (2, 2), "valid", ((0, 0), (0, 0))),  # 8 channels in a vector, 5 one by one
+        ((2, 7, 9, 5), (3, 3), (2, 2), "same", ((1, 1), (1, 1))),  # channels only one by one; windows clipped
+        ((1, 5, 6, 24), (2, 3), (1, 2), "same", ((0, 1), (0, 1))),
+    ],
+)
+def test_maxpool_layer_matches_numpy(shape, pool, stride, padding, pad):
+    from fastconv.nn.layers import MaxPooling2D
+
+    x = np.random.default_rng(len(shape) + shape[-1]).standard_normal(shape).astype(np.float32)
+    got = MaxPooling2D("p", pool_size=pool, strides=stride, padding=padding)(x)
+    np.testing.assert_array_equal(got, maxpool_loop(x, pool, stride, pad))

@@ -20,7 +20,7 @@ from numba import prange, types
 from numba.extending import overload
 
 from .._jit import jit
-from .vec import keep_alive, vadd, vbcast, vfma, vload, vrelu, vstore, vzero
+from .vec import keep_alive, vadd, vbcast, vfma, vload, vmax, vrelu, vstore, vzero
 
 #: Output pixels of one register tile (along a row).
 TILE_PIXELS = 8
@@ -189,27 +189,42 @@ def maxpool(x, ph, pw, sh, sw, pt, pl, out):
 
     Taps outside ``x`` are ignored (Keras' and TensorFlow's "same" max
     pooling never counts padding); every window holds at least one pixel.
+    ``x`` and ``out`` are C-contiguous float32.  One ``prange`` iteration per
+    output row.  Each output starts from the window's first pixel, then takes
+    every tap ``v`` with ``v > max``, in row, column order (so a NaN in the
+    first pixel stays).  Channels go 8 at a time in vectors (:func:`vmax`),
+    the remainder one by one, with the same comparisons.
     """
     N, H, W, C = x.shape
     OH, OW = out.shape[1], out.shape[2]
+    xb = np.int64(x.ctypes.data)
+    ob = np.int64(out.ctypes.data)
+    C8 = C - C % 8
     for t in prange(N * OH):
         n = t // OH
         i = t - n * OH
         y0 = max(i * sh - pt, 0)
         y1 = min(i * sh - pt + ph, H)
+        orow = out[n, i]
         for j in range(OW):
             x0 = max(j * sw - pl, 0)
             x1 = min(j * sw - pl + pw, W)
-            o = out[n, i, j]
-            first = x[n, y0, x0]
-            for c in range(C):
-                o[c] = first[c]
-            for y in range(y0, y1):
-                for xx in range(x0, x1):
-                    v = x[n, y, xx]
-                    for c in range(C):
-                        if v[c] > o[c]:
-                            o[c] = v[c]
+            dst = ob + 4 * ((t * OW + j) * C)
+            first = xb + 4 * (((n * H + y0) * W + x0) * C)
+            for c in range(0, C8, 8):
+                m = vload(first + 4 * c, 8)
+                for y in range(y0, y1):
+                    for xx in range(x0, x1):
+                        m = vmax(vload(xb + 4 * (((n * H + y) * W + xx) * C + c), 8), m)
+                vstore(dst + 4 * c, m)
+            for c in range(C8, C):
+                m = x[n, y0, x0, c]
+                for y in range(y0, y1):
+                    for xx in range(x0, x1):
+                        v = x[n, y, xx, c]
+                        if v > m:
+                            m = v
+                orow[j, c] = m
 
 
 @jit()

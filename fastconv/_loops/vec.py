@@ -155,3 +155,15 @@ def keep_alive(typingctx, a):
         return context.get_dummy_value()
 
     return types.none(a), codegen
+
+
+@intrinsic
+def vmax(typingctx, v, m):
+    """``v`` where ``v > m``, else ``m``, lane by lane (a NaN in ``m`` stays; a NaN in ``v`` is not taken)."""
+    if not (isinstance(v, F32Vec) and v == m):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.fcmp_ordered(">", args[0], args[1]), args[0], args[1])
+
+    return v(v, v), codegen
