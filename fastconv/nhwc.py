@@ -18,7 +18,7 @@ output rows with ``numba.prange`` (threads: ``numba.set_num_threads``):
 
 ``"auto"`` takes ``"direct"`` for float32 and integers and ``"im2col"`` for
 float64.  ``benches/bench_conv2d.py`` times both on the CNN layers: at batch
-128 and batch 1 the float32 direct kernel is 1.5-4x faster than im2col,
+128 and batch 1 the float32 direct kernel is 1.3-3x faster than im2col,
 whose patch matrix costs memory traffic and whose sgemm runs far from peak
 with only 16-32 columns.  There is no float64 tile kernel; dgemm is the
 faster of the two there.
