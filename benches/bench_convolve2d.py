@@ -17,7 +17,16 @@ from __future__ import annotations
 
 import pytest
 
-from benches.peers import CASES, MAX_TAPS, PEERS, Unsupported, call_kwargs, check_same, make_inputs
+from benches.peers import (
+    CASES,
+    MAX_TAPS,
+    PEERS,
+    SEPARABLE_PEERS,
+    Unsupported,
+    call_kwargs,
+    check_same,
+    make_inputs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +52,8 @@ def inputs():
 def test_convolve2d(benchmark, inputs, case, peer):
     if benchmark.disabled and not case.smoke:
         pytest.skip("timed only with --benchmark-only")
+    if case.separable and peer not in SEPARABLE_PEERS:
+        pytest.skip(f"{peer} is not timed on the separable cases")
     limit = MAX_TAPS.get(peer)
     if limit is not None and case.taps > limit:
         pytest.skip(f"{peer} is too slow for {case.name} ({case.taps:.2g} taps > {limit:.2g})")

@@ -59,6 +59,32 @@ KERNEL1 = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.int64)
 KERNEL2 = np.array([[0, -1, 0], [-1, 8, -1], [0, -1, 0]], dtype=np.int64)
 
 
+def _gaussian(n: int, sigma: float) -> np.ndarray:
+    a = np.arange(n) - (n - 1) / 2
+    g = np.exp(-(a**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def separable_factors(case) -> tuple[np.ndarray, np.ndarray]:
+    """``(column, row)`` float32 factors of a separable case's kernel, as the case builds it (kernel = outer)."""
+    if case.kernel == "gaussian:15:3":
+        g = _gaussian(15, 3.0)
+        return g.astype(np.float32), g.astype(np.float32)
+    if case.kernel == "box:15":
+        b = np.full(15, 1 / 15)
+        return b.astype(np.float32), b.astype(np.float32)
+    if case.kernel == "sobel":  # horizontal derivative: smoothing down the column, difference along the row
+        return np.array([1, 2, 1], np.float32), np.array([-1, 0, 1], np.float32)
+    if case.kernel == "outer:15":  # an outer product of two random vectors
+        rng = np.random.default_rng(zlib.crc32(case.kernel.encode()))
+        return rng.standard_normal(15).astype(np.float32), rng.standard_normal(15).astype(np.float32)
+    raise ValueError(f"not a separable case: {case.kernel}")
+
+
+#: Separable (rank-1) kernels of the separable cases, built as ``outer(column, row)`` in float32.
+SEPARABLE = ("gaussian:15:3", "box:15", "sobel", "outer:15")
+
+
 @dataclass(frozen=True)
 class Case:
     """One benchmark input: an image, a kernel and the call's options."""
@@ -71,9 +97,13 @@ class Case:
     stride: int = 1
     padding: str = "valid"
     channels: int = 0  # 0: a 2-D image; 3: an (H, W, 3) RGB image
-    kernel: str = "random"  # "random", "kernel1" or "kernel2"
+    kernel: str = "random"  # "random", "kernel1", "kernel2", or a separable kernel of SEPARABLE
     smoke: bool = False  # also run (once, untimed) by a plain `pytest`
     seed_peer: bool = False  # time the seed's pure-Python function too
+
+    @property
+    def separable(self) -> bool:
+        return self.kernel in SEPARABLE
 
     @property
     def pixels(self) -> int:
@@ -122,6 +152,10 @@ CASES = [
     _case(4096, 3, dtype="uint8", kernel="kernel1"),
     # An RGB image, each channel filtered with the same kernel.
     _case(1024, 3, channels=3),
+    # The seed's 200x200 case in float32.
+    _case(200, 3, kernel="kernel1", seed_peer=True),
+    # Separable kernels (fastconv finds the factors itself; cv2.sepFilter2D is given them).
+    *[_case(n, 3 if kern == "sobel" else 15, kernel=kern) for n in (2048, 4096) for kern in SEPARABLE],
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 
@@ -138,6 +172,9 @@ def make_inputs(case: Case):
         k = KERNEL1.copy()
     elif case.kernel == "kernel2":
         k = KERNEL2.copy()
+    elif case.kernel in SEPARABLE:
+        column, row = separable_factors(case)
+        k = np.outer(column, row).astype(np.float32)
     elif case.dtype == "uint8":
         k = rng.integers(-4, 5, size=(case.k, case.k)).astype(np.int64)
     else:
@@ -247,6 +284,15 @@ def _cv2(case, img, k):
     return (lambda: cv2.filter2D(img, ddepth, kf, borderType=cv2.BORDER_CONSTANT)), (lambda r: r[sl])
 
 
+def _cv2_sep(case, img, k):
+    cv2 = pytest.importorskip("cv2")
+    if not case.separable:
+        raise Unsupported("separable cases only (it is given the kernel's two factors)")
+    column, row = separable_factors(case)
+    sl = valid_slice(case, k)
+    return (lambda: cv2.sepFilter2D(img, cv2.CV_32F, row, column, borderType=cv2.BORDER_CONSTANT)), (lambda r: r[sl])
+
+
 def _tf(case, img, k):
     tf = pytest.importorskip("tensorflow")
     pad = "SAME" if case.padding == "same" else "VALID"
@@ -284,9 +330,13 @@ PEERS = {
     "scipy.ndimage.correlate": _scipy_ndimage,
     "scipy.signal.fftconvolve": _scipy_fft,
     "cv2.filter2D": _cv2,
+    "cv2.sepFilter2D": _cv2_sep,
     "tf.nn.conv2d": _tf,
     "np.copyto (floor)": _copyto,
 }
+
+#: The peers timed on the separable cases (the rest add minutes and nothing the other cases do not show).
+SEPARABLE_PEERS = ("fastconv", "cv2.filter2D", "cv2.sepFilter2D", "np.copyto (floor)")
 
 #: Peers too slow to time on large inputs: the largest ``Case.taps`` each is timed on
 #: (one call would take seconds beyond it).  Skipped above it, and said so.

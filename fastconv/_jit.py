@@ -1,26 +1,105 @@
-"""The one place where fastconv's Numba options are set.
+"""The one place where fastconv's Numba options and threading layer are set.
 
+Options
+-------
 Every kernel is compiled with ``cache=True`` (compiled code is written next to
 the module, or to ``NUMBA_CACHE_DIR``, so a new process skips compilation) and
 ``error_model="numpy"`` (division follows NumPy: no exception checks in hot
-loops).  There is no general ``fastmath``: its ``nnan``/``ninf``/``reassoc``
-flags let LLVM assume no NaN or inf and reorder sums, which changes results.
-A kernel may opt in to ``contract`` alone (``jit(contract=True)``): a
-multiply followed by an add may become one fused multiply-add (one rounding
-instead of two); the order of the sums is kept, NaN and inf propagate.  There are no eager signatures either, so
-``import fastconv`` compiles nothing; each kernel compiles on first use for the
-dtypes it meets.
+loops).  ``jit(contract=True)`` adds the one fast-math flag fastconv uses,
+``contract``: LLVM may fuse ``a * b + c`` into a fused multiply-add (one
+rounding instead of two).  Sums are never reordered (no ``reassoc``) and NaN
+and inf are not assumed away (no ``nnan``/``ninf``), so they propagate as
+without the flag.  There are no eager signatures, so ``import fastconv``
+compiles nothing; each kernel compiles on first use for the dtypes it meets.
 
 If no cache location is writable, Numba refuses ``cache=True`` when the
 function is decorated; the kernel is then compiled without a cache instead of
 failing the import.
+
+Threads
+-------
+All of fastconv's parallel loops (``convolve2d``'s row blocks, ``conv2d``'s
+``prange`` loops) run on Numba's threading layer, sized by
+``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``.  Unless the environment
+variable ``NUMBA_THREADING_LAYER`` says otherwise, importing fastconv selects
+the TBB layer (the ``tbb`` package, a dependency): it is safe for many Python
+threads calling at once and in processes forked after a parallel call, and
+its work stealing keeps both cores busy when another process holds one.  The
+``tbb`` wheel installs ``libtbb.so.12`` under ``sys.prefix/lib``, where
+Numba's loader does not look, so it is loaded from there first.  Without a
+usable TBB the ``workqueue`` layer is selected, and every ``jit(parallel=True)``
+kernel is then wrapped so that one parallel call runs at a time in the
+process (``workqueue`` aborts the process when two threads enter it at once);
+such a wrapped kernel is called from Python only.  The selection sets
+``numba.config.THREADING_LAYER`` for the whole process, before the first
+parallel loop runs.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import os
+import sys
+import threading
+
 import numba
 
 _OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+def _load_tbb() -> bool:
+    """Make the TBB runtime loadable by Numba; True when Numba's TBB layer imports."""
+    candidates = ["libtbb.so.12", os.path.join(sys.prefix, "lib", "libtbb.so.12")]
+    if sys.platform == "darwin":
+        candidates = ["libtbb.12.dylib", os.path.join(sys.prefix, "lib", "libtbb.12.dylib")]
+    elif sys.platform == "win32":
+        candidates = ["tbb12.dll", os.path.join(sys.prefix, "Library", "bin", "tbb12.dll")]
+    for name in candidates:
+        try:
+            lib = ctypes.CDLL(name, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+            if lib.TBB_runtime_interface_version() < 12060:  # the oldest TBB Numba accepts
+                return False
+            break
+        except (OSError, AttributeError):
+            continue
+    else:
+        return False
+    try:
+        from numba.np.ufunc import tbbpool  # noqa: F401  (import only: is the layer usable?)
+    except ImportError:
+        return False
+    return True
+
+
+def _select_threading_layer() -> str:
+    """Set ``numba.config.THREADING_LAYER`` (see the module docstring) and return the layer asked for."""
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        if numba.config.THREADING_LAYER in ("tbb", "safe", "threadsafe", "forksafe", "default"):
+            _load_tbb()  # so that the layer asked for can load
+        return numba.config.THREADING_LAYER
+    layer = "tbb" if _load_tbb() else "workqueue"
+    numba.config.THREADING_LAYER = layer
+    return layer
+
+
+THREADING_LAYER = _select_threading_layer()
+
+# Layers that take concurrent callers; any other gets one parallel call at a time.
+_CONCURRENT_LAYERS = ("tbb", "omp", "safe", "threadsafe")
+_launch = threading.Lock()
+
+
+def _one_at_a_time(kernel):
+    """``kernel`` behind the process-wide launch lock (for a layer that is not thread-safe)."""
+
+    @functools.wraps(kernel)
+    def call(*args):
+        with _launch:
+            return kernel(*args)
+
+    call.dispatcher = kernel
+    return call
 
 
 def jit(parallel: bool = False, contract: bool = False, inline: bool = False):
@@ -30,11 +109,10 @@ def jit(parallel: bool = False, contract: bool = False, inline: bool = False):
     ----------
     parallel : bool
         Compile with ``parallel=True`` so that ``numba.prange`` loops run on
-        Numba's thread pool (sized by ``numba.set_num_threads`` or
-        ``NUMBA_NUM_THREADS``).
+        Numba's threading layer (see the module docstring).
     contract : bool
-        Compile with ``fastmath={"contract"}``: ``a * b + c`` may be fused
-        into one FMA instruction.  No other fast-math flag is ever set.
+        Let LLVM fuse ``a * b + c`` into one fused multiply-add (fast-math
+        flag ``contract`` only; NaN and inf propagate as without it).
     inline : bool
         Compile with ``inline="always"``: every call from another kernel is
         inlined in Numba's IR, so the caller's constants reach the body (a
@@ -49,18 +127,21 @@ def jit(parallel: bool = False, contract: bool = False, inline: bool = False):
     >>> twice(3)
     6
     """
-
-    extra = {"fastmath": {"contract"}} if contract else {}
+    options = dict(_OPTIONS)
+    if contract:
+        options["fastmath"] = {"contract"}
     if inline:
-        extra["inline"] = "always"
+        options["inline"] = "always"
 
     def decorate(func):
         try:
-            return numba.njit(parallel=parallel, **_OPTIONS, **extra)(func)
+            kernel = numba.njit(parallel=parallel, **options)(func)
         except RuntimeError:
             # "cannot cache function ...: no locator available": no writable
             # cache directory. Compile per process instead.
-            options = dict(_OPTIONS, cache=False)
-            return numba.njit(parallel=parallel, **options, **extra)(func)
+            kernel = numba.njit(parallel=parallel, **dict(options, cache=False))(func)
+        if parallel and THREADING_LAYER not in _CONCURRENT_LAYERS:
+            return _one_at_a_time(kernel)
+        return kernel
 
     return decorate

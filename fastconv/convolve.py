@@ -9,7 +9,9 @@ import numpy as np
 from . import _validation as v
 from ._loops import correlate2d, reference
 
-#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` picks one by shape.
+#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs ``"direct"``: in the
+#: benchmark report (docs/bench/REPORT.md) it is the fastest on every case, 200x200 to 4096x4096,
+#: 3x3 to 15x15, so there is no shape rule to apply.
 BACKENDS = {
     "naive": reference.naive,
     "im2col": reference.im2col,
@@ -26,18 +28,6 @@ def _kernel_input(a, dtype):
     if a.dtype == dtype and flags.c_contiguous and flags.aligned:
         return a
     return v.as_kernel_input(a, dtype)
-
-
-def _choose_backend(shape_hw, k_hw) -> str:
-    """The backend ``"auto"`` runs for an image of ``shape_hw`` and a kernel of ``k_hw``.
-
-    ``direct`` for every shape: in docs/bench/REPORT.md it is the fastest
-    fastconv backend on every case, from 200x200 to 4096x4096 and from 3x3 to
-    15x15 kernels, and faster there than the FFT methods (``scipy.signal.fftconvolve``)
-    that usually win for large kernels. The arguments are where a shape rule goes
-    when a backend wins somewhere.
-    """
-    return "direct"
 
 
 class _Call(NamedTuple):
@@ -208,7 +198,7 @@ def convolve2d(img, k, stride=1, padding=0, *, dilation=1, flip=False, pad_mode=
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
     call = _prepare(img, k, stride, padding, dilation, flip, pad_mode)
     if backend == "auto":
-        backend = _choose_backend(call.out_shape[1:], call.kern.shape)
+        backend = "direct"
     out = np.empty(call.out_shape, dtype=call.dtype)
     (sh, sw), (dh, dw), (pt, pl) = call.stride, call.dilation, call.pads
     BACKENDS[backend](call.x, call.kern, sh, sw, dh, dw, pt, pl, out)

@@ -5,26 +5,38 @@ Notation as in :mod:`fastconv._loops`.  :func:`direct` picks the arithmetic
 path: input rows read in place (:func:`_direct_inplace`) or staged first
 (:func:`_direct_staged`); 3x3 kernels go to :mod:`fastconv._loops.sum3x3`,
 other sizes add up to 15 taps per pass into a block of partial sums.
+
+The multiply-add helpers (``_rows35`` ... ``_tap1``) are compiled with
+``jit(contract=True)``: LLVM fuses each ``w * p + acc`` into one FMA (about 5%
+faster per pass here, and fewer roundings); the order of the sums
+is unchanged and NaN/inf propagate (see :mod:`fastconv._jit`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from .._jit import jit
 from .lanes import _store
 from .rows import _edge, _interior, _stage
 from .sum3x3 import _sum9, _sum9_rows
-from .threads import fetch_add, run
+from .threads import run
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
 _BLOCK = 512
 # Output rows per parallel task of ``direct`` (one allocation of scratch per task).
 _ROWS = 16
+# Smallest kernel (taps) tried for the separable path: at 3x3 the direct
+# loops are limited by memory, not arithmetic, and two passes cost more.
+_SEPARABLE_TAPS = 20
+# Smallest call (multiply-adds plus input values) for which the rank test
+# (an SVD of the kernel, some 20-50 us) is worth trying.
+_SEPARABLE_MIN_WORK = 1 << 20
 
 
-@jit()
+@jit(contract=True)
 def _rows35(acc, n, p, q, r, k, a, b):
     """``acc[j] += sum k[a+u, b+v] * row_u[j + v]`` over 3 kernel rows ``u`` and 5 taps ``v`` (``dw == 1``)."""
     a0, a1, a2, a3, a4 = k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], k[a, b + 4]
@@ -38,7 +50,7 @@ def _rows35(acc, n, p, q, r, k, a, b):
         )
 
 
-@jit()
+@jit(contract=True)
 def _rows15(acc, n, p, k, a, b):
     """``acc[j] += sum_v k[a, b+v] * p[j + v]`` over 5 taps ``v`` of one kernel row (``dw == 1``)."""
     a0, a1, a2, a3, a4 = k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], k[a, b + 4]
@@ -46,21 +58,21 @@ def _rows15(acc, n, p, k, a, b):
         acc[j] += a0 * p[j] + a1 * p[j + 1] + a2 * p[j + 2] + a3 * p[j + 3] + a4 * p[j + 4]
 
 
-@jit()
+@jit(contract=True)
 def _rows31(acc, n, p, q, r, w0, w1, w2):
     """``acc[j] += w0*p[j] + w1*q[j] + w2*r[j]``: one tap of three kernel rows."""
     for j in range(n):
         acc[j] += w0 * p[j] + w1 * q[j] + w2 * r[j]
 
 
-@jit()
+@jit(contract=True)
 def _taps4(acc, n, p0, p1, p2, p3, w0, w1, w2, w3):
     """``acc[j] += w0*p0[j] + w1*p1[j] + w2*p2[j] + w3*p3[j]``: four taps of one kernel row."""
     for j in range(n):
         acc[j] += w0 * p0[j] + w1 * p1[j] + w2 * p2[j] + w3 * p3[j]
 
 
-@jit()
+@jit(contract=True)
 def _tap1(acc, n, p0, w0):
     """``acc[j] += w0 * p0[j]``: one tap."""
     for j in range(n):
@@ -101,26 +113,26 @@ def _block_dense(xc, k, r0, dh, base, n, acc):
 
 
 @jit()
-def _block_staged(buf, u0, k, sw, dh, dw, j0, n, acc):
+def _block_staged(buf, u0, ustep, k, ph, off, j0, n, acc):
     """Partial sums of ``n`` output columns from staged rows, starting at output ``j0``.
 
-    Kernel row ``a`` reads ``buf[u0 + a*dh, phase, :]``.
+    Kernel row ``a`` reads staged row ``buf[u0 + a*ustep]``; tap ``b`` of it
+    reads ``buf[., ph[b], off[b] + j0 :]`` (see :func:`_direct_staged`).
     """
     kh, kw = k.shape
     for j in range(n):
         acc[j] = 0
     for a in range(kh):
-        u = u0 + a * dh
+        u = u0 + a * ustep
         b = 0
         while b + 4 <= kw:
-            q0, q1, q2, q3 = b * dw, (b + 1) * dw, (b + 2) * dw, (b + 3) * dw
             _taps4(
                 acc,
                 n,
-                buf[u, q0 % sw, q0 // sw + j0 :],
-                buf[u, q1 % sw, q1 // sw + j0 :],
-                buf[u, q2 % sw, q2 // sw + j0 :],
-                buf[u, q3 % sw, q3 // sw + j0 :],
+                buf[u, ph[b], off[b] + j0 :],
+                buf[u, ph[b + 1], off[b + 1] + j0 :],
+                buf[u, ph[b + 2], off[b + 2] + j0 :],
+                buf[u, ph[b + 3], off[b + 3] + j0 :],
                 k[a, b],
                 k[a, b + 1],
                 k[a, b + 2],
@@ -128,9 +140,19 @@ def _block_staged(buf, u0, k, sw, dh, dw, j0, n, acc):
             )
             b += 4
         while b < kw:
-            q0 = b * dw
-            _tap1(acc, n, buf[u, q0 % sw, q0 // sw + j0 :], k[a, b])
+            _tap1(acc, n, buf[u, ph[b], off[b] + j0 :], k[a, b])
             b += 1
+
+
+@jit()
+def _stage_taps(xrow, base, sw, dw, buf):
+    """``buf[b, m] = xrow[base + m*sw + b*dw]`` for every tap ``b``: one staged row per tap (large column strides)."""
+    kw, n = buf.shape
+    for b in range(kw):
+        src = xrow[base + b * dw :]
+        dst = buf[b]
+        for m in range(n):
+            dst[m] = src[m * sw]
 
 
 @jit()
@@ -206,10 +228,16 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
 def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     """``direct`` for integer input or column stride > 1: stages the input rows first (row blocks ``t0 <= t < t1``).
 
-    Staging converts integers to the accumulator's type and splits strided
-    rows by phase.  A task takes ``_ROWS`` output rows and stages every input
-    row they read once, so rows shared by neighbouring outputs are not
-    staged again.
+    Staging converts integers to the accumulator's type and lays the taps out
+    at unit stride.  Along a row: for ``sw <= kw`` a row is split into its
+    ``sw`` phases (tap ``b`` at column offset ``q = b*dw`` reads phase
+    ``q % sw`` from ``q // sw``); for larger strides each tap gets its own
+    staged row of the ``n`` interior outputs, so scratch never grows with the
+    stride.  Across rows: a task takes ``_ROWS`` output rows and stages every
+    input row they read once, so rows shared by neighbouring outputs are not
+    staged again, unless that span is more than ``kh`` rows per output (a
+    large row stride): then each output row stages its own ``kh`` rows.
+    Scratch is thus bounded by the output width and the kernel size.
     """
     C, H, W = x.shape
     _, OH, OW = out.shape
@@ -217,13 +245,23 @@ def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
     j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
     n_in = j_hi - j_lo
-    L = n_in + ((kw - 1) * dw) // sw + 1
-    q1, q2 = dw, 2 * dw
-    m1, m2, d1, d2 = q1 % sw, q2 % sw, q1 // sw, q2 // sw
+    phases = sw <= kw
+    ph = np.empty(kw, dtype=np.int64)
+    off = np.empty(kw, dtype=np.int64)
+    for b in range(kw):
+        if phases:
+            ph[b], off[b] = (b * dw) % sw, (b * dw) // sw
+        else:
+            ph[b], off[b] = b, 0
+    if phases:
+        P, L = sw, n_in + ((kw - 1) * dw) // sw + 1
+    else:
+        P, L = kw, max(n_in, 1)
     base = j_lo * sw - pl  # input column of tap (0, 0) for output column j_lo
     R = _ROWS
     n_blocks = (OH + R - 1) // R
     span = (R - 1) * sh + (kh - 1) * dh + 1  # input rows one block reads
+    per_row = span > R * kh
     for t in range(t0, t1):
         c = t // n_blocks
         i0 = (t - c * n_blocks) * R
@@ -231,11 +269,14 @@ def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
         xc = x[c]
         acc = np.empty(_BLOCK, dtype=k.dtype)
         top = i0 * sh - pt  # input row of buf[0]
-        buf = np.empty((span, sw, L), dtype=k.dtype)
-        if n_in > 0:
+        buf = np.empty((kh if per_row else span, P, L), dtype=k.dtype)
+        if n_in > 0 and not per_row:
             for u in range(span):
                 if 0 <= top + u < H:
-                    _stage(xc[top + u], base, sw, buf[u])
+                    if phases:
+                        _stage(xc[top + u], base, sw, buf[u])
+                    else:
+                        _stage_taps(xc[top + u], base, sw, dw, buf[u, :, :n_in])
         for i in range(i0, i1):
             row = out[c, i]
             r0 = i * sh - pt
@@ -245,28 +286,169 @@ def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
             _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
             _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
             o = row[j_lo:j_hi]
-            u0, u1, u2 = r0 - top, r0 - top + dh, r0 - top + 2 * dh  # buf rows of kernel rows 0, 1, 2
+            if per_row:  # stage this output's kh input rows (all inside the image: interior row)
+                for a in range(kh):
+                    if phases:
+                        _stage(xc[r0 + a * dh], base, sw, buf[a])
+                    else:
+                        _stage_taps(xc[r0 + a * dh], base, sw, dw, buf[a, :, :n_in])
+                u0, ustep = 0, 1
+            else:
+                u0, ustep = r0 - top, dh
             if kh == 3 and kw == 3:
+                u1, u2 = u0 + ustep, u0 + 2 * ustep  # staged rows of kernel rows 1, 2
                 _sum9(
                     k,
-                    buf[u0, 0],
-                    buf[u0, m1, d1:],
-                    buf[u0, m2, d2:],
-                    buf[u1, 0],
-                    buf[u1, m1, d1:],
-                    buf[u1, m2, d2:],
-                    buf[u2, 0],
-                    buf[u2, m1, d1:],
-                    buf[u2, m2, d2:],
+                    buf[u0, ph[0], off[0] :],
+                    buf[u0, ph[1], off[1] :],
+                    buf[u0, ph[2], off[2] :],
+                    buf[u1, ph[0], off[0] :],
+                    buf[u1, ph[1], off[1] :],
+                    buf[u1, ph[2], off[2] :],
+                    buf[u2, ph[0], off[0] :],
+                    buf[u2, ph[1], off[1] :],
+                    buf[u2, ph[2], off[2] :],
                     o,
                 )
                 continue
             for jb in range(0, n_in, _BLOCK):
                 n = min(_BLOCK, n_in - jb)
-                _block_staged(buf, u0, k, sw, dh, dw, jb, n, acc)
+                _block_staged(buf, u0, ustep, k, ph, off, jb, n, acc)
                 ob = o[jb : jb + n]
                 for j in range(n):
                     ob[j] = _store(acc[j], ob)
+
+
+# Output rows per parallel task of the separable path, and the width of the
+# column chunk whose row-filtered rows it keeps (float32: 64 + kh - 1 rows of
+# 4 KiB, inside L2).
+_SEP_ROWS = 64
+_SEP_COLS = 1024
+
+
+@jit()
+def _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """``direct`` for a kernel equal to ``outer(u, v)``: a row pass with ``v``, then a column pass with ``u``.
+
+    Row blocks ``t0 <= t < t1`` of ``_SEP_ROWS`` output rows; column stride 1.
+    For each chunk of up to ``_SEP_COLS`` interior output columns, every input
+    row the block reads is filtered along the row with ``v`` into ``tmp``
+    (``kw`` taps), then each output row sums ``kh`` rows of ``tmp`` with ``u``:
+    ``kh + kw`` multiply-adds per output instead of ``kh * kw``.  Outputs whose
+    window reaches into the padding are computed from ``k`` with bounds
+    checks.  With a row stride larger than ``kh`` rows, each output row
+    filters only its own ``kh`` input rows.
+    """
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    kh, kw = k.shape
+    i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
+    n_in = j_hi - j_lo
+    base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
+    R = _SEP_ROWS
+    n_blocks = (OH + R - 1) // R
+    for t in range(t0, t1):
+        c = t // n_blocks
+        i0 = (t - c * n_blocks) * R
+        i1 = min(OH, i0 + R)
+        xc = x[c]
+        acc = np.empty(1, dtype=k.dtype)
+        ib0, ib1 = max(i0, i_lo), min(i1, i_hi)  # interior rows of this block
+        if n_in <= 0 or ib0 >= ib1:
+            ib0 = ib1 = i1
+        for i in range(i0, i1):
+            row = out[c, i]
+            r0 = i * sh - pt
+            if not ib0 <= i < ib1:
+                _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
+                continue
+            _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
+            _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+        if ib0 >= ib1:
+            continue
+        top = ib0 * sh - pt  # input row of tmp[0]
+        span = (ib1 - ib0 - 1) * sh + (kh - 1) * dh + 1
+        per_row = span > (ib1 - ib0) * kh
+        tmp = np.empty((kh if per_row else span, min(_SEP_COLS, n_in)), dtype=k.dtype)
+        for jb in range(0, n_in, _SEP_COLS):
+            m = min(_SEP_COLS, n_in - jb)
+            if not per_row:
+                for r in range(span):
+                    _row_pass(xc[top + r, base + jb :], v, dw, m, tmp[r])
+            for i in range(ib0, ib1):
+                r0 = i * sh - pt
+                if per_row:
+                    for a in range(kh):
+                        _row_pass(xc[r0 + a * dh, base + jb :], v, dw, m, tmp[a])
+                    _column_pass(tmp, 0, 1, u, m, out[c, i, j_lo + jb :])
+                else:
+                    _column_pass(tmp, r0 - top, dh, u, m, out[c, i, j_lo + jb :])
+
+
+@jit()
+def _row_pass(src, v, dw, m, dst):
+    """``dst[j] = sum_b v[b] * src[j + b*dw]`` for ``j < m``, four taps per pass."""
+    kw = v.shape[0]
+    for j in range(m):
+        dst[j] = 0
+    b = 0
+    while b + 4 <= kw:
+        _taps4(
+            dst,
+            m,
+            src[b * dw :],
+            src[(b + 1) * dw :],
+            src[(b + 2) * dw :],
+            src[(b + 3) * dw :],
+            v[b],
+            v[b + 1],
+            v[b + 2],
+            v[b + 3],
+        )
+        b += 4
+    while b < kw:
+        _tap1(dst, m, src[b * dw :], v[b])
+        b += 1
+
+
+@jit()
+def _column_pass(tmp, r, step, u, m, o):
+    """``o[j] = sum_a u[a] * tmp[r + a*step, j]`` for ``j < m``, four rows per pass."""
+    kh = u.shape[0]
+    for j in range(m):
+        o[j] = 0
+    a = 0
+    while a + 4 <= kh:
+        q = r + a * step
+        _taps4(o, m, tmp[q], tmp[q + step], tmp[q + 2 * step], tmp[q + 3 * step], u[a], u[a + 1], u[a + 2], u[a + 3])
+        a += 4
+    while a < kh:
+        _tap1(o, m, tmp[r + a * step], u[a])
+        a += 1
+
+
+def _separable_factors(k):
+    """``(u, v)`` in ``k``'s float dtype with ``outer(u, v)`` equal to ``k`` within its rounding, or None.
+
+    The rank test: with ``s`` the singular values of ``k`` (in float64),
+    ``k`` is taken as separable when ``sum |k - s[0] u v^T|`` is at most two
+    units of ``k``'s float precision times ``sum |k|``.  A correlation with
+    the factors then differs from the direct sum by no more than rounding
+    does: each output's error is bounded by that residual times ``max |x|``,
+    plus the rounding of ``kh + kw`` sums instead of ``kh * kw``.
+    """
+    k64 = k.astype(np.float64)
+    if not np.isfinite(k64).all():
+        return None
+    left, s, right = np.linalg.svd(k64)
+    if s[0] == 0:
+        return None
+    u = left[:, 0] * s[0]
+    v = right[0]
+    if np.abs(k64 - np.outer(u, v)).sum() > 2 * np.finfo(k.dtype).eps * np.abs(k64).sum():
+        return None
+    return u.astype(k.dtype), v.astype(k.dtype)
 
 
 def _exact_float_kernel(x, k):
@@ -320,27 +502,69 @@ def _int_kernel(x, k):
 
 
 @jit()
-def _inplace_worker(x, k, sh, sw, dh, dw, pt, pl, out, ctl):
-    """Take blocks from ``ctl`` and run :func:`_direct_inplace` on them until none is left."""
-    n = ctl[2]
-    while True:
-        t = fetch_add(ctl, 0, 1)
-        if t >= n:
-            return
+def _inplace_block(x, k, sh, sw, dh, dw, pt, pl, out, t):
+    """:func:`_direct_inplace` on block ``t``; 1 if it raised, else 0 (see :mod:`fastconv._loops.threads`)."""
+    try:
         _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t, t + 1)
-        fetch_add(ctl, 1, 1)
+    except Exception:  # noqa: BLE001  (reported through the status; the caller re-raises)
+        return 1
+    return 0
 
 
 @jit()
-def _staged_worker(x, k, sh, sw, dh, dw, pt, pl, out, ctl):
-    """Take blocks from ``ctl`` and run :func:`_direct_staged` on them until none is left."""
-    n = ctl[2]
-    while True:
-        t = fetch_add(ctl, 0, 1)
-        if t >= n:
-            return
+def _staged_block(x, k, sh, sw, dh, dw, pt, pl, out, t):
+    """:func:`_direct_staged` on block ``t``; 1 if it raised, else 0 (see :mod:`fastconv._loops.threads`)."""
+    try:
         _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t, t + 1)
-        fetch_add(ctl, 1, 1)
+    except Exception:  # noqa: BLE001
+        return 1
+    return 0
+
+
+@jit()
+def _first_failed(status):
+    """Index of the first nonzero entry of ``status``, or -1."""
+    for t in range(status.shape[0]):
+        if status[t]:
+            return t
+    return -1
+
+
+@jit(parallel=True)
+def _inplace_blocks(x, k, sh, sw, dh, dw, pt, pl, out, n_blocks):
+    """Blocks ``[0, n_blocks)`` of :func:`_direct_inplace` in a ``prange``; the first failed block or -1."""
+    status = np.zeros(n_blocks, dtype=np.uint8)
+    for t in prange(n_blocks):
+        status[t] = _inplace_block(x, k, sh, sw, dh, dw, pt, pl, out, t)
+    return _first_failed(status)
+
+
+@jit(parallel=True)
+def _staged_blocks(x, k, sh, sw, dh, dw, pt, pl, out, n_blocks):
+    """Blocks ``[0, n_blocks)`` of :func:`_direct_staged` in a ``prange``; the first failed block or -1."""
+    status = np.zeros(n_blocks, dtype=np.uint8)
+    for t in prange(n_blocks):
+        status[t] = _staged_block(x, k, sh, sw, dh, dw, pt, pl, out, t)
+    return _first_failed(status)
+
+
+@jit()
+def _separable_block(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t):
+    """:func:`_direct_separable` on block ``t``; 1 if it raised, else 0 (see :mod:`fastconv._loops.threads`)."""
+    try:
+        _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t, t + 1)
+    except Exception:  # noqa: BLE001
+        return 1
+    return 0
+
+
+@jit(parallel=True)
+def _separable_blocks(x, k, u, v, sh, sw, dh, dw, pt, pl, out, n_blocks):
+    """Blocks ``[0, n_blocks)`` of :func:`_direct_separable` in a ``prange``; the first failed block or -1."""
+    status = np.zeros(n_blocks, dtype=np.uint8)
+    for t in prange(n_blocks):
+        status[t] = _separable_block(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t)
+    return _first_failed(status)
 
 
 def direct(x, k, sh, sw, dh, dw, pt, pl, out):
@@ -376,10 +600,23 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
             k, narrow = k16, True
         else:
             k = _exact_float_kernel(x, k)
-    n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
     taps = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
     k3x3 = k.shape[0] == 3 and k.shape[1] == 3
+    if (
+        sw == 1
+        and x.dtype == k.dtype
+        and k.dtype.kind == "f"
+        and k.size >= _SEPARABLE_TAPS
+        and taps >= _SEPARABLE_MIN_WORK
+    ):
+        factors = _separable_factors(k)
+        if factors is not None:
+            n_blocks = out.shape[0] * ((out.shape[1] + _SEP_ROWS - 1) // _SEP_ROWS)
+            args = (x, k, *factors, sh, sw, dh, dw, pt, pl, out)
+            run(_direct_separable, _separable_blocks, args, n_blocks, taps)
+            return
+    n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
     if (sw == 1 or (sw == 2 and dw == 1 and k3x3)) and (x.dtype == k.dtype or narrow):
-        run(_direct_inplace, _inplace_worker, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
+        run(_direct_inplace, _inplace_blocks, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
     else:
-        run(_direct_staged, _staged_worker, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
+        run(_direct_staged, _staged_blocks, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)

@@ -1,80 +1,39 @@
-"""How ``direct`` spreads row blocks over threads.
+"""How ``direct`` spreads row blocks over threads: ``numba.prange`` on fastconv's threading layer.
 
-Row blocks are handed out one at a time through two atomic counters,
-``ctl = [next block, blocks finished, number of blocks]``, to whichever
-thread asks first: the calling thread and up to ``numba.get_num_threads() - 1``
-pool threads run the same loop, without the GIL.  The calling thread never
-waits for a pool thread that has not started; it waits only for blocks
-already taken.  A pool thread that starts late finds no block left and
-returns.  Each block writes only its own output rows.
+A call's output is cut into row blocks that write disjoint rows.  Small calls
+run on the calling thread; larger ones run a ``prange`` over the blocks (see
+``_inplace_blocks`` / ``_staged_blocks`` in :mod:`fastconv._loops.correlate2d`)
+on the threading layer chosen in :mod:`fastconv._jit` (TBB: work stealing,
+safe for concurrent callers and after ``fork``; without TBB, ``workqueue``
+behind a lock that admits one parallel call at a time).
+
+An exception raised inside a block on a pool thread cannot cross the
+threading layer, so each block runs under ``try``/``except`` and reports
+failure in its slot of a status array; :func:`run` then recomputes the first
+failed block on the calling thread, where the exception is raised as usual
+(an ``IndexError`` under ``NUMBA_BOUNDSCHECK=1``, a ``MemoryError``).  If that
+block succeeds the second time, a ``RuntimeError`` is raised instead: a call
+never returns a partly computed result and never hangs.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
-import numpy as np
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 # Below this much work (multiply-adds plus input values; about 0.3 ms on one core),
-# a call runs single-threaded: starting a second thread would cost more than it saves.
+# a call runs single-threaded: waking a second thread would cost more than it saves.
 SERIAL_TAPS = 3 << 20
 
 
-@intrinsic
-def fetch_add(typingctx, counters, index, value):
-    """Atomically add ``value`` to ``counters[index]`` (an int64 array); return the old value."""
-    sig = types.int64(counters, index, value)
+def run(kernel, blocks, args, n_blocks, taps):
+    """Compute row blocks ``[0, n_blocks)``: ``kernel(*args, t0, t1)`` serially, or ``blocks(*args, n)`` in parallel.
 
-    def codegen(context, builder, signature, args):
-        arr, idx, val = args
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, arr)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx])
-        val = context.cast(builder, val, signature.args[2], types.int64)
-        return builder.atomic_rmw("add", ptr, val, "seq_cst")
-
-    return sig, codegen
-
-
-# Row blocks are handed out one at a time through two atomic counters,
-# ``ctl = [next block, blocks finished, number of blocks]``, to whichever
-# thread asks first: the calling thread and up to ``numba.get_num_threads() - 1``
-# pool threads run the same loop, without the GIL.  The calling thread never
-# waits for a pool thread that has not started (on a machine whose other
-# cores are busy, that may take a scheduler time slice of several
-# milliseconds); it waits only for blocks already taken.  A pool thread that
-# starts late finds no block left and returns.  Each block writes only its own
-# output rows.
-
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    """A process-wide pool of ``workers`` helper threads (created on first use)."""
-    with _pools_lock:
-        if workers not in _pools:
-            _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="fastconv")
-        return _pools[workers]
-
-
-def run(kernel, worker, args, n_blocks, taps):
-    """Compute row blocks ``[0, n_blocks)`` on ``numba.get_num_threads()`` threads (see the note above)."""
-    threads = min(numba.get_num_threads(), n_blocks)
-    if threads <= 1 or taps < SERIAL_TAPS:
+    ``blocks`` returns the index of the first block that raised, or -1.
+    """
+    if taps < SERIAL_TAPS or n_blocks <= 1 or numba.get_num_threads() <= 1:
         kernel(*args, 0, n_blocks)
         return
-    ctl = np.array([0, 0, n_blocks], dtype=np.int64)
-    pool = _pool(threads - 1)
-    for _ in range(threads - 1):
-        pool.submit(worker, *args, ctl)
-    worker(*args, ctl)  # releases the GIL (nogil) while it works
-    while ctl[1] < n_blocks:  # blocks still being computed by pool threads
-        time.sleep(0)
+    failed = blocks(*args, n_blocks)
+    if failed >= 0:
+        kernel(*args, failed, failed + 1)  # raises the block's exception on this thread
+        raise RuntimeError(f"row block {failed} failed on a worker thread and succeeded when repeated")

@@ -1,0 +1,169 @@
+"""fastconv's threads where image code runs: forked children, many calling threads, failing workers, dask.
+
+Each case runs in its own Python process (a hang or a crash of the threading
+layer then fails the test instead of the test run) and compares results with
+scipy or a NumPy reference computed in that process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastconv
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, timeout=600, **env):
+    """Run ``code`` in a new interpreter importing this checkout's fastconv; return the finished process."""
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]), **env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+def assert_ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+
+
+def test_forked_child_after_a_threaded_call_computes_without_growing():
+    proc = run_python(
+        """
+        import os, numba, numpy as np, fastconv
+        from scipy.signal import correlate2d
+
+        numba.set_num_threads(2)
+        rng = np.random.default_rng(0)
+        x = rng.random((2048, 2048), dtype=np.float32)
+        k = rng.random((5, 5), dtype=np.float32)
+        fastconv.convolve2d(x, k)  # two threads: the pool now exists in the parent
+
+        def rss_mb():
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                want = correlate2d(x.astype(np.float64), k.astype(np.float64), mode="valid")
+                y = fastconv.convolve2d(x, k)
+                start = rss_mb()
+                for _ in range(50):
+                    y = fastconv.convolve2d(x, k)
+                grown = rss_mb() - start
+                err = float(np.abs(y - want).max())
+                print(f"child: rss grew {grown:.0f} MB, max error {err:.2e}", flush=True)
+                code = 0 if grown < 100 and err < 1e-4 else 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+        """,
+        timeout=300,
+    )
+    assert_ok(proc)
+    assert "child: rss grew" in proc.stdout
+
+
+def test_eight_python_threads_calling_at_once():
+    proc = run_python(
+        """
+        import threading, numba, numpy as np, fastconv
+        from numpy.lib.stride_tricks import sliding_window_view
+        from scipy.signal import correlate2d
+
+        numba.set_num_threads(2)
+        rng = np.random.default_rng(1)
+        images = [rng.random((1024 + 8 * t, 1024), dtype=np.float32) for t in range(8)]
+        kernels = [rng.random((3 + 2 * (t % 3), 5), dtype=np.float32) for t in range(8)]
+        batches = [rng.random((2, 40, 40, 3), dtype=np.float32) for t in range(8)]
+        weights = [rng.random((3, 3, 3, 4), dtype=np.float32) for t in range(8)]
+        results = [None] * 8
+        start = threading.Barrier(8)
+
+        def work(t):
+            start.wait()
+            got = []
+            for _ in range(3):
+                got.append(fastconv.convolve2d(images[t], kernels[t]))
+                got.append(fastconv.conv2d(batches[t], weights[t], backend="direct"))
+                got.append(fastconv.conv2d(batches[t], weights[t]))
+            results[t] = got
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        for t in range(8):
+            want2d = correlate2d(images[t].astype(np.float64), kernels[t].astype(np.float64), mode="valid")
+            win = sliding_window_view(batches[t].astype(np.float64), (3, 3), axis=(1, 2))  # N, OH, OW, C, a, b
+            want4d = np.einsum("nijcab,abcf->nijf", win, weights[t].astype(np.float64))
+            for r in range(3):
+                np.testing.assert_allclose(results[t][3 * r], want2d, rtol=0, atol=1e-3)
+                np.testing.assert_allclose(results[t][3 * r + 1], want4d, rtol=0, atol=1e-4)
+                np.testing.assert_allclose(results[t][3 * r + 2], want4d, rtol=0, atol=1e-4)
+        print("threads ok", numba.threading_layer())
+        """,
+        timeout=400,
+    )
+    assert_ok(proc)
+    assert "threads ok" in proc.stdout
+
+
+def test_an_exception_in_a_worker_thread_fails_the_call():
+    # Bounds checking on, and ``direct``'s block loop asked for blocks past the
+    # last channel: those blocks index the image out of bounds on whichever
+    # thread takes them.  The call must raise IndexError, not hang or return.
+    with tempfile.TemporaryDirectory() as cache:
+        proc = run_python(
+            """
+            import numba, numpy as np
+            from fastconv._loops import correlate2d, threads
+
+            numba.set_num_threads(2)
+            x = np.ones((1, 512, 512), dtype=np.float32)
+            k = np.ones((5, 5), dtype=np.float32)
+            out = np.zeros((1, 508, 508), dtype=np.float32)
+            n_blocks = (508 + correlate2d._ROWS - 1) // correlate2d._ROWS
+            args = (x, k, 1, 1, 1, 1, 0, 0, out)
+            try:
+                threads.run(correlate2d._direct_inplace, correlate2d._inplace_blocks, args, 2 * n_blocks, 1 << 40)
+            except IndexError as e:
+                print("raised IndexError:", e)
+            else:
+                print("no exception")
+            """,
+            timeout=400,
+            NUMBA_BOUNDSCHECK="1",
+            NUMBA_CACHE_DIR=cache,
+        )
+    assert_ok(proc)
+    assert "raised IndexError" in proc.stdout, proc.stdout
+
+
+def test_inside_a_dask_threaded_task():
+    dask = pytest.importorskip("dask")
+    from scipy.signal import correlate2d
+
+    rng = np.random.default_rng(2)
+    images = [rng.random((700, 600 + 16 * t), dtype=np.float32) for t in range(6)]
+    k = rng.random((7, 7), dtype=np.float32)
+    tasks = [dask.delayed(fastconv.convolve2d)(img, k, padding="same") for img in images]
+    got = dask.compute(*tasks, scheduler="threads", num_workers=4)
+    for img, y in zip(images, got, strict=True):
+        want = correlate2d(img.astype(np.float64), k.astype(np.float64), mode="same")
+        np.testing.assert_allclose(y, want, rtol=0, atol=1e-4)
