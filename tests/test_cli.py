@@ -334,7 +334,7 @@ def test_unknown_kernel_in_a_real_process(tmp_path, photo):
         (
             ["filter", "{photo}", "-k", "kernel1", "--scale", "wrap", "-o", "o.png"],
             2,
-            r"argument --scale: must be one of abs, clip, normalize; got 'wrap'",
+            r"argument --scale: must be one of abs, clip, normalize, none; got 'wrap'",
         ),
         (["filter", "{photo}", "-k", "kernel1"], 2, r"the following arguments are required: -o/--output"),
         (["filter", "{photo}", "-o", "o.png"], 2, r"the following arguments are required: -k/--kernel"),
@@ -366,3 +366,77 @@ def test_help_and_kernels_list(capsys):
     assert main(["kernels"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == list(filters.NAMES)
+
+
+# -- optional dependencies missing, 16-bit images ------------------------------------
+
+_BLOCK = """
+import sys
+class _Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, _Blocker())
+from {module} import main
+sys.exit(main({argv!r}))
+"""
+
+
+def run_without(blocked, module, argv, cwd):
+    """Run ``module``'s ``main(argv)`` in a new process in which ``blocked`` cannot be imported."""
+    code = _BLOCK.format(blocked=blocked, module=module, argv=[str(a) for a in argv])
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_filter_without_pillow_gives_the_install_hint(tmp_path, photo):
+    path, _ = photo
+    res = run_without("PIL", "fastconv.cli", ["filter", path, "-k", "kernel1", "-o", "o.png"], tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [
+        "fastconv: error: reading and writing images needs Pillow: pip install 'fastconv[image]'"
+    ]
+    assert "training" not in res.stderr
+
+
+@pytest.mark.slow
+def test_nn_without_h5py_gives_the_install_hint(tmp_path):
+    (tmp_path / "m.keras").write_bytes(b"PK")  # h5py is needed before the file is read
+    np.savez(tmp_path / "d.npz", x=np.zeros((1, 4, 4, 3), np.float32), y=np.zeros(1, int))
+    res = run_without("h5py", "fastconv.nn.cli", ["m.keras", "d.npz"], tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and "h5py" in lines[0] and "pip install 'fastconv[nn]'" in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_nn_unwritable_json_fails_before_loading(tmp_path):
+    # The model file does not exist: a check made after loading would report that instead.
+    res = run_without("h5py", "fastconv.nn.cli", ["no.keras", "d.npz", "--json", tmp_path / "no" / "r.json"], tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.splitlines()[-1].endswith("No such file or directory"), res.stderr
+    assert "cannot write --json" in res.stderr
+
+
+@pytest.mark.slow
+def test_16bit_png_filtered_raw_and_displayed(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(31)
+    deep = rng.integers(0, 65536, size=(11, 14), dtype=np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    want = ref_correlate(deep, KERNEL1)
+    res = run(["filter", "deep.png", "-k", "kernel1", "--scale", "none", "-o", "raw.tif"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "raw.tif"), want)
+    res = run(["filter", "deep.png", "-k", "box:3", "--scale", "none", "-o", "box.npy"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "box.npy"), ref_correlate(deep, np.ones((3, 3)) / 9), rtol=1e-12)
+    # negative values: a 16-bit PNG cannot hold them, one line says so
+    res = run(["filter", "deep.png", "-k", "kernel1", "--scale", "none", "-o", "raw.png"], cwd=tmp_path)
+    assert res.returncode == 1
+    assert len(res.stderr.splitlines()) == 1 and "16-bit PNG" in res.stderr
+    res = run(["filter", "deep.png", "-k", "kernel1", "-o", "shown.png"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_array_equal(pixels(tmp_path / "shown.png"), ref_scale(want / 257.0, "abs"))
