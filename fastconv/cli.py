@@ -251,6 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("kernels", help="list the named kernels", description="List the kernels -k accepts by name.")
+    pre = commands.add_parser(
+        "precompile",
+        help="compile and cache the kernels ahead of time (e.g. in a Docker build step)",
+        description="Compile fastconv's kernels for the common image dtypes and write them to Numba's cache "
+        "(NUMBA_CACHE_DIR, or __pycache__ next to the modules), so that the first call of a new process "
+        "loads them instead of compiling for several seconds.",
+    )
+    pre.add_argument(
+        "--dtype",
+        dest="dtypes",
+        action="append",
+        type=_choice(("uint8", "uint16", "int16", "int32", "float32", "float64")),
+        help="an image dtype to compile for (repeatable; default uint8, uint16, float32, float64)",
+    )
     return parser
 
 
@@ -282,6 +296,7 @@ class _Failure(Exception):
 def _run_filter(args) -> None:
     from .convolve import convolve2d
     from .image import display_unit, read_image, save_image, save_raw, to_uint8
+    from .precompile import compile_note
 
     try:
         pixels = read_image(args.image, resize=args.resize, channel=args.channel)
@@ -298,17 +313,18 @@ def _run_filter(args) -> None:
     for label, chain, path in jobs:
         values = pixels
         try:
-            for k in chain:
-                values = convolve2d(
-                    values,
-                    k,
-                    args.stride,
-                    args.padding,
-                    dilation=args.dilation,
-                    flip=args.flip,
-                    pad_mode=args.pad_mode,
-                    backend=args.backend,
-                )
+            with compile_note():
+                for k in chain:
+                    values = convolve2d(
+                        values,
+                        k,
+                        args.stride,
+                        args.padding,
+                        dilation=args.dilation,
+                        flip=args.flip,
+                        pad_mode=args.pad_mode,
+                        backend=args.backend,
+                    )
         except (ValueError, TypeError) as err:
             raise _Failure(f"cannot filter {args.image} with {label}: {err}") from None
         try:
@@ -323,6 +339,21 @@ def _run_filter(args) -> None:
             raise _Failure(str(err)) from None
         lo, hi = values.min(), values.max()
         print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values {lo:.6g}..{hi:.6g}, scale {args.scale}")
+
+
+def _run_precompile(args) -> None:
+    import os
+
+    from .precompile import COMMON_DTYPES, precompile
+
+    args.dtypes = args.dtypes or list(COMMON_DTYPES)
+    where = os.environ.get("NUMBA_CACHE_DIR") or "__pycache__ folders next to fastconv's modules"
+    print(f"compiling fastconv's kernels for {', '.join(args.dtypes)} images; cache: {where}", flush=True)
+    try:
+        n = precompile(args.dtypes, log=lambda line: print(line, flush=True))
+    except TypeError as err:
+        raise _Failure(str(err)) from None
+    print(f"{n} kernel signatures compiled or loaded")
 
 
 def _run_demo(args) -> None:
@@ -371,6 +402,8 @@ def main(argv=None) -> int:
             _run_filter(args)
         elif args.command == "demo":
             _run_demo(args)
+        elif args.command == "precompile":
+            _run_precompile(args)
     except _Failure as err:
         print(f"fastconv: error: {err}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ process (no traceback).  Tests that start a process are marked ``slow``.
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -440,3 +441,65 @@ def test_16bit_png_filtered_raw_and_displayed(tmp_path):
     res = run(["filter", "deep.png", "-k", "kernel1", "-o", "shown.png"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     np.testing.assert_array_equal(pixels(tmp_path / "shown.png"), ref_scale(want / 257.0, "abs"))
+
+
+# -- compiling: the note, and fastconv precompile --------------------------------------
+
+_FIRST_CALLS = """
+import numpy as np
+import fastconv
+from fastconv.precompile import dispatchers
+rng = np.random.default_rng(5)
+fastconv.convolve2d(rng.random((30, 20)), rng.random((3, 3)), stride=2, padding=1)
+fastconv.convolve2d(rng.random((640, 640)), rng.random((3, 3)), padding=1)
+fastconv.conv2d(rng.random((1, 9, 9, 3)), rng.random((3, 3, 3, 4)), padding="same")
+compiled = [d for d in dispatchers() if d.stats.cache_misses]
+print(len(compiled), sum(sum(d.stats.cache_hits.values()) for d in dispatchers()))
+"""
+
+
+@pytest.mark.slow
+def test_precompile_fills_the_cache_and_the_cli_notes_compiling(tmp_path, photo):
+    def env(cache):
+        return dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache))
+
+    def first_calls(cache):
+        res = subprocess.run([sys.executable, "-c", _FIRST_CALLS], env=env(cache), capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        return [int(v) for v in res.stdout.split()]
+
+    # After precompile a new process loads everything from the cache (without it, the same
+    # script reports compiled > 0: the dispatchers count cache misses for what they compile).
+    pre = [sys.executable, "-m", "fastconv", "precompile", "--dtype", "float64"]
+    res = subprocess.run(pre, env=env("warm"), capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr
+    compiled, loaded = first_calls("warm")
+    assert compiled == 0 and loaded > 0
+    # The CLI says once that it compiles, and nothing on a warm cache.
+    path, _ = photo
+    argv = [sys.executable, "-m", "fastconv", "filter", str(path), "-k", "kernel1", "-k", "sobel-x", "-o", "o.png"]
+    res = subprocess.run(argv, env=env("cli"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("compiling kernels") == 1, res.stderr
+    res = subprocess.run(argv, env=env("cli"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+def test_compile_note_only_while_compiling():
+    import io
+
+    from numba.core.compiler_lock import global_compiler_lock
+
+    from fastconv import precompile
+
+    precompile._noted = False
+    quiet = io.StringIO()
+    with precompile.compile_note(after=0.05, stream=quiet):
+        time.sleep(0.3)  # slow, but compiling nothing
+    assert quiet.getvalue() == ""
+    noted = io.StringIO()
+    for _ in range(2):  # once per process
+        with precompile.compile_note(after=0.05, stream=noted), global_compiler_lock:
+            time.sleep(0.3)
+    assert noted.getvalue().count("compiling kernels") == 1
+    precompile._noted = False
