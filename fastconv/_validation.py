@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
-PADDING_WORDS = ("valid", "same")
+PADDING_WORDS = ("valid", "same", "full")
 
 
 def _is_int(value) -> bool:
@@ -58,15 +58,19 @@ def normalize_padding(padding, in_hw, k_hw, stride, dilation):
     """Return padding as ``((top, bottom), (left, right))`` of non-negative ints.
 
     Accepts an int, ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"``
-    or ``"same"`` (TensorFlow's rule, for any stride and dilation).
+    ``"same"`` (TensorFlow's rule, for any stride and dilation) or ``"full"``
+    (every position where the dilated kernel overlaps the image, as
+    ``scipy.signal.correlate2d(mode="full")``: ``dilation*(k-1)`` on each side).
     """
     if isinstance(padding, str):
         word = padding.lower()
         if word == "valid":
             return (0, 0), (0, 0)
+        if word == "full":
+            return tuple((dilation[i] * (k_hw[i] - 1),) * 2 for i in range(2))
         if word == "same":
             return tuple(same_padding(in_hw[i], k_hw[i], stride[i], dilation[i]) for i in range(2))
-        raise ValueError(f"padding must be an int, a pair, a pair of pairs, 'valid' or 'same', got {padding!r}")
+        raise ValueError(f"padding must be an int, a pair, a pair of pairs, 'valid', 'same' or 'full', got {padding!r}")
     if _is_int(padding):
         p = int(padding)
         result = ((p, p), (p, p))
@@ -78,13 +82,14 @@ def normalize_padding(padding, in_hw, k_hw, stride, dilation):
         else:
             raise ValueError(
                 "padding must be an int, (rows, cols), ((top, bottom), (left, right)), "
-                f"'valid' or 'same', got {padding!r}"
+                f"'valid', 'same' or 'full', got {padding!r}"
             )
     else:
         if isinstance(padding, (float, np.floating, bool, np.bool_)):
-            raise TypeError(f"padding must be an int, a tuple or 'valid'/'same', got {padding!r}")
+            raise TypeError(f"padding must be an int, a tuple or 'valid'/'same'/'full', got {padding!r}")
         raise ValueError(
-            f"padding must be an int, (rows, cols), ((top, bottom), (left, right)), 'valid' or 'same', got {padding!r}"
+            "padding must be an int, (rows, cols), ((top, bottom), (left, right)), 'valid', 'same' or 'full', "
+            f"got {padding!r}"
         )
     if min(min(p) for p in result) < 0:
         raise ValueError(f"padding must be >= 0, got {padding!r}")
@@ -151,3 +156,119 @@ def check_fits(padded_hw, k_hw, dilation, name: str = "k") -> None:
             f"{name} of shape {tuple(k_hw)} with dilation {tuple(dilation)} spans {span}, larger than "
             f"the padded image {tuple(padded_hw)}"
         )
+
+
+#: Largest magnitude an int64 accumulator holds.
+INT64_MAX = 2**63 - 1
+
+
+def _max_abs(a: np.ndarray) -> int:
+    """``max|a|`` of an integer or bool array as a Python int (no overflow, no copy of ``a``)."""
+    if a.dtype.kind == "b":
+        return int(a.any())
+    return max(int(a.max()), -int(a.min()))
+
+
+def _sum_abs(k: np.ndarray) -> int:
+    """``sum|k|`` of an integer or bool array as a Python int, exact."""
+    if k.dtype.kind == "b":
+        return int(np.count_nonzero(k))
+    if k.dtype.itemsize < 8 and k.size < 2**31:  # each |value| < 2**32: the int64 sum cannot wrap
+        return int(np.abs(k, dtype=np.int64).sum())
+    return sum(abs(v) for v in k.ravel().tolist())  # Python ints
+
+
+def check_int_bound(
+    x: np.ndarray, k: np.ndarray, *, fill: int = 0, bias=None, dtype=np.int64, x_name="img", k_name="k"
+) -> None:
+    """Raise OverflowError unless every integer sum of ``x`` against ``k`` fits ``dtype``.
+
+    The loops sum ``k[a, b] * x[...]`` in the accumulator; every partial sum
+    is at most ``max|x| * sum|k|`` in magnitude (``sum|k|`` over one filter:
+    ``k`` is ``(kh, kw)`` or ``(kh, kw, C, F)``), plus ``max|bias|``; a
+    constant padding value ``fill`` counts as one more input value.  Computed
+    with Python ints, so the check itself cannot wrap.  An unsigned ``dtype``
+    also needs non-negative inputs.  Cheap: the image is scanned only when its
+    dtype's range alone does not settle the question.
+    """
+    dtype = np.dtype(dtype)
+    extra = 0 if bias is None else _max_abs(bias)
+    info = np.iinfo(dtype)
+    limit = info.max
+    if k.ndim == 4:
+        per_filter = [_sum_abs(k[..., f]) for f in range(k.shape[3])]
+        sum_k = max(per_filter)
+    else:
+        sum_k = _sum_abs(k)
+    if x.dtype.kind == "b":
+        range_x = 1
+    else:
+        xi = np.iinfo(x.dtype)
+        range_x = max(xi.max, -xi.min)
+    range_x = max(range_x, abs(fill))
+    if dtype.kind == "u":
+        negative = (x.dtype.kind == "i" and x.size and int(x.min()) < 0) or (k.dtype.kind == "i" and int(k.min()) < 0)
+        if negative or fill < 0 or (bias is not None and bias.dtype.kind == "i" and int(bias.min()) < 0):
+            raise OverflowError(
+                f"dtype={dtype} is unsigned but {x_name} or {k_name} has negative values, so the result can be "
+                "negative; use a signed dtype or a float64 kernel"
+            )
+    if range_x * sum_k + extra <= limit:
+        return
+    bound = max(_max_abs(x), abs(fill)) * sum_k + extra
+    if bound > limit:
+        terms = f"max|{x_name}| * sum|{k_name}|" + (" + max|bias|" if extra else "")
+        raise OverflowError(
+            f"integer result can overflow {dtype}: {terms} = {bound} "
+            f"(>= 2**{bound.bit_length() - 1}) exceeds {limit}; "
+            f"pass a float64 {k_name} (or dtype=np.float64) for an approximate result"
+        )
+
+
+def check_out(out, shape: tuple, dtype: np.dtype, inputs) -> np.ndarray:
+    """Return ``out`` if it can receive a result of ``shape`` and ``dtype``; else raise.
+
+    TypeError unless it is an ndarray of exactly ``dtype``; ValueError for a
+    wrong shape, an array that is not C-contiguous, aligned and writeable, or
+    one that shares memory with any of ``inputs`` (its values would be read
+    after being overwritten).
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"out must have dtype {dtype} (the result dtype), got dtype {out.dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out must have shape {tuple(shape)}, got shape {out.shape}")
+    flags = out.flags
+    if not (flags.c_contiguous and flags.aligned and flags.writeable):
+        raise ValueError("out must be a C-contiguous, aligned, writeable array")
+    for name, a in inputs:
+        if isinstance(a, np.ndarray) and np.shares_memory(out, a):
+            raise ValueError(f"out shares memory with {name}; pass a separate array")
+    return out
+
+
+def check_result_dtype(dtype, inputs_integer: bool) -> np.dtype:
+    """``dtype=`` as a numpy dtype: a native integer or float dtype; integer only for integer inputs."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a numpy integer or float dtype, got {dtype!r}") from None
+    if dt.kind not in "iuf":
+        raise TypeError(f"dtype must be a numpy integer or float dtype (float32, float64, int32, ...), got {dt}")
+    if dt.kind == "f" and dt.itemsize not in (4, 8):
+        raise TypeError(f"dtype must be float32 or float64 for floats, got {dt}")
+    if dt.kind in "iu" and not inputs_integer:
+        raise TypeError(f"dtype={dt} is an integer dtype but img or k is float; pass a float dtype")
+    return dt.newbyteorder("=")
+
+
+def check_cval(cval, integer: bool):
+    """``cval`` as a Python int (integer results) or float; TypeError for anything else."""
+    if isinstance(cval, (bool, np.bool_)) or not isinstance(cval, numbers.Real):
+        raise TypeError(f"cval must be a real number, got {cval!r}")
+    if integer:
+        if float(cval) != int(cval):
+            raise ValueError(f"cval={cval!r} is not a whole number but the result is integer; pass dtype=np.float64")
+        return int(cval)
+    return float(cval)

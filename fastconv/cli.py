@@ -40,12 +40,17 @@ scaling to 8 bits (--scale):
   clip       v clipped to 0..255: for kernels that return an image (sharpen,
              emboss); drops the negative side of edges
   normalize  min..max stretched to 0..255 (one map for all channels)
+  none       no scaling: the raw result, as a 16-bit grey PNG (integers in
+             0..65535), an int32 or float32 TIFF, or .npy
+16- and 32-bit images (PNG, TIFF) are filtered at their own depth; abs and clip
+  show 16-bit ones as their 8-bit version would look (values / 257).
 
 examples:
   fastconv filter photo.jpg -k kernel1 -o edges.png
   fastconv filter photo.jpg --resize 200x200 --channel r -k kernel1 -k kernel2 -o out.png
   fastconv filter photo.jpg --channel rgb -k gaussian:7:2 --padding same --scale clip -o soft.png
   fastconv filter photo.jpg -k sobel-x --stride 2 --scale normalize -o sx.png
+  fastconv filter cells16.tif -k gaussian:5:1 --padding same --scale none -o cells-soft.tif
 """
 
 
@@ -136,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from ._validation import PAD_MODES
     from .convolve import BACKENDS
-    from .image import _CHANNEL_ALIASES, CHANNELS, DEFAULT_SCALE, SCALES
+    from .image import _CHANNEL_ALIASES, CHANNELS, DEFAULT_SCALE, FILTER_SCALES, SCALES
 
     backends = ("auto",) + tuple(BACKENDS)
 
@@ -212,8 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     flt.add_argument(
         "--scale",
         default=DEFAULT_SCALE,
-        type=_choice(SCALES),
-        help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below)",
+        type=_choice(FILTER_SCALES),
+        help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below); "
+        "none: write the raw result (16-bit PNG, int32/float32 TIFF, .npy)",
     )
     flt.add_argument(
         "--backend",
@@ -251,6 +257,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("kernels", help="list the named kernels", description="List the kernels -k accepts by name.")
+    pre = commands.add_parser(
+        "precompile",
+        help="compile and cache the kernels ahead of time (e.g. in a Docker build step)",
+        description="Compile fastconv's kernels for the common image dtypes and write them to Numba's cache "
+        "(NUMBA_CACHE_DIR, or __pycache__ next to the modules), so that the first call of a new process "
+        "loads them instead of compiling for several seconds.",
+    )
+    pre.add_argument(
+        "--dtype",
+        dest="dtypes",
+        action="append",
+        type=_choice(("uint8", "uint16", "int16", "int32", "float32", "float64")),
+        help="an image dtype to compile for (repeatable; default uint8, uint16, float32, float64)",
+    )
     return parser
 
 
@@ -316,7 +336,8 @@ def _run_filter_chunked(args, jobs) -> None:
 
 def _run_filter(args) -> None:
     from .convolve import convolve2d
-    from .image import read_image, save_image, to_uint8
+    from .image import display_unit, read_image, save_image, save_raw, to_uint8
+    from .precompile import compile_note
 
     specs = [spec for spec, _ in args.kernels]
     arrays = [k for _, k in args.kernels]
@@ -335,26 +356,47 @@ def _run_filter(args) -> None:
     for label, chain, path in jobs:
         values = pixels
         try:
-            for k in chain:
-                values = convolve2d(
-                    values,
-                    k,
-                    args.stride,
-                    args.padding,
-                    dilation=args.dilation,
-                    flip=args.flip,
-                    pad_mode=args.pad_mode,
-                    backend=args.backend,
-                )
+            with compile_note():
+                for k in chain:
+                    values = convolve2d(
+                        values,
+                        k,
+                        args.stride,
+                        args.padding,
+                        dilation=args.dilation,
+                        flip=args.flip,
+                        pad_mode=args.pad_mode,
+                        backend=args.backend,
+                    )
         except (ValueError, TypeError) as err:
             raise _Failure(f"cannot filter {args.image} with {label}: {err}") from None
-        out = to_uint8(values, args.scale)
         try:
-            save_image(out, path)
+            if args.scale == "none":
+                out = values
+                save_raw(values, path)
+            else:
+                unit = display_unit(pixels.dtype)
+                out = to_uint8(values if unit == 1 or args.scale == "normalize" else values / unit, args.scale)
+                save_image(out, path)
         except ValueError as err:
             raise _Failure(str(err)) from None
         lo, hi = values.min(), values.max()
         print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values {lo:.6g}..{hi:.6g}, scale {args.scale}")
+
+
+def _run_precompile(args) -> None:
+    import os
+
+    from .precompile import COMMON_DTYPES, precompile
+
+    args.dtypes = args.dtypes or list(COMMON_DTYPES)
+    where = os.environ.get("NUMBA_CACHE_DIR") or "__pycache__ folders next to fastconv's modules"
+    print(f"compiling fastconv's kernels for {', '.join(args.dtypes)} images; cache: {where}", flush=True)
+    try:
+        n = precompile(args.dtypes, log=lambda line: print(line, flush=True))
+    except TypeError as err:
+        raise _Failure(str(err)) from None
+    print(f"{n} kernel signatures compiled or loaded")
 
 
 def _run_demo(args) -> None:
@@ -403,6 +445,8 @@ def main(argv=None) -> int:
             _run_filter(args)
         elif args.command == "demo":
             _run_demo(args)
+        elif args.command == "precompile":
+            _run_precompile(args)
     except _Failure as err:
         print(f"fastconv: error: {err}", file=sys.stderr)
         return 1

@@ -4,13 +4,15 @@ The pipeline is the seed's Part 1b made explicit:
 
 1. :func:`read_image` opens any file Pillow reads (PNG, JPEG, BMP, TIFF,
    ...), optionally resizes it, and keeps one channel (``r``, ``g``, ``b``,
-   ``gray``) or all three (``rgb``), as ``uint8``.
+   ``gray``) or all three (``rgb``), at the file's own depth (``uint8``, or
+   ``uint16``/``int32``/``float32`` for 16- and 32-bit PNG and TIFF).
 2. :func:`fastconv.convolve2d` filters it (each channel with the same 2-D
    kernel).  An 8-bit image and an integer kernel give exact ``int64``
    values; a fractional kernel gives ``float64``.
 3. :func:`to_uint8` maps the values back to 0..255 with an explicit choice
    (see :data:`SCALES`), and :func:`save_image` writes PNG (or the format the
-   file extension names).
+   file extension names); or :func:`save_raw` writes the unscaled result
+   (16-bit PNG, int32/float32 TIFF, ``.npy``).
 
 :func:`filter_image` does all three in one call.
 
@@ -51,6 +53,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import filters
 from .convolve import convolve2d
@@ -59,10 +62,13 @@ __all__ = [
     "CHANNELS",
     "DEFAULT_SCALE",
     "SCALES",
+    "FILTER_SCALES",
+    "display_unit",
     "filter_image",
     "parse_size",
     "read_image",
     "save_image",
+    "save_raw",
     "to_uint8",
 ]
 
@@ -82,6 +88,8 @@ _CHANNEL_ALIASES = {
 
 #: Ways :func:`to_uint8` maps filter output to 8 bits (module docstring).
 SCALES = ("abs", "clip", "normalize")
+#: What ``fastconv filter --scale`` accepts: the 8-bit scalings, or ``none`` for the raw result (:func:`save_raw`).
+FILTER_SCALES = SCALES + ("none",)
 #: The scaling used when none is given: ``abs`` (module docstring says why).
 DEFAULT_SCALE = "abs"
 
@@ -137,14 +145,19 @@ def _channel(channel: str) -> str:
     return key
 
 
-def read_image(path, *, resize=None, channel: str = "r") -> np.ndarray:
-    """Read an image file as ``uint8`` pixels, optionally resized, one channel or all.
+def read_image(
+    path: str | os.PathLike, *, resize: tuple[int, int] | str | None = None, channel: str = "r"
+) -> np.ndarray:
+    """Read an image file at its own depth, optionally resized, one channel or all.
 
     Parameters
     ----------
     path : str or os.PathLike
-        Any file Pillow can open.  Palette, grey, alpha and 16-bit images are
-        converted to 8-bit RGB first (alpha is dropped).
+        Any file Pillow can open; TIFF files through tifffile when it is
+        installed.  8-bit images (palette, grey, alpha, RGB) are read as 8-bit
+        RGB (alpha is dropped); 16-bit PNG/TIFF as ``uint16``, 32-bit integer
+        as ``int32``, 32-bit float TIFF as ``float32``: never cut to 8 bits.
+        A grey image gives the same plane for every ``channel``.
     resize : tuple of int or str, optional
         ``(width, height)`` or ``"WxH"``; the image is resized with Pillow's
         bicubic filter (aspect ratio not kept, as the seed's
@@ -156,7 +169,8 @@ def read_image(path, *, resize=None, channel: str = "r") -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``uint8``, shape ``(H, W)``, or ``(H, W, 3)`` for ``rgb``.
+        The file's depth (``uint8``, ``uint16``, ``int32``, ``float32``), shape
+        ``(H, W)``, or ``(H, W, 3)`` for ``rgb``.
 
     Raises
     ------
@@ -185,33 +199,90 @@ def read_image(path, *, resize=None, channel: str = "r") -> np.ndarray:
         raise FileNotFoundError(f"image not found: {path}")
     if os.path.isdir(path):
         raise ValueError(f"cannot read image {path}: it is a directory")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            rgb = _to_rgb(im, Image)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        reason = "not an image Pillow can read" if "identify" in str(err) else str(err)
-        raise ValueError(f"cannot read image {path}: {reason}") from None
+    if Path(path).suffix.lower() in (".tif", ".tiff"):
+        pixels = _read_tiff(path)
+    else:
+        pixels = None
+    if pixels is None:
+        try:
+            with Image.open(path) as im:
+                im.load()
+                pixels = _pixels(im)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            reason = "not an image Pillow can read" if "identify" in str(err) else str(err)
+            raise ValueError(f"cannot read image {path}: {reason}") from None
     if size is not None:
-        rgb = rgb.resize(size, resample=Image.Resampling.BICUBIC)
+        pixels = _resize(pixels, size, Image)
+    if pixels.ndim == 2:  # grey: every channel choice is the one plane
+        return np.stack([pixels] * 3, axis=-1) if channel == "rgb" else pixels
     if channel == "gray":
-        return np.asarray(rgb.convert("L"), dtype=np.uint8).copy()
-    pixels = np.asarray(rgb, dtype=np.uint8)
+        if pixels.dtype == np.uint8:  # Pillow's own (integer) conversion, as before
+            return np.asarray(Image.fromarray(pixels, "RGB").convert("L")).copy()
+        return _luminance(pixels)
     if channel == "rgb":
-        return pixels.copy()
+        return np.ascontiguousarray(pixels)
     return pixels[:, :, "rgb".index(channel)].copy()
 
 
-def _to_rgb(im, Image):
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # High bit depth grey: map the full range of the type to 0..255.
-        values = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if im.mode.startswith("I") else 1.0
-        if im.mode == "I" and values.max(initial=0) <= 255:
-            top = 255.0
-        grey = np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    return im.convert("RGB")
+def _pixels(im) -> np.ndarray:
+    """The pixels of a Pillow image at their own depth: 8-bit RGB, or one plane of uint16/int32/float32."""
+    if im.mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)  # native byte order
+    if im.mode == "I":
+        values = np.asarray(im, dtype=np.int32)
+        return values.astype(np.uint16) if values.size and 0 <= values.min() and values.max() <= 65535 else values
+    if im.mode == "F":
+        return np.asarray(im, dtype=np.float32).copy()
+    if im.mode in ("L", "1"):
+        return np.asarray(im.convert("L"), dtype=np.uint8).copy()
+    return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _read_tiff(path) -> np.ndarray | None:
+    """A TIFF's first page at its own depth with tifffile (None when tifffile is missing or the file is odd)."""
+    try:
+        import tifffile
+    except ImportError:
+        return None
+    try:
+        values = tifffile.imread(path, key=0)
+    except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
+        return None
+    values = np.asarray(values)
+    if values.ndim == 3 and values.shape[2] in (3, 4):
+        values = values[:, :, :3]
+    elif values.ndim != 2 or values.dtype.kind not in "biuf":
+        return None
+    if values.dtype.kind == "f":
+        return values.astype(np.float32 if values.dtype.itemsize <= 4 else np.float64)
+    if values.dtype.kind == "b":
+        return values.astype(np.uint8)
+    return values.astype(values.dtype.newbyteorder("="))
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601-2 luminance of an RGB array, in its own dtype (rounded for integers), as Pillow's ``L``."""
+    grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    if rgb.dtype.kind in "iu":
+        info = np.iinfo(rgb.dtype)
+        return np.clip(np.rint(grey), info.min, info.max).astype(rgb.dtype)
+    return grey.astype(rgb.dtype)
+
+
+def _resize(pixels: np.ndarray, size, Image) -> np.ndarray:
+    """``pixels`` resized to ``size`` (width, height) with Pillow's bicubic filter, keeping the dtype."""
+    if pixels.dtype == np.uint8:
+        mode = "L" if pixels.ndim == 2 else "RGB"
+        return np.asarray(Image.fromarray(pixels, mode).resize(size, resample=Image.Resampling.BICUBIC)).copy()
+    planes = [pixels] if pixels.ndim == 2 else [pixels[:, :, c] for c in range(pixels.shape[2])]
+    out = []
+    for plane in planes:  # one float32 ("F") image per plane: Pillow resizes those at full depth
+        f = np.asarray(Image.fromarray(plane.astype(np.float32), "F").resize(size, resample=Image.Resampling.BICUBIC))
+        if pixels.dtype.kind in "iu":
+            info = np.iinfo(pixels.dtype)
+            f = np.clip(np.rint(f), info.min, info.max)
+        out.append(f.astype(pixels.dtype))
+    return out[0] if pixels.ndim == 2 else np.stack(out, axis=-1)
 
 
 def _size_pair(value) -> tuple[int, int]:
@@ -224,7 +295,7 @@ def _size_pair(value) -> tuple[int, int]:
     return width, height
 
 
-def to_uint8(values, scale: str = DEFAULT_SCALE) -> np.ndarray:
+def to_uint8(values: ArrayLike, scale: str = DEFAULT_SCALE) -> np.ndarray:
     """Map filter output to 8-bit pixels with an explicit rule.
 
     Parameters
@@ -278,7 +349,7 @@ def to_uint8(values, scale: str = DEFAULT_SCALE) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def save_image(pixels, path) -> Path:
+def save_image(pixels: ArrayLike, path: str | os.PathLike) -> Path:
     """Save 8-bit pixels as an image file; the extension picks the format.
 
     Parameters
@@ -335,15 +406,101 @@ def save_image(pixels, path) -> Path:
     return path
 
 
+def display_unit(dtype: DTypeLike) -> float:
+    """How many units of an image of ``dtype`` make one 8-bit grey level (for ``abs``/``clip`` display).
+
+    257 (65535 / 255) for 16- and 32-bit integer images: the 8-bit scalings then
+    show a 16-bit image as its 8-bit version would look.  1 for 8-bit and float
+    images (float values are taken as they are).  Divide the filter output by
+    it before :func:`to_uint8`.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and dtype.itemsize > 1:
+        return 65535.0 / 255.0
+    return 1.0
+
+
+def save_raw(values: ArrayLike, path: str | os.PathLike) -> Path:
+    """Save a filter result without scaling, in a format that holds it, or raise ValueError.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Shape (H, W) or (H, W, 3), any real dtype.
+    path : str or os.PathLike
+        ``.npy``: the array as it is.  ``.png``: 16-bit grey PNG, when
+        ``values`` are integers in 0..65535 and 2-D.  ``.tif``/``.tiff``:
+        int32 for integers in the int32 range, float32 for floats (through
+        tifffile).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        If the format cannot hold the values (the message says which format
+        can), the extension is another one, or the folder does not exist.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from fastconv.image import save_raw, read_image
+    >>> out = save_raw(np.array([[0, 1000], [40000, 65535]]), os.path.join(tempfile.mkdtemp(), "x.png"))
+    >>> read_image(out)
+    array([[    0,  1000],
+           [40000, 65535]], dtype=uint16)
+    """
+    values = np.asarray(values)
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
+    suffix = path.suffix.lower()
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"values must be real numbers, got dtype {values.dtype}")
+    lo, hi = (values.min(), values.max()) if values.size else (0, 0)
+    integer = values.dtype.kind in "biu"
+    if suffix == ".npy":
+        np.save(path, values)
+        return path
+    if suffix == ".png":
+        if values.ndim != 2:
+            raise ValueError(f"cannot write {path}: a raw PNG is one grey plane; write .tif or .npy for 3 channels")
+        if not integer or lo < 0 or hi > 65535:
+            raise ValueError(
+                f"cannot write {path} as a 16-bit PNG: values {lo:.6g}..{hi:.6g} are not integers in 0..65535; "
+                "write .tif or .npy, or choose an 8-bit --scale"
+            )
+        _pil().fromarray(values.astype(np.uint16)).save(path, format="PNG")
+        return path
+    if suffix in (".tif", ".tiff"):
+        try:
+            import tifffile
+        except ImportError:
+            raise ImportError("writing raw TIFF needs tifffile: pip install 'fastconv[image]'") from None
+        if integer:
+            info = np.iinfo(np.int32)
+            if lo < info.min or hi > info.max:
+                raise ValueError(f"cannot write {path}: values {lo}..{hi} do not fit int32 TIFF; write .npy")
+            data = values.astype(np.int32)
+        else:
+            data = values.astype(np.float32)
+        tifffile.imwrite(path, data, photometric="rgb" if data.ndim == 3 else "minisblack")
+        return path
+    raise ValueError(f"cannot write {path} without scaling: use .png (16-bit), .tif/.tiff (int32/float32) or .npy")
+
+
 def filter_image(
-    image,
-    kernel,
+    image: str | os.PathLike | np.ndarray,
+    kernel: str | ArrayLike | list,
     *,
     channel: str = "r",
-    resize=None,
-    stride=1,
-    padding=0,
-    dilation=1,
+    resize: tuple[int, int] | str | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | str | tuple = 0,
+    dilation: int | tuple[int, int] = 1,
     flip: bool = False,
     pad_mode: str = "constant",
     scale: str = DEFAULT_SCALE,
@@ -366,13 +523,17 @@ def filter_image(
         As in :func:`read_image`.
     stride, padding, dilation, flip, pad_mode, backend
         Passed to :func:`fastconv.convolve2d` (for each kernel of a chain).
-    scale : {"abs", "clip", "normalize"}, default "abs"
-        How the result is mapped to 0..255 (:func:`to_uint8`).
+    scale : {"abs", "clip", "normalize", "none"}, default "abs"
+        How the result is mapped to 0..255 (:func:`to_uint8`; for ``abs`` and
+        ``clip`` of an image file, after dividing by :func:`display_unit`, so a
+        16-bit file shows as its 8-bit version would), or ``"none"``: the
+        raw result.
 
     Returns
     -------
     numpy.ndarray
-        ``uint8`` of shape (OH, OW) or (OH, OW, C).
+        ``uint8`` of shape (OH, OW) or (OH, OW, C); with ``scale="none"`` the
+        result of :func:`fastconv.convolve2d` itself.
 
     Raises
     ------
@@ -391,9 +552,12 @@ def filter_image(
            [120, 120,   0]], dtype=uint8)
     """
     if isinstance(image, np.ndarray):
-        values = image
+        values, unit = image, 1.0  # an array's values are taken as they are
     else:
         values = read_image(image, resize=resize, channel=channel)
+        unit = display_unit(values.dtype)
+    if scale not in FILTER_SCALES:
+        raise ValueError(f"scale must be one of {', '.join(FILTER_SCALES)}; got {scale!r}")
     chain = kernel if isinstance(kernel, (list, tuple)) else [kernel]
     if not chain:
         raise ValueError("kernel must name at least one kernel, got an empty list")
@@ -409,4 +573,6 @@ def filter_image(
             pad_mode=pad_mode,
             backend=backend,
         )
-    return to_uint8(values, scale)
+    if scale == "none":
+        return values
+    return to_uint8(values if unit == 1 or scale == "normalize" else values / unit, scale)

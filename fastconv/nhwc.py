@@ -32,6 +32,7 @@ import threading
 import llvmlite.binding
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 from threadpoolctl import ThreadpoolController
 
 from . import _validation as v
@@ -205,7 +206,16 @@ def _check_shapes(x, w):
             )
 
 
-def conv2d(x, w, stride=1, padding="valid", *, dilation=1, bias=None, backend="auto"):
+def conv2d(
+    x: ArrayLike,
+    w: ArrayLike,
+    stride: int | tuple[int, int] = 1,
+    padding: int | str | tuple = "valid",
+    *,
+    dilation: int | tuple[int, int] = 1,
+    bias: ArrayLike | None = None,
+    backend: str = "auto",
+) -> np.ndarray:
     """Convolve a batch of multi-channel images with a bank of filters (a CNN layer).
 
     Computes, for every image ``n``, output position ``(i, j)`` and filter ``f``::
@@ -226,7 +236,7 @@ def conv2d(x, w, stride=1, padding="valid", *, dilation=1, bias=None, backend="a
         ``Conv2D`` kernel).
     stride : int or (int, int), default 1
         Step between output positions, (rows, cols); each >= 1.
-    padding : int, (int, int), ((int, int), (int, int)), "valid" or "same", default "valid"
+    padding : int, (int, int), ((int, int), (int, int)), "valid", "same" or "full", default "valid"
         Zero padding, with the meaning it has in :func:`fastconv.convolve2d`:
         ``"same"`` is TensorFlow's SAME rule (output ``ceil(H / sh)`` rows, the
         odd row or column of padding at the bottom/right) for any stride.
@@ -249,6 +259,9 @@ def conv2d(x, w, stride=1, padding="valid", *, dilation=1, bias=None, backend="a
 
     Raises
     ------
+    OverflowError
+        For integer inputs when ``max|x| * sum|w| + max|bias|`` (``sum|w|``
+        over one filter) could exceed int64: pass float64 weights instead.
     ValueError
         If ``x`` or ``w`` is not 4-D or their channel counts differ (the
         message gives both shapes), ``bias`` is not of shape ``(F,)``, an
@@ -287,6 +300,8 @@ def conv2d(x, w, stride=1, padding="valid", *, dilation=1, bias=None, backend="a
             raise ValueError(f"bias must have shape (F,) = ({F},) for w of shape {w.shape}, got {bias.shape}")
         arrays.append(bias)
     dtype = v.result_dtype(*arrays)
+    if dtype.kind == "i":  # exact int64 sums, or OverflowError where they could wrap
+        v.check_int_bound(x, w, bias=bias, x_name="x", k_name="w")
     x = v.as_kernel_input(x, dtype)
     w2 = v.as_kernel_input(w, dtype).reshape(kh * kw * w.shape[2], F)
     if bias is not None:

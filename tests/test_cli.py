@@ -11,6 +11,7 @@ process (no traceback).  Tests that start a process are marked ``slow``.
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -334,7 +335,7 @@ def test_unknown_kernel_in_a_real_process(tmp_path, photo):
         (
             ["filter", "{photo}", "-k", "kernel1", "--scale", "wrap", "-o", "o.png"],
             2,
-            r"argument --scale: must be one of abs, clip, normalize; got 'wrap'",
+            r"argument --scale: must be one of abs, clip, normalize, none; got 'wrap'",
         ),
         (["filter", "{photo}", "-k", "kernel1"], 2, r"the following arguments are required: -o/--output"),
         (["filter", "{photo}", "-o", "o.png"], 2, r"the following arguments are required: -k/--kernel"),
@@ -366,3 +367,139 @@ def test_help_and_kernels_list(capsys):
     assert main(["kernels"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == list(filters.NAMES)
+
+
+# -- optional dependencies missing, 16-bit images ------------------------------------
+
+_BLOCK = """
+import sys
+class _Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, _Blocker())
+from {module} import main
+sys.exit(main({argv!r}))
+"""
+
+
+def run_without(blocked, module, argv, cwd):
+    """Run ``module``'s ``main(argv)`` in a new process in which ``blocked`` cannot be imported."""
+    code = _BLOCK.format(blocked=blocked, module=module, argv=[str(a) for a in argv])
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_filter_without_pillow_gives_the_install_hint(tmp_path, photo):
+    path, _ = photo
+    res = run_without("PIL", "fastconv.cli", ["filter", path, "-k", "kernel1", "-o", "o.png"], tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [
+        "fastconv: error: reading and writing images needs Pillow: pip install 'fastconv[image]'"
+    ]
+    assert "training" not in res.stderr
+
+
+@pytest.mark.slow
+def test_nn_without_h5py_gives_the_install_hint(tmp_path):
+    (tmp_path / "m.keras").write_bytes(b"PK")  # h5py is needed before the file is read
+    np.savez(tmp_path / "d.npz", x=np.zeros((1, 4, 4, 3), np.float32), y=np.zeros(1, int))
+    res = run_without("h5py", "fastconv.nn.cli", ["m.keras", "d.npz"], tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and "h5py" in lines[0] and "pip install 'fastconv[nn]'" in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_nn_unwritable_json_fails_before_loading(tmp_path):
+    # The model file does not exist: a check made after loading would report that instead.
+    res = run_without("h5py", "fastconv.nn.cli", ["no.keras", "d.npz", "--json", tmp_path / "no" / "r.json"], tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.splitlines()[-1].endswith("No such file or directory"), res.stderr
+    assert "cannot write --json" in res.stderr
+
+
+@pytest.mark.slow
+def test_16bit_png_filtered_raw_and_displayed(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(31)
+    deep = rng.integers(0, 65536, size=(11, 14), dtype=np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    want = ref_correlate(deep, KERNEL1)
+    res = run(["filter", "deep.png", "-k", "kernel1", "--scale", "none", "-o", "raw.tif"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "raw.tif"), want)
+    res = run(["filter", "deep.png", "-k", "box:3", "--scale", "none", "-o", "box.npy"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "box.npy"), ref_correlate(deep, np.ones((3, 3)) / 9), rtol=1e-12)
+    # negative values: a 16-bit PNG cannot hold them, one line says so
+    res = run(["filter", "deep.png", "-k", "kernel1", "--scale", "none", "-o", "raw.png"], cwd=tmp_path)
+    assert res.returncode == 1
+    assert len(res.stderr.splitlines()) == 1 and "16-bit PNG" in res.stderr
+    res = run(["filter", "deep.png", "-k", "kernel1", "-o", "shown.png"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_array_equal(pixels(tmp_path / "shown.png"), ref_scale(want / 257.0, "abs"))
+
+
+# -- compiling: the note, and fastconv precompile --------------------------------------
+
+_FIRST_CALLS = """
+import numpy as np
+import fastconv
+from fastconv.precompile import dispatchers
+rng = np.random.default_rng(5)
+fastconv.convolve2d(rng.random((30, 20)), rng.random((3, 3)), stride=2, padding=1)
+fastconv.convolve2d(rng.random((640, 640)), rng.random((3, 3)), padding=1)
+fastconv.conv2d(rng.random((1, 9, 9, 3)), rng.random((3, 3, 3, 4)), padding="same")
+compiled = [d for d in dispatchers() if d.stats.cache_misses]
+print(len(compiled), sum(sum(d.stats.cache_hits.values()) for d in dispatchers()))
+"""
+
+
+@pytest.mark.slow
+def test_precompile_fills_the_cache_and_the_cli_notes_compiling(tmp_path, photo):
+    def env(cache):
+        return dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache))
+
+    def first_calls(cache):
+        res = subprocess.run([sys.executable, "-c", _FIRST_CALLS], env=env(cache), capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        return [int(v) for v in res.stdout.split()]
+
+    # After precompile a new process loads everything from the cache (without it, the same
+    # script reports compiled > 0: the dispatchers count cache misses for what they compile).
+    pre = [sys.executable, "-m", "fastconv", "precompile", "--dtype", "float64"]
+    res = subprocess.run(pre, env=env("warm"), capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr
+    compiled, loaded = first_calls("warm")
+    assert compiled == 0 and loaded > 0
+    # The CLI says once that it compiles, and nothing on a warm cache.
+    path, _ = photo
+    argv = [sys.executable, "-m", "fastconv", "filter", str(path), "-k", "kernel1", "-k", "sobel-x", "-o", "o.png"]
+    res = subprocess.run(argv, env=env("cli"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("compiling kernels") == 1, res.stderr
+    res = subprocess.run(argv, env=env("cli"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+def test_compile_note_only_while_compiling():
+    import io
+
+    from numba.core.compiler_lock import global_compiler_lock
+
+    from fastconv import precompile
+
+    precompile._noted = False
+    quiet = io.StringIO()
+    with precompile.compile_note(after=0.05, stream=quiet):
+        time.sleep(0.3)  # slow, but compiling nothing
+    assert quiet.getvalue() == ""
+    noted = io.StringIO()
+    for _ in range(2):  # once per process
+        with precompile.compile_note(after=0.05, stream=noted), global_compiler_lock:
+            time.sleep(0.3)
+    assert noted.getvalue().count("compiling kernels") == 1
+    precompile._noted = False

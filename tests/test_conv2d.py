@@ -280,7 +280,7 @@ def test_wrong_ndim_names_both_shapes(xs, ws):
         ({"stride": 0}, ValueError, r"stride must be >= 1, got 0"),
         ({"stride": 1.5}, TypeError, r"stride must be an int"),
         ({"dilation": (1, 0)}, ValueError, r"dilation must be >= 1, got \(1, 0\)"),
-        ({"padding": "full"}, ValueError, r"padding must be .* got 'full'"),
+        ({"padding": "fullest"}, ValueError, r"padding must be .* got 'fullest'"),
         ({"padding": -1}, ValueError, r"padding must be >= 0, got -1"),
         ({"backend": "fft"}, ValueError, r"backend must be one of 'auto', 'im2col', 'direct'; got 'fft'"),
         ({"bias": np.zeros(3)}, ValueError, r"bias must have shape \(F,\) = \(4,\) .* got \(3,\)"),

@@ -348,10 +348,10 @@ K = np.ones((3, 3))
         ({"dilation": "2"}, TypeError, r"dilation must be an int or a pair of ints"),
         ({"padding": -1}, ValueError, r"padding must be >= 0, got -1"),
         ({"padding": ((0, 1), (-1, 0))}, ValueError, r"padding must be >= 0, got \(\(0, 1\), \(-1, 0\)\)"),
-        ({"padding": "full"}, ValueError, r"padding must be .* got 'full'"),
+        ({"padding": "fullest"}, ValueError, r"padding must be .* got 'fullest'"),
         ({"padding": (1, 2, 3)}, ValueError, r"padding must be .* got \(1, 2, 3\)"),
         ({"padding": ((1, 2, 3), (0, 0))}, ValueError, r"padding must be .* got \(\(1, 2, 3\), \(0, 0\)\)"),
-        ({"padding": 1.0}, TypeError, r"padding must be an int, a tuple or 'valid'/'same', got 1.0"),
+        ({"padding": 1.0}, TypeError, r"padding must be an int, a tuple or 'valid'/'same'/'full', got 1.0"),
         (
             {"pad_mode": "mirror"},
             ValueError,

@@ -46,7 +46,7 @@ def padding(draw):
     small = st.integers(0, 4)
     return draw(
         st.one_of(
-            st.sampled_from(["valid", "same"]),
+            st.sampled_from(["valid", "same", "full"]),
             small,
             st.tuples(small, small),
             st.tuples(st.tuples(small, small), st.tuples(small, small)),
@@ -179,7 +179,7 @@ def test_output_chunks_option():
         (dict(stride=0), ValueError),
         (dict(stride=1.5), TypeError),
         (dict(padding=-1), ValueError),
-        (dict(padding="full"), ValueError),
+        (dict(padding="fill"), ValueError),
         (dict(pad_mode="mirror"), ValueError),
         (dict(dilation=(1, 0)), ValueError),
         (dict(flip=1), TypeError),

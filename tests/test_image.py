@@ -78,9 +78,11 @@ def test_read_jpeg_and_other_modes(tmp_path, rgb_pixels):
     rgba = np.dstack([rgb_pixels, np.full((9, 11), 17, np.uint8)])
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "alpha.png")
     np.testing.assert_array_equal(fimg.read_image(tmp_path / "alpha.png", channel="rgb"), rgb_pixels)
-    deep = grey.astype(np.uint16) * 257  # 16-bit grey, full range
+    deep = grey.astype(np.uint16) * 257 + 1  # 16-bit grey, full range: read at its own depth
     Image.fromarray(deep).save(tmp_path / "deep.png")
-    np.testing.assert_array_equal(fimg.read_image(tmp_path / "deep.png", channel="gray"), grey)
+    got = fimg.read_image(tmp_path / "deep.png", channel="gray")
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, deep)
 
 
 @pytest.mark.parametrize("resize", ["7x5", (7, 5), "7X5"])
@@ -249,3 +251,69 @@ def test_filter_image_errors_name_the_argument(rgb_pixels):
         fimg.filter_image(rgb_pixels, "kernel1", stride=0)
     with pytest.raises(ValueError, match="scale must be one of"):
         fimg.filter_image(rgb_pixels, "kernel1", scale="sqrt")
+
+
+# -- 16-bit and float images at their own depth -------------------------------
+
+
+def _deep_grey(seed=21, shape=(12, 15)):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 65536, size=shape, dtype=np.uint16)
+
+
+def test_16bit_png_is_filtered_at_full_depth(tmp_path):
+    deep = _deep_grey()
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    k = filters.get("sobel-x")
+    got = fimg.filter_image(tmp_path / "deep.png", k, scale="none")
+    want = signal.correlate2d(deep.astype(np.int64), k, mode="valid")
+    np.testing.assert_array_equal(got, want)
+    # the 8-bit display of a 16-bit file: its values over 257, then the usual scaling
+    shown = fimg.filter_image(tmp_path / "deep.png", k, scale="abs")
+    np.testing.assert_array_equal(shown, ref_scale(want / 257.0, "abs"))
+
+
+def test_16bit_rgb_tiff_and_float_tiff(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(22)
+    rgb = rng.integers(0, 65536, size=(9, 10, 3), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "rgb16.tif", rgb, photometric="rgb")
+    assert fimg.read_image(tmp_path / "rgb16.tif", channel="rgb").dtype == np.uint16
+    k = np.array([[1, 2], [-3, 4]])
+    got = fimg.filter_image(tmp_path / "rgb16.tif", k, channel="rgb", scale="none")
+    for c in range(3):
+        np.testing.assert_array_equal(got[:, :, c], signal.correlate2d(rgb[:, :, c].astype(np.int64), k, "valid"))
+    np.testing.assert_array_equal(fimg.read_image(tmp_path / "rgb16.tif", channel="b"), rgb[:, :, 2])
+    flt = rng.normal(size=(8, 7)).astype(np.float32) * 1e5
+    tifffile.imwrite(tmp_path / "f.tif", flt)
+    read = fimg.read_image(tmp_path / "f.tif")
+    assert read.dtype == np.float32
+    np.testing.assert_array_equal(read, flt)
+    got = fimg.filter_image(tmp_path / "f.tif", k.astype(np.float64), scale="none")
+    np.testing.assert_allclose(got, signal.correlate2d(flt.astype(np.float64), k, "valid"), rtol=1e-12)
+
+
+def test_resize_keeps_16_bits(tmp_path):
+    Image.fromarray(np.full((10, 10), 40000, np.uint16)).save(tmp_path / "flat16.png")
+    got = fimg.read_image(tmp_path / "flat16.png", resize="4x6")
+    assert got.dtype == np.uint16 and got.shape == (6, 4) and (got == 40000).all()
+
+
+def test_save_raw_round_trips_and_refuses_what_a_format_cannot_hold(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    deep = _deep_grey(23, (5, 6)).astype(np.int64)
+    with Image.open(fimg.save_raw(deep, tmp_path / "a.png")) as im:
+        assert im.mode.startswith("I")
+        np.testing.assert_array_equal(np.asarray(im), deep)
+    signed = deep - 40000
+    with pytest.raises(ValueError, match=r"16-bit PNG: values -\d+\.\.\d+ .*\.tif"):
+        fimg.save_raw(signed, tmp_path / "b.png")
+    np.testing.assert_array_equal(tifffile.imread(fimg.save_raw(signed, tmp_path / "b.tif")), signed)
+    assert tifffile.imread(tmp_path / "b.tif").dtype == np.int32
+    with pytest.raises(ValueError, match="int32"):
+        fimg.save_raw(signed * 2**40, tmp_path / "c.tif")
+    np.testing.assert_array_equal(np.load(fimg.save_raw(signed * 2**40, tmp_path / "c.npy")), signed * 2**40)
+    floats = np.linspace(-1, 1, 12).reshape(3, 4)
+    assert tifffile.imread(fimg.save_raw(floats, tmp_path / "f.tif")).dtype == np.float32
+    with pytest.raises(ValueError, match="without scaling"):
+        fimg.save_raw(deep, tmp_path / "a.jpg")

@@ -223,7 +223,7 @@ def _build_layer(cls: str, cfg: dict, weights: dict):
     )
 
 
-def load_model(path) -> Model:
+def load_model(path: str | os.PathLike) -> Model:
     """Read a Keras 3 ``.keras`` file of a ``Sequential`` model into a :class:`Model`.
 
     Layers read: ``Conv2D`` (channels last, any stride, dilation and

@@ -1,0 +1,148 @@
+"""Compile fastconv's kernels ahead of time: ``fastconv precompile`` (e.g. in a Docker build step).
+
+Numba compiles each kernel on first use for the dtypes it meets, about 8 s per
+dtype family, and caches the machine code (next to the modules, or in
+``NUMBA_CACHE_DIR``).  :func:`precompile` runs :func:`fastconv.convolve2d`
+and :func:`fastconv.conv2d` once on small and larger inputs of the common
+dtypes, with integer and float kernels, at unit and larger strides, so that
+every loop they reach is compiled and written to the cache; a later process
+loads it instead of compiling.  :func:`compile_note` is the CLI's one-time
+note on stderr while a first call compiles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import numba
+import numpy as np
+from numba.core.compiler_lock import global_compiler_lock
+
+_noted = False  # the compile note is printed once per process
+
+#: Image dtypes compiled by default: 8- and 16-bit images, and float images.
+COMMON_DTYPES = ("uint8", "uint16", "float32", "float64")
+
+
+def dispatchers() -> list:
+    """Every compiled (Numba) function of ``fastconv._loops``, for inspecting their cache statistics."""
+    import importlib
+    import pkgutil
+
+    from . import _loops
+
+    found = []
+    for info in pkgutil.iter_modules(_loops.__path__):
+        module = importlib.import_module(f"{_loops.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, numba.core.registry.CPUDispatcher) and value not in found:
+                found.append(value)
+    return found
+
+
+def _kernels(image_dtype: np.dtype) -> list[np.ndarray]:
+    """Kernels that lead ``convolve2d`` through each of its arithmetic paths for ``image_dtype``."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(-2, 3, (3, 3))
+    kernels = [small, small * 1000, small * 2**40, rng.integers(-2, 3, (5, 4))]  # narrow lanes .. int64; non-3x3
+    if np.dtype(image_dtype).kind == "f":
+        kernels = [small]
+    return kernels + [small.astype(np.float32), small.astype(np.float64), rng.random((5, 4))]
+
+
+def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
+    """Compile (and cache) the kernels :func:`fastconv.convolve2d` and :func:`fastconv.conv2d` use for ``dtypes``.
+
+    Parameters
+    ----------
+    dtypes : sequence of str
+        Image dtypes (default :data:`COMMON_DTYPES`).
+    log : callable, optional
+        Called with one line of text per dtype done.
+
+    Returns
+    -------
+    int
+        The number of kernel signatures compiled or loaded from the cache.
+
+    Raises
+    ------
+    TypeError
+        If a dtype is not an integer or float numpy dtype.
+
+    Examples
+    --------
+    >>> from fastconv.precompile import precompile
+    >>> precompile(["float64"]) > 0  # doctest: +SKIP
+    True
+    """
+    from .convolve import convolve2d
+    from .nhwc import conv2d
+
+    rng = np.random.default_rng(1)
+    for name in dtypes:
+        dt = np.dtype(name)
+        if dt.kind not in "iuf":
+            raise TypeError(f"dtype must be an integer or float numpy dtype, got {name!r}")
+        top = 255 if dt.itemsize == 1 or dt.kind == "f" else 4000
+        t0 = time.perf_counter()
+        for shape in ((24, 30), (640, 640), (40, 30, 3)):  # small calls run serially, large ones on threads
+            img = rng.integers(0, top, shape).astype(dt)
+            for k in _kernels(dt):
+                for stride in (1, 2, 3):
+                    with contextlib.suppress(OverflowError):  # a kernel too large for this dtype
+                        convolve2d(img, k, stride=stride, padding=1)
+        x = rng.integers(0, top, (2, 12, 12, 3)).astype(dt)
+        for w in (
+            rng.integers(-2, 3, (3, 3, 3, 4)),
+            rng.random((3, 3, 3, 4)).astype(np.float32),
+            rng.random((3, 3, 3, 4)),
+        ):
+            for stride in (1, 2):
+                conv2d(x, w, stride=stride, padding="same")
+                conv2d(x, w, stride=stride, bias=np.ones(4, w.dtype))
+        if log is not None:
+            log(f"{dt}: {time.perf_counter() - t0:.1f} s")
+    return sum(len(d.signatures) for d in dispatchers())
+
+
+def _compiling() -> bool:
+    """True when another thread holds Numba's compiler lock (it is compiling, or loading from the cache)."""
+    lock = global_compiler_lock._lock
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def compile_note(after: float = 1.5, stream=None) -> Iterator[None]:
+    """Print one line on ``stream`` (stderr) once per process if Numba is compiling ``after`` s into the block.
+
+    On a warm cache the kernels load in well under a second and nothing is
+    printed; a long computation that compiles nothing prints nothing either.
+    """
+    stream = sys.stderr if stream is None else stream
+    done = threading.Event()
+
+    def watch():
+        global _noted
+        if not done.wait(after) and _compiling() and not _noted:
+            _noted = True
+            print(
+                "fastconv: compiling kernels for these dtypes (once; `fastconv precompile` does it ahead of time)...",
+                file=stream,
+                flush=True,
+            )
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
