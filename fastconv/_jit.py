@@ -9,7 +9,8 @@ loops).  ``jit(contract=True)`` adds the one fast-math flag fastconv uses,
 ``contract``: LLVM may fuse ``a * b + c`` into a fused multiply-add (one
 rounding instead of two).  Sums are never reordered (no ``reassoc``) and NaN
 and inf are not assumed away (no ``nnan``/``ninf``), so they propagate as
-without the flag.  There are no eager signatures, so ``import fastconv``
+without the flag.  ``jit(inline=True)`` inlines a helper into its callers in
+Numba's IR.  There are no eager signatures, so ``import fastconv``
 compiles nothing; each kernel compiles on first use for the dtypes it meets.
 
 If no cache location is writable, Numba refuses ``cache=True`` when the
@@ -102,7 +103,7 @@ def _one_at_a_time(kernel):
     return call
 
 
-def jit(parallel: bool = False, contract: bool = False):
+def jit(parallel: bool = False, contract: bool = False, inline: bool = False):
     """Return a decorator that compiles a kernel with fastconv's options.
 
     Parameters
@@ -113,6 +114,10 @@ def jit(parallel: bool = False, contract: bool = False):
     contract : bool
         Let LLVM fuse ``a * b + c`` into one fused multiply-add (fast-math
         flag ``contract`` only; NaN and inf propagate as without it).
+    inline : bool
+        Compile with ``inline="always"``: every call from another kernel is
+        inlined in Numba's IR, so the caller's constants reach the body (a
+        helper that carries a micro-kernel's accumulators).
 
     Examples
     --------
@@ -126,6 +131,8 @@ def jit(parallel: bool = False, contract: bool = False):
     options = dict(_OPTIONS)
     if contract:
         options["fastmath"] = {"contract"}
+    if inline:
+        options["inline"] = "always"
 
     def decorate(func):
         try:

@@ -221,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_choice(backends),
         help=f"convolution backend: {', '.join(backends)} (default auto)",
     )
+    flt.add_argument(
+        "--chunks",
+        type=_int_pair("chunks", 1),
+        help="out of core with Dask, chunk by chunk: N or ROWS,COLS output chunks (default 1024 when IMAGE or "
+        "OUT is .zarr); reads TIFF or zarr, writes raw values to .zarr or tiled .tif, no --scale",
+    )
 
     dem = commands.add_parser(
         "demo",
@@ -273,14 +279,45 @@ class _Failure(Exception):
     """A user-facing failure after parsing: message for stderr, exit status 1."""
 
 
+def _out_of_core(args) -> bool:
+    """Filter with fastconv.dask: --chunks given, or a zarr input or output."""
+    ends = (Path(args.image).suffix.lower(), args.output.suffix.lower())
+    return args.chunks is not None or ".zarr" in ends
+
+
+def _run_filter_chunked(args, jobs) -> None:
+    from .dask import filter_file
+
+    if args.resize is not None:
+        raise _Failure("--resize is not available out of core (with --chunks or a .zarr file)")
+    for label, chain, path in jobs:
+        try:
+            shape, dtype = filter_file(
+                args.image,
+                path,
+                chain,
+                stride=args.stride,
+                padding=args.padding,
+                dilation=args.dilation,
+                flip=args.flip,
+                pad_mode=args.pad_mode,
+                backend=args.backend,
+                channel=args.channel,
+                chunks=args.chunks or 1024,
+            )
+        except ImportError as err:
+            raise _Failure(f"out-of-core filtering needs {err.name}: pip install 'fastconv[dask]'") from None
+        except (FileNotFoundError, ValueError, TypeError) as err:
+            text = str(err)
+            text = text if text.startswith("cannot ") else f"cannot filter {args.image} with {label}: {text}"
+            raise _Failure(text) from None
+        print(f"{path}: {shape[1]}x{shape[0]}, {label}, {dtype} values")
+
+
 def _run_filter(args) -> None:
     from .convolve import convolve2d
     from .image import read_image, save_image, to_uint8
 
-    try:
-        pixels = read_image(args.image, resize=args.resize, channel=args.channel)
-    except (FileNotFoundError, ValueError) as err:
-        raise _Failure(str(err)) from None
     specs = [spec for spec, _ in args.kernels]
     arrays = [k for _, k in args.kernels]
     if args.chain:
@@ -289,6 +326,12 @@ def _run_filter(args) -> None:
         jobs = [
             (spec, [k], path) for spec, k, path in zip(specs, arrays, _output_paths(args.output, specs), strict=True)
         ]
+    if _out_of_core(args):
+        return _run_filter_chunked(args, jobs)
+    try:
+        pixels = read_image(args.image, resize=args.resize, channel=args.channel)
+    except (FileNotFoundError, ValueError) as err:
+        raise _Failure(str(err)) from None
     for label, chain, path in jobs:
         values = pixels
         try:

@@ -129,6 +129,76 @@ def test_blocks_and_threads_sum_the_same(backend, threads, monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+# The float32 direct kernel works on tiles of 8 output pixels x 16 filters (fastconv/_loops/conv2d.py):
+# each case below lands on one of its paths.  (N, H, W, C, F, kh, kw, stride, dilation, padding)
+TILE_CASES = {
+    "rgb-3x3-same": (2, 11, 13, 3, 16, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1))),  # C=3: the unrolled 27-tap path
+    "filters-not-multiple-of-16": (2, 9, 10, 5, 21, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1))),
+    "fewer-filters-than-lanes": (3, 6, 9, 4, 3, 3, 3, (1, 1), (1, 1), ((0, 0), (0, 0))),
+    "two-full-filter-blocks-and-a-part": (1, 8, 17, 7, 37, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1))),
+    "tiny-image": (2, 1, 2, 3, 5, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1))),
+    "one-pixel-out": (1, 3, 3, 6, 17, 3, 3, (1, 1), (1, 1), ((0, 0), (0, 0))),
+    "padding-on-every-side": (2, 7, 9, 4, 18, 3, 4, (1, 1), (1, 1), ((2, 1), (3, 2))),
+    "pad-wider-than-kernel": (1, 5, 5, 2, 16, 2, 2, (1, 1), (1, 1), ((3, 3), (4, 4))),
+    "batch-1-rows-in-blocks": (1, 23, 19, 8, 16, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1))),
+    "in-place-no-padding": (2, 12, 10, 6, 32, 3, 3, (1, 1), (1, 1), ((0, 0), (0, 0))),  # OW = 8: no copy
+    "stride-2-odd-width": (2, 15, 17, 5, 16, 3, 3, (2, 2), (1, 1), ((0, 1), (0, 1))),
+    "stride-3-by-1": (2, 14, 26, 3, 9, 2, 3, (3, 1), (1, 1), ((1, 0), (1, 1))),
+    "column-dilation": (2, 9, 21, 4, 16, 3, 3, (1, 2), (2, 3), ((1, 2), (3, 3))),  # dw > 1: tap by tap
+    "1x1-kernel": (2, 5, 9, 24, 40, 1, 1, (1, 1), (1, 1), ((0, 0), (0, 0))),
+    "5x5-kernel-one-channel": (2, 12, 12, 1, 16, 5, 5, (1, 1), (1, 1), ((2, 2), (2, 2))),
+}
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["ymm-8x16", "zmm-tiles"])
+@pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
+@pytest.mark.parametrize("case", list(TILE_CASES))
+def test_direct_tile_paths_match_numpy_loop(case, relu, wide, monkeypatch):
+    """Every tile path of the float32 direct kernel, with bias (and ReLU), against the NumPy loop.
+
+    ``wide`` picks the tile kernels: 8 pixels x 16 filters in 8-lane vectors,
+    or those of an AVX-512 CPU (16-lane vectors: 8 x 32 when F is a multiple
+    of 32, else 8 x 16); both compile and run on any x86-64 CPU.
+    """
+    monkeypatch.setattr(nhwc, "WIDE_VECTORS", wide)
+    n, h, wd, c, f, kh, kw, stride, dilation, pad = TILE_CASES[case]
+    rng = np.random.default_rng(sum(map(ord, case)))
+    x = rng.standard_normal((n, h, wd, c)).astype(np.float32)
+    w = rng.standard_normal((kh, kw, c, f)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    want = conv2d_loop(x, w, stride, pad, dilation, bias=b)
+    if relu:
+        want = np.maximum(want, 0)
+    got = nhwc._conv(x, w.reshape(-1, f), b, (kh, kw), stride, pad, dilation, relu, "direct")
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=1.0))
+
+
+@pytest.mark.parametrize("case", ["rgb-3x3-same", "filters-not-multiple-of-16", "stride-2-odd-width"])
+def test_direct_tile_paths_match_tensorflow(case):
+    """The same tile paths against tf.nn.conv2d (explicit padding), at TensorFlow's 1e-5 relative agreement."""
+    tf = pytest.importorskip("tensorflow")
+    n, h, wd, c, f, kh, kw, stride, dilation, pad = TILE_CASES[case]
+    rng = np.random.default_rng(sum(map(ord, case)) + 1)
+    x = rng.random((n, h, wd, c), dtype=np.float32)
+    w = rng.standard_normal((kh, kw, c, f)).astype(np.float32)
+    want = tf.nn.conv2d(x, w, strides=stride, padding=[[0, 0], list(pad[0]), list(pad[1]), [0, 0]]).numpy()
+    got = conv2d(x, w, stride, pad, backend="direct")
+    assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def test_direct_tiles_keep_nan_and_inf():
+    """FMA contraction only: a NaN or inf in the input reaches exactly the outputs whose windows hold it."""
+    x = np.ones((1, 6, 10, 3), np.float32)
+    x[0, 2, 4, 1] = np.nan
+    x[0, 5, 9, 0] = np.inf
+    w = np.ones((3, 3, 3, 4), np.float32)
+    got = conv2d(x, w, 1, "same", backend="direct")
+    want = conv2d_loop(x, w, (1, 1), ((1, 1), (1, 1)))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+
+
 @pytest.mark.parametrize(
     "padding, pad",
     [
@@ -252,3 +322,35 @@ def test_blas_thread_count_is_restored():
     assert before, "no BLAS library found"
     conv2d(x, w, padding="same", backend="im2col")
     assert blas_threads() == before
+
+
+def maxpool_loop(x, pool, stride, pad):
+    """Reference max pooling: windows clipped to the image (padding never counts), NumPy max per window."""
+    n, h, wd, c = x.shape
+    (pt, pb), (pl, pr) = pad
+    oh = (h + pt + pb - pool[0]) // stride[0] + 1
+    ow = (wd + pl + pr - pool[1]) // stride[1] + 1
+    out = np.empty((n, oh, ow, c), x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            y0, x0 = i * stride[0] - pt, j * stride[1] - pl
+            win = x[:, max(y0, 0) : y0 + pool[0], max(x0, 0) : x0 + pool[1]]
+            out[:, i, j] = win.max(axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape, pool, stride, padding, pad",
+    [
+        ((3, 8, 8, 16), (2, 2), (2, 2), "valid", ((0, 0), (0, 0))),  # the maxpool network's pooling
+        ((2, 7, 9, 13), (3, 3), (2, 2), "valid", ((0, 0), (0, 0))),  # 8 channels in a vector, 5 one by one
+        ((2, 7, 9, 5), (3, 3), (2, 2), "same", ((1, 1), (1, 1))),  # channels only one by one; windows clipped
+        ((1, 5, 6, 24), (2, 3), (1, 2), "same", ((0, 1), (0, 1))),
+    ],
+)
+def test_maxpool_layer_matches_numpy(shape, pool, stride, padding, pad):
+    from fastconv.nn.layers import MaxPooling2D
+
+    x = np.random.default_rng(len(shape) + shape[-1]).standard_normal(shape).astype(np.float32)
+    got = MaxPooling2D("p", pool_size=pool, strides=stride, padding=padding)(x)
+    np.testing.assert_array_equal(got, maxpool_loop(x, pool, stride, pad))

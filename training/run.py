@@ -21,9 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
 
-from training.config import Config  # noqa: E402
-from training.data import DataError, load  # noqa: E402
-from training.experiments import (  # noqa: E402
+from training.config import Config  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
+from training.data import DataError, load  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
+from training.experiments import (  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
     ALL_ORDER,
     DEFAULT_EXPERIMENTS,
     EXPERIMENTS,
@@ -32,7 +32,8 @@ from training.experiments import (  # noqa: E402
     execute,
     plan,
 )
-from training.report import write_report  # noqa: E402
+from training.report import write_report  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
+from training.spread import write_seed_report  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
 
 
 class DeviceError(Exception):
@@ -102,6 +103,16 @@ def _int_list(text: str) -> tuple[int, ...]:
     return tuple(_positive_int(t) for t in text.split(",") if t.strip())
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(dict.fromkeys(int(t) for t in text.split(",") if t.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return values
+
+
 def _float_list(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(t) for t in text.split(",") if t.strip())
@@ -142,7 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.l1_weights,
         help="comma-separated L1 weights of the l1 sweep (default the seed's 8)",
     )
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed of every run (default {d.seed})")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=d.seed, help=f"random seed of every run (default {d.seed})")
+    seeds.add_argument(
+        "--seeds",
+        type=_seed_list,
+        default=None,
+        help="comma-separated training seeds: every run once per seed, in OUT/seed-<s>/, and OUT/REPORT.md "
+        "with mean ± sd over the seeds and a verdict on each of the seed's comparisons",
+    )
+    seeds.add_argument("--repeats", type=_positive_int, default=None, help="the same as --seeds 0,1,...,N-1")
     p.add_argument("--deterministic", action="store_true", help="TF op determinism: same seed, same CPU -> same result")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/<UTC timestamp>/)")
     p.add_argument("--data", default=None, help="CIFAR-10 path: python batches dir, image-folder dir or zip")
@@ -269,12 +289,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {out}", flush=True)
         _update_invocations(out, names, cfg, argv)
         env = RunEnv(data=data, device=device, strategy=strategy)
-        execute(specs, cfg, env, out)
-        wall = time.perf_counter() - t0
-        _finish_invocation(out, wall, "finished")
-        report = write_report(out)
+        seeds = args.seeds or (tuple(range(args.repeats)) if args.repeats else None)
+        if seeds is None:
+            execute(specs, cfg, env, out)
+            wall = time.perf_counter() - t0
+            _finish_invocation(out, wall, "finished")
+            report = write_report(out)
+        else:
+            for seed in seeds:
+                folder = out / f"seed-{seed}"
+                print(f"seed {seed}: {folder}", flush=True)
+                folder.mkdir(exist_ok=True)
+                seed_cfg = cfg.replace(seed=seed)
+                _update_invocations(folder, names, seed_cfg, argv)
+                execute(specs, seed_cfg, env, folder)
+                _finish_invocation(folder, time.perf_counter() - t0, "finished")
+                write_report(folder)
+            wall = time.perf_counter() - t0
+            _finish_invocation(out, wall, "finished")
+            report = write_seed_report(out)
     except KeyboardInterrupt:
-        _finish_invocation(out, time.perf_counter() - t0, "interrupted")
+        _finish_invocation(out, time.perf_counter() - t0, "interrupted")  # a seed folder's record stays "started"
         print(
             f"\ninterrupted: finished runs are kept in {out}; run the same command with --out {out} to resume",
             file=sys.stderr,

@@ -14,8 +14,12 @@ Modules, by job:
 ``threads``
     How ``direct`` spreads row blocks over threads.
 ``conv2d``
-    The NHWC loops behind ``conv2d`` and ``fastconv.nn`` (im2col rows, direct,
-    max pooling).
+    The NHWC loops behind ``conv2d`` and ``fastconv.nn`` (the float32
+    register-tile kernels, im2col blocks, the generic direct loop, max
+    pooling).
+``vec``
+    Float32 vectors of 8 or 16 lanes (LLVM vector values) for the register
+    tiles of ``conv2d`` and its max pooling.
 
 Conventions of the ``convolve2d`` backends (signature
 ``(x, k, sh, sw, dh, dw, pt, pl, out)``): for each channel ``c`` and output

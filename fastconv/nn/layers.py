@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _validation as v
 from .._loops import conv2d as _loops
-from ..nhwc import _conv
+from ..nhwc import _conv, pack
 
 #: Activations the layers know, by their Keras name.
 ACTIVATIONS = ("linear", "relu", "softmax")
@@ -67,6 +67,7 @@ class Conv2D:
     def __post_init__(self):
         kh, kw, c, f = self.kernel.shape
         object.__setattr__(self, "_w2", np.ascontiguousarray(self.kernel, np.float32).reshape(kh * kw * c, f))
+        object.__setattr__(self, "_packed", pack(self._w2))  # the direct kernel's weight order, made once
         if self.bias is not None:
             object.__setattr__(self, "_b", np.ascontiguousarray(self.bias, np.float32))
         else:
@@ -86,6 +87,7 @@ class Conv2D:
             self.dilation,
             self.activation == "relu",
             "auto",
+            self._packed,
         )
         return y if self.activation != "softmax" else softmax(y)
 

@@ -66,6 +66,10 @@ class Model:
     def predict(self, x, batch_size: int = 1000) -> np.ndarray:
         """The forward pass over ``x`` in batches of ``batch_size`` samples (bounded memory).
 
+        A dask array ``x`` gives a lazy dask array, each chunk of samples one task
+        (:func:`fastconv.dask.predict`), so a dataset larger than memory can be
+        scored on a cluster.
+
         Examples
         --------
         >>> import numpy as np
@@ -76,6 +80,10 @@ class Model:
         """
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if type(x).__module__.startswith("dask."):  # a dask array: a lazy result, one task per chunk of samples
+            from ..dask import predict
+
+            return predict(self, x, batch_size)
         x = np.asarray(x)
         if len(x) == 0:
             raise ValueError(f"x must hold at least one sample, got shape {x.shape}")
