@@ -9,7 +9,8 @@ loops).  ``jit(contract=True)`` adds the one fast-math flag fastconv uses,
 ``contract``: LLVM may fuse ``a * b + c`` into a fused multiply-add (one
 rounding instead of two).  Sums are never reordered (no ``reassoc``) and NaN
 and inf are not assumed away (no ``nnan``/``ninf``), so they propagate as
-without the flag.  There are no eager signatures, so ``import fastconv``
+without the flag.  ``jit(inline=True)`` inlines a helper into its callers in
+Numba's IR.  There are no eager signatures, so ``import fastconv``
 compiles nothing; each kernel compiles on first use for the dtypes it meets.
 
 If no cache location is writable, Numba refuses ``cache=True`` when the
