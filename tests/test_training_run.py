@@ -122,7 +122,7 @@ def test_quick_all_outputs(quick_all):
             assert im.format == "PNG" and im.size[0] > 300
 
     for split in ("train", "test"):
-        text = (out / f"classification_stride-n400-l1_0.0001_{split}.txt").read_text()
+        text = (out / f"classification_stride-n400-l1_0.0001-s0_{split}.txt").read_text()
         assert "precision" in text and "confusion matrix" in text
         assert "0 airplane" in text
     report = (out / "REPORT.md").read_text()
@@ -139,8 +139,8 @@ def test_deterministic_rerun_matches(quick_all, tmp_path):
     out2 = tmp_path / "again"
     proc = run_cli(["baseline", "--quick", "--deterministic", "--data", str(quick_all["small"]), "--out", str(out2)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    a = json.loads((quick_all["out"] / "stride-n400-l1_0.0001.json").read_text())
-    b = json.loads((out2 / "stride-n400-l1_0.0001.json").read_text())
+    a = json.loads((quick_all["out"] / "stride-n400-l1_0.0001-s0.json").read_text())
+    b = json.loads((out2 / "stride-n400-l1_0.0001-s0.json").read_text())
     assert a["history"] == b["history"]
     assert a["train_accuracy"] == b["train_accuracy"] and a["test_accuracy"] == b["test_accuracy"]
     assert a["confusion_test"] == b["confusion_test"]

@@ -81,8 +81,8 @@ def load_invocation(out: Path) -> tuple[list[str], Config, dict]:
         info = {}
     fields = {f for f in Config.__dataclass_fields__}
     raw = {k: v for k, v in info.get("config", {}).items() if k in fields}
-    for key in ("train_sizes", "l1_weights"):
-        if key in raw:
+    for key in ("train_sizes", "l1_weights", "seeds", "size_seeds"):
+        if raw.get(key) is not None:
             raw[key] = tuple(raw[key])
     return info.get("experiments", list(EXPERIMENTS)), Config(**raw), info
 

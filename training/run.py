@@ -32,6 +32,7 @@ from training.experiments import (  # noqa: E402
     execute,
     plan,
 )
+from training.files import write_json  # noqa: E402
 from training.report import write_report  # noqa: E402
 
 
@@ -102,6 +103,20 @@ def _int_list(text: str) -> tuple[int, ...]:
     return tuple(_positive_int(t) for t in text.split(",") if t.strip())
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """``0,1,2`` or a range ``0-4`` (both ends included) of non-negative seeds, no repeats."""
+    seeds: list[int] = []
+    try:
+        for part in (t.strip() for t in text.split(",")):
+            lo, dash, hi = part.partition("-")
+            seeds += range(int(lo), int(hi) + 1) if dash else [int(part)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2 or 0-4, got {text!r}") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct non-negative seeds, got {text!r}")
+    return tuple(seeds)
+
+
 def _float_list(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(t) for t in text.split(",") if t.strip())
@@ -122,17 +137,34 @@ def build_parser() -> argparse.ArgumentParser:
         "`python -m training.report DIR` rebuilds REPORT.md, tables and plots from DIR's run records.",
     )
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: baseline history")
-    p.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"epochs per run (default {d.epochs})")
-    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"default {d.batch_size}")
+    p.add_argument("--epochs", type=_positive_int, help=f"epochs per run (default {d.epochs})")
+    p.add_argument("--batch-size", type=_positive_int, help=f"default {d.batch_size}")
     p.add_argument(
         "--train-sizes",
         type=_int_list,
-        default=d.train_sizes,
         help="comma-separated training sizes for train-size and deeper (default 5000,10000,20000,40000)",
     )
-    p.add_argument("--base-size", type=_positive_int, default=d.base_size, help="samples of baseline/history/l1/maxpool runs (default 5000)")
-    p.add_argument("--l1", type=_float_list, default=d.l1_weights, help="comma-separated L1 weights of the l1 sweep (default the seed's 8)")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed of every run (default {d.seed})")
+    p.add_argument("--base-size", type=_positive_int, help="samples of baseline/history/l1/maxpool runs (default 5000)")
+    p.add_argument("--l1", type=_float_list, help="comma-separated L1 weights of the l1 sweep (default the seed's 8)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        type=_seed_list,
+        help="training seeds (initialisation, batch order, dropout): every run once per seed, e.g. 0,1,2 or 0-4 "
+        "(default 0)",
+    )
+    seeds.add_argument("--seed", type=_seed_list, dest="seeds", help="the same as --seeds")
+    seeds.add_argument("--repeats", type=_positive_int, help="the same as --seeds 0-(N-1)")
+    p.add_argument(
+        "--size-seeds",
+        type=_seed_list,
+        help="seeds of the train-size and deeper runs, the expensive ones (default: as --seeds)",
+    )
+    p.add_argument(
+        "--subset-seed",
+        type=int,
+        help="train on a seeded random n of the training images instead of the first n (default: the first n)",
+    )
     p.add_argument("--deterministic", action="store_true", help="TF op determinism: same seed, same CPU -> same result")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/<UTC timestamp>/)")
     p.add_argument("--data", default=None, help="CIFAR-10 path: python batches dir, image-folder dir or zip")
@@ -146,32 +178,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="train-size also replays the seed's cumulative training, and deeper the seed's Table 9 scoring "
         "(default: on for 'all', off otherwise)",
     )
-    p.add_argument("--pipeline", choices=("tfdata", "numpy"), default=d.pipeline, help=f"input pipeline (default {d.pipeline})")
+    p.add_argument("--pipeline", choices=("tfdata", "numpy"), help=f"input pipeline (default {d.pipeline})")
     p.add_argument("--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity (default 1 on a terminal, else 2)")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Build the :class:`Config` from parsed arguments (``all`` turns ``--warm-start`` on by default)."""
+    """Build the :class:`Config`: the defaults (``--quick``'s with ``--quick``), then every option given.
+
+    ``all`` turns ``--warm-start`` on by default.
+    """
+    cfg = Config().quick_version() if args.quick else Config()
+    given = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "base_size": args.base_size,
+        "train_sizes": args.train_sizes,
+        "l1_weights": args.l1,
+        "test_size": args.test_size,
+        "seeds": tuple(range(args.repeats)) if args.repeats else args.seeds,
+        "size_seeds": args.size_seeds,
+        "subset_seed": args.subset_seed,
+        "pipeline": args.pipeline,
+    }
     warm = args.warm_start if args.warm_start is not None else ("all" in args.experiments)
-    cfg = Config(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        base_size=args.base_size,
-        train_sizes=args.train_sizes,
-        l1_weights=args.l1,
-        test_size=args.test_size,
-        seed=args.seed,
+    return cfg.replace(
+        **{k: v for k, v in given.items() if v is not None},
         deterministic=args.deterministic,
         warm_start=warm,
-        pipeline=args.pipeline,
         device=args.device,
         data=args.data,
         force=args.force,
         verbose=args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2),
     )
-    return cfg.quick_version() if args.quick else cfg
 
 
 def _experiment_names(raw: list[str]) -> list[str]:
@@ -187,8 +227,6 @@ def _experiment_names(raw: list[str]) -> list[str]:
 
 def _update_invocations(out: Path, names: list[str], cfg: Config, argv: list[str]) -> dict:
     """Merge this invocation into ``out/invocation.json`` (experiments run there so far, settings)."""
-    from training.experiments import write_atomic
-
     path = out / "invocation.json"
     try:
         info = json.loads(path.read_text())
@@ -199,18 +237,16 @@ def _update_invocations(out: Path, names: list[str], cfg: Config, argv: list[str
     info.setdefault("invocations", []).append(
         {"argv": argv, "experiments": names, "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     )
-    write_atomic(path, json.dumps(info, indent=1))
+    write_json(path, info)
     return info
 
 
 def _finish_invocation(out: Path, wall: float, status: str) -> None:
-    from training.experiments import write_atomic
-
     path = out / "invocation.json"
     try:
         info = json.loads(path.read_text())
         info["invocations"][-1].update(wall_s=round(wall, 1), status=status)
-        write_atomic(path, json.dumps(info, indent=1))
+        write_json(path, info)
     except (OSError, ValueError, KeyError, IndexError):
         pass
 

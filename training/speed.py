@@ -54,7 +54,7 @@ def measure(variant: str, x, y, *, epochs: int, batch_size: int, seed: int = 0) 
     model = compile_model(build_stride(), jit_compile=jit, steps_per_execution=spe)
     timer = _EpochTimer.make()
     fit_kwargs, n_train = make_fit_inputs(
-        pipeline, x, y, batch_size=batch_size, validation_split=0.1, seed=seed
+        pipeline, x, y, batch_size=batch_size, validation_split=0.1, seed=seed, epochs=epochs
     )
     model.fit(epochs=epochs, verbose=0, callbacks=[timer], **fit_kwargs)
     per_epoch = [b - a for a, b in zip(timer.stamps[1:-1], timer.stamps[2:])]
