@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from _training_fixtures import SHARED_ZIP, small_shared_zip  # noqa: E402
+from _training_fixtures import SHARED_ZIP, small_shared_zip  # noqa: E402  # after importorskip
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = "stride-n400-l1_0.0001-s1"
@@ -21,9 +21,23 @@ EPOCHS = 6
 
 def _command(data: Path, out: Path) -> list[str]:
     return [
-        sys.executable, "-m", "training.run", "history", "--quick", "--deterministic", "--seeds", "1",
-        "--epochs", str(EPOCHS), "--data", str(data), "--out", str(out), "--verbose", "0",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "training.run",
+        "history",
+        "--quick",
+        "--deterministic",
+        "--seeds",
+        "1",
+        "--epochs",
+        str(EPOCHS),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--verbose",
+        "0",
+    ]
 
 
 def _env(tmp: Path) -> dict:
@@ -42,7 +56,9 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     cut = tmp_path / "cut"
-    killed = subprocess.Popen(_command(small, cut), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    killed = subprocess.Popen(
+        _command(small, cut), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     ckpt = cut / f"{RUN}.checkpoint"
     deadline = time.monotonic() + 240
     while not list(ckpt.glob("epoch-*/state.json")):  # the first finished epoch

@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from training.config import SEED_L1_WEIGHTS, SEED_TRAIN_SIZES, Config  # noqa: E402
-from training.experiments import ALL_ORDER, _train_subset, plan  # noqa: E402
-from training.run import build_parser, config_from_args  # noqa: E402
+from training.config import SEED_L1_WEIGHTS, SEED_TRAIN_SIZES, Config  # noqa: E402  # after importorskip
+from training.experiments import ALL_ORDER, _train_subset, plan  # noqa: E402  # after importorskip
+from training.run import build_parser, config_from_args  # noqa: E402  # after importorskip
 
 
 def _cfg(argv):

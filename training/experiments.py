@@ -217,8 +217,9 @@ class SettingsMismatch(Exception):
     """A finished run in the output directory was made with other settings."""
 
 
-def is_done(spec: RunSpec, cfg: Config, out: Path) -> bool:
-    """Whether ``spec`` has a finished record (and model) in ``out`` made with ``cfg``'s settings.
+def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True) -> bool:
+    """Whether ``spec`` has a finished record in ``out`` made with ``cfg``'s settings, and its model if
+    ``need_model`` (a later run continues or rescores it).
 
     Raises
     ------
@@ -228,7 +229,7 @@ def is_done(spec: RunSpec, cfg: Config, out: Path) -> bool:
     rec = load_record(out, spec.run_id)
     if rec is None:
         return False
-    if spec.model not in _NO_MODEL and not (out / f"{spec.run_id}.keras").is_file():
+    if need_model and spec.model not in _NO_MODEL and not (out / f"{spec.run_id}.keras").is_file():
         return False
     stored = rec.get("config", {})
     diff = [
@@ -497,7 +498,8 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
     run, Keras' per-epoch progress during it, and one fixed-column line after it.
     """
     out.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out)]
+    needed = {s.warm_from for s in specs if s.warm_from}  # models a later run loads
+    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed)]
     cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
     t0 = time.perf_counter()
     spent = 0.0

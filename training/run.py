@@ -19,11 +19,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
-
-from training.config import Config  # noqa: E402
-from training.data import DataError, load  # noqa: E402
-from training.experiments import (  # noqa: E402
+from training.config import Config
+from training.data import DataError, load
+from training.experiments import (
     ALL_ORDER,
     DEFAULT_EXPERIMENTS,
     EXPERIMENTS,
@@ -32,20 +30,23 @@ from training.experiments import (  # noqa: E402
     execute,
     plan,
 )
-from training.files import write_json  # noqa: E402
-from training.report import write_report  # noqa: E402
+from training.files import write_json
+from training.quiet import filter_stderr
+from training.report import display_path, write_report
 
 
 class DeviceError(Exception):
     """The requested device is not available."""
 
 
-def setup_device(choice: str) -> tuple[str, object | None]:
+def setup_device(choice: str, replicas: int = 1) -> tuple[str, object | None]:
     """Pick the device before TensorFlow touches any; return (description, strategy or None).
 
     ``"cpu"`` hides every GPU; ``"gpu"`` requires one; ``"auto"`` uses GPUs when
     TensorFlow sees any. GPUs get memory growth (allocate as needed, not all at
     start); with more than one, training runs under ``tf.distribute.MirroredStrategy``.
+    On the CPU, ``replicas > 1`` splits it into that many logical devices and trains
+    under ``MirroredStrategy`` over them (the multi-device path, testable without a GPU).
 
     Examples
     --------
@@ -56,15 +57,24 @@ def setup_device(choice: str) -> tuple[str, object | None]:
 
     cpu = f"CPU ({os.cpu_count()} logical cores)"
     gpus = tf.config.list_physical_devices("GPU")
+
+    def on_cpu(text):
+        if replicas == 1:
+            return text, None
+        physical = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(physical, [tf.config.LogicalDeviceConfiguration()] * replicas)
+        names = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return f"{text} as {replicas} logical devices under MirroredStrategy", tf.distribute.MirroredStrategy(names)
+
     if choice == "cpu":
         if gpus:
             tf.config.set_visible_devices([], "GPU")
-            return f"{cpu}; {len(gpus)} GPU(s) hidden by --device cpu", None
-        return cpu, None
+            return on_cpu(f"{cpu}; {len(gpus)} GPU(s) hidden by --device cpu")
+        return on_cpu(cpu)
     if not gpus:
         if choice == "gpu":
             raise DeviceError("--device gpu: TensorFlow sees no GPU (is the CUDA build of TensorFlow installed?)")
-        return cpu, None
+        return on_cpu(cpu)
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
     names = []
@@ -76,6 +86,17 @@ def setup_device(choice: str) -> tuple[str, object | None]:
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs under MirroredStrategy: {', '.join(names)}", tf.distribute.MirroredStrategy()
     return f"GPU: {names[0]}", None
+
+
+def version() -> str:
+    """The installed fastconv distribution's version (the harness ships with it)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("fastconv")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _raise_interrupt(signum, frame):
@@ -137,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "`python -m training.report DIR` rebuilds REPORT.md, tables and plots from DIR's run records.",
     )
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: baseline history")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     p.add_argument("--epochs", type=_positive_int, help=f"epochs per run (default {d.epochs})")
     p.add_argument("--batch-size", type=_positive_int, help=f"default {d.batch_size}")
     p.add_argument(
@@ -169,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/<UTC timestamp>/)")
     p.add_argument("--data", default=None, help="CIFAR-10 path: python batches dir, image-folder dir or zip")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="default auto")
+    p.add_argument(
+        "--replicas",
+        type=_positive_int,
+        default=1,
+        help="on the CPU: split it into N logical devices and train under MirroredStrategy (default 1)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: a few hundred samples, 1 epoch")
     p.add_argument("--force", action="store_true", help="redo runs that already finished in --out")
     p.add_argument(
@@ -179,8 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: on for 'all', off otherwise)",
     )
     p.add_argument("--pipeline", choices=("tfdata", "numpy"), help=f"input pipeline (default {d.pipeline})")
-    p.add_argument("--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity (default 1 on a terminal, else 2)")
+    p.add_argument(
+        "--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)"
+    )
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras fit verbosity (default 1 on a terminal, else 2)",
+    )
     return p
 
 
@@ -263,26 +299,29 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config_from_args(args)
     out = args.out or Path("results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
+    filter_stderr()
+    try:
+        data = load(cfg.data)  # before TensorFlow is imported: a wrong --data is reported at once
+    except DataError as e:
+        parser.error(f"argument --data: {str(e).splitlines()[0]}")
+    biggest = max([cfg.base_size, *cfg.train_sizes])
+    if biggest > len(data.y_train):
+        parser.error(f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}")
+
     t0 = time.perf_counter()
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     try:
-        device, strategy = setup_device(cfg.device)
+        device, strategy = setup_device(cfg.device, args.replicas)
         _quiet_tensorflow()
         if cfg.deterministic:
             import tensorflow as tf
 
             tf.config.experimental.enable_op_determinism()
         print(f"device: {device}", flush=True)
-        data = load(cfg.data)
-        print(f"data: {data.describe()}", flush=True)
-        biggest = max([cfg.base_size, *cfg.train_sizes])
-        if biggest > len(data.y_train):
-            raise ValueError(
-                f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}"
-            )
+        print(f"data: {display_path(data.describe())}", flush=True)
         specs = plan(names, cfg)
         out.mkdir(parents=True, exist_ok=True)
-        print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {out}", flush=True)
+        print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {display_path(str(out))}", flush=True)
         _update_invocations(out, names, cfg, argv)
         env = RunEnv(data=data, device=device, strategy=strategy)
         execute(specs, cfg, env, out)
@@ -297,11 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     except (DeviceError, DataError, SettingsMismatch, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    print(f"finished in {wall / 60:.1f} min; report: {report}", flush=True)
+    print(f"finished in {wall / 60:.1f} min; report: {display_path(str(report))}", flush=True)
     return 0
 
 
