@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -155,13 +156,15 @@ def difference_interval(a: list[float], b: list[float], level: float = 0.95) -> 
 
     if len(a) < 2 or not b or (len(b) < 2 and len(set(b)) != 1):
         return None
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no spread at all: the difference is exact
+        d = float(np.mean(a) - np.mean(b))
+        return d, d, d
     if len(b) == 1 or np.ptp(b) == 0:
         ci = stats.ttest_1samp(a, b[0]).confidence_interval(level)
         return float(np.mean(a) - b[0]), float(ci.low - b[0]), float(ci.high - b[0])
-    if np.ptp(a) == 0 and np.ptp(b) == 0:
-        d = float(np.mean(a) - np.mean(b))
-        return d, d, d
-    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
+    with warnings.catch_warnings():  # one side may have no spread (e.g. every run at chance): not an error here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
     return float(np.mean(a) - np.mean(b)), float(ci.low), float(ci.high)
 
 
@@ -1027,8 +1030,8 @@ def wall_time_line(invocations: list[dict], records: dict) -> str:
     if not parts:
         return ""
     note = (
-        f"; {estimated} of them stopped early and {'is' if estimated == 1 else 'are'} counted up to its last "
-        "finished run"
+        f"; {estimated} of them recorded no end (still running, or killed) and {'is' if estimated == 1 else 'are'} "
+        "counted up to its last finished run"
         if estimated
         else ""
     )
