@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("PIL")
 
-from _training_fixtures import (  # noqa: E402
+from _training_fixtures import (  # noqa: E402  # after importorskip
     make_image_folder_images,
     write_image_folder_dir,
     write_image_folder_zip,
     write_python_batches,
 )
 
-from training import data as tdata  # noqa: E402
-from training.data import DataError, load, subset  # noqa: E402
+from training import data as tdata  # noqa: E402  # after importorskip
+from training.data import DataError, load, subset  # noqa: E402  # after importorskip
 
 
 def decode_rows(rows: np.ndarray) -> np.ndarray:
@@ -80,11 +80,11 @@ def test_cache_written_reused_and_keyed(tmp_path):
     assert "(cached)" in second.source
     np.testing.assert_array_equal(second.x_train, first.x_train)
     np.testing.assert_array_equal(second.y_test, first.y_test)
-    # A changed source gets a new key; the stale entry is not used.
+    # Touched but not changed: the key is the content, so the entry stays and serves.
     os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
     third = load(src, cache_dir=cache)
-    assert "(cached)" not in third.source
-    assert len(list(cache.glob("*.npz"))) == 2
+    assert "(cached)" in third.source
+    assert len(list(cache.glob("*.npz"))) == 1
     # A damaged cache file is rebuilt, not trusted.
     for f in cache.glob("*.npz"):
         f.write_bytes(b"garbage")
@@ -173,3 +173,28 @@ def test_subset_takes_the_first_n():
     np.testing.assert_array_equal(xs, x[:4])
     with pytest.raises(ValueError, match="n must be in 1..10, got 11"):
         subset(x, y, 11)
+
+
+def test_cache_is_keyed_by_content_one_entry_per_dataset(tmp_path):
+    """Two paths of the same zip share one cache entry; a changed zip replaces its old entry."""
+    images = make_image_folder_images(np.random.default_rng(5), per_class_train=1, per_class_test=1)
+    a = write_image_folder_zip(tmp_path / "a.zip", images)
+    (tmp_path / "copy").mkdir()
+    b = tmp_path / "copy" / "b.zip"
+    b.write_bytes(a.read_bytes())
+    cache = tmp_path / "cache"
+    first = load(a, cache_dir=cache)
+    second = load(b, cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 1 and "(cached)" in second.source
+    np.testing.assert_array_equal(first.x_train, second.x_train)
+    # Other images at both paths: the old entry goes, the new one is right.
+    other = make_image_folder_images(np.random.default_rng(6), per_class_train=1, per_class_test=1)
+    write_image_folder_zip(a, other)
+    b.write_bytes(a.read_bytes())
+    third = load(a, cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 2  # b still names the old entry until it is read again
+    assert "(cached)" in load(b, cache_dir=cache).source
+    assert len(list(cache.glob("*.npz"))) == 1
+    assert not np.array_equal(third.x_train, first.x_train)
+    expected = sorted(img.tobytes() for (split, _, _), img in other.items() if split == "train")
+    assert sorted(x.tobytes() for x in third.x_train) == expected

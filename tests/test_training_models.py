@@ -5,7 +5,13 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from training.models import MODELS, build_baseline, build_deeper, build_maxpool, build_stride  # noqa: E402
+from training.models import (  # noqa: E402  # after importorskip
+    MODELS,
+    build_baseline,
+    build_deeper,
+    build_maxpool,
+    build_stride,
+)
 
 
 def conv_params(k, cin, cout):

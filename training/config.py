@@ -26,7 +26,9 @@ class Config:
     l1: float = 1e-4  # L1 weight of every other run
     validation_split: float = 0.1  # share of the subset (its last samples) held out, as Keras' option
     test_size: int | None = None  # test samples scored; None = all 10,000
-    seed: int = 0  # keras.utils.set_random_seed(seed) before every run
+    seeds: tuple[int, ...] = (0,)  # training seeds: every run is repeated once per seed
+    size_seeds: tuple[int, ...] | None = None  # seeds of the train-size and deeper runs; None = ``seeds``
+    subset_seed: int | None = None  # None: the first n training images; else a seeded random n
     deterministic: bool = False  # also enable TF op determinism (slower; same seed -> same result)
     warm_start: bool = False  # train-size also replays the seed's cumulative training
     pipeline: str = "tfdata"  # "tfdata" or "numpy" (the seed's float arrays); see training.speed
@@ -37,6 +39,23 @@ class Config:
     quick: bool = False  # tiny smoke-test settings (see quick())
     force: bool = False  # redo runs whose records already exist
     verbose: int = 2  # Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch
+
+    @property
+    def seed(self) -> int:
+        """The first training seed."""
+        return self.seeds[0]
+
+    def seeds_for(self, experiment: str) -> tuple[int, ...]:
+        """The training seeds of ``experiment``: ``size_seeds`` for train-size and deeper, else ``seeds``.
+
+        Examples
+        --------
+        >>> Config(seeds=(0, 1, 2), size_seeds=(0,)).seeds_for("deeper")
+        (0,)
+        """
+        if experiment in ("train-size", "deeper") and self.size_seeds is not None:
+            return self.size_seeds
+        return self.seeds
 
     def replace(self, **changes) -> Config:
         """A copy with ``changes`` applied (the dataclass is frozen)."""

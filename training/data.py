@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickle
 import tempfile
@@ -34,6 +35,8 @@ from pathlib import Path
 from zlib import error as zlib_error  # raised when a compressed zip member is damaged
 
 import numpy as np
+
+from training.files import write_json
 
 #: CIFAR-10 class names; a label is the index into this tuple.
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -103,8 +106,8 @@ def default_cache_dir() -> Path:
 
     Examples
     --------
-    >>> expected = os.environ.get("FASTCONV_CACHE", "fastconv").rstrip("/").split("/")[-1]
-    >>> default_cache_dir().name in ("fastconv", expected)
+    >>> name = os.environ.get("FASTCONV_CACHE", "fastconv").rstrip("/").split("/")[-1]
+    >>> default_cache_dir().name in ("fastconv", name)
     True
     """
     if os.environ.get("FASTCONV_CACHE"):
@@ -295,15 +298,47 @@ def _read_image_folder(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         raise DataError(f"{path} is not a readable zip (corrupt or truncated?): {e}") from None
 
 
-def _source_key(path: Path) -> str:
-    """A cache key from the size and mtime of a file, or of every file under a directory."""
-    h = hashlib.sha256()
-    h.update(f"v{_CACHE_VERSION} seed{SHUFFLE_SEED} {path.resolve()}".encode())
+def _content_key(path: Path) -> str:
+    """A key from the bytes of a file, or of every file under a directory (with their relative names)."""
+    h = hashlib.sha256(f"v{_CACHE_VERSION} seed{SHUFFLE_SEED}\n".encode())
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for f in files:
-        st = f.stat()
-        h.update(f"{f.relative_to(path) if f != path else ''} {st.st_size} {st.st_mtime_ns}\n".encode())
+        h.update(f"{f.relative_to(path) if f != path else ''}\n".encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:16]
+
+
+def _cache_file(path: Path, cache_dir: Path) -> Path:
+    """The cache entry of ``path``'s content: one ``.npz`` per distinct dataset, whatever path it is read from.
+
+    ``index.json`` in ``cache_dir`` remembers each path's size, mtime and content key, so
+    the bytes are hashed only when a file changed; an entry that no path names any more is
+    deleted.
+    """
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    stamp = [len(files), sum(f.stat().st_size for f in files), max((f.stat().st_mtime_ns for f in files), default=0)]
+    index_path = cache_dir / "index.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        index = {}
+    index = {k: v for k, v in index.items() if os.path.exists(k)}  # forget paths that are gone
+    where = str(path.resolve())
+    known = index.get(where)
+    key = known["key"] if known and known.get("stamp") == stamp else _content_key(path)
+    index[where] = {"stamp": stamp, "key": key}
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        write_json(index_path, index)
+        alive = {v["key"] for v in index.values()}
+        for old in cache_dir.glob("cifar10-*.npz"):
+            if old.stem.rsplit("-", 1)[-1] not in alive:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only cache still serves
+    return cache_dir / f"cifar10-{key}.npz"
 
 
 def _shuffle(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -345,7 +380,7 @@ def load_image_folder(
         raise DataError(f"{path} holds official python batches, not image folders")
     cache_file = None
     if use_cache:
-        cache_file = Path(cache_dir or default_cache_dir()) / f"cifar10-{path.stem}-{_source_key(path)}.npz"
+        cache_file = _cache_file(path, Path(cache_dir or default_cache_dir()))
         if cache_file.is_file():
             try:
                 with np.load(cache_file) as z:

@@ -18,8 +18,8 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,13 +30,14 @@ import numpy as np
 
 from training.config import Config
 from training.data import Cifar10, subset
+from training.files import write_atomic, write_json
 
 #: Rough cost of one sample-epoch relative to ``stride`` (for the time estimate only).
 _COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.6, "majority": 0.0, "rescore": 0.0}
 #: Runs that train nothing and so save no model.
 _NO_MODEL = ("majority", "rescore")
 #: Settings that change a run's result: a stored record must match them to be reused.
-_RESULT_SETTINGS = ("epochs", "batch_size", "seed", "validation_split", "pipeline", "test_size", "deterministic")
+_RESULT_SETTINGS = ("epochs", "batch_size", "validation_split", "pipeline", "test_size", "deterministic", "subset_seed")
 
 
 @dataclass(frozen=True)
@@ -52,24 +53,25 @@ class RunSpec:
     Examples
     --------
     >>> RunSpec("stride", 5000, 1e-4).run_id
-    'stride-n5000-l1_0.0001'
-    >>> RunSpec("stride", 10000, 1e-4, warm_from="stride-n5000-l1_0.0001").run_id
-    'stride-n10000-l1_0.0001-warm'
+    'stride-n5000-l1_0.0001-s0'
+    >>> RunSpec("stride", 10000, 1e-4, warm_from="stride-n5000-l1_0.0001-s3", seed=3).run_id
+    'stride-n10000-l1_0.0001-warm-s3'
     """
 
     model: str
     n: int
     l1: float = 1e-4
     warm_from: str | None = None
+    seed: int = 0
 
     @property
     def run_id(self) -> str:
-        if self.model == "majority":
+        if self.model == "majority":  # trains nothing random: one run whatever the seeds
             return f"majority-n{self.n}"
         if self.model == "rescore":
-            return f"table9-replay-n{self.n}"
+            return f"table9-replay-n{self.n}-s{self.seed}"
         warm = "-warm" if self.warm_from else ""
-        return f"{self.model}-n{self.n}-l1_{self.l1:g}{warm}"
+        return f"{self.model}-n{self.n}-l1_{self.l1:g}{warm}-s{self.seed}"
 
     def label(self) -> str:
         if self.model == "majority":
@@ -77,24 +79,24 @@ class RunSpec:
         if self.model == "rescore":
             return f"seed's Table 9 replay: {self.warm_from} scored on n={self.n}"
         warm = f", continuing {self.warm_from}" if self.warm_from else ""
-        return f"{self.model} n={self.n} l1={self.l1:g}{warm}"
+        return f"{self.model} n={self.n} l1={self.l1:g} seed {self.seed}{warm}"
 
 
 # ---------------------------------------------------------------------------------------------
 # One function per seed Part
 
 
-def part_b_baseline(cfg: Config) -> list[RunSpec]:
+def part_b_baseline(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """Part 2b(i): the stride model and the most-frequent baseline on ``base_size`` samples (Tables 1-4)."""
-    return [RunSpec("stride", cfg.base_size, cfg.l1), RunSpec("majority", cfg.base_size)]
+    return [RunSpec("stride", cfg.base_size, cfg.l1, seed=seed), RunSpec("majority", cfg.base_size, seed=seed)]
 
 
-def part_b_history(cfg: Config) -> list[RunSpec]:
+def part_b_history(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """Part 2b(ii): training/validation curves of the same run (Figure 4)."""
-    return [RunSpec("stride", cfg.base_size, cfg.l1)]
+    return [RunSpec("stride", cfg.base_size, cfg.l1, seed=seed)]
 
 
-def warm_chain(cfg: Config) -> list[RunSpec]:
+def warm_chain(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """The seed's cumulative Table 5: one model trained on each size in turn.
 
     The seed's ``model_train_sizes`` fits one model object for every size, so each
@@ -108,55 +110,55 @@ def warm_chain(cfg: Config) -> list[RunSpec]:
     Examples
     --------
     >>> [s.run_id for s in warm_chain(Config(train_sizes=(5000, 10000)))]
-    ['stride-n10000-l1_0.0001-warm']
+    ['stride-n10000-l1_0.0001-warm-s0']
     """
-    prev = RunSpec("stride", cfg.train_sizes[0], cfg.l1).run_id
+    prev = RunSpec("stride", cfg.train_sizes[0], cfg.l1, seed=seed).run_id
     chain = []
     for n in cfg.train_sizes[1:]:
-        spec = RunSpec("stride", n, cfg.l1, warm_from=prev)
+        spec = RunSpec("stride", n, cfg.l1, warm_from=prev, seed=seed)
         chain.append(spec)
         prev = spec.run_id
     return chain
 
 
-def cumulative_rows(cfg: Config) -> list[RunSpec]:
+def cumulative_rows(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """The rows of the cumulative Table 5: the fresh first-size run, then :func:`warm_chain`."""
-    return [RunSpec("stride", cfg.train_sizes[0], cfg.l1), *warm_chain(cfg)]
+    return [RunSpec("stride", cfg.train_sizes[0], cfg.l1, seed=seed), *warm_chain(cfg, seed)]
 
 
-def part_b_train_size(cfg: Config) -> list[RunSpec]:
+def part_b_train_size(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """Part 2b(iii): a fresh stride model per training size (Table 5, Figure 5); with
     ``cfg.warm_start`` also the seed's cumulative replay (:func:`warm_chain`)."""
-    fresh = [RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes]
-    return fresh + (warm_chain(cfg) if cfg.warm_start else [])
+    fresh = [RunSpec("stride", n, cfg.l1, seed=seed) for n in cfg.train_sizes]
+    return fresh + (warm_chain(cfg, seed) if cfg.warm_start else [])
 
 
-def part_b_l1(cfg: Config) -> list[RunSpec]:
+def part_b_l1(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """Part 2b(iv): the stride model on ``base_size`` samples per L1 weight (Table 6, Figure 6)."""
-    return [RunSpec("stride", cfg.base_size, w) for w in cfg.l1_weights]
+    return [RunSpec("stride", cfg.base_size, w, seed=seed) for w in cfg.l1_weights]
 
 
-def part_c_maxpool(cfg: Config) -> list[RunSpec]:
+def part_c_maxpool(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """Part 2c: the max-pooling network against the stride one on ``base_size`` samples (Tables 7-8)."""
-    return [RunSpec("maxpool", cfg.base_size, cfg.l1), RunSpec("stride", cfg.base_size, cfg.l1)]
+    return [RunSpec("maxpool", cfg.base_size, cfg.l1, seed=seed), RunSpec("stride", cfg.base_size, cfg.l1, seed=seed)]
 
 
-def part_d_deeper(cfg: Config) -> list[RunSpec]:
+def part_d_deeper(cfg: Config, seed: int = 0) -> list[RunSpec]:
     """Part 2d: the thinner, deeper network over the training sizes, scored on its own predictions (Table 9).
 
     With ``cfg.warm_start``, also what the seed's code computed for Table 9: the
     stride network left by the cumulative Table 5 training (the global ``model``),
     scored on each training subset and the test set.
     """
-    runs = [RunSpec("deeper", n, cfg.l1) for n in cfg.train_sizes]
+    runs = [RunSpec("deeper", n, cfg.l1, seed=seed) for n in cfg.train_sizes]
     if cfg.warm_start:
-        chain = cumulative_rows(cfg)
-        runs += chain + [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id) for n in cfg.train_sizes]
+        chain = cumulative_rows(cfg, seed)
+        runs += chain + [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id, seed=seed) for n in cfg.train_sizes]
     return runs
 
 
 #: Experiment name (command line) -> the seed Part's run list.
-EXPERIMENTS: dict[str, Callable[[Config], list[RunSpec]]] = {
+EXPERIMENTS: dict[str, Callable[[Config, int], list[RunSpec]]] = {
     "baseline": part_b_baseline,
     "history": part_b_history,
     "train-size": part_b_train_size,
@@ -166,64 +168,40 @@ EXPERIMENTS: dict[str, Callable[[Config], list[RunSpec]]] = {
 }
 #: What ``python -m training.run`` runs with no experiment named.
 DEFAULT_EXPERIMENTS = ("baseline", "history")
+#: Experiments over several training sizes (their seeds are ``Config.size_seeds``).
+_SIZE_EXPERIMENTS = ("train-size", "deeper")
 #: The order ``all`` runs in: cheap 5k runs first, the long cumulative replay last.
 ALL_ORDER = ("baseline", "history", "l1", "maxpool", "train-size", "deeper")
 
 
 def plan(names: list[str] | tuple[str, ...], cfg: Config) -> list[RunSpec]:
-    """The runs ``names`` need, each once, in order; a warm-start chain goes last.
+    """The runs ``names`` need, each once: seed by seed, the 5k experiments before train-size and deeper.
+
+    Within one seed, fresh runs come first, then the warm-start chain, then the Table 9 replay
+    (which needs the chain's last model).
 
     Examples
     --------
     >>> [s.run_id for s in plan(["baseline", "history"], Config())]
-    ['stride-n5000-l1_0.0001', 'majority-n5000']
+    ['stride-n5000-l1_0.0001-s0', 'majority-n5000']
+    >>> [s.run_id for s in plan(["baseline"], Config(seeds=(0, 1)))][1:]
+    ['majority-n5000', 'stride-n5000-l1_0.0001-s1']
     """
     specs: dict[str, RunSpec] = {}
-    for name in names:
-        for spec in EXPERIMENTS[name](cfg):
-            specs.setdefault(spec.run_id, spec)
-    late = ("rescore",)
-    ordered = [s for s in specs.values() if not s.warm_from]
-    ordered += [s for s in specs.values() if s.warm_from and s.model not in late]
-    ordered += [s for s in specs.values() if s.model in late]
-    return ordered
+    for group in ([n for n in names if n not in _SIZE_EXPERIMENTS], [n for n in names if n in _SIZE_EXPERIMENTS]):
+        seeds = list(dict.fromkeys(seed for name in group for seed in cfg.seeds_for(name)))
+        for seed in seeds:
+            one = [spec for name in group if seed in cfg.seeds_for(name) for spec in EXPERIMENTS[name](cfg, seed)]
+            ordered = [s for s in one if not s.warm_from]
+            ordered += [s for s in one if s.warm_from and s.model != "rescore"]
+            ordered += [s for s in one if s.model == "rescore"]
+            for spec in ordered:
+                specs.setdefault(spec.run_id, spec)
+    return list(specs.values())
 
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-def _umask_mode() -> int:
-    """0o666 less the process umask: the mode ``open()`` would give a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, _umask_mode())  # mkstemp creates files readable by the owner only
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def save_model_atomic(model, path: Path) -> None:
-    """``model.save`` to a temporary ``.keras`` file, then ``os.replace`` it onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_record(out: Path, run_id: str) -> dict | None:
@@ -239,8 +217,9 @@ class SettingsMismatch(Exception):
     """A finished run in the output directory was made with other settings."""
 
 
-def is_done(spec: RunSpec, cfg: Config, out: Path) -> bool:
-    """Whether ``spec`` has a finished record (and model) in ``out`` made with ``cfg``'s settings.
+def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True) -> bool:
+    """Whether ``spec`` has a finished record in ``out`` made with ``cfg``'s settings, and its model if
+    ``need_model`` (a later run continues or rescores it).
 
     Raises
     ------
@@ -250,7 +229,7 @@ def is_done(spec: RunSpec, cfg: Config, out: Path) -> bool:
     rec = load_record(out, spec.run_id)
     if rec is None:
         return False
-    if spec.model not in _NO_MODEL and not (out / f"{spec.run_id}.keras").is_file():
+    if need_model and spec.model not in _NO_MODEL and not (out / f"{spec.run_id}.keras").is_file():
         return False
     stored = rec.get("config", {})
     diff = [
@@ -279,6 +258,16 @@ class RunEnv:
     data: Cifar10
     device: str
     strategy: object | None = None  # a tf.distribute strategy, or None for the default device
+    workers: int = 1  # processes training together (MultiWorkerMirroredStrategy)
+    chief: bool = True  # whether this process writes records, models and checkpoints
+
+    @property
+    def strategy_name(self) -> str:
+        return "default" if self.strategy is None else type(self.strategy).__name__
+
+    @property
+    def replicas(self) -> int:
+        return 1 if self.strategy is None else int(self.strategy.num_replicas_in_sync)
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -305,6 +294,14 @@ def _confusion(y, pred) -> list[list[int]]:
     from sklearn.metrics import confusion_matrix
 
     return confusion_matrix(y, pred, labels=list(range(10))).tolist()
+
+
+def _train_subset(data: Cifar10, n: int, subset_seed: int | None):
+    """The first ``n`` training images, or with ``subset_seed`` a seeded random ``n`` of them (sorted)."""
+    if subset_seed is None:
+        return subset(data.x_train, data.y_train, n)
+    idx = np.sort(np.random.default_rng(subset_seed).permutation(len(data.y_train))[:n])
+    return data.x_train[idx], data.y_train[idx]
 
 
 def _test_set(data: Cifar10, cfg: Config):
@@ -336,7 +333,8 @@ def _base_record(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
             "warm_from": spec.warm_from,
             "epochs": cfg.epochs,
             "batch_size": cfg.batch_size,
-            "seed": cfg.seed,
+            "seed": spec.seed,
+            "subset_seed": cfg.subset_seed,
             "validation_split": cfg.validation_split,
             "pipeline": cfg.pipeline,
             "jit_compile": cfg.jit_compile,
@@ -345,6 +343,7 @@ def _base_record(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
             "test_size": cfg.test_size,
         },
         "device": env.device,
+        "distribution": {"strategy": env.strategy_name, "replicas": env.replicas, "workers": env.workers},
         "data": {"source": env.data.describe(), "kind": env.data.kind, "shuffled": env.data.shuffled},
         "versions": versions(),
     }
@@ -356,7 +355,7 @@ def run_majority(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
 
     from training.models import build_baseline
 
-    x, y = subset(env.data.x_train, env.data.y_train, spec.n)
+    x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
     start = time.perf_counter()
     clf = build_baseline().fit(np.zeros((len(y), 1)), y)
@@ -386,7 +385,7 @@ def run_rescore(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> dict:
     keras.backend.clear_session()
     with env.scope():
         model = keras.models.load_model(out / f"{spec.warm_from}.keras")
-    x, y = subset(env.data.x_train, env.data.y_train, spec.n)
+    x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
     start = time.perf_counter()
     pred_train = _predict(model, x)
@@ -417,16 +416,22 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def checkpoint_dir(out: Path, spec: RunSpec) -> Path:
+    """Where ``spec``'s per-epoch checkpoints live until its record is written."""
+    return out / f"{spec.run_id}.checkpoint"
+
+
 def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict, object]:
     """Train one Keras run; return its record and the trained model."""
     import keras
     from sklearn.metrics import accuracy_score
 
+    from training.checkpoint import EpochCheckpoint
     from training.models import MODELS, compile_model
     from training.pipeline import make_fit_inputs
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(cfg.seed)
+    keras.utils.set_random_seed(spec.seed)
     with env.scope():
         if spec.warm_from:
             model = keras.models.load_model(out / f"{spec.warm_from}.keras")
@@ -436,21 +441,25 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
                 jit_compile=cfg.jit_compile,
                 steps_per_execution=cfg.steps_per_execution,
             )
-    x, y = subset(env.data.x_train, env.data.y_train, spec.n)
+        ckpt = EpochCheckpoint(checkpoint_dir(out, spec), write=env.chief)
+        done = ckpt.restore(model)
+    if done:
+        print(f"  resuming {spec.run_id} after epoch {done} of {cfg.epochs}", flush=True)
+    x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
     fit_kwargs, n_fit = make_fit_inputs(
-        cfg.pipeline, x, y, batch_size=cfg.batch_size, validation_split=cfg.validation_split, seed=cfg.seed
+        cfg.pipeline,
+        x,
+        y,
+        batch_size=cfg.batch_size,
+        validation_split=cfg.validation_split,
+        seed=spec.seed,
+        epochs=cfg.epochs,
+        initial_epoch=done,
     )
-    stamps: list[float] = []
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            stamps.append(time.perf_counter())
-
-    start = time.perf_counter()
-    history = model.fit(epochs=cfg.epochs, verbose=cfg.verbose, callbacks=[EpochTimer()], **fit_kwargs)
-    train_time = time.perf_counter() - start
-    epoch_times = np.diff([start, *stamps]).tolist()
+    if done < cfg.epochs:
+        model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
+    epoch_times = ckpt.epoch_times
     steady = epoch_times[1:]  # epoch 1 includes tracing and compilation
     pred_train = _predict(model, x)
     pred_test = _predict(model, x_test)
@@ -461,10 +470,11 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
         n_test=len(y_test),
         train_accuracy=float(accuracy_score(y, pred_train)),
         test_accuracy=float(accuracy_score(y_test, pred_test)),
-        train_time_s=train_time,
+        train_time_s=float(sum(epoch_times)),
         epoch_times_s=epoch_times,
         samples_per_s=(n_fit * len(steady) / sum(steady)) if steady else None,
-        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+        resumed_after_epoch=done or None,
+        history=ckpt.logs,
         params={"total": int(model.count_params()), "layers": _layer_table(model)},
         confusion_train=_confusion(y, pred_train),
         confusion_test=_confusion(y_test, pred_test),
@@ -488,7 +498,8 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
     run, Keras' per-epoch progress during it, and one fixed-column line after it.
     """
     out.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out)]
+    needed = {s.warm_from for s in specs if s.warm_from}  # models a later run loads
+    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed)]
     cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
     t0 = time.perf_counter()
     spent = 0.0
@@ -508,9 +519,12 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
             rec = run_rescore(spec, cfg, env, out)
         else:
             rec, model = run_keras(spec, cfg, env, out)
-            save_model_atomic(model, out / f"{spec.run_id}.keras")
+            if env.chief:
+                write_atomic(out / f"{spec.run_id}.keras", model.save)
         rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        write_atomic(out / f"{spec.run_id}.json", json.dumps(rec, indent=1))
+        if env.chief:
+            write_json(out / f"{spec.run_id}.json", rec)
+            shutil.rmtree(checkpoint_dir(out, spec), ignore_errors=True)
         spent += cost[spec.run_id]
         rate = f"{rec['samples_per_s']:7,.0f} samples/s" if rec.get("samples_per_s") else ""
         log(

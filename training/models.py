@@ -22,7 +22,7 @@ convolution (9,248) that the seed's Part 2b(i) names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import keras
 from keras import layers, regularizers
@@ -34,69 +34,33 @@ DEFAULT_L1 = 1e-4  # the seed's L1 weight on the dense layer's kernel
 DEFAULT_DROPOUT = 0.5  # the seed's dropout rate before the dense layer
 
 
-def _conv_stack(
-    spec: Sequence[tuple[str, int, int]],
-    *,
-    l1: float,
-    dropout: float,
-    input_shape: tuple[int, int, int],
-    num_classes: int,
+#: Each network's layers before dropout -> flatten -> dense: ("conv", filters, stride) for a 3x3 convolution
+#: (same padding, ReLU) or ("pool", size, size) for max pooling.
+LAYERS: dict[str, tuple[tuple[str, int, int], ...]] = {
+    # Part 2(a): strided convolutions downsample.
+    "stride": (("conv", 16, 1), ("conv", 16, 2), ("conv", 32, 1), ("conv", 32, 2)),
+    # Part 2(c), the appendix's ``model2``: max pooling downsamples (its text prints the 2(d) code by mistake).
+    "maxpool": (("conv", 16, 1), ("conv", 16, 1), ("pool", 2, 2), ("conv", 32, 1), ("conv", 32, 1), ("pool", 2, 2)),
+    # Part 2(d): thinner and deeper; flatten gives 4*4*32 = 512.
+    "deeper": (("conv", 8, 1), ("conv", 8, 2), ("conv", 16, 1), ("conv", 16, 2), ("conv", 32, 1), ("conv", 32, 2)),
+}
+
+
+def build(
     name: str,
-) -> keras.Sequential:
-    """Build ``Input -> spec -> Dropout -> Flatten -> Dense(softmax, L1)``.
-
-    ``spec`` holds ``("conv", filters, stride)`` or ``("pool", 2, 2)`` entries;
-    every convolution is 3x3, ``padding="same"``, ReLU, as in the seed.
-    """
-    model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=input_shape, name="image"))
-    n_conv = n_pool = 0
-    for kind, width, stride in spec:
-        if kind == "conv":
-            n_conv += 1
-            model.add(
-                layers.Conv2D(
-                    width,
-                    (3, 3),
-                    strides=(stride, stride),
-                    padding="same",
-                    activation="relu",
-                    name=f"conv{n_conv}",
-                )
-            )
-        else:
-            n_pool += 1
-            model.add(layers.MaxPooling2D(pool_size=(width, width), name=f"pool{n_pool}"))
-    model.add(layers.Dropout(dropout, name="dropout"))
-    model.add(layers.Flatten(name="flatten"))
-    model.add(
-        layers.Dense(
-            num_classes,
-            activation="softmax",
-            kernel_regularizer=regularizers.l1(l1),
-            name="dense",
-        )
-    )
-    return model
-
-
-def build_stride(
     l1: float = DEFAULT_L1,
     *,
     dropout: float = DEFAULT_DROPOUT,
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
 ) -> keras.Sequential:
-    """The seed's Part 2(a) network: strided convolutions downsample.
-
-    Conv 16 -> conv 16 stride 2 -> conv 32 -> conv 32 stride 2 (all 3x3, same
-    padding, ReLU) -> dropout -> flatten -> dense softmax with an L1 penalty
-    ``l1 * sum(|W|)`` on the dense kernel. 37,146 parameters.
+    """Build network ``name`` of :data:`LAYERS`: ``Input -> layers -> Dropout -> Flatten -> Dense(softmax, L1)``.
 
     Parameters
     ----------
+    name : {"stride", "maxpool", "deeper"}
     l1 : float, default 1e-4
-        Weight of the L1 penalty on the dense layer's kernel (Part 2b(iv) sweeps it).
+        Weight of the L1 penalty ``l1 * sum(|W|)`` on the dense layer's kernel (Part 2b(iv) sweeps it).
     dropout : float, default 0.5
         Dropout rate before the dense layer.
     input_shape : tuple of int, default (32, 32, 3)
@@ -111,83 +75,39 @@ def build_stride(
 
     Examples
     --------
-    >>> build_stride().count_params()
-    37146
+    >>> [build(n).count_params() for n in ("stride", "maxpool", "deeper")]
+    [37146, 37146, 23314]
     """
-    spec = [("conv", 16, 1), ("conv", 16, 2), ("conv", 32, 1), ("conv", 32, 2)]
-    return _conv_stack(spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="stride")
+    model = keras.Sequential(name=name)
+    model.add(keras.Input(shape=input_shape, name="image"))
+    n_conv = n_pool = 0
+    for kind, width, stride in LAYERS[name]:
+        if kind == "conv":
+            n_conv += 1
+            conv = layers.Conv2D(width, (3, 3), strides=stride, padding="same", activation="relu", name=f"conv{n_conv}")
+            model.add(conv)
+        else:
+            n_pool += 1
+            model.add(layers.MaxPooling2D(pool_size=(width, width), name=f"pool{n_pool}"))
+    model.add(layers.Dropout(dropout, name="dropout"))
+    model.add(layers.Flatten(name="flatten"))
+    model.add(layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizers.l1(l1), name="dense"))
+    return model
 
 
-def build_maxpool(
-    l1: float = DEFAULT_L1,
-    *,
-    dropout: float = DEFAULT_DROPOUT,
-    input_shape: tuple[int, int, int] = INPUT_SHAPE,
-    num_classes: int = NUM_CLASSES,
-) -> keras.Sequential:
-    """The seed's Part 2(c) network (the appendix's ``model2``): max pooling downsamples.
-
-    Conv 16 -> conv 16 -> 2x2 max pool -> conv 32 -> conv 32 -> 2x2 max pool ->
-    dropout -> flatten -> dense softmax with L1. Same parameter count as
-    :func:`build_stride` (37,146): pooling has no weights. The seed's Part 2(c)
-    text prints the Part 2(d) code by mistake; its appendix trains this one.
-
-    Parameters
-    ----------
-    l1, dropout, input_shape, num_classes
-        As in :func:`build_stride`.
-
-    Returns
-    -------
-    keras.Sequential
-        A fresh, uncompiled model.
-
-    Examples
-    --------
-    >>> build_maxpool().count_params()
-    37146
-    """
-    spec = [("conv", 16, 1), ("conv", 16, 1), ("pool", 2, 2), ("conv", 32, 1), ("conv", 32, 1), ("pool", 2, 2)]
-    return _conv_stack(spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="maxpool")
+def build_stride(l1: float = DEFAULT_L1, **options) -> keras.Sequential:
+    """The seed's Part 2(a) network, ``build("stride", ...)``: 37,146 parameters."""
+    return build("stride", l1, **options)
 
 
-def build_deeper(
-    l1: float = DEFAULT_L1,
-    *,
-    dropout: float = DEFAULT_DROPOUT,
-    input_shape: tuple[int, int, int] = INPUT_SHAPE,
-    num_classes: int = NUM_CLASSES,
-) -> keras.Sequential:
-    """The seed's Part 2(d) thinner, deeper network.
+def build_maxpool(l1: float = DEFAULT_L1, **options) -> keras.Sequential:
+    """The seed's Part 2(c) network, ``build("maxpool", ...)``: 37,146 parameters (pooling has no weights)."""
+    return build("maxpool", l1, **options)
 
-    Conv 8 -> 8 stride 2 -> 16 -> 16 stride 2 -> 32 -> 32 stride 2 -> dropout ->
-    flatten (4*4*32 = 512) -> dense softmax with L1. 23,314 parameters (the
-    seed's summary agrees; its text says 23,734).
 
-    Parameters
-    ----------
-    l1, dropout, input_shape, num_classes
-        As in :func:`build_stride`.
-
-    Returns
-    -------
-    keras.Sequential
-        A fresh, uncompiled model.
-
-    Examples
-    --------
-    >>> build_deeper().count_params()
-    23314
-    """
-    spec = [
-        ("conv", 8, 1),
-        ("conv", 8, 2),
-        ("conv", 16, 1),
-        ("conv", 16, 2),
-        ("conv", 32, 1),
-        ("conv", 32, 2),
-    ]
-    return _conv_stack(spec, l1=l1, dropout=dropout, input_shape=input_shape, num_classes=num_classes, name="deeper")
+def build_deeper(l1: float = DEFAULT_L1, **options) -> keras.Sequential:
+    """The seed's Part 2(d) network, ``build("deeper", ...)``: 23,314 parameters (its text says 23,734)."""
+    return build("deeper", l1, **options)
 
 
 def build_baseline() -> DummyClassifier:

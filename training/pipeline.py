@@ -44,6 +44,8 @@ def make_fit_inputs(
     batch_size: int,
     validation_split: float,
     seed: int,
+    epochs: int = 1,
+    initial_epoch: int = 0,
 ) -> tuple[dict, int]:
     """Keyword arguments for ``model.fit`` (data, batching, validation) and the training-sample count.
 
@@ -51,7 +53,7 @@ def make_fit_inputs(
     ----------
     pipeline : {"numpy", "tfdata"}
         ``"numpy"``: a float32 array with ``batch_size`` and ``validation_split``, as the
-        seed. ``"tfdata"``: uint8 tensors held once, shuffled each epoch (seeded),
+        seed. ``"tfdata"``: uint8 tensors held once, shuffled each epoch (the
         batched, cast and scaled per batch, prefetched.
     x : ndarray, uint8, shape (N, 32, 32, 3)
     y : ndarray of int, shape (N,)
@@ -60,6 +62,9 @@ def make_fit_inputs(
         Share of samples (the last ones) held out for validation; 0 for none.
     seed : int
         Shuffle seed of the ``tfdata`` pipeline.
+    epochs, initial_epoch : int
+        The ``tfdata`` stream holds epochs ``initial_epoch .. epochs - 1``, as ``model.fit``
+        trains them (a resumed run starts after its last checkpointed epoch).
 
     Returns
     -------
@@ -90,14 +95,26 @@ def make_fit_inputs(
         return tf.cast(xb, tf.float32) / 255.0, yb
 
     autotune = tf.data.AUTOTUNE
+    xs, ys = tf.constant(x[:k]), tf.constant(y[:k])
+    steps = math.ceil(k / batch_size)
+
+    def one_epoch(epoch):
+        # The order of epoch e depends on (seed, e) only, so a run resumed at epoch e sees the same batches.
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(k, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(idx):
+        return tf.cast(tf.gather(xs, idx), tf.float32) / 255.0, tf.gather(ys, idx)
+
     train = (
-        tf.data.Dataset.from_tensor_slices((x[:k], y[:k]))
-        .shuffle(k, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .map(scale, num_parallel_calls=autotune)
+        tf.data.Dataset.range(initial_epoch, epochs)
+        .flat_map(one_epoch)
+        .map(gather, num_parallel_calls=autotune)
         .prefetch(autotune)
     )
-    kwargs = {"x": train, "shuffle": False}  # shuffled above, per epoch
+    kwargs = {"x": train, "shuffle": False, "steps_per_epoch": steps}  # shuffled above, per epoch
     if k < len(x):
         kwargs["validation_data"] = (
             tf.data.Dataset.from_tensor_slices((x[k:], y[k:]))

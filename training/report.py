@@ -1,34 +1,32 @@
 """Tables, plots and REPORT.md from the run records of an output directory.
 
 ``python -m training.report DIR`` rebuilds everything from ``DIR/*.json`` (no
-training, no TensorFlow). Each table shows our figures next to the seed's, the
-seed's in their own columns, and says where a mistake in the seed's code changes
-its figure.
+training, no TensorFlow). The runs of one setting over several training seeds are
+summarised as mean ± standard deviation (n runs), beside the seed's figure; each
+comparison the seed draws gets a verdict with the difference's 95% interval
+(:func:`verdict`). The sections follow the seed's Parts in order.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
+from tabulate import tabulate
 
+from training import seed_figures as SEED
 from training.config import Config
 from training.data import CLASSES
-from training.experiments import EXPERIMENTS, RunSpec, cumulative_rows, part_b_l1, warm_chain, write_atomic
-from training.seed_figures import (
-    SEED_BASELINE,
-    SEED_TABLE1,
-    SEED_TABLE2,
-    SEED_TABLE5,
-    SEED_TABLE6,
-    SEED_TABLE7,
-    SEED_TABLE8,
-    SEED_TABLE9,
-)
+from training.experiments import EXPERIMENTS, RunSpec, cumulative_rows, part_b_l1, plan, warm_chain
+from training.files import write_atomic
 
 # ---------------------------------------------------------------------------------------------
 # Loading
@@ -55,16 +53,49 @@ def load_invocation(out: Path) -> tuple[list[str], Config, dict]:
         info = json.loads((Path(out) / "invocation.json").read_text())
     except (OSError, ValueError):
         info = {}
-    fields = {f for f in Config.__dataclass_fields__}
+    fields = set(Config.__dataclass_fields__)
     raw = {k: v for k, v in info.get("config", {}).items() if k in fields}
-    for key in ("train_sizes", "l1_weights"):
-        if key in raw:
+    for key in ("train_sizes", "l1_weights", "seeds", "size_seeds"):
+        if raw.get(key) is not None:
             raw[key] = tuple(raw[key])
     return info.get("experiments", list(EXPERIMENTS)), Config(**raw), info
 
 
+def setting_key(run_id: str) -> str:
+    """A run id without its seed: the runs of one setting share it.
+
+    Examples
+    --------
+    >>> setting_key("stride-n5000-l1_0.0001-s3")
+    'stride-n5000-l1_0.0001'
+    """
+    return re.sub(r"-s\d+$", "", run_id)
+
+
+class Runs:
+    """The records of an output directory, grouped by setting (all seeds of one run together)."""
+
+    def __init__(self, records: dict[str, dict]):
+        self.records = records
+        self.groups: dict[str, list[dict]] = {}
+        for rid in sorted(records, key=lambda r: records[r]["config"].get("seed") or 0):
+            self.groups.setdefault(setting_key(rid), []).append(records[rid])
+
+    def of(self, spec: RunSpec) -> list[dict]:
+        """Every seed's record of ``spec``'s setting."""
+        return self.groups.get(setting_key(spec.run_id), [])
+
+    def values(self, spec: RunSpec, key: str) -> list[float]:
+        return [r[key] for r in self.of(spec) if r.get(key) is not None]
+
+
 # ---------------------------------------------------------------------------------------------
-# Small helpers
+# Numbers and their spread
+
+
+def plural(n: int, word: str) -> str:
+    """``plural(1, "epoch")`` -> '1 epoch', ``plural(3, "epoch")`` -> '3 epochs'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def pct(x: float | None, digits: int = 2) -> str:
@@ -83,30 +114,119 @@ def secs(x: float | None) -> str:
     return "-" if x is None else f"{x:,.1f} s"
 
 
-def md_table(header: list[str], rows: list[list[str]]) -> str:
+def spread(values: list[float], scale: float = 100.0, unit: str = "%", digits: int = 2) -> str:
+    """Mean ± sample standard deviation (n) of ``values``; one value shows no spread; none gives '-'.
+
+    Examples
+    --------
+    >>> spread([0.50, 0.52, 0.54])
+    '52.00 ± 2.00% (3)'
+    >>> spread([0.5])
+    '50.00% (1)'
+    """
+    if not values:
+        return "-"
+    v = np.asarray(values, dtype=float) * scale
+    if len(v) == 1:
+        return f"{v[0]:,.{digits}f}{unit} (1)"
+    return f"{v.mean():,.{digits}f} ± {v.std(ddof=1):,.{digits}f}{unit} ({len(v)})"
+
+
+def mean_or_none(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def sd_or_none(values: list[float]) -> float | None:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
+def difference_interval(a: list[float], b: list[float], level: float = 0.95) -> tuple[float, float, float] | None:
+    """Mean of ``a`` less mean of ``b`` and its ``level`` t interval; None without enough runs.
+
+    Welch's interval (unequal variances) when both sides have two or more runs; when ``b``
+    is one fixed number (a deterministic run), the one-sample t interval of ``a`` shifted by it.
+
+    Examples
+    --------
+    >>> d, lo, hi = difference_interval([0.50, 0.52, 0.54], [0.40, 0.41, 0.42])
+    >>> round(d, 4), lo < d < hi
+    (0.11, True)
+    """
+    from scipy import stats
+
+    if len(a) < 2 or not b or (len(b) < 2 and len(set(b)) != 1):
+        return None
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no spread at all: the difference is exact
+        d = float(np.mean(a) - np.mean(b))
+        return d, d, d
+    if len(b) == 1 or np.ptp(b) == 0:
+        ci = stats.ttest_1samp(a, b[0]).confidence_interval(level)
+        return float(np.mean(a) - b[0]), float(ci.low - b[0]), float(ci.high - b[0])
+    with warnings.catch_warnings():  # one side may have no spread (e.g. every run at chance): not an error here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
+    return float(np.mean(a) - np.mean(b)), float(ci.low), float(ci.high)
+
+
+def verdict(seed_diff: float, ours: tuple[float, float, float] | None) -> str:
+    """*holds*, *within noise* or *reversed*: our difference's 95% interval against the seed's sign.
+
+    Examples
+    --------
+    >>> verdict(0.05, (0.04, 0.01, 0.07)), verdict(0.05, (0.01, -0.02, 0.04)), verdict(0.05, (-0.03, -0.05, -0.01))
+    ('holds', 'within noise', 'reversed')
+    """
+    if ours is None:
+        return "too few runs"
+    _, lo, hi = ours
+    if lo <= 0 <= hi:
+        return "within noise"
+    return "holds" if (lo > 0) == (seed_diff > 0) else "reversed"
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
     """A GitHub-markdown table; columns after the first are right-aligned.
 
     Examples
     --------
     >>> print(md_table(["a", "b"], [["x", "1"]]))
-    | a | b |
-    |:--|--:|
-    | x | 1 |
+    | a   |   b |
+    |:----|----:|
+    | x   |   1 |
     """
-    lines = ["| " + " | ".join(header) + " |", "|:--|" + "--:|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    align = ("left",) + ("right",) * (len(header) - 1)
+    return tabulate(rows, headers=header, tablefmt="pipe", colalign=align, disable_numparse=True)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     """Write a CSV table (atomically)."""
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     w.writerows(rows)
     write_atomic(path, buf.getvalue())
+
+
+def display_path(text: str) -> str:
+    """Absolute paths in ``text`` shown relative to the working directory (at most one ``..``), else under ``~``.
+
+    Examples
+    --------
+    >>> display_path(f"zip {Path.cwd() / 'data.zip'} (cached)")
+    'zip data.zip (cached)'
+    """
+    home = str(Path.home())
+
+    def short(m: re.Match) -> str:
+        path = m.group(0)
+        rel = os.path.relpath(path)
+        if not rel.startswith(os.path.join(os.pardir, os.pardir)) and rel != ".":
+            return rel
+        if home not in ("", os.sep) and path.startswith(home + os.sep):
+            return "~" + path[len(home) :]
+        return path
+
+    return re.sub(r"(?<![\w.~])/[^\s,()`'\"]+", short, text)
 
 
 def labels_from_confusion(cm) -> tuple[np.ndarray, np.ndarray]:
@@ -160,23 +280,32 @@ def _plt():
     return plt
 
 
-def plot_histories(records: list[dict], titles: list[str], path: Path, suptitle: str) -> None:
-    """Accuracy (left) and loss (right) per epoch, train vs validation, one row per run."""
+def plot_histories(groups: list[list[dict]], titles: list[str], path: Path, suptitle: str) -> None:
+    """Accuracy (left) and loss (right) per epoch, train vs validation, one row per setting.
+
+    Lines are the mean over the setting's seeds, bands their minimum to maximum.
+    """
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
 
-    rows = len(records)
+    rows = len(groups)
     fig, axs = plt.subplots(rows, 2, figsize=(10, 2.6 * rows + 0.6), squeeze=False, constrained_layout=True)
-    for r, (rec, title) in enumerate(zip(records, titles, strict=True)):
-        h = rec.get("history", {})
-        epochs = np.arange(1, len(h.get("accuracy", [])) + 1)
-        for c, (metric, name) in enumerate((("accuracy", "accuracy"), ("loss", "loss"))):
+    for r, (recs, title) in enumerate(zip(groups, titles, strict=True)):
+        for c, metric in enumerate(("accuracy", "loss")):
             ax = axs[r, c]
-            if metric in h:
-                ax.plot(epochs, h[metric], "o-", ms=3, label="train")
-            if f"val_{metric}" in h:
-                ax.plot(epochs, h[f"val_{metric}"], "s-", ms=3, label="validation")
-            values = [v for key in (metric, f"val_{metric}") for v in h.get(key, []) if v > 0]
+            values = []
+            for key, label, marker in ((metric, "train", "o-"), (f"val_{metric}", "validation", "s-")):
+                curves = [rec["history"][key] for rec in recs if key in rec.get("history", {})]
+                if not curves:
+                    continue
+                length = min(len(cv) for cv in curves)
+                arr = np.array([cv[:length] for cv in curves])
+                epochs = np.arange(1, length + 1)
+                line = ax.plot(epochs, arr.mean(axis=0), marker, ms=3, label=f"{label} (mean of {len(arr)})")
+                if len(arr) > 1:
+                    ax.fill_between(epochs, arr.min(axis=0), arr.max(axis=0), color=line[0].get_color(), alpha=0.2)
+                values += [v for v in arr.ravel() if v > 0]
+            name = metric
             if metric == "loss" and values and max(values) / min(values) > 5:
                 ax.set_yscale("log")  # a large L1 penalty makes the first epochs' loss dwarf the rest
                 name = "loss (log scale)"
@@ -186,29 +315,48 @@ def plot_histories(records: list[dict], titles: list[str], path: Path, suptitle:
             ax.set_ylabel(name)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-    fig.suptitle(suptitle)
+    fig.suptitle(suptitle + " (band: min to max over seeds)")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def plot_vs_size(series: dict[str, list[tuple[int, float, float]]], path: Path, title: str) -> None:
-    """Train (dashed) and test (solid) accuracy against training size, one colour per series."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
+Series = list[tuple[float, list[float], list[float]]]  # (x, train accuracies, test accuracies) over seeds
+
+
+def _plot_series(ax, series: dict[str, Series]) -> None:
     for i, (name, points) in enumerate(series.items()):
+        points = [p for p in sorted(points) if p[2]]
         if not points:
             continue
-        n, tr, te = zip(*sorted(points), strict=True)
-        colour = f"C{i}"
-        marker = "x" if name.startswith("seed") else "o"
-        ax.plot(n, te, "-", marker=marker, color=colour, label=f"{name}: test")
-        ax.plot(n, tr, "--", marker=marker, color=colour, alpha=0.6, label=f"{name}: train")
+        x = [p[0] for p in points]
+        colour, marker = f"C{i}", ("x" if name.startswith("seed") else "o")
+        for k, style, alpha, split in ((2, "-", 1.0, "test"), (1, "--", 0.6, "train")):
+            mean = [np.mean(p[k]) for p in points]
+            err = [np.std(p[k], ddof=1) if len(p[k]) > 1 else 0.0 for p in points]
+            ax.errorbar(
+                x,
+                mean,
+                yerr=err,
+                fmt=style,
+                marker=marker,
+                color=colour,
+                alpha=alpha,
+                capsize=3,
+                label=f"{name}: {split}",
+            )
+
+
+def plot_vs_size(series: dict[str, Series], path: Path, title: str) -> None:
+    """Train (dashed) and test (solid) accuracy against training size; error bars are ± 1 sd over seeds."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
+    _plot_series(ax, series)
     ax.set_xscale("log", base=2)
     sizes = sorted({p[0] for pts in series.values() for p in pts})
     ax.set_xticks(sizes, [f"{s // 1000}k" if s >= 1000 else str(s) for s in sizes])
     ax.minorticks_off()
     ax.set_xlabel("training samples")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("accuracy (mean ± 1 sd over seeds)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over the data
@@ -216,38 +364,24 @@ def plot_vs_size(series: dict[str, list[tuple[int, float, float]]], path: Path, 
     plt.close(fig)
 
 
-def plot_vs_l1(ours: list[tuple[float, float, float]], seed: dict, path: Path) -> None:
-    """Train and test accuracy against the L1 weight (log axis), ours and the seed's."""
+def plot_vs_l1(series: dict[str, Series], path: Path, title: str) -> None:
+    """Train and test accuracy against the L1 weight (log axis); error bars are ± 1 sd over seeds."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
-    if ours:
-        w, tr, te = zip(*sorted(ours), strict=True)
-        ax.plot(w, te, "o-", color="C0", label="ours: test")
-        ax.plot(w, tr, "o--", color="C0", alpha=0.6, label="ours: train")
-    w, vals = zip(*sorted(seed.items()), strict=True)
-    ax.plot(w, [v[1] for v in vals], "x-", color="C1", label="seed: test")
-    ax.plot(w, [v[0] for v in vals], "x--", color="C1", alpha=0.6, label="seed: train")
+    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
+    _plot_series(ax, series)
     ax.axhline(0.1, color="grey", lw=0.8, ls=":", label="10% (chance)")
     ax.set_xscale("log")
     ax.set_xlabel("L1 weight on the dense kernel (log scale)")
-    ax.set_ylabel("accuracy")
-    ax.set_title("Part 2b(iv): accuracy against L1 weight (stride model)")
+    ax.set_ylabel("accuracy (mean ± 1 sd over seeds)")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------------
-# Sections
-
-
-def _get(records, spec: RunSpec):
-    return records.get(spec.run_id)
-
-
-def _acc(rec, key):
-    return rec.get(key) if rec else None
+# Sections, in the seed's order
 
 
 def multiply_adds(layers: list[dict]) -> int:
@@ -271,104 +405,107 @@ def multiply_adds(layers: list[dict]) -> int:
     return total
 
 
-def _params_by_model(records: dict) -> dict:
+def _params_by_model(runs: Runs) -> dict:
     by_model = {}
-    for rec in records.values():
+    for rec in runs.records.values():
         m = rec["config"]["model"]
         if m in ("stride", "maxpool", "deeper") and m not in by_model and rec.get("params", {}).get("layers"):
             by_model[m] = rec["params"]
     return by_model
 
 
-def section_models(records: dict) -> str:
-    """Parameter counts, layer by layer, from the records (or 'not run')."""
+def _settings_note(cfg: Config) -> str:
+    """'' when the runs used the seed's epochs and batch size, else a caption saying how they differ."""
+    diff = []
+    if cfg.epochs != SEED.EPOCHS:
+        diff.append(f"{plural(cfg.epochs, 'epoch')} per run (the seed: {SEED.EPOCHS})")
+    if cfg.batch_size != SEED.BATCH_SIZE:
+        diff.append(f"batch {cfg.batch_size} (the seed: {SEED.BATCH_SIZE})")
+    return f" [{', '.join(diff)}]" if diff else ""
+
+
+def section_models(runs: Runs) -> str:
+    """Parameter counts, layer by layer, from the records."""
     parts = ["## Models and parameter counts\n"]
-    by_model = _params_by_model(records)
-    for name in ("stride", "maxpool", "deeper"):
-        if name not in by_model:
-            continue
-        p = by_model[name]
+    for name, p in sorted(_params_by_model(runs).items(), key=lambda kv: ("stride", "maxpool", "deeper").index(kv[0])):
         rows = [
             [lay["name"], lay["type"], "x".join(str(d) for d in lay["output_shape"][1:]), f"{lay['params']:,}"]
             for lay in p["layers"]
         ]
         rows.append(["**total**", "", "", f"**{p['total']:,}**"])
-        parts.append(
-            f"**{name}** ({multiply_adds(p['layers']) / 1e6:.2f} M multiply-adds per image)\n\n"
-            + md_table(["layer", "type", "output", "parameters"], rows)
-            + "\n"
-        )
+        table = md_table(["layer", "type", "output", "parameters"], rows)
+        parts.append(f"**{name}** ({multiply_adds(p['layers']) / 1e6:.2f} M multiply-adds per image)\n\n{table}\n")
     parts.append(
-        "Seed: 37,146 parameters for Part 2a and 2c (agrees). Its Part 2b(i) says the largest layer is the "
-        "fourth convolution with 9,248 weights; the dense layer is larger, (2048 + 1) x 10 = **20,490**. Its "
-        "formula multiplies by the number of *output* channels twice; a 3x3 convolution has "
-        "(3 x 3 x *input* channels + 1) x output channels weights. Part 2d's text says 23,734 parameters; "
-        "its own model summary (and ours) gives **23,314**. The Part 2c text prints the Part 2d code by "
-        "mistake; the appendix's `model2` (conv 16, 16, max-pool, conv 32, 32, max-pool) is the network "
-        "trained for Table 7, and is our `maxpool`.\n"
+        f"Seed: {SEED.PARAMS['stride']:,} parameters for Part 2a and 2c (agrees). Its Part 2b(i) says the largest "
+        f"layer is the fourth convolution with {SEED.PARAMS['largest'][1]:,} weights; the dense layer is larger, "
+        "(2048 + 1) x 10 = **20,490**. Its formula multiplies by the number of *output* channels twice; a 3x3 "
+        "convolution has (3 x 3 x *input* channels + 1) x output channels weights. Part 2d's text says "
+        f"{SEED.PARAMS['deeper_text']:,} parameters; its own model summary (and ours) gives "
+        f"**{SEED.PARAMS['deeper_summary']:,}**. The Part 2c text prints the Part 2d code by mistake; the "
+        "appendix's `model2` (conv 16, 16, max-pool, conv 32, 32, max-pool) is the network trained for Table 7, "
+        "and is our `maxpool`.\n"
     )
     return "\n".join(parts)
 
 
-def section_baseline(records: dict, cfg: Config, out: Path) -> str:
-    """Part 2b(i): Tables 1-4 with per-class figures, and the text reports."""
-    base = _get(records, RunSpec("stride", cfg.base_size, cfg.l1))
-    maj = _get(records, RunSpec("majority", cfg.base_size))
-    parts = ["## Part 2b(i): performance and the most-frequent baseline (Tables 1-4)\n"]
-    if not base:
-        return parts[0] + "\nNot run.\n"
+def _mean_confusion_report(recs: list[dict], split: str) -> list[dict]:
+    return [class_report(r[f"confusion_{split}"]) for r in recs]
+
+
+def section_baseline(runs: Runs, cfg: Config, out: Path) -> str:
+    """Part 2b(i): Tables 1-4, per-class figures over the seeds, and the text reports of the first seed."""
+    parts = [f"## Part 2b(i): performance and the most-frequent baseline (Tables 1-4){_settings_note(cfg)}\n"]
+    recs = runs.of(RunSpec("stride", cfg.base_size, cfg.l1))
+    if not recs:
+        return parts[0] + "\nNot run yet.\n"
     for split, seed, label in (
-        ("train", SEED_TABLE1, "Table 1 (training data)"),
-        ("test", SEED_TABLE2, "Table 2 (test data)"),
+        ("train", SEED.TABLE1, "Table 1 (training data)"),
+        ("test", SEED.TABLE2, "Table 2 (test data)"),
     ):
-        cm = base[f"confusion_{split}"]
-        rep = class_report(cm)
-        write_atomic(
-            out / f"classification_{base['run']}_{split}.txt", class_report_text(cm, f"{base['label']}, {split} set")
-        )
-        rows = []
-        csv_rows = []
+        first = recs[0]
+        text = class_report_text(first[f"confusion_{split}"], f"{first['label']}, {split} set")
+        write_atomic(out / f"classification_{first['run']}_{split}.txt", text)
+        reps = _mean_confusion_report(recs, split)
+        rows, csv_rows = [], []
         for c in range(10):
-            r = rep[str(c)]
+            got = {m: [rep[str(c)][m] for rep in reps] for m in ("precision", "recall", "f1-score")}
             s = seed[c]
+            support = int(reps[0][str(c)]["support"])
             rows.append(
                 [
                     f"{c} {CLASSES[c]}",
-                    f"{r['precision']:.2f}",
-                    f"{r['recall']:.2f}",
-                    f"{r['f1-score']:.2f}",
-                    f"{int(r['support'])}",
+                    *(spread(got[m], 1, "", 2) for m in got),
+                    f"{support}",
                     f"{s[0]:.2f}",
                     f"{s[1]:.2f}",
                     f"{s[2]:.2f}",
                     str(s[3]),
                 ]
             )
-            csv_rows.append([c, CLASSES[c], r["precision"], r["recall"], r["f1-score"], int(r["support"]), *s])
-        rows.append(
-            [
-                "accuracy",
-                "",
-                "",
-                f"**{rep['accuracy']:.2f}**",
-                f"{sum(int(rep[str(c)]['support']) for c in range(10))}",
-                "",
-                "",
-                f"**{seed['accuracy']:.2f}**",
-                str(seed["n"]),
-            ]
-        )
-        rows.append(
-            ["macro avg f1", "", "", f"{rep['macro avg']['f1-score']:.2f}", "", "", "", f"{seed['macro f1']:.2f}", ""]
-        )
+            csv_rows.append([c, CLASSES[c], *(mean_or_none(got[m]) for m in got), support, *s])
+        acc = [rep["accuracy"] for rep in reps]
+        f1 = [rep["macro avg"]["f1-score"] for rep in reps]
+        rows.append(["accuracy", "", "", spread(acc, 1, "", 2), "", "", "", f"{seed['accuracy']:.2f}", str(seed["n"])])
+        rows.append(["macro avg f1", "", "", spread(f1, 1, "", 2), "", "", "", f"{seed['macro f1']:.2f}", ""])
+        header = [
+            "class",
+            "precision",
+            "recall",
+            "f1",
+            "support",
+            "seed precision",
+            "seed recall",
+            "seed f1",
+            "seed support",
+        ]
         write_csv(
             out / f"table_baseline_{split}.csv",
             [
                 "class",
                 "name",
-                "precision",
-                "recall",
-                "f1",
+                "precision_mean",
+                "recall_mean",
+                "f1_mean",
                 "support",
                 "seed_precision",
                 "seed_recall",
@@ -377,230 +514,227 @@ def section_baseline(records: dict, cfg: Config, out: Path) -> str:
             ],
             csv_rows,
         )
-        parts.append(f"**{label}**: stride network, {base['config']['n_train']:,} training samples\n")
         parts.append(
-            md_table(
-                [
-                    "class",
-                    "precision",
-                    "recall",
-                    "f1",
-                    "support",
-                    "seed precision",
-                    "seed recall",
-                    "seed f1",
-                    "seed support",
-                ],
-                rows,
-            )
-            + "\n"
+            f"**{label}**: stride network, {first['config']['n_train']:,} training samples; mean ± sd (n seeds)\n"
         )
+        parts.append(md_table(header, rows) + "\n")
+    first = recs[0]
     parts.append(
-        f"Training accuracy is measured as the seed did: predictions on all {base['config']['n_train']:,} samples of "
-        f"the training subset, including the last {base['n_val']:,} that Keras held out for validation "
-        f"(validation_split {base['config']['validation_split']}); "
-        f"the network was fitted on the first {base['n_fit']:,}. "
-        f"Test accuracy is on {base['n_test']:,} test images. The seed's support column sums to 4,999, not 5,000: "
-        "`x_train_orig[1:n]` drops sample 0; we take the first n.\n"
+        f"Training accuracy is measured as the seed did: predictions on all {first['config']['n_train']:,} samples "
+        f"of the training subset, including the last {first['n_val']:,} that Keras held out for validation "
+        f"(validation_split {first['config']['validation_split']}); the network was fitted on the first "
+        f"{first['n_fit']:,}. Test accuracy is on {first['n_test']:,} test images. The seed's support column sums "
+        "to 4,999, not 5,000: `x_train_orig[1:n]` drops sample 0; we take the first n.\n"
     )
-    if maj:
+    maj_recs = runs.of(RunSpec("majority", cfg.base_size))
+    if maj_recs:
+        maj = maj_recs[0]
         for split in ("train", "test"):
-            write_atomic(
-                out / f"classification_{maj['run']}_{split}.txt",
-                class_report_text(maj[f"confusion_{split}"], f"{maj['label']}, {split} set"),
-            )
-        k = maj["majority_class"]
+            text = class_report_text(maj[f"confusion_{split}"], f"{maj['label']}, {split} set")
+            write_atomic(out / f"classification_{maj['run']}_{split}.txt", text)
+        k, sk = maj["majority_class"], SEED.BASELINE["class"]
+        f1 = [class_report(maj[f"confusion_{s}"])[str(k)]["f1-score"] for s in ("train", "test")]
         rows = [
-            ["predicted class", f"{k} {CLASSES[k]}", f"{SEED_BASELINE['class']} {CLASSES[SEED_BASELINE['class']]}"],
+            ["predicted class", f"{k} {CLASSES[k]}", f"{sk} {CLASSES[sk]}"],
             [
                 "train accuracy (= share of that class)",
                 pct(maj["train_accuracy"]),
-                pct(SEED_BASELINE["train_accuracy"], 0),
+                pct(SEED.BASELINE["train_accuracy"], 0),
             ],
-            ["test accuracy", pct(maj["test_accuracy"]), pct(SEED_BASELINE["test_accuracy"], 0)],
-            ["f1 of the predicted class, train / test",
-             f"{class_report(maj['confusion_train'])[str(k)]['f1-score']:.2f} / "
-             f"{class_report(maj['confusion_test'])[str(k)]['f1-score']:.2f}",
-             f"{SEED_BASELINE['train_f1_8']:.2f} / {SEED_BASELINE['test_f1_8']:.2f}"],
-        ]  # fmt: skip
+            ["test accuracy", pct(maj["test_accuracy"]), pct(SEED.BASELINE["test_accuracy"], 0)],
+            [
+                "f1 of the predicted class, train / test",
+                f"{f1[0]:.2f} / {f1[1]:.2f}",
+                f"{SEED.BASELINE['train_f1_8']:.2f} / {SEED.BASELINE['test_f1_8']:.2f}",
+            ],
+        ]
         write_csv(out / "table_majority.csv", ["quantity", "ours", "seed"], rows)
-        parts.append("**Tables 3-4**: most-frequent-class baseline (scikit-learn `DummyClassifier`)\n")
+        parts.append(
+            "**Tables 3-4**: most-frequent-class baseline (scikit-learn `DummyClassifier`; it learns "
+            "no weights, so one run stands for every seed)\n"
+        )
         parts.append(md_table(["", "ours", "seed"], rows) + "\n")
         parts.append(
-            "Every other class has precision, recall and f1 of 0. Full per-class reports and confusion matrices: "
-            f"`classification_{base['run']}_{{train,test}}.txt`, `classification_{maj['run']}_{{train,test}}.txt`.\n"
+            "Every other class has precision, recall and f1 of 0. Full per-class reports and confusion matrices "
+            f"(first seed): `classification_{first['run']}_{{train,test}}.txt`, "
+            f"`classification_{maj['run']}_{{train,test}}.txt`.\n"
         )
     return "\n".join(parts)
 
 
-def section_history(records: dict, cfg: Config, out: Path) -> str:
-    """Part 2b(ii): Figure 4."""
-    base = _get(records, RunSpec("stride", cfg.base_size, cfg.l1))
-    head = "## Part 2b(ii): training history (Figure 4)\n"
-    if not base:
-        return head + "\nNot run.\n"
+def section_history(runs: Runs, cfg: Config, out: Path) -> str:
+    """Part 2b(ii): Figure 4, the mean curves over seeds."""
+    head = f"## Part 2b(ii): training history (Figure 4){_settings_note(cfg)}\n"
+    recs = runs.of(RunSpec("stride", cfg.base_size, cfg.l1))
+    if not recs:
+        return head + "\nNot run yet.\n"
     name = "history_base.png"
-    plot_histories([base], [base["label"]], out / name, "Figure 4: accuracy and loss per epoch, train vs validation")
-    h = base["history"]
-    gap_epoch = next((i + 1 for i, (a, v) in enumerate(zip(h["loss"], h["val_loss"], strict=True)) if a < v), None)
-    rows = [
-        [
-            str(e + 1),
-            f"{h['accuracy'][e]:.4f}",
-            f"{h['val_accuracy'][e]:.4f}",
-            f"{h['loss'][e]:.4f}",
-            f"{h['val_loss'][e]:.4f}",
-        ]
-        for e in range(len(h["loss"]))
+    title = f"Figure 4: stride network, {cfg.base_size:,} samples{_settings_note(cfg)}"
+    plot_histories([recs], [f"{plural(len(recs), 'seed')}"], out / name, title)
+    keys = ("accuracy", "val_accuracy", "loss", "val_loss")
+    length = min(len(r["history"]["loss"]) for r in recs)
+    rows = []
+    for e in range(length):
+        rows.append([e + 1, *(float(np.mean([r["history"][k][e] for r in recs])) for k in keys)])
+    write_csv(out / "table_history.csv", ["epoch", *keys], rows)
+    final = {k: [r["history"][k][-1] for r in recs] for k in keys}
+    gaps = [
+        next(
+            (
+                i + 1
+                for i, (a, v) in enumerate(zip(r["history"]["loss"], r["history"]["val_loss"], strict=True))
+                if a < v
+            ),
+            None,
+        )
+        for r in recs
     ]
-    write_csv(out / "table_history.csv", ["epoch", "accuracy", "val_accuracy", "loss", "val_loss"], [r for r in rows])
-    text = (
-        f"![Figure 4]({name})\n\n"
-        f"Final epoch: train accuracy {pct(h['accuracy'][-1])}, validation {pct(h['val_accuracy'][-1])}; "
-        f"train loss {h['loss'][-1]:.3f}, validation {h['val_loss'][-1]:.3f}. "
-        + (f"Training loss first falls below validation loss at epoch {gap_epoch}. " if gap_epoch else "")
-        + "The seed reports training accuracy above validation from epoch 7-8 on. Train accuracy "
-        "in the curve is Keras' running average over an epoch with dropout active, so it sits below the "
-        "dropout-free figure of Table 1. Per-epoch numbers: `table_history.csv`.\n"
+    gap_text = ", ".join("never" if g is None else str(g) for g in gaps)
+    return (
+        f"{head}\n![Figure 4]({name})\n\n"
+        f"Final epoch over {plural(len(recs), 'seed')}: train accuracy {spread(final['accuracy'])}, validation "
+        f"{spread(final['val_accuracy'])}; train loss {spread(final['loss'], 1, '', 3)}, validation "
+        f"{spread(final['val_loss'], 1, '', 3)}. Epoch at which training loss first falls below validation loss, "
+        f"per seed: {gap_text}. The seed reports training accuracy above validation from epoch 7-8 on. Train "
+        "accuracy in the curve is Keras' running average over an epoch with dropout active, so it sits below the "
+        "dropout-free figure of Table 1. Mean per-epoch numbers: `table_history.csv`.\n"
     )
-    return head + "\n" + text
-
-
-def _size_rows(records, specs, seed_table):
-    rows, csv_rows, points = [], [], []
-    for spec in specs:
-        rec = _get(records, spec)
-        s = seed_table.get(spec.n, (None, None, None))
-        rows.append(
-            [
-                f"{spec.n:,}",
-                secs(_acc(rec, "train_time_s")),
-                pct(_acc(rec, "train_accuracy")),
-                pct(_acc(rec, "test_accuracy")),
-                secs(s[0]),
-                pct(s[1]),
-                pct(s[2]),
-            ]
-        )
-        csv_rows.append(
-            [spec.n, _acc(rec, "train_time_s"), _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), *s]
-        )
-        if rec:
-            points.append((spec.n, rec["train_accuracy"], rec["test_accuracy"]))
-    return rows, csv_rows, points
 
 
 _SIZE_HEADER = ["training size", "time", "train accuracy", "test accuracy", "seed time", "seed train", "seed test"]
 _SIZE_CSV = [
     "n",
-    "time_s",
-    "train_accuracy",
-    "test_accuracy",
+    "time_s_mean",
+    "train_accuracy_mean",
+    "train_accuracy_sd",
+    "test_accuracy_mean",
+    "test_accuracy_sd",
+    "runs",
     "seed_time_s",
     "seed_train_accuracy",
     "seed_test_accuracy",
 ]
 
 
-def section_train_size(records: dict, cfg: Config, out: Path) -> str:
+def _size_table(runs: Runs, specs: list[RunSpec], seed_table: dict, path: Path) -> tuple[str, Series]:
+    rows, csv_rows, points = [], [], []
+    for spec in specs:
+        tr, te, t = (runs.values(spec, k) for k in ("train_accuracy", "test_accuracy", "train_time_s"))
+        s = seed_table.get(spec.n, (None, None, None))
+        rows.append([f"{spec.n:,}", spread(t, 1, " s", 1), spread(tr), spread(te), secs(s[0]), pct(s[1]), pct(s[2])])
+        csv_rows.append(
+            [spec.n, mean_or_none(t), mean_or_none(tr), sd_or_none(tr), mean_or_none(te), sd_or_none(te), len(te), *s]
+        )
+        points.append((spec.n, tr, te))
+    write_csv(path, _SIZE_CSV, csv_rows)
+    return md_table(_SIZE_HEADER, rows) + "\n", points
+
+
+def section_train_size(runs: Runs, cfg: Config, out: Path) -> str:
     """Part 2b(iii): Table 5 with fresh models, and the seed's cumulative replay."""
-    parts = ["## Part 2b(iii): training-set size (Table 5, Figure 5)\n"]
+    note = _settings_note(cfg)
+    parts = [f"## Part 2b(iii): training-set size (Table 5, Figure 5){note}\n"]
     fresh = [RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes]
-    rows, csv_rows, pts = _size_rows(records, fresh, SEED_TABLE5)
-    write_csv(out / "table_train_size.csv", _SIZE_CSV, csv_rows)
-    parts.append("**Table 5, a fresh model per size** (what the seed meant to measure)\n")
-    parts.append(md_table(_SIZE_HEADER, rows) + "\n")
+    table, pts = _size_table(runs, fresh, SEED.TABLE5, out / "table_train_size.csv")
+    parts.append("**Table 5, a fresh model per size** (what the seed meant to measure); mean ± sd (n seeds)\n")
+    parts.append(table)
     series = {"fresh model per size": pts}
     chain = cumulative_rows(cfg)
-    if any(_get(records, s) for s in warm_chain(cfg)):
-        wrows, wcsv, wpts = _size_rows(records, chain, SEED_TABLE5)
-        write_csv(out / "table_train_size_warm.csv", _SIZE_CSV, wcsv)
+    if any(runs.of(s) for s in warm_chain(cfg)):
+        table, wpts = _size_table(runs, chain, SEED.TABLE5, out / "table_train_size_warm.csv")
         parts.append(
             "**Table 5 as the seed computed it: one model trained on each size in turn** (`--warm-start`). "
             "The seed's `model_train_sizes` keeps fitting one global `model`: each row starts from the weights "
-            "and Adam state the previous row left, so the 40k row has had "
-            f"{len(chain) * cfg.epochs} epochs over growing subsets. The first row is a fresh model (shared "
-            "with the table above): the seed's 5k figures are a fresh model's (its Tables 1 and 6 give 64% / 51% "
-            "and 60.65% / 48.36% for the same setting). Time is per row.\n"
+            "and Adam state the previous row left, so the last row has had "
+            f"{plural(len(chain) * cfg.epochs, 'epoch')} over growing subsets. The first row is a fresh model "
+            "(shared with the table above): the seed's 5k figures are a fresh model's (its Tables 1 and 6 give "
+            "64% / 51% and 60.65% / 48.36% for the same setting). Time is per row.\n"
         )
-        parts.append(md_table(_SIZE_HEADER, wrows) + "\n")
+        parts.append(table)
         series["cumulative (seed's code)"] = wpts
-    series["seed Table 5"] = [(n, v[1], v[2]) for n, v in SEED_TABLE5.items()]
-    plot_vs_size(
-        series, out / "train_size_accuracy.png", "Part 2b(iii): stride network, accuracy against training size"
-    )
-    hist_recs = [(s, _get(records, s)) for s in fresh if _get(records, s)]
-    if hist_recs:
+    series["seed Table 5"] = [(n, [v[1]], [v[2]]) for n, v in SEED.TABLE5.items()]
+    plot_vs_size(series, out / "train_size_accuracy.png", f"Part 2b(iii): stride network by training size{note}")
+    groups = [(s, runs.of(s)) for s in fresh if runs.of(s)]
+    if groups:
         plot_histories(
-            [r for _, r in hist_recs],
-            [f"n = {s.n:,}" for s, _ in hist_recs],
+            [g for _, g in groups],
+            [f"n = {s.n:,}" for s, _ in groups],
             out / "history_train_size.png",
-            "Figure 5: stride network, a fresh model per training size",
+            f"Figure 5: stride network, a fresh model per training size{note}",
         )
     parts.append("![accuracy against training size](train_size_accuracy.png)\n\n![Figure 5](history_train_size.png)\n")
     parts.append(
-        f"Time is the wall time of `model.fit` ({cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} "
-        "including the validation passes and the first "
-        "epoch's graph tracing) on this machine; the seed's times come from its own machine, so only the ratios "
-        "between rows compare. The seed's columns are its Table 5 as printed, i.e. from the cumulative training.\n"
+        f"Time is the wall time of `model.fit` ({plural(cfg.epochs, 'epoch')} including the validation passes and "
+        "the first epoch's graph tracing) on this machine; the seed's times come from its own machine, so only the "
+        "ratios between rows compare. The seed's columns are its Table 5 as printed, i.e. from the cumulative "
+        "training.\n"
     )
     return "\n".join(parts)
 
 
-def section_l1(records: dict, cfg: Config, out: Path) -> str:
+def section_l1(runs: Runs, cfg: Config, out: Path) -> str:
     """Part 2b(iv): Table 6 and Figure 6."""
-    parts = ["## Part 2b(iv): L1 weight (Table 6, Figure 6)\n"]
-    specs = part_b_l1(cfg)
-    rows, csv_rows, pts, hists = [], [], [], []
-    for spec in specs:
-        rec = _get(records, spec)
-        s = SEED_TABLE6.get(spec.l1, (None, None))
-        rows.append(
-            [f"{spec.l1:g}", pct(_acc(rec, "train_accuracy")), pct(_acc(rec, "test_accuracy")), pct(s[0]), pct(s[1])]
-        )
-        csv_rows.append([spec.l1, _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), *s])
-        if rec:
-            pts.append((spec.l1, rec["train_accuracy"], rec["test_accuracy"]))
-            hists.append((spec, rec))
+    note = _settings_note(cfg)
+    parts = [f"## Part 2b(iv): L1 weight (Table 6, Figure 6){note}\n"]
+    rows, csv_rows, pts, groups = [], [], [], []
+    for spec in part_b_l1(cfg):
+        tr, te = runs.values(spec, "train_accuracy"), runs.values(spec, "test_accuracy")
+        s = SEED.TABLE6.get(spec.l1, (None, None))
+        rows.append([f"{spec.l1:g}", spread(tr), spread(te), pct(s[0]), pct(s[1])])
+        csv_rows.append([spec.l1, mean_or_none(tr), sd_or_none(tr), mean_or_none(te), sd_or_none(te), len(te), *s])
+        pts.append((spec.l1, tr, te))
+        if runs.of(spec):
+            groups.append((spec, runs.of(spec)))
     write_csv(
         out / "table_l1.csv",
-        ["l1", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"],
+        [
+            "l1",
+            "train_accuracy_mean",
+            "train_accuracy_sd",
+            "test_accuracy_mean",
+            "test_accuracy_sd",
+            "runs",
+            "seed_train_accuracy",
+            "seed_test_accuracy",
+        ],
         csv_rows,
     )
+    parts.append("Mean ± sd (n seeds).\n")
     parts.append(md_table(["L1 weight", "train accuracy", "test accuracy", "seed train", "seed test"], rows) + "\n")
-    plot_vs_l1(pts, SEED_TABLE6, out / "l1_accuracy.png")
-    if hists:
+    series = {"ours": pts, "seed Table 6": [(w, [v[0]], [v[1]]) for w, v in SEED.TABLE6.items()]}
+    plot_vs_l1(series, out / "l1_accuracy.png", f"Part 2b(iv): accuracy against L1 weight (stride model){note}")
+    if groups:
         plot_histories(
-            [r for _, r in hists],
-            [f"L1 = {s.l1:g}" for s, _ in hists],
+            [g for _, g in groups],
+            [f"L1 = {s.l1:g}" for s, _ in groups],
             out / "history_l1.png",
-            "Figure 6: stride network per L1 weight",
+            f"Figure 6: stride network per L1 weight{note}",
         )
     parts.append("![accuracy against L1 weight](l1_accuracy.png)\n\n![Figure 6](history_l1.png)\n")
     parts.append(
         "The seed trained a fresh model per weight here, so its Table 6 is comparable as it stands. Its 1e-4 row is "
         "the same setting as Table 1 and Table 8, trained again (60.65% / 48.36% there against 62.27% / 49.09% in "
-        "Table 8): the spread of one setting across retrainings. Ours is one run shared by all three tables.\n"
+        "Table 8): one setting retrained. Ours are the same runs in all three tables.\n"
     )
     return "\n".join(parts)
 
 
-def section_maxpool(records: dict, cfg: Config, out: Path) -> str:
+def section_maxpool(runs: Runs, cfg: Config, out: Path) -> str:
     """Part 2c: Tables 7 and 8."""
-    parts = ["## Part 2c: max pooling against strides (Tables 7-8)\n"]
+    parts = [f"## Part 2c: max pooling against strides (Tables 7-8){_settings_note(cfg)}\n"]
     rows, csv_rows = [], []
     for spec, seed, name in (
-        (RunSpec("maxpool", cfg.base_size, cfg.l1), SEED_TABLE7, "max pooling (Table 7)"),
-        (RunSpec("stride", cfg.base_size, cfg.l1), SEED_TABLE8, "strides (Table 8)"),
+        (RunSpec("maxpool", cfg.base_size, cfg.l1), SEED.TABLE7, "max pooling (Table 7)"),
+        (RunSpec("stride", cfg.base_size, cfg.l1), SEED.TABLE8, "strides (Table 8)"),
     ):
-        rec = _get(records, spec)
+        tr, te, t = (runs.values(spec, k) for k in ("train_accuracy", "test_accuracy", "train_time_s"))
         rows.append(
             [
                 name,
                 f"{spec.n:,}",
-                secs(_acc(rec, "train_time_s")),
-                pct(_acc(rec, "train_accuracy")),
-                pct(_acc(rec, "test_accuracy")),
+                spread(t, 1, " s", 1),
+                spread(tr),
+                spread(te),
                 secs(seed[0]),
                 pct(seed[1]),
                 pct(seed[2]),
@@ -610,9 +744,12 @@ def section_maxpool(records: dict, cfg: Config, out: Path) -> str:
             [
                 spec.model,
                 spec.n,
-                _acc(rec, "train_time_s"),
-                _acc(rec, "train_accuracy"),
-                _acc(rec, "test_accuracy"),
+                mean_or_none(t),
+                mean_or_none(tr),
+                sd_or_none(tr),
+                mean_or_none(te),
+                sd_or_none(te),
+                len(te),
                 *seed,
             ]
         )
@@ -621,32 +758,31 @@ def section_maxpool(records: dict, cfg: Config, out: Path) -> str:
         [
             "model",
             "n",
-            "time_s",
-            "train_accuracy",
-            "test_accuracy",
+            "time_s_mean",
+            "train_accuracy_mean",
+            "train_accuracy_sd",
+            "test_accuracy_mean",
+            "test_accuracy_sd",
+            "runs",
             "seed_time_s",
             "seed_train_accuracy",
             "seed_test_accuracy",
         ],
         csv_rows,
     )
-    parts.append(
-        md_table(
-            [
-                "network",
-                "training size",
-                "time",
-                "train accuracy",
-                "test accuracy",
-                "seed time",
-                "seed train",
-                "seed test",
-            ],
-            rows,
-        )
-        + "\n"
-    )
-    macs = {m: multiply_adds(p["layers"]) for m, p in _params_by_model(records).items()}
+    header = [
+        "network",
+        "training size",
+        "time",
+        "train accuracy",
+        "test accuracy",
+        "seed time",
+        "seed train",
+        "seed test",
+    ]
+    parts.append("Mean ± sd (n seeds).\n")
+    parts.append(md_table(header, rows) + "\n")
+    macs = {m: multiply_adds(p["layers"]) for m, p in _params_by_model(runs).items()}
     if "stride" in macs and "maxpool" in macs:
         parts.append(
             "Both networks have 37,146 parameters, but the max-pooling one runs its second and fourth convolutions "
@@ -657,64 +793,43 @@ def section_maxpool(records: dict, cfg: Config, out: Path) -> str:
     return "\n".join(parts)
 
 
-def section_deeper(records: dict, cfg: Config, out: Path) -> str:
+def section_deeper(runs: Runs, cfg: Config, out: Path) -> str:
     """Part 2d: Table 9 and Figure 7, scored on the deeper network's own predictions."""
-    parts = ["## Part 2d: thinner, deeper network (Table 9, Figure 7)\n"]
+    note = _settings_note(cfg)
+    parts = [f"## Part 2d: thinner, deeper network (Table 9, Figure 7){note}\n"]
     specs = [RunSpec("deeper", n, cfg.l1) for n in cfg.train_sizes]
-    rows, csv_rows, pts = _size_rows(records, specs, SEED_TABLE9)
-    write_csv(out / "table_deeper.csv", _SIZE_CSV, csv_rows)
-    parts.append(md_table(_SIZE_HEADER, rows) + "\n")
-    hist = [(s, _get(records, s)) for s in specs if _get(records, s)]
-    if hist:
+    table, pts = _size_table(runs, specs, SEED.TABLE9, out / "table_deeper.csv")
+    parts.append("Mean ± sd (n seeds).\n")
+    parts.append(table)
+    groups = [(s, runs.of(s)) for s in specs if runs.of(s)]
+    if groups:
         plot_histories(
-            [r for _, r in hist],
-            [f"deeper, n = {s.n:,}" for s, _ in hist],
+            [g for _, g in groups],
+            [f"deeper, n = {s.n:,}" for s, _ in groups],
             out / "history_deeper.png",
-            "Figure 7: deeper network per training size",
+            f"Figure 7: deeper network per training size{note}",
         )
     chain = cumulative_rows(cfg)
     replay = [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id) for n in cfg.train_sizes]
-    if any(_get(records, s) for s in replay):
-        rrows, rcsv = [], []
-        for spec in replay:
-            rec = _get(records, spec)
-            s9 = SEED_TABLE9.get(spec.n, (None, None, None))
-            rrows.append(
-                [
-                    f"{spec.n:,}",
-                    pct(_acc(rec, "train_accuracy")),
-                    pct(_acc(rec, "test_accuracy")),
-                    pct(s9[1]),
-                    pct(s9[2]),
-                ]
-            )
-            rcsv.append([spec.n, _acc(rec, "train_accuracy"), _acc(rec, "test_accuracy"), s9[1], s9[2]])
-        write_csv(
-            out / "table_deeper_seed_replay.csv",
-            ["n", "train_accuracy", "test_accuracy", "seed_train_accuracy", "seed_test_accuracy"],
-            rcsv,
-        )
+    series = {
+        "deeper": pts,
+        "stride (fresh)": [
+            (s.n, runs.values(s, "train_accuracy"), runs.values(s, "test_accuracy"))
+            for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes)
+        ],
+    }
+    if any(runs.of(s) for s in replay):
+        table, rpts = _size_table(runs, replay, SEED.TABLE9, out / "table_deeper_seed_replay.csv")
         parts.append(
             "**What the seed's Table 9 code computes** (`--warm-start`): the stride network left by the cumulative "
-            f"Table 5 training (`{chain[-1].run_id}`) scored on the first n training samples and the test set. "
-            "Its test accuracy cannot change between rows, and its train accuracy is on samples it was trained on.\n"
+            f"Table 5 training (`{setting_key(chain[-1].run_id)}`) scored on the first n training samples and the "
+            "test set. Its test accuracy cannot change between rows, and its train accuracy is on samples it was "
+            "trained on. Time is 0: nothing is trained.\n"
         )
-        parts.append(
-            md_table(["training size", "train accuracy", "test accuracy", "seed train", "seed test"], rrows) + "\n"
-        )
-    fresh = [
-        (s.n, r["train_accuracy"], r["test_accuracy"])
-        for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes)
-        if (r := _get(records, s))
-    ]
-    replayed = [(s.n, r["train_accuracy"], r["test_accuracy"]) for s in replay if (r := _get(records, s))]
-    series = {"deeper": pts, "stride (fresh)": fresh}
-    if replayed:
-        series["replay of the seed's code (cumulative stride)"] = replayed
-    series["seed Table 9 (scores the wrong model)"] = [(n, v[1], v[2]) for n, v in SEED_TABLE9.items()]
-    plot_vs_size(
-        series, out / "deeper_accuracy.png", "Part 2d: deeper vs stride network, accuracy against training size"
-    )
+        parts.append(table)
+        series["replay of the seed's code (cumulative stride)"] = rpts
+    series["seed Table 9 (scores the wrong model)"] = [(n, [v[1]], [v[2]]) for n, v in SEED.TABLE9.items()]
+    plot_vs_size(series, out / "deeper_accuracy.png", f"Part 2d: deeper vs stride network by training size{note}")
     parts.append("![deeper vs stride](deeper_accuracy.png)\n\n![Figure 7](history_deeper.png)\n")
     parts.append(
         "The seed's `model_train_sizesII` fits `model3` (the deeper network) but computes both accuracies with "
@@ -728,10 +843,152 @@ def section_deeper(records: dict, cfg: Config, out: Path) -> str:
     return "\n".join(parts)
 
 
-def section_speed(records: dict) -> str:
+def comparisons(runs: Runs, cfg: Config) -> list[dict]:
+    """The seed's comparisons, each with its figures, ours over the seeds and a verdict (test accuracy)."""
+    out = []
+
+    def add(claim, table, a: RunSpec, b: RunSpec, seed_a: float, seed_b: float):
+        va, vb = runs.values(a, "test_accuracy"), runs.values(b, "test_accuracy")
+        ours = difference_interval(va, vb)
+        out.append(
+            {
+                "claim": claim,
+                "table": table,
+                "seed_diff": seed_a - seed_b,
+                "ours": ours,
+                "runs": (len(va), len(vb)),
+                "verdict": verdict(seed_a - seed_b, ours),
+            }
+        )
+
+    base = RunSpec("stride", cfg.base_size, cfg.l1)
+    add(
+        "stride network vs most-frequent baseline",
+        "Tables 2, 4",
+        base,
+        RunSpec("majority", cfg.base_size),
+        SEED.TABLE2["accuracy"],
+        SEED.BASELINE["test_accuracy"],
+    )
+    n0 = cfg.train_sizes[0]
+    for n in cfg.train_sizes[1:]:
+        if n in SEED.TABLE5 and n0 in SEED.TABLE5:
+            add(
+                f"{n:,} vs {n0:,} training samples (fresh stride)",
+                "Table 5",
+                RunSpec("stride", n, cfg.l1),
+                RunSpec("stride", n0, cfg.l1),
+                SEED.TABLE5[n][2],
+                SEED.TABLE5[n0][2],
+            )
+    ref = min(cfg.l1_weights)
+    for w in cfg.l1_weights:
+        if w != ref and w in SEED.TABLE6 and ref in SEED.TABLE6:
+            add(
+                f"L1 {w:g} vs {ref:g}",
+                "Table 6",
+                RunSpec("stride", cfg.base_size, w),
+                RunSpec("stride", cfg.base_size, ref),
+                SEED.TABLE6[w][1],
+                SEED.TABLE6[ref][1],
+            )
+    add(
+        "max pooling vs strides",
+        "Tables 7-8",
+        RunSpec("maxpool", cfg.base_size, cfg.l1),
+        base,
+        SEED.TABLE7[2],
+        SEED.TABLE8[2],
+    )
+    for n in cfg.train_sizes:
+        if n in SEED.TABLE9 and n in SEED.TABLE5:
+            add(
+                f"deeper vs stride, {n:,} samples",
+                "Tables 9, 5",
+                RunSpec("deeper", n, cfg.l1),
+                RunSpec("stride", n, cfg.l1),
+                SEED.TABLE9[n][2],
+                SEED.TABLE5[n][2],
+            )
+    return out
+
+
+def section_verdicts(runs: Runs, cfg: Config, out: Path) -> str:
+    """Does each of the seed's comparisons hold over the repeated runs?"""
+    rows, csv_rows = [], []
+    for c in comparisons(runs, cfg):
+        if 0 in c["runs"]:
+            continue  # a side not run (yet)
+        d = c["ours"]
+        ours = "-" if d is None else f"{100 * d[0]:+.2f} [{100 * d[1]:+.2f}, {100 * d[2]:+.2f}]"
+        rows.append(
+            [
+                c["claim"],
+                c["table"],
+                f"{100 * c['seed_diff']:+.2f}",
+                ours,
+                f"{c['runs'][0]} / {c['runs'][1]}",
+                f"**{c['verdict']}**",
+            ]
+        )
+        csv_rows.append([c["claim"], c["table"], c["seed_diff"], *(d or (None, None, None)), *c["runs"], c["verdict"]])
+    if not rows:
+        return ""
+    write_csv(
+        out / "table_verdicts.csv",
+        [
+            "comparison",
+            "seed_table",
+            "seed_difference",
+            "difference",
+            "ci95_low",
+            "ci95_high",
+            "runs_a",
+            "runs_b",
+            "verdict",
+        ],
+        csv_rows,
+    )
+    header = [
+        "comparison (test accuracy, A vs B)",
+        "seed tables",
+        "seed A - B (points)",
+        "ours: mean A - B [95% interval] (points)",
+        "runs A / B",
+        "verdict",
+    ]
+    return (
+        "## Verdicts: which of the seed's comparisons hold\n\n"
+        "Each row compares the test accuracy of two settings. The seed's difference is between its single runs. "
+        "Ours is the difference of the means over training seeds, with Welch's 95% t interval (a one-sample t "
+        "interval against the deterministic most-frequent baseline). *holds*: the interval excludes 0 on the seed's "
+        "side; *reversed*: it excludes 0 on the other side; *within noise*: it contains 0; *too few runs*: fewer "
+        "than two runs on a side. The seed's Table 9 accuracies are of another model (see Part 2d), so its "
+        "deeper-vs-stride sign is what it reported, not what it measured."
+        f"{_settings_note(cfg)}\n\n" + md_table(header, rows) + "\n"
+    )
+
+
+def section_missing(runs: Runs, names: list[str], cfg: Config) -> str:
+    """The planned runs that have no record yet (the run continues with the same command and --out)."""
+    missing = [s for s in plan(names, cfg) if s.run_id not in runs.records]
+    if not missing:
+        return ""
+    by_model: dict[str, int] = {}
+    for s in missing:
+        by_model[f"{s.model} n={s.n:,}"] = by_model.get(f"{s.model} n={s.n:,}", 0) + 1
+    listing = "; ".join(f"{k}: {plural(v, 'run')}" for k, v in by_model.items())
+    return (
+        f"## Still missing\n\n**{plural(len(missing), 'planned run')} of {len(plan(names, cfg))} have no record yet**; "
+        "the tables below show what has finished (their n column says how many seeds). Missing: "
+        f"{listing}. Rerunning the same `python -m training.run` command with the same `--out` trains only these.\n"
+    )
+
+
+def section_speed(runs: Runs) -> str:
     """Throughput of every Keras run (epochs 2.., tracing excluded)."""
     rows = []
-    for rec in sorted(records.values(), key=lambda r: r.get("finished_at", "")):
+    for rec in sorted(runs.records.values(), key=lambda r: r.get("finished_at", "")):
         if rec.get("samples_per_s"):
             rows.append([rec["run"], f"{rec['n_fit']:,}", f"{rec['samples_per_s']:,.0f}", secs(rec["train_time_s"])])
     if not rows:
@@ -769,13 +1026,19 @@ def wall_time_line(invocations: list[dict], records: dict) -> str:
             wall = (inside[-1] - start).total_seconds()
             estimated += 1
         total += wall
-        parts.append(" ".join(inv.get("argv", [])) or "(defaults)")
+        parts.append("`" + " ".join(["python -m training.run", *map(display_path, inv.get("argv", []))]) + "`")
     if not parts:
         return ""
-    note = f"; {estimated} of them stopped early and is counted up to its last finished run" if estimated else ""
+    note = (
+        f"; {estimated} of them recorded no end (still running, or killed) and {'is' if estimated == 1 else 'are'} "
+        "counted up to its last finished run"
+        if estimated
+        else ""
+    )
+    compute = sum(r.get("train_time_s") or 0.0 for r in records.values())
     return (
-        f"- Wall time: {total / 60:.1f} min over {len(parts)} invocation(s) of `python -m training.run` "
-        f"({', '.join(parts)}){note}\n"
+        f"- Wall time: {total / 60:.1f} min over {plural(len(parts), 'invocation')} ({', '.join(parts)}){note}; "
+        f"training time summed over the runs: {compute / 3600:.2f} h\n"
     )
 
 
@@ -789,6 +1052,42 @@ SECTIONS = {
 }
 
 
+def _header(runs: Runs, cfg: Config, info: dict) -> str:
+    any_rec = next(iter(runs.records.values()))
+    c, v = any_rec["config"], any_rec["versions"]
+    seeds = sorted({r["config"].get("seed") for r in runs.records.values() if r["config"]["model"] != "majority"})
+    lines = [
+        "# CIFAR-10 experiments of the seed's Part 2\n",
+        f"- Data: {display_path(any_rec['data']['source'])}\n",
+        f"- Device: {any_rec['device']}; TensorFlow {v['tensorflow']}, Keras {v['keras']}, NumPy {v['numpy']}, "
+        f"Python {v['python']}\n",
+        f"- Settings: {plural(c['epochs'], 'epoch')}, batch {c['batch_size']}, validation split "
+        f"{c['validation_split']} (the last share of each training subset), input pipeline `{c['pipeline']}`"
+        + (", op determinism on" if c.get("deterministic") else "")
+        + (f", test set cut to {c['test_size']:,}" if c.get("test_size") else "")
+        + "\n",
+        f"- Training seeds with records: {', '.join(map(str, seeds))}; planned: {', '.join(map(str, cfg.seeds))} "
+        f"for the 5,000-sample experiments, {', '.join(map(str, cfg.size_seeds or cfg.seeds))} for train-size and "
+        "deeper. A seed sets the initial weights, the batch order and dropout; the data subset is the same for "
+        "every seed" + (f" (random subset, seed {cfg.subset_seed})" if cfg.subset_seed is not None else "") + ".\n",
+        wall_time_line(info.get("invocations", []), runs.records),
+        "\nDifferences from the seed's code, on purpose: every run starts from a fresh model (the seed's "
+        "`model_train_sizes` kept training one model; the cumulative version is shown beside it when run with "
+        "`--warm-start`); a subset is the first n samples (the seed's `x[1:n]` dropped sample 0); labels are "
+        "integers with `sparse_categorical_crossentropy`, which computes the same loss as the seed's one-hot "
+        "labels with `categorical_crossentropy`; Part 2d is scored on the deeper network's own predictions. "
+        "Runs with the same settings are one run: the stride network on the base subset serves Tables 1-2, "
+        "Figure 4, Table 5's first row, Table 6's 1e-4 row and Table 8.\n",
+    ]
+    if any_rec["data"]["kind"].startswith("image-folder"):
+        lines.append(
+            "\nThe data are a JPEG re-encoding of CIFAR-10 (quality 75), so pixels differ slightly from the "
+            "official batches the seed used; the samples were shuffled once with a fixed seed before taking the "
+            "first n (the image folders are sorted by class).\n"
+        )
+    return "".join(lines)
+
+
 def write_report(out: str | Path) -> Path:
     """Write REPORT.md, the CSV tables, text reports and PNG plots for ``out``; return REPORT.md's path.
 
@@ -798,46 +1097,13 @@ def write_report(out: str | Path) -> Path:
     PosixPath('results/20260101-000000/REPORT.md')
     """
     out = Path(out)
-    records = load_records(out)
+    runs = Runs(load_records(out))
     names, cfg, info = load_invocation(out)
-    any_rec = next(iter(records.values()), None)
-    header = ["# CIFAR-10 experiments of the seed's Part 2\n"]
-    if any_rec:
-        c = any_rec["config"]
-        v = any_rec["versions"]
-        header.append(
-            f"- Data: {any_rec['data']['source']}\n"
-            f"- Device: {any_rec['device']}; TensorFlow {v['tensorflow']}, Keras {v['keras']}, NumPy {v['numpy']}, "
-            f"Python {v['python']}\n"
-            f"- Settings: {c['epochs']} epochs, batch {c['batch_size']}, validation split {c['validation_split']} "
-            f"(the last share of each training subset), seed {c['seed']}, input pipeline `{c['pipeline']}`"
-            + (", op determinism on" if c.get("deterministic") else "")
-            + (f", test set cut to {c['test_size']}" if c.get("test_size") else "")
-            + "\n"
-        )
-    wall_line = wall_time_line(info.get("invocations", []), records)
-    if wall_line:
-        header.append(wall_line)
-    header.append(
-        "\nDifferences from the seed's code, on purpose: every run starts from a fresh model (the seed's "
-        "`model_train_sizes` kept training one model; the cumulative version is shown beside it when run with "
-        "`--warm-start`); a subset is the first n samples (the seed's `x[1:n]` dropped sample 0); labels are "
-        "integers with `sparse_categorical_crossentropy`, which computes the same loss as the seed's one-hot "
-        "labels with `categorical_crossentropy`; Part 2d is scored on the deeper network's own predictions. "
-        "Runs with the same settings are one run: the stride network on the base subset serves Tables 1-2, "
-        "Figure 4, Table 5's first row, Table 6's 1e-4 row and Table 8.\n"
-    )
-    if any_rec and any_rec["data"]["kind"].startswith("image-folder"):
-        header.append(
-            "\nThe data are a JPEG re-encoding of CIFAR-10 (quality 75), so pixels differ slightly from the "
-            "official batches the seed used; the samples were shuffled once with a fixed seed before taking the "
-            "first n (the image folders are sorted by class).\n"
-        )
-    parts = ["".join(header), section_models(records)]
-    for name in SECTIONS:
-        if name in names:
-            parts.append(SECTIONS[name](records, cfg, out))
-    parts.append(section_speed(records))
+    parts = [_header(runs, cfg, info), section_missing(runs, names, cfg)]
+    parts.append(section_verdicts(runs, cfg, out))
+    parts.append(section_models(runs))
+    parts += [SECTIONS[name](runs, cfg, out) for name in SECTIONS if name in names]
+    parts.append(section_speed(runs))
     path = out / "REPORT.md"
     write_atomic(path, "\n".join(p for p in parts if p))
     return path
@@ -848,27 +1114,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.report", description=main.__doc__.split(": ", 1)[1])
     p.add_argument("out", type=Path, metavar="DIR")
     args = p.parse_args(argv)
-
-    def fail(message: str) -> int:
-        print(f"{p.prog}: error: {message}", file=sys.stderr)
-        return 2
-
     if not args.out.is_dir():
-        return fail(f"no such directory: {args.out}")
-    from training.spread import seed_folders, write_seed_report
-
-    if seed_folders(args.out):
-        for folder in seed_folders(args.out).values():
-            if load_records(folder):
-                write_report(folder)
-        print(write_seed_report(args.out))
-        return 0
+        p.error(f"DIR: no such directory: {args.out}")
     if not load_records(args.out):
-        inside = sorted(d.name for d in args.out.iterdir() if (d / "invocation.json").is_file())
+        inside = sorted(d.name for d in args.out.iterdir() if d.is_dir() and load_records(d))
         if inside:
-            return fail(f"no run records in {args.out}; it holds the run folders {', '.join(inside)}: name one of them")
-        return fail(f"no run records (*.json) in {args.out}")
-    print(write_report(args.out))
+            p.error(f"DIR: {args.out} holds no run records itself, but these folders inside do: {', '.join(inside)}")
+        p.error(f"DIR: no run records (*.json) in {args.out}")
+    print(display_path(str(write_report(args.out))))
     return 0
 
 

@@ -19,11 +19,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
-
-from training.config import Config  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
-from training.data import DataError, load  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
-from training.experiments import (  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
+from training.config import Config
+from training.data import DataError, load
+from training.experiments import (
     ALL_ORDER,
     DEFAULT_EXPERIMENTS,
     EXPERIMENTS,
@@ -32,20 +30,23 @@ from training.experiments import (  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL i
     execute,
     plan,
 )
-from training.report import write_report  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
-from training.spread import write_seed_report  # noqa: E402 -- after TF_CPP_MIN_LOG_LEVEL is set
+from training.files import write_json
+from training.quiet import filter_stderr
+from training.report import display_path, write_report
 
 
 class DeviceError(Exception):
     """The requested device is not available."""
 
 
-def setup_device(choice: str) -> tuple[str, object | None]:
+def setup_device(choice: str, replicas: int = 1) -> tuple[str, object | None]:
     """Pick the device before TensorFlow touches any; return (description, strategy or None).
 
     ``"cpu"`` hides every GPU; ``"gpu"`` requires one; ``"auto"`` uses GPUs when
     TensorFlow sees any. GPUs get memory growth (allocate as needed, not all at
     start); with more than one, training runs under ``tf.distribute.MirroredStrategy``.
+    On the CPU, ``replicas > 1`` splits it into that many logical devices and trains
+    under ``MirroredStrategy`` over them (the multi-device path, testable without a GPU).
 
     Examples
     --------
@@ -56,15 +57,24 @@ def setup_device(choice: str) -> tuple[str, object | None]:
 
     cpu = f"CPU ({os.cpu_count()} logical cores)"
     gpus = tf.config.list_physical_devices("GPU")
+
+    def on_cpu(text):
+        if replicas == 1:
+            return text, None
+        physical = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(physical, [tf.config.LogicalDeviceConfiguration()] * replicas)
+        names = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return f"{text} as {replicas} logical devices under MirroredStrategy", tf.distribute.MirroredStrategy(names)
+
     if choice == "cpu":
         if gpus:
             tf.config.set_visible_devices([], "GPU")
-            return f"{cpu}; {len(gpus)} GPU(s) hidden by --device cpu", None
-        return cpu, None
+            return on_cpu(f"{cpu}; {len(gpus)} GPU(s) hidden by --device cpu")
+        return on_cpu(cpu)
     if not gpus:
         if choice == "gpu":
             raise DeviceError("--device gpu: TensorFlow sees no GPU (is the CUDA build of TensorFlow installed?)")
-        return cpu, None
+        return on_cpu(cpu)
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
     names = []
@@ -76,6 +86,17 @@ def setup_device(choice: str) -> tuple[str, object | None]:
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs under MirroredStrategy: {', '.join(names)}", tf.distribute.MirroredStrategy()
     return f"GPU: {names[0]}", None
+
+
+def version() -> str:
+    """The installed fastconv distribution's version (the harness ships with it)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("fastconv")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _raise_interrupt(signum, frame):
@@ -104,13 +125,17 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _seed_list(text: str) -> tuple[int, ...]:
+    """``0,1,2`` or a range ``0-4`` (both ends included) of non-negative seeds, no repeats."""
+    seeds: list[int] = []
     try:
-        values = tuple(dict.fromkeys(int(t) for t in text.split(",") if t.strip()))
+        for part in (t.strip() for t in text.split(",")):
+            lo, dash, hi = part.partition("-")
+            seeds += range(int(lo), int(hi) + 1) if dash else [int(part)]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
-    return values
+        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2 or 0-4, got {text!r}") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct non-negative seeds, got {text!r}")
+    return tuple(seeds)
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -133,40 +158,45 @@ def build_parser() -> argparse.ArgumentParser:
         "`python -m training.report DIR` rebuilds REPORT.md, tables and plots from DIR's run records.",
     )
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: baseline history")
-    p.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"epochs per run (default {d.epochs})")
-    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"default {d.batch_size}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    p.add_argument("--epochs", type=_positive_int, help=f"epochs per run (default {d.epochs})")
+    p.add_argument("--batch-size", type=_positive_int, help=f"default {d.batch_size}")
     p.add_argument(
         "--train-sizes",
         type=_int_list,
-        default=d.train_sizes,
         help="comma-separated training sizes for train-size and deeper (default 5000,10000,20000,40000)",
     )
-    p.add_argument(
-        "--base-size",
-        type=_positive_int,
-        default=d.base_size,
-        help="samples of baseline/history/l1/maxpool runs (default 5000)",
-    )
-    p.add_argument(
-        "--l1",
-        type=_float_list,
-        default=d.l1_weights,
-        help="comma-separated L1 weights of the l1 sweep (default the seed's 8)",
-    )
+    p.add_argument("--base-size", type=_positive_int, help="samples of baseline/history/l1/maxpool runs (default 5000)")
+    p.add_argument("--l1", type=_float_list, help="comma-separated L1 weights of the l1 sweep (default the seed's 8)")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=int, default=d.seed, help=f"random seed of every run (default {d.seed})")
     seeds.add_argument(
         "--seeds",
         type=_seed_list,
-        default=None,
-        help="comma-separated training seeds: every run once per seed, in OUT/seed-<s>/, and OUT/REPORT.md "
-        "with mean ± sd over the seeds and a verdict on each of the seed's comparisons",
+        help="training seeds (initialisation, batch order, dropout): every run once per seed, e.g. 0,1,2 or 0-4 "
+        "(default 0)",
     )
-    seeds.add_argument("--repeats", type=_positive_int, default=None, help="the same as --seeds 0,1,...,N-1")
+    seeds.add_argument("--seed", type=_seed_list, dest="seeds", help="the same as --seeds")
+    seeds.add_argument("--repeats", type=_positive_int, help="the same as --seeds 0-(N-1)")
+    p.add_argument(
+        "--size-seeds",
+        type=_seed_list,
+        help="seeds of the train-size and deeper runs, the expensive ones (default: as --seeds)",
+    )
+    p.add_argument(
+        "--subset-seed",
+        type=int,
+        help="train on a seeded random n of the training images instead of the first n (default: the first n)",
+    )
     p.add_argument("--deterministic", action="store_true", help="TF op determinism: same seed, same CPU -> same result")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/<UTC timestamp>/)")
     p.add_argument("--data", default=None, help="CIFAR-10 path: python batches dir, image-folder dir or zip")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="default auto")
+    p.add_argument(
+        "--replicas",
+        type=_positive_int,
+        default=1,
+        help="on the CPU: split it into N logical devices and train under MirroredStrategy (default 1)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: a few hundred samples, 1 epoch")
     p.add_argument("--force", action="store_true", help="redo runs that already finished in --out")
     p.add_argument(
@@ -176,9 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train-size also replays the seed's cumulative training, and deeper the seed's Table 9 scoring "
         "(default: on for 'all', off otherwise)",
     )
-    p.add_argument(
-        "--pipeline", choices=("tfdata", "numpy"), default=d.pipeline, help=f"input pipeline (default {d.pipeline})"
-    )
+    p.add_argument("--pipeline", choices=("tfdata", "numpy"), help=f"input pipeline (default {d.pipeline})")
     p.add_argument(
         "--test-size", type=_positive_int, default=None, help="score on the first N test images (default all)"
     )
@@ -193,25 +221,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Build the :class:`Config` from parsed arguments (``all`` turns ``--warm-start`` on by default)."""
+    """Build the :class:`Config`: the defaults (``--quick``'s with ``--quick``), then every option given.
+
+    ``all`` turns ``--warm-start`` on by default.
+    """
+    cfg = Config().quick_version() if args.quick else Config()
+    given = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "base_size": args.base_size,
+        "train_sizes": args.train_sizes,
+        "l1_weights": args.l1,
+        "test_size": args.test_size,
+        "seeds": tuple(range(args.repeats)) if args.repeats else args.seeds,
+        "size_seeds": args.size_seeds,
+        "subset_seed": args.subset_seed,
+        "pipeline": args.pipeline,
+    }
     warm = args.warm_start if args.warm_start is not None else ("all" in args.experiments)
-    cfg = Config(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        base_size=args.base_size,
-        train_sizes=args.train_sizes,
-        l1_weights=args.l1,
-        test_size=args.test_size,
-        seed=args.seed,
+    return cfg.replace(
+        **{k: v for k, v in given.items() if v is not None},
         deterministic=args.deterministic,
         warm_start=warm,
-        pipeline=args.pipeline,
         device=args.device,
         data=args.data,
         force=args.force,
         verbose=args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2),
     )
-    return cfg.quick_version() if args.quick else cfg
 
 
 def _experiment_names(raw: list[str]) -> list[str]:
@@ -227,8 +263,6 @@ def _experiment_names(raw: list[str]) -> list[str]:
 
 def _update_invocations(out: Path, names: list[str], cfg: Config, argv: list[str]) -> dict:
     """Merge this invocation into ``out/invocation.json`` (experiments run there so far, settings)."""
-    from training.experiments import write_atomic
-
     path = out / "invocation.json"
     try:
         info = json.loads(path.read_text())
@@ -239,18 +273,16 @@ def _update_invocations(out: Path, names: list[str], cfg: Config, argv: list[str
     info.setdefault("invocations", []).append(
         {"argv": argv, "experiments": names, "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     )
-    write_atomic(path, json.dumps(info, indent=1))
+    write_json(path, info)
     return info
 
 
 def _finish_invocation(out: Path, wall: float, status: str) -> None:
-    from training.experiments import write_atomic
-
     path = out / "invocation.json"
     try:
         info = json.loads(path.read_text())
         info["invocations"][-1].update(wall_s=round(wall, 1), status=status)
-        write_atomic(path, json.dumps(info, indent=1))
+        write_json(path, info)
     except (OSError, ValueError, KeyError, IndexError):
         pass
 
@@ -267,60 +299,47 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config_from_args(args)
     out = args.out or Path("results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
+    filter_stderr()
+    try:
+        data = load(cfg.data)  # before TensorFlow is imported: a wrong --data is reported at once
+    except DataError as e:
+        parser.error(f"argument --data: {str(e).splitlines()[0]}")
+    biggest = max([cfg.base_size, *cfg.train_sizes])
+    if biggest > len(data.y_train):
+        parser.error(f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}")
+
     t0 = time.perf_counter()
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     try:
-        device, strategy = setup_device(cfg.device)
+        device, strategy = setup_device(cfg.device, args.replicas)
         _quiet_tensorflow()
         if cfg.deterministic:
             import tensorflow as tf
 
             tf.config.experimental.enable_op_determinism()
         print(f"device: {device}", flush=True)
-        data = load(cfg.data)
-        print(f"data: {data.describe()}", flush=True)
-        biggest = max([cfg.base_size, *cfg.train_sizes])
-        if biggest > len(data.y_train):
-            raise ValueError(
-                f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}"
-            )
+        print(f"data: {display_path(data.describe())}", flush=True)
         specs = plan(names, cfg)
         out.mkdir(parents=True, exist_ok=True)
-        print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {out}", flush=True)
+        print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {display_path(str(out))}", flush=True)
         _update_invocations(out, names, cfg, argv)
         env = RunEnv(data=data, device=device, strategy=strategy)
-        seeds = args.seeds or (tuple(range(args.repeats)) if args.repeats else None)
-        if seeds is None:
-            execute(specs, cfg, env, out)
-            wall = time.perf_counter() - t0
-            _finish_invocation(out, wall, "finished")
-            report = write_report(out)
-        else:
-            for seed in seeds:
-                folder = out / f"seed-{seed}"
-                print(f"seed {seed}: {folder}", flush=True)
-                folder.mkdir(exist_ok=True)
-                seed_cfg = cfg.replace(seed=seed)
-                _update_invocations(folder, names, seed_cfg, argv)
-                execute(specs, seed_cfg, env, folder)
-                _finish_invocation(folder, time.perf_counter() - t0, "finished")
-                write_report(folder)
-            wall = time.perf_counter() - t0
-            _finish_invocation(out, wall, "finished")
-            report = write_seed_report(out)
+        execute(specs, cfg, env, out)
+        wall = time.perf_counter() - t0
+        _finish_invocation(out, wall, "finished")
+        report = write_report(out)
     except KeyboardInterrupt:
-        _finish_invocation(out, time.perf_counter() - t0, "interrupted")  # a seed folder's record stays "started"
+        _finish_invocation(out, time.perf_counter() - t0, "interrupted")
         print(
             f"\ninterrupted: finished runs are kept in {out}; run the same command with --out {out} to resume",
             file=sys.stderr,
         )
         return 130
     except (DeviceError, DataError, SettingsMismatch, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    print(f"finished in {wall / 60:.1f} min; report: {report}", flush=True)
+    print(f"finished in {wall / 60:.1f} min; report: {display_path(str(report))}", flush=True)
     return 0
 
 

@@ -1,0 +1,156 @@
+"""training.report: spread, intervals and verdicts against hand computations; a report from made-up records."""
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from training import report
+from training.quiet import is_noise
+
+
+def test_spread_by_hand():
+    assert report.spread([0.50, 0.52, 0.54]) == "52.00 ± 2.00% (3)"  # mean 52, sd sqrt((4+0+4)/2) = 2
+    assert report.spread([0.5]) == "50.00% (1)"
+    assert report.spread([]) == "-"
+
+
+def test_welch_interval_by_hand():
+    a, b = [0.61, 0.63, 0.60, 0.64, 0.62], [0.55, 0.59, 0.52]
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))  # Welch-Satterthwaite
+    half = stats.t.ppf(0.975, df) * math.sqrt(va + vb)
+    d = np.mean(a) - np.mean(b)
+    got = report.difference_interval(a, b)
+    assert got == pytest.approx((d, d - half, d + half), rel=1e-9)
+    # Against one fixed number: the one-sample interval of a, shifted.
+    half1 = stats.t.ppf(0.975, len(a) - 1) * np.std(a, ddof=1) / math.sqrt(len(a))
+    assert report.difference_interval(a, [0.1]) == pytest.approx(
+        (np.mean(a) - 0.1, np.mean(a) - 0.1 - half1, np.mean(a) - 0.1 + half1)
+    )
+    assert report.difference_interval([0.5], b) is None
+
+
+def test_verdicts():
+    assert report.verdict(+0.05, (0.02, 0.01, 0.03)) == "holds"
+    assert report.verdict(-0.05, (-0.02, -0.03, -0.01)) == "holds"
+    assert report.verdict(+0.05, (-0.02, -0.03, -0.01)) == "reversed"
+    assert report.verdict(+0.05, (0.01, -0.01, 0.03)) == "within noise"
+    assert report.verdict(+0.05, None) == "too few runs"
+
+
+def _record(model, n, l1, seed, test_acc, epochs=3):
+    rid = f"{model}-n{n}-l1_{l1:g}-s{seed}" if model != "majority" else f"majority-n{n}"
+    cm = np.zeros((10, 10), int)
+    np.fill_diagonal(cm, 10)
+    return rid, {
+        "run": rid,
+        "label": rid,
+        "device": "CPU",
+        "n_fit": 90,
+        "n_val": 10,
+        "n_test": 100,
+        "config": {
+            "model": model,
+            "n_train": n,
+            "l1": l1,
+            "seed": seed,
+            "epochs": epochs,
+            "batch_size": 128,
+            "validation_split": 0.1,
+            "pipeline": "tfdata",
+            "warm_from": None,
+        },
+        "data": {"source": "test data", "kind": "python-batches", "shuffled": False},
+        "versions": {"tensorflow": "x", "keras": "x", "numpy": "x", "python": "x"},
+        "train_accuracy": test_acc + 0.1,
+        "test_accuracy": test_acc,
+        "train_time_s": 1.0,
+        "majority_class": 0,
+        "history": {k: [0.5] * epochs for k in ("accuracy", "val_accuracy", "loss", "val_loss")},
+        "confusion_train": cm.tolist(),
+        "confusion_test": cm.tolist(),
+    }
+
+
+def test_report_from_made_up_records(tmp_path):
+    """Max pooling clearly above strides over 3 seeds: 'holds'; L1 10 equal to 1e-4: 'within noise'."""
+    out = tmp_path / "run"
+    out.mkdir()
+    recs = dict([_record("majority", 5000, 1e-4, 0, 0.10)])
+    for s, (mp, st, l1) in enumerate([(0.55, 0.50, 0.49), (0.56, 0.49, 0.51), (0.54, 0.51, 0.50)]):
+        recs.update(
+            [
+                _record("maxpool", 5000, 1e-4, s, mp),
+                _record("stride", 5000, 1e-4, s, st),
+                _record("stride", 5000, 10.0, s, l1),
+            ]
+        )
+    for rid, rec in recs.items():
+        (out / f"{rid}.json").write_text(json.dumps(rec))
+    config = {"seeds": [0, 1, 2, 3], "l1_weights": [1e-4, 10.0], "epochs": 3}
+    (out / "invocation.json").write_text(json.dumps({"experiments": ["baseline", "l1", "maxpool"], "config": config}))
+    text = report.write_report(out).read_text()
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "**holds**" in rows["max pooling vs strides"] and "3 / 3" in rows["max pooling vs strides"]
+    assert "**within noise**" in rows["L1 10 vs 0.0001"]
+    assert "**holds**" in rows["stride network vs most-frequent baseline"]
+    # Seed 3 was planned for the 3 trained settings and never ran.
+    assert "**3 planned runs of 13 have no record yet**" in text  # 3 settings x 4 seeds + 1 baseline
+    assert "50.00 ± 1.00% (3)" in text  # strides' test accuracy
+    assert "[3 epochs per run (the seed: 20)]" in text  # the settings differ from the seed's
+    plotted = tmp_path / "plots"
+    assert (out / "l1_accuracy.png").stat().st_size > 1000 and not plotted.exists()
+
+
+def test_report_on_a_parent_folder_names_the_runs_inside(tmp_path, capsys):
+    inner = tmp_path / "runs" / "20260101-000000"
+    inner.mkdir(parents=True)
+    rid, rec = _record("majority", 5000, 1e-4, 0, 0.1)
+    (inner / f"{rid}.json").write_text(json.dumps(rec))
+    with pytest.raises(SystemExit) as exc:
+        report.main([str(tmp_path / "runs")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("python -m training.report: error: DIR:") and "20260101-000000" in err
+
+
+def test_tensorflow_notices_are_noise_and_errors_are_not():
+    for line in (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795597044.982172   17423 port.cc:153] oneDNN custom operations are on. You may see",
+        "I0000 00:00:1795597044.982534   17423 cudart_stub.cc:31] Could not find cuda drivers on your machine",
+        "E0000 00:00:1795597045.1 17423 cuda_executor.cc:1] failed call to cuInit: INTERNAL: CUDA error (303)",
+    ):
+        assert is_noise(line), line
+    for line in (
+        "Traceback (most recent call last):",
+        "E0000 00:00:1 1 op.cc:1] OOM when allocating tensor",
+        "python -m training.run: error: argument --data: CIFAR-10 path does not exist",
+    ):
+        assert not is_noise(line), line
+
+
+def test_bad_data_is_reported_before_tensorflow_is_imported(tmp_path, monkeypatch, capsys):
+    from training import run
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # importing TensorFlow now fails
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")  # leave this test process' stderr alone
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("python -m training.run: error: argument --data: CIFAR-10 path does not exist")
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    from training import run
+
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"python -m training.run {version('fastconv')}"

@@ -1,0 +1,80 @@
+"""``python -m training.score``: a trained model scored on CIFAR-10 by fastconv, against Keras' own predictions."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from _training_fixtures import SHARED_ZIP, small_shared_zip, write_python_batches  # noqa: E402  # after importorskip
+
+from training.data import load as load_cifar  # noqa: E402  # after importorskip
+from training.models import build_stride, compile_model  # noqa: E402  # after importorskip
+from training.pipeline import to_float  # noqa: E402  # after importorskip
+from training.score import main  # noqa: E402  # after importorskip
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cifar")
+    if SHARED_ZIP.is_file():
+        return small_shared_zip(root / "small.zip", per_class_train=20, per_class_test=15)
+    write_python_batches(root / "batches", np.random.default_rng(0), sizes=(200,), n_test=150)
+    return root / "batches"
+
+
+@pytest.fixture(scope="module")
+def cifar(source, tmp_path_factory):
+    """The images as the command reads them, with the decoded-data cache in a temporary folder."""
+    saved = os.environ.get("FASTCONV_CACHE")
+    os.environ["FASTCONV_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield load_cifar(source)
+    if saved is None:
+        del os.environ["FASTCONV_CACHE"]
+    else:
+        os.environ["FASTCONV_CACHE"] = saved
+
+
+@pytest.fixture(scope="module")
+def model_path(cifar, tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    model = compile_model(build_stride())
+    model.fit(to_float(cifar.x_train), cifar.y_train, batch_size=64, epochs=1, verbose=0)
+    path = tmp_path_factory.mktemp("models") / "stride.keras"
+    model.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_scores_and_compares_with_keras(model_path, cifar, source, tmp_path, capsys):
+    out = tmp_path / "score.json"
+    assert main([str(model_path), "--data", str(source), "--compare-keras", "--json", str(out), "--n", "100"]) == 0
+    record = json.loads(out.read_text())
+    assert record["images"] == 100
+    # The accuracy recomputed here from Keras' own predictions of the same images.
+    probs = keras.models.load_model(model_path, compile=False).predict(to_float(cifar.x_test[:100]), verbose=0)
+    want = int((probs.argmax(1) == cifar.y_test[:100]).sum())
+    assert record["keras"]["correct"] == want and record["fastconv"]["correct"] == want
+    assert record["agreement"]["same_class"] == 100 and record["agreement"]["max_abs_prob_diff"] <= 1e-5
+    assert "agreement 100/100 same predicted class" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{missing}"], "argument model: no such model file"),
+        (["{model}", "--data", "{tmp}"], "argument --data:"),
+        (["{model}", "--n", "0"], "argument --n: must be >= 1, got '0'"),
+        (["{model}", "--batch-size", "x"], "argument --batch-size: must be >= 1, got 'x'"),
+    ],
+)
+def test_user_errors_are_one_argparse_line(args, message, model_path, tmp_path, capsys):
+    fill = {"missing": str(tmp_path / "nope.keras"), "model": str(model_path), "tmp": str(tmp_path)}
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(**fill) for a in args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("python -m training.score: error: " + message), err
