@@ -89,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         "model": os.path.abspath(args.model),
         "data": data.describe(),
         "images": len(y),
-        "fastconv": {"correct": correct, "accuracy": correct / len(y), "seconds": seconds},
+        "fastconv": {
+            "correct": correct,
+            "accuracy": correct / len(y),
+            "correct_per_class": np.bincount(y[pred == y], minlength=10).tolist(),
+            "seconds": seconds,
+        },
     }
     print(f"model     {args.model} ({model.name}, {len(model.layers)} layers)")
     print(f"data      {data.describe()}; scoring {len(y):,} test images")
