@@ -58,6 +58,11 @@ def _cpu_features() -> set[str]:
 #: Whether the direct kernel may use 16-lane (zmm) vectors: the CPU has AVX-512 (32 vector registers).
 WIDE_VECTORS = "avx512f" in _cpu_features()
 
+#: Below this many multiply-adds (about 20-40 us on one core) a call runs on one thread: waking a
+#: second thread costs a good part of that on a quiet machine, and a scheduler time slice (milliseconds)
+#: when the other core is busy.
+SERIAL_MACS = 2_000_000
+
 #: Blocks of output rows per thread that the direct kernel aims for (load balance at small batches).
 BLOCKS_PER_THREAD = 4
 
@@ -175,6 +180,24 @@ def _geometry(in_hw, k_hw, stride, padding, dilation):
     return pt, pl, oh, ow
 
 
+@contextlib.contextmanager
+def _threads_for(macs: int):
+    """Run the body on one Numba thread if ``macs`` is below :data:`SERIAL_MACS`.
+
+    ``numba.set_num_threads`` holds for the calling thread only, and the
+    caller's setting is restored.
+    """
+    before = numba.get_num_threads()
+    if macs >= SERIAL_MACS or before == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def _conv(x, w2, bias, k_hw, stride, padding, dilation, relu, backend, packed=None):
     """Convolve prepared arrays: ``x`` (N, H, W, C) C-contiguous, ``w2`` (kh*kw*C, F), ``bias`` (F,) or None.
 
@@ -187,7 +210,8 @@ def _conv(x, w2, bias, k_hw, stride, padding, dilation, relu, backend, packed=No
     if backend == "auto":
         backend = _choose_backend(out.dtype)
     run = _RUNNERS[backend]
-    run(x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out, packed)
+    with _threads_for(out.size * w2.shape[0]):
+        run(x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out, packed)
     return out
 
 

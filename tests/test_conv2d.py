@@ -354,3 +354,27 @@ def test_maxpool_layer_matches_numpy(shape, pool, stride, padding, pad):
     x = np.random.default_rng(len(shape) + shape[-1]).standard_normal(shape).astype(np.float32)
     got = MaxPooling2D("p", pool_size=pool, strides=stride, padding=padding)(x)
     np.testing.assert_array_equal(got, maxpool_loop(x, pool, stride, pad))
+
+
+def test_small_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
+    """Below SERIAL_MACS a call runs with numba's thread count at 1, then gives the caller's count back."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only")
+    seen = []
+    run = nhwc._RUNNERS["direct"]
+    monkeypatch.setitem(nhwc._RUNNERS, "direct", lambda *a: (seen.append(numba.get_num_threads()), run(*a)))
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 9, 9, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 16)).astype(np.float32)
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        small = conv2d(x, w, 1, "same", backend="direct")
+        assert numba.get_num_threads() == 2
+        monkeypatch.setattr(nhwc, "SERIAL_MACS", 0)
+        large = conv2d(x, w, 1, "same", backend="direct")
+    finally:
+        numba.set_num_threads(before)
+    assert seen == [1, 2]
+    np.testing.assert_array_equal(small, large)
+    np.testing.assert_allclose(small, conv2d_loop(x, w, (1, 1), ((1, 1), (1, 1))), rtol=1e-5, atol=1e-5)
