@@ -19,7 +19,7 @@ from numba import prange
 
 from .._jit import jit
 from .lanes import _store
-from .rows import _edge, _interior, _stage
+from .rows import _block_border, _edge, _interior, _stage
 from .sum3x3 import _sum9, _sum9_rows
 from .threads import run
 
@@ -178,19 +178,7 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
         xc = x[c]
         acc = np.empty(_BLOCK, dtype=k.dtype)
         if kh == 3 and kw == 3:
-            ib0, ib1 = max(i0, i_lo), min(i1, i_hi)  # interior rows of this block
-            if n_in <= 0 or ib0 >= ib1:
-                ib0 = ib1 = i1
-            for i in range(i0, i1):
-                row = out[c, i]
-                r0 = i * sh - pt
-                if not ib0 <= i < ib1:
-                    _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
-                    continue
-                if j_lo > 0:
-                    _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
-                if j_hi < OW:
-                    _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+            ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
             if ib0 < ib1:
                 # at column stride 2: three de-interleaved input rows (see _sum9_rows)
                 ring = np.empty((3, 2, n_in + 1 if sw == 2 else 1), dtype=x.dtype)
@@ -354,17 +342,7 @@ def _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t0, t1):
         i1 = min(OH, i0 + R)
         xc = x[c]
         acc = np.empty(1, dtype=k.dtype)
-        ib0, ib1 = max(i0, i_lo), min(i1, i_hi)  # interior rows of this block
-        if n_in <= 0 or ib0 >= ib1:
-            ib0 = ib1 = i1
-        for i in range(i0, i1):
-            row = out[c, i]
-            r0 = i * sh - pt
-            if not ib0 <= i < ib1:
-                _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
-                continue
-            _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
-            _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+        ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
         if ib0 >= ib1:
             continue
         top = ib0 * sh - pt  # input row of tmp[0]

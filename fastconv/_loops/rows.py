@@ -73,3 +73,27 @@ def _stage(xrow, base, sw, buf):
             n = min(L, (avail - p + sw - 1) // sw) if avail > p else 0
             for m in range(n):
                 bp[m] = src[p + m * sw]
+
+
+@jit()
+def _block_border(xc, k, oc, i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc):
+    """Border outputs of rows ``i0 <= i < i1`` of one channel ``oc``; return the block's interior rows.
+
+    Rows outside the interior ``[i_lo, i_hi)`` (or every row, when no column is
+    interior) are computed whole with :func:`_edge`; the other rows only at
+    columns outside ``[j_lo, j_hi)``.  Returns ``(ib0, ib1)``, the rows whose
+    interior columns are left to the caller (``ib0 == ib1`` when there are none).
+    """
+    OW = oc.shape[1]
+    ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
+    if j_hi <= j_lo or ib0 >= ib1:
+        ib0 = ib1 = i1
+    for i in range(i0, i1):
+        row = oc[i]
+        r0 = i * sh - pt
+        if not ib0 <= i < ib1:
+            _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
+            continue
+        _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
+        _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+    return ib0, ib1
