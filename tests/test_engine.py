@@ -8,7 +8,7 @@ from scipy.signal import correlate2d
 
 import fastconv
 from fastconv._loops import correlate2d as loops
-from tests.reference import correlate2d_loop
+from tests.reference import correlate2d_loop, padding_pairs
 
 
 def gaussian(n, sigma):
@@ -95,3 +95,40 @@ def test_huge_strides_on_staged_rows(stride):
     got = fastconv.convolve2d(img, k, stride=stride, backend="direct")
     want = correlate2d(img.astype(np.int64), k, mode="valid")[:: stride[0], :: stride[1]]
     np.testing.assert_array_equal(got, want)
+
+
+# Image sizes around the register tile (4 rows x 24 columns): regions narrower than a tile, exactly one,
+# one plus a column, and several with an overlapping last tile; padding that puts every border region
+# through the zero-padded copies, and windows that lie wholly in the padding.
+@pytest.mark.parametrize("kshape", [(1, 1), (2, 7), (4, 4), (5, 5), (7, 3), (15, 15)])
+@pytest.mark.parametrize("hw", [(3, 23), (4, 24), (9, 25), (21, 71), (40, 100)])
+@pytest.mark.parametrize("padding", [0, "same", "full", ((1, 4), (6, 0)), ((0, 0), (30, 2))])
+def test_float32_register_tiles_match_the_loop(kshape, hw, padding):
+    rng = np.random.default_rng(11)
+    h, w = hw
+    k = rng.standard_normal(kshape).astype(np.float32)
+    img = rng.standard_normal((h + 14, w + 14)).astype(np.float32)  # large enough for a 15x15 valid window
+    if padding == "full":
+        pad = ((kshape[0] - 1,) * 2, (kshape[1] - 1,) * 2)
+    else:
+        pad = padding_pairs(padding, img.shape, kshape, (1, 1), (1, 1))
+    got = fastconv.convolve2d(img, k, padding=padding)
+    want = correlate2d_loop(img, k, pad=pad)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    scale = np.abs(k.astype(np.float64)).sum() * np.abs(img).max()
+    np.testing.assert_allclose(got, want, rtol=0, atol=8 * np.finfo(np.float32).eps * scale)
+
+
+def test_nan_and_inf_propagate_through_the_register_tiles():
+    rng = np.random.default_rng(12)
+    img = rng.random((120, 130), dtype=np.float32)
+    img[60, 65] = np.nan
+    img[10, 3] = np.inf
+    img[100, 128] = -np.inf
+    k = rng.random((5, 6), dtype=np.float32)
+    got = fastconv.convolve2d(img, k, padding="same")
+    want = correlate2d_loop(img, k, pad=padding_pairs("same", img.shape, k.shape, (1, 1), (1, 1)))
+    for test in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(test(got), test(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=1e-4)

@@ -8,9 +8,10 @@ Modules, by job:
 ``correlate2d``
     ``direct``, the fast backend of ``convolve2d`` (row blocks vectorised along
     the row; exact integer arithmetic in narrow lanes where it fits).
-``sum3x3``, ``rows``, ``lanes``
-    Pieces of ``direct``: the 3x3 paths, the border and staging of input rows,
-    compile-time helpers for storing and narrowing sums.
+``sum3x3``, ``tiles2d``, ``rows``, ``lanes``
+    Pieces of ``direct``: the 3x3 paths, the float32 register tiles (4 rows x
+    24 columns), the border and staging of input rows, compile-time helpers
+    for storing and narrowing sums.
 ``threads``
     How ``direct`` spreads row blocks over threads.
 ``conv2d``
@@ -19,7 +20,7 @@ Modules, by job:
     pooling).
 ``vec``
     Float32 vectors of 8 or 16 lanes (LLVM vector values) for the register
-    tiles of ``conv2d`` and its max pooling.
+    tiles of ``convolve2d`` and ``conv2d``, and max pooling.
 
 Conventions of the ``convolve2d`` backends (signature
 ``(x, k, sh, sw, dh, dw, pt, pl, out)``): for each channel ``c`` and output

@@ -22,6 +22,7 @@ from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
 from .sum3x3 import _sum9, _sum9_rows
 from .threads import run
+from .tiles2d import TILE_COLS, TILE_ROWS, tile_rows, tiles_apply
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
@@ -186,30 +187,94 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
                     k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring
                 )
             continue
-        for i in range(i0, i1):
-            row = out[c, i]
-            r0 = i * sh - pt
-            if not (i_lo <= i < i_hi and n_in > 0):
-                _edge(xc, k, r0, -pl, 1, dh, dw, 0, OW, row, acc)
+        oc = out[c]
+        if tiles_apply(xc, k, oc) and sh == 1 and dh == 1 and dw == 1:
+            # float32 register tiles; borders from small zero-padded copies
+            ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
+            if n_in <= 0 or ib0 >= ib1:
+                _padded_block(xc, k, pt, pl, oc, i0, i1, 0, OW, acc)
                 continue
-            _edge(xc, k, r0, -pl, 1, dh, dw, 0, j_lo, row, acc)
-            _edge(xc, k, r0, -pl, 1, dh, dw, j_hi, OW, row, acc)
-            base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
-            o = row[j_lo:j_hi]
-            for jb in range(0, n_in, _BLOCK):
-                n = min(_BLOCK, n_in - jb)
-                if dw == 1:
-                    _block_dense(xc, k, r0, dh, base + jb, n, acc)
-                else:
-                    for j in range(n):
-                        acc[j] = 0
-                    for a in range(kh):
-                        xr = xc[r0 + a * dh, base + jb :]
-                        for b in range(kw):
-                            _tap1(acc, n, xr[b * dw :], k[a, b])
-                ob = o[jb : jb + n]
-                for j in range(n):
-                    ob[j] = _store(acc[j], ob)
+            # border regions at least a tile wide/tall where the output allows (overlaps are harmless)
+            if i0 < ib0:
+                _padded_block(xc, k, pt, pl, oc, i0, min(i1, max(ib0, i0 + TILE_ROWS)), 0, OW, acc)
+            if ib1 < i1:
+                _padded_block(xc, k, pt, pl, oc, max(i0, min(ib1, i1 - TILE_ROWS)), i1, 0, OW, acc)
+            if j_lo > 0:
+                _padded_block(xc, k, pt, pl, oc, ib0, ib1, 0, min(OW, max(j_lo, TILE_COLS)), acc)
+            if j_hi < OW:
+                _padded_block(xc, k, pt, pl, oc, ib0, ib1, max(0, min(j_hi, OW - TILE_COLS)), OW, acc)
+            _tiled_rows(xc, k, ib0 - pt, j_lo - pl, oc, ib0, ib1, j_lo, j_hi, acc)
+            continue
+        ib0, ib1 = _block_border(xc, k, oc, i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
+        for r in range(ib0, ib1):
+            _interior_row(xc, k, r * sh - pt, dh, dw, j_lo - pl, oc[r, j_lo:j_hi], acc)
+
+
+@jit()
+def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1, acc):
+    """Outputs ``[i0, i1) x [j0, j1)`` of one channel from a zero-padded copy of the input they read (float32 tiles).
+
+    Stride and dilation 1.  The copy (``i1 - i0 + kh - 1`` rows of
+    ``j1 - j0 + kw - 1`` columns) lets outputs whose window reaches into the
+    padding run without bounds checks: through the register tiles where the
+    block is wide enough, else along the row.
+    """
+    H, W = xc.shape
+    kh, kw = k.shape
+    buf = np.zeros((i1 - i0 + kh - 1, j1 - j0 + kw - 1), dtype=xc.dtype)
+    c0 = j0 - pl  # input column of buf[:, 0]
+    s0, s1 = max(0, c0), min(W, c0 + buf.shape[1])
+    for u in range(buf.shape[0]):
+        y = i0 - pt + u
+        if 0 <= y < H and s0 < s1:
+            buf[u, s0 - c0 : s1 - c0] = xc[y, s0:s1]
+    _tiled_rows(buf, k, 0, 0, oc, i0, i1, j0, j1, acc)
+
+
+@jit()
+def _tiled_rows(x, k, r0, s0, oc, i0, i1, j0, j1, acc):
+    """Outputs ``[i0, i1) x [j0, j1)``, all windows inside ``x``: register tiles where they fit, else along the row.
+
+    Stride and dilation 1; output ``(i0, j0)`` reads ``x[r0, s0]`` with tap
+    ``(0, 0)``.  A region of at least one tile is covered by whole tiles: the
+    last row group and the last column tile are moved back to end at the
+    region's edge, overlapping their neighbours (which compute the same values).
+    """
+    n = j1 - j0
+    if n < TILE_COLS or i1 - i0 < TILE_ROWS:
+        for r in range(i0, i1):
+            _interior_row(x, k, r0 + r - i0, 1, 1, s0, oc[r, j0:j1], acc)
+        return
+    nt = n // TILE_COLS
+    for g in range(i0, i1, TILE_ROWS):
+        i = min(g, i1 - TILE_ROWS)
+        tile_rows(x, k, r0 + i - i0, s0, oc, i, j0, nt)
+        if nt * TILE_COLS < n:
+            tile_rows(x, k, r0 + i - i0, s0 + n - TILE_COLS, oc, i, j1 - TILE_COLS, 1)
+
+
+@jit()
+def _interior_row(xc, k, r0, dh, dw, base, o, acc):
+    """Interior outputs ``o`` of one row at column stride 1: no bounds checks, partial sums in ``acc``.
+
+    ``r0``/``base`` are the input row/column of tap ``(0, 0)`` for ``o[0]``.
+    """
+    kh, kw = k.shape
+    n_in = o.shape[0]
+    for jb in range(0, n_in, _BLOCK):
+        n = min(_BLOCK, n_in - jb)
+        if dw == 1:
+            _block_dense(xc, k, r0, dh, base + jb, n, acc)
+        else:
+            for j in range(n):
+                acc[j] = 0
+            for a in range(kh):
+                xr = xc[r0 + a * dh, base + jb :]
+                for b in range(kw):
+                    _tap1(acc, n, xr[b * dw :], k[a, b])
+        ob = o[jb : jb + n]
+        for j in range(n):
+            ob[j] = _store(acc[j], ob)
 
 
 @jit()
@@ -562,8 +627,11 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
       accumulator's type and, for a column stride ``sw > 1``, split into
       ``sw`` unit-stride phases;
     - a 3x3 kernel keeps its nine taps in registers and runs a whole block
-      of rows in one loop nest (:func:`_sum9_rows`); other kernels add up to
-      15 taps per pass into a block of partial sums that stays in L1.
+      of rows in one loop nest (:func:`_sum9_rows`); other float32 kernels at
+      stride and dilation 1 run register tiles of 4 rows x 24 columns
+      (:mod:`fastconv._loops.tiles2d`), their border outputs from small
+      zero-padded copies of the input (:func:`_padded_block`); the rest add up
+      to 15 taps per pass into a block of partial sums that stays in L1.
 
     Integer inputs are summed exactly: in int16 lanes for an 8-bit image
     when ``max|x| * sum|k| < 2**15``, in int32 for 8/16-bit images below

@@ -1,0 +1,113 @@
+"""Register tiles for ``direct``'s float32 path: 4 output rows x 24 output columns per tile.
+
+A tile's 12 accumulators (4 rows x 3 vectors of 8 columns) stay in ymm
+registers for the whole ``kh * kw`` reduction.  The tile walks the ``kh + 3``
+input rows its 4 output rows read: each input vector is loaded once and
+feeds every output row that reads it (input row ``t`` is kernel row ``t - r``
+of output row ``r``), so one load serves up to 4 fused multiply-adds,
+against one load per multiply-add when output rows go one at a time.  Each
+output's sum runs over the taps in order (kernel row, then column) from
+zero, with FMA contraction and no reassociation, so NaN and inf propagate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .._jit import jit
+from .vec import keep_alive, vbcast, vfma, vload, vstore, vzero
+
+#: Output rows and output columns of one tile.
+TILE_ROWS = 4
+TILE_COLS = 24
+
+
+@jit(contract=True)
+def tile_rows(x, k, r0, s0, out, i0, j0, ntiles):
+    """``out[i0 + r, j0 + j] = sum_{a,b} k[a, b] * x[r0 + r + a, s0 + j + b]`` for ``r < 4``, ``j < 24 * ntiles``.
+
+    ``x`` (H, W), ``k`` (kh, kw) and ``out`` (OH, OW) are C-contiguous float32;
+    stride and dilation 1; every tap read lies inside ``x`` (the caller keeps
+    tiles in the interior).
+    """
+    kh, kw = k.shape
+    xrow = 4 * x.shape[1]
+    orow = 4 * out.shape[1]
+    ka = np.int64(k.ctypes.data)
+    xa = np.int64(x.ctypes.data) + 4 * (r0 * x.shape[1] + s0)
+    oa = np.int64(out.ctypes.data) + 4 * (i0 * out.shape[1] + j0)
+    for tt in range(ntiles):
+        off = 96 * tt
+        a00 = vzero(8)
+        a01 = vzero(8)
+        a02 = vzero(8)
+        a10 = vzero(8)
+        a11 = vzero(8)
+        a12 = vzero(8)
+        a20 = vzero(8)
+        a21 = vzero(8)
+        a22 = vzero(8)
+        a30 = vzero(8)
+        a31 = vzero(8)
+        a32 = vzero(8)
+        for t in range(kh + 3):
+            xr = xa + off + t * xrow
+            k0 = ka + 4 * t * kw  # kernel row t (output row 0), t - 1 (row 1), ...
+            for b in range(kw):
+                x0 = vload(xr + 4 * b, 8)
+                x1 = vload(xr + 4 * b + 32, 8)
+                x2 = vload(xr + 4 * b + 64, 8)
+                kb = k0 + 4 * b
+                if t < kh:
+                    w = vbcast(kb, 8)
+                    a00 = vfma(x0, w, a00)
+                    a01 = vfma(x1, w, a01)
+                    a02 = vfma(x2, w, a02)
+                if 1 <= t <= kh:
+                    w = vbcast(kb - 4 * kw, 8)
+                    a10 = vfma(x0, w, a10)
+                    a11 = vfma(x1, w, a11)
+                    a12 = vfma(x2, w, a12)
+                if 2 <= t <= kh + 1:
+                    w = vbcast(kb - 8 * kw, 8)
+                    a20 = vfma(x0, w, a20)
+                    a21 = vfma(x1, w, a21)
+                    a22 = vfma(x2, w, a22)
+                if t >= 3:
+                    w = vbcast(kb - 12 * kw, 8)
+                    a30 = vfma(x0, w, a30)
+                    a31 = vfma(x1, w, a31)
+                    a32 = vfma(x2, w, a32)
+        o = oa + off
+        vstore(o, a00)
+        vstore(o + 32, a01)
+        vstore(o + 64, a02)
+        vstore(o + orow, a10)
+        vstore(o + orow + 32, a11)
+        vstore(o + orow + 64, a12)
+        vstore(o + 2 * orow, a20)
+        vstore(o + 2 * orow + 32, a21)
+        vstore(o + 2 * orow + 64, a22)
+        vstore(o + 3 * orow, a30)
+        vstore(o + 3 * orow + 32, a31)
+        vstore(o + 3 * orow + 64, a32)
+    keep_alive(x)
+    keep_alive(k)
+    keep_alive(out)
+
+
+def tiles_apply(x, k, out):
+    """True when :func:`tile_rows` may run on these arrays (decided at compile time, see below)."""
+
+
+@overload(tiles_apply)
+def _tiles_apply_overload(x, k, out):
+    # float32 everywhere and C-contiguous views (each channel ``x[c]`` of a
+    # C-contiguous array is one): the tile reads and writes by address.
+    f32 = types.float32
+    ok = all(isinstance(a, types.Array) and a.dtype == f32 and a.layout == "C" for a in (x, k, out))
+    if ok:
+        return lambda x, k, out: True
+    return lambda x, k, out: False
