@@ -22,7 +22,7 @@ from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
 from .sum3x3 import _sum9, _sum9_rows
 from .threads import run
-from .tiles2d import TILE_COLS, TILE_ROWS, tile_rows, tiles_apply
+from .tiles2d import TILE_COLS, TILE_ROWS, tile_row_filter, tile_rows, tiles_apply
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
@@ -414,8 +414,12 @@ def _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t0, t1):
         span = (ib1 - ib0 - 1) * sh + (kh - 1) * dh + 1
         per_row = span > (ib1 - ib0) * kh
         tmp = np.empty((kh if per_row else span, min(_SEP_COLS, n_in)), dtype=k.dtype)
+        tiles = tiles_apply(xc, k, out[c]) and sh == 1 and dh == 1 and span >= TILE_ROWS and ib1 - ib0 >= TILE_ROWS
         for jb in range(0, n_in, _SEP_COLS):
             m = min(_SEP_COLS, n_in - jb)
+            if tiles and m >= TILE_COLS:
+                _separable_tiles(xc, u, v, top, base + jb, m, tmp, out[c], ib0, ib1, j_lo + jb)
+                continue
             if not per_row:
                 for r in range(span):
                     _row_pass(xc[top + r, base + jb :], v, dw, m, tmp[r])
@@ -427,6 +431,33 @@ def _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t0, t1):
                     _column_pass(tmp, 0, 1, u, m, out[c, i, j_lo + jb :])
                 else:
                     _column_pass(tmp, r0 - top, dh, u, m, out[c, i, j_lo + jb :])
+
+
+@jit()
+def _separable_tiles(xc, u, v, top, s0, m, tmp, oc, ib0, ib1, j0):
+    """Both passes of :func:`_direct_separable` on one column chunk in float32 register tiles (stride 1).
+
+    Rows ``top ...`` of ``xc`` from column ``s0`` are filtered with ``v`` into
+    ``tmp[:, :m]``, then output rows ``[ib0, ib1)`` from column ``j0`` sum ``kh``
+    rows of ``tmp`` with ``u`` (``u`` as a ``(kh, 1)`` kernel).  The last row
+    group and column tile of each pass overlap their neighbours, which
+    compute the same values; ``m``, the rows of ``tmp`` and ``ib1 - ib0`` are
+    at least one tile.
+    """
+    span = tmp.shape[0]
+    nt = m // TILE_COLS
+    tail = nt * TILE_COLS < m
+    for g in range(0, span, TILE_ROWS):
+        r = min(g, span - TILE_ROWS)
+        tile_row_filter(xc, v, top + r, s0, tmp, r, 0, nt)
+        if tail:
+            tile_row_filter(xc, v, top + r, s0 + m - TILE_COLS, tmp, r, m - TILE_COLS, 1)
+    u2 = u.reshape((u.shape[0], 1))
+    for g in range(ib0, ib1, TILE_ROWS):
+        i = min(g, ib1 - TILE_ROWS)
+        tile_rows(tmp, u2, i - ib0, 0, oc, i, j0, nt)
+        if tail:
+            tile_rows(tmp, u2, i - ib0, m - TILE_COLS, oc, i, j0 + m - TILE_COLS, 1)
 
 
 @jit()

@@ -111,3 +111,71 @@ def _tiles_apply_overload(x, k, out):
     if ok:
         return lambda x, k, out: True
     return lambda x, k, out: False
+
+
+@jit(contract=True)
+def tile_row_filter(x, v, r0, s0, out, i0, j0, ntiles):
+    """``out[i0 + r, j0 + j] = sum_b v[b] * x[r0 + r, s0 + j + b]`` for ``r < 4``, ``j < 24 * ntiles``.
+
+    A 1-D filter along the rows (the first pass of a separable kernel).
+
+    Four independent rows share each broadcast tap; ``x`` (H, W), ``v`` (kw,)
+    and ``out`` are C-contiguous float32 and every tap read lies inside ``x``.
+    """
+    kw = v.shape[0]
+    xrow = 4 * x.shape[1]
+    orow = 4 * out.shape[1]
+    va = np.int64(v.ctypes.data)
+    xa = np.int64(x.ctypes.data) + 4 * (r0 * x.shape[1] + s0)
+    oa = np.int64(out.ctypes.data) + 4 * (i0 * out.shape[1] + j0)
+    for tt in range(ntiles):
+        off = 96 * tt
+        a00 = vzero(8)
+        a01 = vzero(8)
+        a02 = vzero(8)
+        a10 = vzero(8)
+        a11 = vzero(8)
+        a12 = vzero(8)
+        a20 = vzero(8)
+        a21 = vzero(8)
+        a22 = vzero(8)
+        a30 = vzero(8)
+        a31 = vzero(8)
+        a32 = vzero(8)
+        for b in range(kw):
+            w = vbcast(va + 4 * b, 8)
+            p = xa + off + 4 * b
+            a00 = vfma(vload(p, 8), w, a00)
+            a01 = vfma(vload(p + 32, 8), w, a01)
+            a02 = vfma(vload(p + 64, 8), w, a02)
+            p += xrow
+            a10 = vfma(vload(p, 8), w, a10)
+            a11 = vfma(vload(p + 32, 8), w, a11)
+            a12 = vfma(vload(p + 64, 8), w, a12)
+            p += xrow
+            a20 = vfma(vload(p, 8), w, a20)
+            a21 = vfma(vload(p + 32, 8), w, a21)
+            a22 = vfma(vload(p + 64, 8), w, a22)
+            p += xrow
+            a30 = vfma(vload(p, 8), w, a30)
+            a31 = vfma(vload(p + 32, 8), w, a31)
+            a32 = vfma(vload(p + 64, 8), w, a32)
+        o = oa + off
+        vstore(o, a00)
+        vstore(o + 32, a01)
+        vstore(o + 64, a02)
+        o += orow
+        vstore(o, a10)
+        vstore(o + 32, a11)
+        vstore(o + 64, a12)
+        o += orow
+        vstore(o, a20)
+        vstore(o + 32, a21)
+        vstore(o + 64, a22)
+        o += orow
+        vstore(o, a30)
+        vstore(o + 32, a31)
+        vstore(o + 64, a32)
+    keep_alive(x)
+    keep_alive(v)
+    keep_alive(out)
