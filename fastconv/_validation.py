@@ -124,18 +124,22 @@ def check_array(a, name: str, ndims) -> np.ndarray:
     return arr
 
 
+_INT64, _FLOAT64, _FLOAT32 = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32)
+
+
 def result_dtype(*arrays) -> np.dtype:
     """The dtype fastconv computes and returns in.
 
     Integer or bool everywhere: int64 (exact). Any float64: float64.
     Otherwise (float16/float32, or integers mixed with them): float32.
     """
-    kinds = [a.dtype for a in arrays]
-    if all(d.kind in "biu" for d in kinds):
-        return np.dtype(np.int64)
-    if any(d.kind == "f" and d.itemsize >= 8 for d in kinds):
-        return np.dtype(np.float64)
-    return np.dtype(np.float32)
+    integer, wide = True, False
+    for a in arrays:  # a plain loop: this runs on every call
+        d = a.dtype
+        if d.kind == "f":
+            integer = False
+            wide = wide or d.itemsize >= 8
+    return _INT64 if integer else _FLOAT64 if wide else _FLOAT32
 
 
 def as_kernel_input(a: np.ndarray, dtype) -> np.ndarray:
@@ -243,7 +247,8 @@ def check_out(out, shape: tuple, dtype: np.dtype, inputs) -> np.ndarray:
     if not (flags.c_contiguous and flags.aligned and flags.writeable):
         raise ValueError("out must be a C-contiguous, aligned, writeable array")
     for name, a in inputs:
-        if isinstance(a, np.ndarray) and np.shares_memory(out, a):
+        # the bounds test first: the exact one costs microseconds even for separate arrays
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a) and np.shares_memory(out, a):
             raise ValueError(f"out shares memory with {name}; pass a separate array")
     return out
 
@@ -265,6 +270,8 @@ def check_result_dtype(dtype, inputs_integer: bool) -> np.dtype:
 
 def check_cval(cval, integer: bool):
     """``cval`` as a Python int (integer results) or float; TypeError for anything else."""
+    if type(cval) is int and cval == 0:  # the default, on every call
+        return 0
     if isinstance(cval, (bool, np.bool_)) or not isinstance(cval, numbers.Real):
         raise TypeError(f"cval must be a real number, got {cval!r}")
     if integer:

@@ -178,7 +178,9 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
         i1 = min(OH, i0 + R)
         xc = x[c]
         acc = np.empty(_BLOCK, dtype=k.dtype)
-        if kh == 3 and kw == 3:
+        # float32 at stride and dilation 1: register tiles (3x3 included: measured faster than _sum9_rows)
+        tiled = tiles_apply(xc, k, out[c]) and sh == 1 and sw == 1 and dh == 1 and dw == 1
+        if kh == 3 and kw == 3 and not tiled:
             ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
             if ib0 < ib1:
                 # at column stride 2: three de-interleaved input rows (see _sum9_rows)
@@ -188,8 +190,7 @@ def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
                 )
             continue
         oc = out[c]
-        if tiles_apply(xc, k, oc) and sh == 1 and dh == 1 and dw == 1:
-            # float32 register tiles; borders from small zero-padded copies
+        if tiled:  # borders from small zero-padded copies
             ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
             if n_in <= 0 or ib0 >= ib1:
                 _padded_block(xc, k, pt, pl, oc, i0, i1, 0, OW, acc)
