@@ -30,6 +30,9 @@ Notes on the peers, so that like is compared with like:
   the 200x200 cases.
 - ``np.copyto`` is not a convolution: it copies the image into a
   preallocated array, the memory-bandwidth floor for a one-pass filter.
+  ``fastconv (out=)`` writes into a preallocated result too (a fresh result
+  costs page faults that ``np.copyto``'s destination does not): the like-for-like
+  partner of that floor.
 """
 
 from __future__ import annotations
@@ -209,6 +212,17 @@ def _fastconv(backend):
     return setup
 
 
+def _fastconv_out(case, img, k):
+    if case.channels or case.dtype != "float32":
+        raise Unsupported("shown beside np.copyto only (single-channel float32)")
+    import fastconv
+
+    kw = call_kwargs(case)
+    out = fastconv.convolve2d(img, k, **kw)  # a preallocated result, as np.copyto's destination
+
+    return (lambda: fastconv.convolve2d(img, k, out=out, **kw)), (lambda r: r)
+
+
 def _seed(case, img, k):
     if not case.seed_peer:
         raise Unsupported("the seed's function runs on the 200x200 cases only")
@@ -333,6 +347,7 @@ PEERS = {
     "cv2.sepFilter2D": _cv2_sep,
     "tf.nn.conv2d": _tf,
     "np.copyto (floor)": _copyto,
+    "fastconv (out=)": _fastconv_out,
 }
 
 #: The peers timed on the separable cases (the rest add minutes and nothing the other cases do not show).

@@ -229,6 +229,12 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
         ratio(c4096, FASTCONV, c4096, "np.copyto (floor)"),
         lambda r: r <= 1.5,
     )
+    add(
+        f"{c4096}, written into a preallocated out= as np.copyto is: within 1.5x of np.copyto",
+        "fastconv(out=) / np.copyto (<= 1.5)",
+        ratio(c4096, "fastconv (out=)", c4096, "np.copyto (floor)"),
+        lambda r: r <= 1.5,
+    )
     c15 = "4096x4096 float32 15x15"
     add(
         f"{c15}: at most half the time of cv2.filter2D",
