@@ -422,4 +422,12 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python benches/bench_conv2d.py RESULTS.json (from pytest --benchmark-json)")
     with open(sys.argv[1]) as fh:
-        print(tables(json.load(fh)))
+        data = json.load(fh)
+    cpu = data.get("machine_info", {}).get("cpu", {}).get("brand_raw", "an unknown CPU")
+    print("# fastconv.conv2d and fastconv.nn against TensorFlow and PyTorch\n")
+    print(
+        f"Run {data.get('datetime', 'at an unknown time')} on {cpu}, 2 threads each, with "
+        "`pytest benches/bench_conv2d.py --benchmark-only --benchmark-json conv2d.json` and "
+        "`python benches/bench_conv2d.py conv2d.json`. Medians; every ratio divides two medians of this one run.\n"
+    )
+    print(tables(data))
