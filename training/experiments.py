@@ -38,6 +38,8 @@ _COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.6, "majority": 0.0, "rescore
 _NO_MODEL = ("majority", "rescore")
 #: Settings that change a run's result: a stored record must match them to be reused.
 _RESULT_SETTINGS = ("epochs", "batch_size", "validation_split", "pipeline", "test_size", "deterministic", "subset_seed")
+#: How a run was distributed (its record's ``distribution``): also compared before a run is reused.
+_DISTRIBUTION_SETTINGS = ("strategy", "replicas", "workers")
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,12 @@ class SettingsMismatch(Exception):
     """A finished run in the output directory was made with other settings."""
 
 
-def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True) -> bool:
+def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True, distribution: dict | None = None) -> bool:
     """Whether ``spec`` has a finished record in ``out`` made with ``cfg``'s settings, and its model if
     ``need_model`` (a later run continues or rescores it).
+
+    ``distribution`` (``{"strategy", "replicas", "workers"}``, :attr:`RunEnv.distribution`) is
+    compared too for runs that train: a run made on one device is not continued on two.
 
     Raises
     ------
@@ -239,6 +244,13 @@ def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True) -> b
     ]
     if "warm_from" in stored and stored["warm_from"] != spec.warm_from:
         diff.append(f"warm_from {stored['warm_from']!r} (now {spec.warm_from!r})")
+    if distribution is not None and spec.model not in _NO_MODEL:
+        made = rec.get("distribution", {})
+        diff += [
+            f"{k} {made[k]!r} (now {distribution[k]!r})"
+            for k in _DISTRIBUTION_SETTINGS
+            if k in made and made[k] != distribution[k]
+        ]
     if diff:
         raise SettingsMismatch(
             f"{out / (spec.run_id + '.json')} was made with other settings: {', '.join(diff)}; "
@@ -263,14 +275,43 @@ class RunEnv:
 
     @property
     def strategy_name(self) -> str:
-        return "default" if self.strategy is None else type(self.strategy).__name__
+        """``"default"``, or the strategy's public name (``MultiWorkerMirroredStrategy``'s class is
+        ``CollectiveAllReduceStrategy``)."""
+        if self.strategy is None:
+            return "default"
+        import tensorflow as tf
+
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return "MultiWorkerMirroredStrategy"
+        return type(self.strategy).__name__
 
     @property
     def replicas(self) -> int:
         return 1 if self.strategy is None else int(self.strategy.num_replicas_in_sync)
 
+    @property
+    def multi_worker(self) -> bool:
+        return self.strategy_name == "MultiWorkerMirroredStrategy"
+
+    @property
+    def distribution(self) -> dict:
+        """The record's ``distribution``: strategy name, replicas in sync, worker processes."""
+        return {"strategy": self.strategy_name, "replicas": self.replicas, "workers": self.workers}
+
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def barrier(self) -> None:
+        """Wait until every worker gets here (a one-number all-reduce); nothing to wait for with one worker.
+
+        Runs at the end of each run, so a worker does not load a model the chief is still writing.
+        """
+        if not self.multi_worker:
+            return
+        import tensorflow as tf
+
+        one = self.strategy.run(lambda: tf.constant(1.0))
+        self.strategy.reduce(tf.distribute.ReduceOp.SUM, one, axis=None).numpy()
 
 
 def versions() -> dict[str, str]:
@@ -343,7 +384,7 @@ def _base_record(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
             "test_size": cfg.test_size,
         },
         "device": env.device,
-        "distribution": {"strategy": env.strategy_name, "replicas": env.replicas, "workers": env.workers},
+        "distribution": env.distribution,
         "data": {"source": env.data.describe(), "kind": env.data.kind, "shuffled": env.data.shuffled},
         "versions": versions(),
     }
@@ -388,8 +429,9 @@ def run_rescore(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> dict:
     x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
     start = time.perf_counter()
-    pred_train = _predict(model, x)
-    pred_test = _predict(model, x_test)
+    scorer = _local_copy(model) if env.multi_worker else model
+    pred_train = _predict(scorer, x)
+    pred_test = _predict(scorer, x_test)
     rec = _base_record(spec, cfg, env)
     rec.update(
         n_fit=0,
@@ -414,6 +456,20 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
     for i in range(0, len(x), step):
         out[i : i + step] = model.predict(to_float(x[i : i + step]), batch_size=1024, verbose=0).argmax(axis=1)
     return out
+
+
+def _local_copy(model):
+    """``model``'s network and weights in a model built outside any strategy scope.
+
+    ``model.predict`` of a model whose variables live in a ``MultiWorkerMirroredStrategy``
+    fails like ``model.fit`` does; every worker holds the same weights, so each scores a
+    local copy.
+    """
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def checkpoint_dir(out: Path, spec: RunSpec) -> Path:
@@ -447,22 +503,40 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
         print(f"  resuming {spec.run_id} after epoch {done} of {cfg.epochs}", flush=True)
     x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
-    fit_kwargs, n_fit = make_fit_inputs(
-        cfg.pipeline,
-        x,
-        y,
-        batch_size=cfg.batch_size,
-        validation_split=cfg.validation_split,
-        seed=spec.seed,
-        epochs=cfg.epochs,
-        initial_epoch=done,
-    )
-    if done < cfg.epochs:
-        model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
+    if env.multi_worker:  # model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)
+        from training.loop import fit_distributed
+
+        n_fit = fit_distributed(
+            model,
+            env.strategy,
+            x,
+            y,
+            batch_size=cfg.batch_size,
+            validation_split=cfg.validation_split,
+            seed=spec.seed,
+            epochs=cfg.epochs,
+            initial_epoch=done,
+            callbacks=[ckpt],
+            verbose=cfg.verbose if env.chief else 0,
+        )
+    else:
+        fit_kwargs, n_fit = make_fit_inputs(
+            cfg.pipeline,
+            x,
+            y,
+            batch_size=cfg.batch_size,
+            validation_split=cfg.validation_split,
+            seed=spec.seed,
+            epochs=cfg.epochs,
+            initial_epoch=done,
+        )
+        if done < cfg.epochs:
+            model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
     epoch_times = ckpt.epoch_times
     steady = epoch_times[1:]  # epoch 1 includes tracing and compilation
-    pred_train = _predict(model, x)
-    pred_test = _predict(model, x_test)
+    scorer = _local_copy(model) if env.multi_worker else model
+    pred_train = _predict(scorer, x)
+    pred_test = _predict(scorer, x_test)
     rec = _base_record(spec, cfg, env)
     rec.update(
         n_fit=n_fit,
@@ -499,7 +573,11 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
     """
     out.mkdir(parents=True, exist_ok=True)
     needed = {s.warm_from for s in specs if s.warm_from}  # models a later run loads
-    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed)]
+    todo = [
+        s
+        for s in specs
+        if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed, distribution=env.distribution)
+    ]
     cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
     t0 = time.perf_counter()
     spent = 0.0
@@ -525,6 +603,7 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
         if env.chief:
             write_json(out / f"{spec.run_id}.json", rec)
             shutil.rmtree(checkpoint_dir(out, spec), ignore_errors=True)
+        env.barrier()  # the other workers go on once the chief has written the model a later run may load
         spent += cost[spec.run_id]
         rate = f"{rec['samples_per_s']:7,.0f} samples/s" if rec.get("samples_per_s") else ""
         log(
