@@ -118,25 +118,41 @@ def test_two_worker_processes_match_one_device(small, one_device, tmp_path):
     assert not list(out.glob("*.checkpoint")) and (out / "REPORT.md").is_file()
 
 
-@pytest.mark.slow
-def test_workers_started_by_hand_with_tf_config_only_the_chief_writes(small, tmp_path):
-    """As on two machines with their own disks: TF_CONFIG per worker, the same command, no --workers."""
+def _by_hand(data: Path, tmp: Path, outs: list[Path]) -> list[subprocess.Popen]:
+    """Worker i of len(outs), started as on its own machine: TF_CONFIG and the same command, no --workers."""
     from training.launch import free_ports
 
-    tmp, data = small
-    hosts = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    hosts = [f"127.0.0.1:{port}" for port in free_ports(len(outs))]
     procs = []
-    for i in range(2):
+    for i, out in enumerate(outs):
         tf_config = json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})
-        cmd = _command(data, tmp_path / f"machine{i}", seeds=(0,), epochs=2)
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=_env(tmp, TF_CONFIG=tf_config), stderr=subprocess.PIPE))
-    for p in procs:
-        assert p.wait(timeout=400) == 0, p.stderr.read().decode()[-3000:]
-    chief = tmp_path / "machine0"
-    rec = json.loads((chief / "stride-n500-l1_0.0001-s0.json").read_text())
+        cmd = _command(data, out, seeds=(0,), epochs=2)
+        procs.append(
+            subprocess.Popen(cmd, cwd=ROOT, env=_env(tmp, TF_CONFIG=tf_config), stderr=subprocess.PIPE, text=True)
+        )
+    return procs
+
+
+@pytest.mark.slow
+def test_workers_started_by_hand_with_tf_config_only_the_chief_writes(small, tmp_path):
+    """As on two machines with disks of their own: only the chief writes; rerun, they disagree and say so."""
+    tmp, data = small
+    outs = [tmp_path / "machine0", tmp_path / "machine1"]
+    for p in _by_hand(data, tmp, outs):
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err[-3000:]
+    rec = json.loads((outs[0] / "stride-n500-l1_0.0001-s0.json").read_text())
     assert rec["distribution"] == {"strategy": "MultiWorkerMirroredStrategy", "replicas": 2, "workers": 2}
-    assert (chief / "stride-n500-l1_0.0001-s0.keras").is_file() and (chief / "REPORT.md").is_file()
-    assert list((tmp_path / "machine1").iterdir()) == []  # the other worker trained and wrote nothing
+    assert (outs[0] / "stride-n500-l1_0.0001-s0.keras").is_file() and (outs[0] / "REPORT.md").is_file()
+    assert list(outs[1].iterdir()) == []  # the other worker trained and wrote nothing
+    # Rerun: the chief finds its run finished, the other worker does not; they stop instead of waiting forever.
+    for p in _by_hand(data, tmp, outs):
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 2
+        assert err.strip().splitlines()[-1] == (
+            f"{PROG}: error: the workers found different finished runs or checkpoints in --out: every worker "
+            "must see the chief's --out (a folder they share)"
+        )
 
 
 def _children(pid: int) -> list:
@@ -160,7 +176,7 @@ def test_a_failing_worker_stops_the_launcher_with_one_line(small, tmp_path):
         workers = {p.pid: p for p in _children(launcher.pid)}
         one = [p for p in workers.values() if "--worker-index" in p.cmdline() and p.cmdline()[-1] == "1"]
         assert len(one) == 1, [p.cmdline() for p in workers.values()]
-        time.sleep(2)
+        time.sleep(1)
         one[0].send_signal(signal.SIGKILL)
         _, err = launcher.communicate(timeout=120)
     finally:
@@ -186,7 +202,7 @@ def test_interrupting_the_launcher_stops_every_worker(small, tmp_path):
                 break
         workers = _children(launcher.pid)
         assert len(workers) == 2
-        time.sleep(2)
+        time.sleep(1)
         launcher.send_signal(signal.SIGINT)
         _, err = launcher.communicate(timeout=60)
     finally:

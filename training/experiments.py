@@ -301,6 +301,28 @@ class RunEnv:
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
+    def check_agreement(self, plan: list[str]) -> None:
+        """Raise ValueError unless every worker has the same ``plan`` (what is left to train, from how far).
+
+        Workers that saw different records or checkpoints in ``--out`` would train different
+        runs and wait for each other forever. Each worker reduces a 20-bit hash ``h`` of its
+        plan: sum(h)**2 == workers * sum(h**2) holds only when every worker's ``h`` is the same.
+        """
+        if not self.multi_worker:
+            return
+        import zlib
+
+        import tensorflow as tf
+
+        h = float(zlib.crc32("\n".join(plan).encode()) % (1 << 20) + 1)
+        local = self.strategy.run(lambda: tf.constant([h, h * h], tf.float64))
+        total, squares = self.strategy.reduce(tf.distribute.ReduceOp.SUM, local, axis=None).numpy()
+        if total * total != self.replicas * squares:
+            raise ValueError(
+                "the workers found different finished runs or checkpoints in --out: every worker must see "
+                "the chief's --out (a folder they share)"
+            )
+
     def barrier(self) -> None:
         """Wait until every worker gets here (a one-number all-reduce); nothing to wait for with one worker.
 
@@ -429,9 +451,8 @@ def run_rescore(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> dict:
     x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
     start = time.perf_counter()
-    scorer = _local_copy(model) if env.multi_worker else model
-    pred_train = _predict(scorer, x)
-    pred_test = _predict(scorer, x_test)
+    pred_train = _predict(model, x)
+    pred_test = _predict(model, x_test)
     rec = _base_record(spec, cfg, env)
     rec.update(
         n_fit=0,
@@ -458,23 +479,15 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _local_copy(model):
-    """``model``'s network and weights in a model built outside any strategy scope.
-
-    ``model.predict`` of a model whose variables live in a ``MultiWorkerMirroredStrategy``
-    fails like ``model.fit`` does; every worker holds the same weights, so each scores a
-    local copy.
-    """
-    import keras
-
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def checkpoint_dir(out: Path, spec: RunSpec) -> Path:
     """Where ``spec``'s per-epoch checkpoints live until its record is written."""
     return out / f"{spec.run_id}.checkpoint"
+
+
+def _checkpointed_epochs(out: Path, spec: RunSpec) -> int:
+    """The epochs of ``spec``'s newest complete checkpoint in ``out`` (0 if none)."""
+    done = [p.parent.name for p in checkpoint_dir(out, spec).glob("epoch-*/state.json")]
+    return int(max(done).removeprefix("epoch-")) if done else 0
 
 
 def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict, object]:
@@ -534,9 +547,8 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
             model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
     epoch_times = ckpt.epoch_times
     steady = epoch_times[1:]  # epoch 1 includes tracing and compilation
-    scorer = _local_copy(model) if env.multi_worker else model
-    pred_train = _predict(scorer, x)
-    pred_test = _predict(scorer, x_test)
+    pred_train = _predict(model, x)  # model.predict works under MultiWorkerMirroredStrategy too
+    pred_test = _predict(model, x_test)
     rec = _base_record(spec, cfg, env)
     rec.update(
         n_fit=n_fit,
@@ -578,6 +590,7 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
         for s in specs
         if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed, distribution=env.distribution)
     ]
+    env.check_agreement([f"{s.run_id}@{_checkpointed_epochs(out, s)}" for s in todo])
     cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
     t0 = time.perf_counter()
     spent = 0.0
