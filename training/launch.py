@@ -172,6 +172,8 @@ def launch(argv: list[str], workers: int, out: Path, prog: str = "python -m trai
         raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    others = ", ".join(str(log) for log in logs[1:])
+    print(f"workers: {workers} processes on {', '.join(hosts)}; worker 0 below, the others in {others}", flush=True)
     try:
         for i in range(workers):
             tf_config = {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}
