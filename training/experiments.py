@@ -38,6 +38,8 @@ _COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.6, "majority": 0.0, "rescore
 _NO_MODEL = ("majority", "rescore")
 #: Settings that change a run's result: a stored record must match them to be reused.
 _RESULT_SETTINGS = ("epochs", "batch_size", "validation_split", "pipeline", "test_size", "deterministic", "subset_seed")
+#: How a run was distributed (its record's ``distribution``): also compared before a run is reused.
+_DISTRIBUTION_SETTINGS = ("strategy", "replicas", "workers")
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,12 @@ class SettingsMismatch(Exception):
     """A finished run in the output directory was made with other settings."""
 
 
-def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True) -> bool:
+def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True, distribution: dict | None = None) -> bool:
     """Whether ``spec`` has a finished record in ``out`` made with ``cfg``'s settings, and its model if
     ``need_model`` (a later run continues or rescores it).
+
+    ``distribution`` (``{"strategy", "replicas", "workers"}``, :attr:`RunEnv.distribution`) is
+    compared too for runs that train: a run made on one device is not continued on two.
 
     Raises
     ------
@@ -239,6 +244,13 @@ def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True) -> b
     ]
     if "warm_from" in stored and stored["warm_from"] != spec.warm_from:
         diff.append(f"warm_from {stored['warm_from']!r} (now {spec.warm_from!r})")
+    if distribution is not None and spec.model not in _NO_MODEL:
+        made = rec.get("distribution", {})
+        diff += [
+            f"{k} {made[k]!r} (now {distribution[k]!r})"
+            for k in _DISTRIBUTION_SETTINGS
+            if k in made and made[k] != distribution[k]
+        ]
     if diff:
         raise SettingsMismatch(
             f"{out / (spec.run_id + '.json')} was made with other settings: {', '.join(diff)}; "
@@ -263,14 +275,65 @@ class RunEnv:
 
     @property
     def strategy_name(self) -> str:
-        return "default" if self.strategy is None else type(self.strategy).__name__
+        """``"default"``, or the strategy's public name (``MultiWorkerMirroredStrategy``'s class is
+        ``CollectiveAllReduceStrategy``)."""
+        if self.strategy is None:
+            return "default"
+        import tensorflow as tf
+
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return "MultiWorkerMirroredStrategy"
+        return type(self.strategy).__name__
 
     @property
     def replicas(self) -> int:
         return 1 if self.strategy is None else int(self.strategy.num_replicas_in_sync)
 
+    @property
+    def multi_worker(self) -> bool:
+        return self.strategy_name == "MultiWorkerMirroredStrategy"
+
+    @property
+    def distribution(self) -> dict:
+        """The record's ``distribution``: strategy name, replicas in sync, worker processes."""
+        return {"strategy": self.strategy_name, "replicas": self.replicas, "workers": self.workers}
+
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def check_agreement(self, plan: list[str]) -> None:
+        """Raise ValueError unless every worker has the same ``plan`` (what is left to train, from how far).
+
+        Workers that saw different records or checkpoints in ``--out`` would train different
+        runs and wait for each other forever. Each worker reduces a 20-bit hash ``h`` of its
+        plan: sum(h)**2 == workers * sum(h**2) holds only when every worker's ``h`` is the same.
+        """
+        if not self.multi_worker:
+            return
+        import zlib
+
+        import tensorflow as tf
+
+        h = float(zlib.crc32("\n".join(plan).encode()) % (1 << 20) + 1)
+        local = self.strategy.run(lambda: tf.constant([h, h * h], tf.float64))
+        total, squares = self.strategy.reduce(tf.distribute.ReduceOp.SUM, local, axis=None).numpy()
+        if total * total != self.replicas * squares:
+            raise ValueError(
+                "the workers found different finished runs or checkpoints in --out: every worker must see "
+                "the chief's --out (a folder they share)"
+            )
+
+    def barrier(self) -> None:
+        """Wait until every worker gets here (a one-number all-reduce); nothing to wait for with one worker.
+
+        Runs at the end of each run, so a worker does not load a model the chief is still writing.
+        """
+        if not self.multi_worker:
+            return
+        import tensorflow as tf
+
+        one = self.strategy.run(lambda: tf.constant(1.0))
+        self.strategy.reduce(tf.distribute.ReduceOp.SUM, one, axis=None).numpy()
 
 
 def versions() -> dict[str, str]:
@@ -343,7 +406,7 @@ def _base_record(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
             "test_size": cfg.test_size,
         },
         "device": env.device,
-        "distribution": {"strategy": env.strategy_name, "replicas": env.replicas, "workers": env.workers},
+        "distribution": env.distribution,
         "data": {"source": env.data.describe(), "kind": env.data.kind, "shuffled": env.data.shuffled},
         "versions": versions(),
     }
@@ -421,6 +484,12 @@ def checkpoint_dir(out: Path, spec: RunSpec) -> Path:
     return out / f"{spec.run_id}.checkpoint"
 
 
+def _checkpointed_epochs(out: Path, spec: RunSpec) -> int:
+    """The epochs of ``spec``'s newest complete checkpoint in ``out`` (0 if none)."""
+    done = [p.parent.name for p in checkpoint_dir(out, spec).glob("epoch-*/state.json")]
+    return int(max(done).removeprefix("epoch-")) if done else 0
+
+
 def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict, object]:
     """Train one Keras run; return its record and the trained model."""
     import keras
@@ -447,21 +516,38 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
         print(f"  resuming {spec.run_id} after epoch {done} of {cfg.epochs}", flush=True)
     x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
-    fit_kwargs, n_fit = make_fit_inputs(
-        cfg.pipeline,
-        x,
-        y,
-        batch_size=cfg.batch_size,
-        validation_split=cfg.validation_split,
-        seed=spec.seed,
-        epochs=cfg.epochs,
-        initial_epoch=done,
-    )
-    if done < cfg.epochs:
-        model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
+    if env.multi_worker:  # model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)
+        from training.loop import fit_distributed
+
+        n_fit = fit_distributed(
+            model,
+            env.strategy,
+            x,
+            y,
+            batch_size=cfg.batch_size,
+            validation_split=cfg.validation_split,
+            seed=spec.seed,
+            epochs=cfg.epochs,
+            initial_epoch=done,
+            callbacks=[ckpt],
+            verbose=cfg.verbose if env.chief else 0,
+        )
+    else:
+        fit_kwargs, n_fit = make_fit_inputs(
+            cfg.pipeline,
+            x,
+            y,
+            batch_size=cfg.batch_size,
+            validation_split=cfg.validation_split,
+            seed=spec.seed,
+            epochs=cfg.epochs,
+            initial_epoch=done,
+        )
+        if done < cfg.epochs:
+            model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
     epoch_times = ckpt.epoch_times
     steady = epoch_times[1:]  # epoch 1 includes tracing and compilation
-    pred_train = _predict(model, x)
+    pred_train = _predict(model, x)  # model.predict works under MultiWorkerMirroredStrategy too
     pred_test = _predict(model, x_test)
     rec = _base_record(spec, cfg, env)
     rec.update(
@@ -499,7 +585,12 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
     """
     out.mkdir(parents=True, exist_ok=True)
     needed = {s.warm_from for s in specs if s.warm_from}  # models a later run loads
-    todo = [s for s in specs if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed)]
+    todo = [
+        s
+        for s in specs
+        if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed, distribution=env.distribution)
+    ]
+    env.check_agreement([f"{s.run_id}@{_checkpointed_epochs(out, s)}" for s in todo])
     cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
     t0 = time.perf_counter()
     spent = 0.0
@@ -525,6 +616,7 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
         if env.chief:
             write_json(out / f"{spec.run_id}.json", rec)
             shutil.rmtree(checkpoint_dir(out, spec), ignore_errors=True)
+        env.barrier()  # the other workers go on once the chief has written the model a later run may load
         spent += cost[spec.run_id]
         rate = f"{rec['samples_per_s']:7,.0f} samples/s" if rec.get("samples_per_s") else ""
         log(

@@ -95,19 +95,8 @@ def make_fit_inputs(
         return tf.cast(xb, tf.float32) / 255.0, yb
 
     autotune = tf.data.AUTOTUNE
-    xs, ys = tf.constant(x[:k]), tf.constant(y[:k])
+    one_epoch, gather = _epoch_batches(x, y, k, batch_size, seed)
     steps = math.ceil(k / batch_size)
-
-    def one_epoch(epoch):
-        # The order of epoch e depends on (seed, e) only, so a run resumed at epoch e sees the same batches.
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(k, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
-        )
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    def gather(idx):
-        return tf.cast(tf.gather(xs, idx), tf.float32) / 255.0, tf.gather(ys, idx)
-
     train = (
         tf.data.Dataset.range(initial_epoch, epochs)
         .flat_map(one_epoch)
@@ -124,3 +113,77 @@ def make_fit_inputs(
             .prefetch(autotune)
         )
     return kwargs, k
+
+
+def _epoch_batches(x: np.ndarray, y: np.ndarray, k: int, batch_size: int, seed: int):
+    """``(one_epoch, gather)`` of the ``tfdata`` pipeline over the first ``k`` samples.
+
+    ``one_epoch(epoch)`` is a dataset of index batches in the order of that epoch, which
+    depends on ``(seed, epoch)`` only, so a run resumed at epoch e sees the same batches;
+    ``gather`` maps an index batch to its float32 images in [0, 1] and labels.
+    """
+    import tensorflow as tf
+
+    xs, ys = tf.constant(x[:k]), tf.constant(y[:k])
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(k, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(idx):
+        return tf.cast(tf.gather(xs, idx), tf.float32) / 255.0, tf.gather(ys, idx)
+
+    return one_epoch, gather
+
+
+def make_sharded_inputs(
+    x: np.ndarray, y: np.ndarray, *, batch_size: int, validation_split: float, seed: int
+) -> tuple[object, object | None, int]:
+    """The ``tfdata`` pipeline's data for a custom training loop under a multi-worker strategy.
+
+    The same split (:func:`split_point`), the same batches in the same order per epoch as
+    :func:`make_fit_inputs` with ``"tfdata"``; every dataset carries
+    ``AutoShardPolicy.DATA``, so ``strategy.experimental_distribute_dataset`` splits each
+    global batch of ``batch_size`` samples between the workers.
+
+    Returns
+    -------
+    train_epoch : callable
+        ``train_epoch(epoch)`` -> ``tf.data.Dataset`` of ``(images, labels)`` batches of that epoch.
+    validation : tf.data.Dataset or None
+        The held-out samples in batches, or None without ``validation_split``.
+    n_train : int
+        Samples trained on per epoch.
+
+    Examples
+    --------
+    >>> x = np.zeros((10, 32, 32, 3), np.uint8); y = np.arange(10)
+    >>> train_epoch, val, n = make_sharded_inputs(x, y, batch_size=4, validation_split=0.2, seed=0)
+    >>> n, [len(b[1]) for b in train_epoch(0)], [b[1].numpy().tolist() for b in val]
+    (8, [4, 4], [[8, 9]])
+    """
+    import tensorflow as tf
+
+    k = split_point(len(x), validation_split) if validation_split else len(x)
+    one_epoch, gather = _epoch_batches(x, y, k, batch_size, seed)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    autotune = tf.data.AUTOTUNE
+
+    def train_epoch(epoch: int):
+        batches = one_epoch(tf.constant(epoch, tf.int64)).map(gather, num_parallel_calls=autotune)
+        return batches.prefetch(autotune).with_options(options)
+
+    validation = None
+    if k < len(x):
+        validation = (
+            tf.data.Dataset.from_tensor_slices((x[k:], y[k:]))
+            .batch(batch_size)
+            .map(lambda xb, yb: (tf.cast(xb, tf.float32) / 255.0, yb), num_parallel_calls=autotune)
+            .cache()
+            .prefetch(autotune)
+            .with_options(options)
+        )
+    return train_epoch, validation, k

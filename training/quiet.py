@@ -29,6 +29,8 @@ NOISE = re.compile(
     r"|This TensorFlow binary is optimized to use available CPU instructions"
     r"|To enable the following instructions: .* in other operations, rebuild TensorFlow"
     r"|NodeDef mentions attribute use_unbounded_threadpool which is not in the op definition"
+    # experimental_distribute_dataset under MultiWorkerMirroredStrategy, on every worker:
+    r"|Input of GeneratorDatasetOp::Dataset will not be optimized because the dataset does not implement"
 )
 
 

@@ -31,6 +31,7 @@ from training.experiments import (
     plan,
 )
 from training.files import write_json
+from training.launch import Task, launch, task_from_env, without_worker_index
 from training.quiet import filter_stderr
 from training.report import display_path, write_report
 
@@ -39,7 +40,7 @@ class DeviceError(Exception):
     """The requested device is not available."""
 
 
-def setup_device(choice: str, replicas: int = 1) -> tuple[str, object | None]:
+def setup_device(choice: str, replicas: int = 1, task: Task | None = None) -> tuple[str, object | None]:
     """Pick the device before TensorFlow touches any; return (description, strategy or None).
 
     ``"cpu"`` hides every GPU; ``"gpu"`` requires one; ``"auto"`` uses GPUs when
@@ -47,6 +48,9 @@ def setup_device(choice: str, replicas: int = 1) -> tuple[str, object | None]:
     start); with more than one, training runs under ``tf.distribute.MirroredStrategy``.
     On the CPU, ``replicas > 1`` splits it into that many logical devices and trains
     under ``MirroredStrategy`` over them (the multi-device path, testable without a GPU).
+    With ``task`` (this process is one worker of a ``TF_CONFIG`` cluster), training runs
+    under ``tf.distribute.MultiWorkerMirroredStrategy`` over every worker's devices; it is
+    created here, before any other TensorFlow operation, as TensorFlow requires.
 
     Examples
     --------
@@ -58,7 +62,17 @@ def setup_device(choice: str, replicas: int = 1) -> tuple[str, object | None]:
     cpu = f"CPU ({os.cpu_count()} logical cores)"
     gpus = tf.config.list_physical_devices("GPU")
 
+    def multi_worker(text):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        return (
+            f"{text}; {task.kind} {task.index} of {task.workers} workers under MultiWorkerMirroredStrategy "
+            f"({strategy.num_replicas_in_sync} replicas)",
+            strategy,
+        )
+
     def on_cpu(text):
+        if task is not None:
+            return multi_worker(text)
         if replicas == 1:
             return text, None
         physical = tf.config.list_physical_devices("CPU")[0]
@@ -83,6 +97,8 @@ def setup_device(choice: str, replicas: int = 1) -> tuple[str, object | None]:
             names.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
         except Exception:
             names.append(gpu.name)
+    if task is not None:
+        return multi_worker(f"{len(gpus)} GPU(s): {', '.join(names)}")
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs under MirroredStrategy: {', '.join(names)}", tf.distribute.MirroredStrategy()
     return f"GPU: {names[0]}", None
@@ -197,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="on the CPU: split it into N logical devices and train under MirroredStrategy (default 1)",
     )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="train as N worker processes on this machine under MultiWorkerMirroredStrategy (default 1); "
+        "across machines, set TF_CONFIG on each and run the same command without --workers",
+    )
+    p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)  # set by --workers' launcher
     p.add_argument("--quick", action="store_true", help="smoke run: a few hundred samples, 1 epoch")
     p.add_argument("--force", action="store_true", help="redo runs that already finished in --out")
     p.add_argument(
@@ -298,6 +322,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     cfg = config_from_args(args)
     out = args.out or Path("results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    try:
+        task = task_from_env()
+    except ValueError as e:
+        parser.error(str(e))
+    launcher = args.workers > 1 and args.worker_index is None
+    if launcher and task is not None:
+        parser.error("--workers starts worker processes on this machine; with TF_CONFIG set, omit --workers")
+    if args.worker_index is not None and (task is None or task.index != args.worker_index):
+        parser.error("--worker-index is set by --workers for the worker processes it starts")
+    if task is not None and args.workers > 1 and task.workers != args.workers:
+        parser.error(f"--workers {args.workers}, but TF_CONFIG names {task.workers} workers")
+    if (launcher or task is not None) and args.replicas > 1:
+        parser.error("--replicas cannot be combined with multi-worker training (--workers or TF_CONFIG)")
 
     filter_stderr()
     try:
@@ -307,11 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     biggest = max([cfg.base_size, *cfg.train_sizes])
     if biggest > len(data.y_train):
         parser.error(f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}")
+    if launcher:  # the data is checked (and cached) once; every worker loads it again
+        del data
+        worker_args = argv if args.out is not None else [*argv, "--out", str(out)]
+        return launch(worker_args, args.workers, out, prog=parser.prog)
+    chief = task is None or task.chief
 
     t0 = time.perf_counter()
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     try:
-        device, strategy = setup_device(cfg.device, args.replicas)
+        device, strategy = setup_device(cfg.device, args.replicas, task)
         _quiet_tensorflow()
         if cfg.deterministic:
             import tensorflow as tf
@@ -322,14 +364,19 @@ def main(argv: list[str] | None = None) -> int:
         specs = plan(names, cfg)
         out.mkdir(parents=True, exist_ok=True)
         print(f"experiments: {', '.join(names)}; {len(specs)} runs; output: {display_path(str(out))}", flush=True)
-        _update_invocations(out, names, cfg, argv)
-        env = RunEnv(data=data, device=device, strategy=strategy)
+        if chief:
+            _update_invocations(out, names, cfg, without_worker_index(argv))
+        env = RunEnv(data=data, device=device, strategy=strategy, workers=task.workers if task else 1, chief=chief)
         execute(specs, cfg, env, out)
         wall = time.perf_counter() - t0
+        if not chief:
+            print(f"finished in {wall / 60:.1f} min; the chief writes the records and the report", flush=True)
+            return 0
         _finish_invocation(out, wall, "finished")
         report = write_report(out)
     except KeyboardInterrupt:
-        _finish_invocation(out, time.perf_counter() - t0, "interrupted")
+        if chief:
+            _finish_invocation(out, time.perf_counter() - t0, "interrupted")
         print(
             f"\ninterrupted: finished runs are kept in {out}; run the same command with --out {out} to resume",
             file=sys.stderr,
