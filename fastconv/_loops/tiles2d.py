@@ -24,6 +24,33 @@ TILE_ROWS = 4
 TILE_COLS = 24
 
 
+@jit(inline=True)
+def _zero_tile():
+    """The 12 accumulators of a tile (4 rows x 3 vectors of 8 lanes), zero."""
+    z = vzero(8)
+    return z, z, z, z, z, z, z, z, z, z, z, z
+
+
+@jit(inline=True)
+def _store_tile(o, orow, a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32):
+    """Store a tile's rows at byte address ``o``, ``orow`` bytes apart (3 vectors of 8 float32 each)."""
+    vstore(o, a00)
+    vstore(o + 32, a01)
+    vstore(o + 64, a02)
+    o += orow
+    vstore(o, a10)
+    vstore(o + 32, a11)
+    vstore(o + 64, a12)
+    o += orow
+    vstore(o, a20)
+    vstore(o + 32, a21)
+    vstore(o + 64, a22)
+    o += orow
+    vstore(o, a30)
+    vstore(o + 32, a31)
+    vstore(o + 64, a32)
+
+
 @jit(contract=True)
 def tile_rows(x, k, r0, s0, out, i0, j0, ntiles):
     """``out[i0 + r, j0 + j] = sum_{a,b} k[a, b] * x[r0 + r + a, s0 + j + b]`` for ``r < 4``, ``j < 24 * ntiles``.
@@ -40,18 +67,7 @@ def tile_rows(x, k, r0, s0, out, i0, j0, ntiles):
     oa = np.int64(out.ctypes.data) + 4 * (i0 * out.shape[1] + j0)
     for tt in range(ntiles):
         off = 96 * tt
-        a00 = vzero(8)
-        a01 = vzero(8)
-        a02 = vzero(8)
-        a10 = vzero(8)
-        a11 = vzero(8)
-        a12 = vzero(8)
-        a20 = vzero(8)
-        a21 = vzero(8)
-        a22 = vzero(8)
-        a30 = vzero(8)
-        a31 = vzero(8)
-        a32 = vzero(8)
+        a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32 = _zero_tile()
         for t in range(kh + 3):
             xr = xa + off + t * xrow
             k0 = ka + 4 * t * kw  # kernel row t (output row 0), t - 1 (row 1), ...
@@ -80,19 +96,7 @@ def tile_rows(x, k, r0, s0, out, i0, j0, ntiles):
                     a30 = vfma(x0, w, a30)
                     a31 = vfma(x1, w, a31)
                     a32 = vfma(x2, w, a32)
-        o = oa + off
-        vstore(o, a00)
-        vstore(o + 32, a01)
-        vstore(o + 64, a02)
-        vstore(o + orow, a10)
-        vstore(o + orow + 32, a11)
-        vstore(o + orow + 64, a12)
-        vstore(o + 2 * orow, a20)
-        vstore(o + 2 * orow + 32, a21)
-        vstore(o + 2 * orow + 64, a22)
-        vstore(o + 3 * orow, a30)
-        vstore(o + 3 * orow + 32, a31)
-        vstore(o + 3 * orow + 64, a32)
+        _store_tile(oa + off, orow, a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32)
     keep_alive(x)
     keep_alive(k)
     keep_alive(out)
@@ -130,18 +134,7 @@ def tile_row_filter(x, v, r0, s0, out, i0, j0, ntiles):
     oa = np.int64(out.ctypes.data) + 4 * (i0 * out.shape[1] + j0)
     for tt in range(ntiles):
         off = 96 * tt
-        a00 = vzero(8)
-        a01 = vzero(8)
-        a02 = vzero(8)
-        a10 = vzero(8)
-        a11 = vzero(8)
-        a12 = vzero(8)
-        a20 = vzero(8)
-        a21 = vzero(8)
-        a22 = vzero(8)
-        a30 = vzero(8)
-        a31 = vzero(8)
-        a32 = vzero(8)
+        a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32 = _zero_tile()
         for b in range(kw):
             w = vbcast(va + 4 * b, 8)
             p = xa + off + 4 * b
@@ -160,22 +153,7 @@ def tile_row_filter(x, v, r0, s0, out, i0, j0, ntiles):
             a30 = vfma(vload(p, 8), w, a30)
             a31 = vfma(vload(p + 32, 8), w, a31)
             a32 = vfma(vload(p + 64, 8), w, a32)
-        o = oa + off
-        vstore(o, a00)
-        vstore(o + 32, a01)
-        vstore(o + 64, a02)
-        o += orow
-        vstore(o, a10)
-        vstore(o + 32, a11)
-        vstore(o + 64, a12)
-        o += orow
-        vstore(o, a20)
-        vstore(o + 32, a21)
-        vstore(o + 64, a22)
-        o += orow
-        vstore(o, a30)
-        vstore(o + 32, a31)
-        vstore(o + 64, a32)
+        _store_tile(oa + off, orow, a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32)
     keep_alive(x)
     keep_alive(v)
     keep_alive(out)
