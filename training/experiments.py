@@ -516,33 +516,21 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
         print(f"  resuming {spec.run_id} after epoch {done} of {cfg.epochs}", flush=True)
     x, y = _train_subset(env.data, spec.n, cfg.subset_seed)
     x_test, y_test = _test_set(env.data, cfg)
+    # the batches, the split and the epoch order, the same for both ways of training
+    feed = dict(
+        batch_size=cfg.batch_size,
+        validation_split=cfg.validation_split,
+        seed=spec.seed,
+        epochs=cfg.epochs,
+        initial_epoch=done,
+    )
     if env.multi_worker:  # model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)
         from training.loop import fit_distributed
 
-        n_fit = fit_distributed(
-            model,
-            env.strategy,
-            x,
-            y,
-            batch_size=cfg.batch_size,
-            validation_split=cfg.validation_split,
-            seed=spec.seed,
-            epochs=cfg.epochs,
-            initial_epoch=done,
-            callbacks=[ckpt],
-            verbose=cfg.verbose if env.chief else 0,
-        )
+        verbose = cfg.verbose if env.chief else 0
+        n_fit = fit_distributed(model, env.strategy, x, y, callbacks=[ckpt], verbose=verbose, **feed)
     else:
-        fit_kwargs, n_fit = make_fit_inputs(
-            cfg.pipeline,
-            x,
-            y,
-            batch_size=cfg.batch_size,
-            validation_split=cfg.validation_split,
-            seed=spec.seed,
-            epochs=cfg.epochs,
-            initial_epoch=done,
-        )
+        fit_kwargs, n_fit = make_fit_inputs(cfg.pipeline, x, y, **feed)
         if done < cfg.epochs:
             model.fit(epochs=cfg.epochs, initial_epoch=done, verbose=cfg.verbose, callbacks=[ckpt], **fit_kwargs)
     epoch_times = ckpt.epoch_times
