@@ -7,6 +7,7 @@ arrays).  Messages name the argument and repeat the value that was refused.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -166,6 +167,15 @@ def check_fits(padded_hw, k_hw, dilation, name: str = "k") -> None:
 INT64_MAX = 2**63 - 1
 
 
+@functools.lru_cache(maxsize=64)
+def int_range(dtype: np.dtype) -> tuple[int, int]:
+    """``(min, max)`` of an integer (or bool) dtype as Python ints; cached (``np.iinfo`` costs about a microsecond)."""
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
 def _max_abs(a: np.ndarray) -> int:
     """``max|a|`` of an integer or bool array as a Python int (no overflow, no copy of ``a``)."""
     if a.dtype.kind == "b":
@@ -197,19 +207,14 @@ def check_int_bound(
     """
     dtype = np.dtype(dtype)
     extra = 0 if bias is None else _max_abs(bias)
-    info = np.iinfo(dtype)
-    limit = info.max
+    limit = int_range(dtype)[1]
     if k.ndim == 4:
         per_filter = [_sum_abs(k[..., f]) for f in range(k.shape[3])]
         sum_k = max(per_filter)
     else:
         sum_k = _sum_abs(k)
-    if x.dtype.kind == "b":
-        range_x = 1
-    else:
-        xi = np.iinfo(x.dtype)
-        range_x = max(xi.max, -xi.min)
-    range_x = max(range_x, abs(fill))
+    low, high = int_range(x.dtype)
+    range_x = max(high, -low, abs(fill))
     if dtype.kind == "u":
         negative = (x.dtype.kind == "i" and x.size and int(x.min()) < 0) or (k.dtype.kind == "i" and int(k.min()) < 0)
         if negative or fill < 0 or (bias is not None and bias.dtype.kind == "i" and int(bias.min()) < 0):

@@ -118,7 +118,8 @@ def _prepare(img, k, stride, padding, dilation, flip, pad_mode, dtype=None, cval
         # bool has no arithmetic in the kernels; uint64 times int64 would promote to float.
         x_dtype = np.dtype(np.int64) if img.dtype == np.uint64 else np.dtype(np.uint8)
     else:
-        x_dtype = img.dtype.newbyteorder("=")  # small integer images stay small: int64 accumulators
+        # small integer images stay small: int64 accumulators
+        x_dtype = img.dtype if img.dtype.isnative else img.dtype.newbyteorder("=")
 
     kern = k[::-1, ::-1] if flip else k
     kern = _kernel_input(kern, dtype)
