@@ -1,0 +1,185 @@
+"""Real correlation of 1-, 2- and 3-D arrays on :func:`fastconv.convolve2d`: the engine of the scipy drop-ins.
+
+:func:`correlate_nd` computes, for an array ``x`` and a kernel ``w`` of the
+same number of dimensions, with ``(before, after)`` padding on each axis::
+
+    out[p] = sum_q w[q] * xe[p + q]
+
+where ``xe`` is ``x`` extended by ``before``/``after`` values on each axis
+with :func:`numpy.pad`'s ``pad_mode`` (``"constant"`` fills with ``cval``).
+Everything is handed to :func:`fastconv.convolve2d` through its public
+arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
+``cval``, ``dtype``, ``out``, ``backend``):
+
+- a 1-D array is a ``(1, N)`` image;
+- a 2-D array is one call;
+- a 3-D array whose kernel spans one axis only is one call on a 2-D view
+  (``(D, H*W)`` along the first axis, ``(D*H, W)`` along the last);
+- a 3-D kernel equal to the outer product of three 1-D kernels (the rank
+  test of :func:`separable3`) runs as three 1-D passes;
+- any other 3-D kernel runs as ``kd`` 2-D passes, one per kernel slice,
+  over the padded volume's slices stacked into one tall image, summed by
+  :func:`fastconv._loops.volume.accumulate`.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from ._loops import volume
+from .convolve import convolve2d
+
+#: How many calls of the scipy drop-ins ran on fastconv (``"fastconv"``) and how many were handed to scipy
+#: (``"scipy"``), by function name: ``CALLS["ndimage.correlate", "fastconv"]``.
+CALLS: collections.Counter = collections.Counter()
+
+# Smallest 3-D kernel (taps) for which the rank test is tried: below it one dense pass per slice is as fast.
+_SEPARABLE_TAPS = 27
+
+
+def _pad(x, pads, pad_mode, cval):
+    """``x`` extended by ``pads`` (per axis ``(before, after)``) with numpy.pad's ``pad_mode``; ``x`` if none."""
+    if not any(b or a for b, a in pads):
+        return x
+    if pad_mode == "constant":
+        return np.pad(x, pads, mode="constant", constant_values=cval)
+    return np.pad(x, pads, mode=pad_mode)
+
+
+def separable3(w, dtype):
+    """``(a, b, c)`` in ``dtype`` with ``a[:, None, None] * b[:, None] * c`` equal to ``w`` within rounding, or None.
+
+    The rank test of :func:`fastconv._loops.correlate2d._separable_factors` in three dimensions: ``w``
+    unfolded to ``(kd, kh*kw)`` is split by an SVD into ``a`` and a ``(kh, kw)`` matrix, which is split
+    again into ``b`` and ``c``; the factors are accepted when ``sum |w - a b c|`` is at most two units of
+    ``dtype``'s precision times ``sum |w|``, so three 1-D passes differ from the dense sum by rounding only.
+    """
+    w64 = np.asarray(w, dtype=np.float64)
+    if not np.isfinite(w64).all():
+        return None
+    kd, kh, kw = w64.shape
+    left, s, right = np.linalg.svd(w64.reshape(kd, kh * kw), full_matrices=False)
+    if s[0] == 0:
+        return None
+    a = left[:, 0] * s[0]
+    left2, s2, right2 = np.linalg.svd(right[0].reshape(kh, kw))
+    b, c = left2[:, 0] * s2[0], right2[0]
+    approx = a[:, None, None] * b[None, :, None] * c[None, None, :]
+    if np.abs(w64 - approx).sum() > 2 * np.finfo(dtype).eps * np.abs(w64).sum():
+        return None
+    return a.astype(dtype), b.astype(dtype), c.astype(dtype)
+
+
+def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="auto"):
+    """Correlate a real 1-, 2- or 3-D array ``x`` with ``w`` (same ``ndim``) over ``pads`` (see the module docstring).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Bool, integer or real float, 1-D to 3-D.
+    w : numpy.ndarray
+        The kernel, ``w.ndim == x.ndim``; integer (exact int64 result) or float.
+    pads : sequence of (int, int)
+        ``(before, after)`` for every axis, each ``>= 0``.
+    pad_mode : {"constant", "edge", "reflect", "symmetric", "wrap"}
+        numpy.pad's extension modes.
+    cval : int or float
+        The value of ``"constant"`` padding.
+    dtype : numpy dtype, optional
+        :func:`fastconv.convolve2d`'s ``dtype`` (None: int64 for integer ``x`` and ``w``).
+    backend : str
+        :func:`fastconv.convolve2d`'s ``backend``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``x.shape[i] + before[i] + after[i] - w.shape[i] + 1`` along each axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv._nd import correlate_nd
+    >>> correlate_nd(np.arange(4), np.array([1, 1]), [(0, 1)], "edge")
+    array([1, 3, 5, 6])
+    """
+    pads = [(int(b), int(a)) for b, a in pads]
+    kw = dict(pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
+    if x.ndim == 1:
+        return convolve2d(x[np.newaxis], w[np.newaxis], padding=((0, 0), pads[0]), **kw)[0]
+    if x.ndim == 2:
+        return convolve2d(x, w, padding=tuple(pads), **kw)
+    return _volume(x, w, pads, pad_mode, cval, dtype, backend)
+
+
+def _volume(x, w, pads, pad_mode, cval, dtype, backend):
+    """:func:`correlate_nd` of a 3-D array (see the module docstring for the three ways)."""
+    if dtype is not None and x.dtype != dtype:
+        x = x.astype(dtype)  # also keeps a fractional cval when padding
+    x = np.ascontiguousarray(x)
+    d, h, wd = x.shape
+    kd, kh, kw = w.shape
+    out_shape = tuple(x.shape[i] + pads[i][0] + pads[i][1] - w.shape[i] + 1 for i in range(3))
+    kwargs = dict(pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
+    if kh == 1 and kw == 1 and pads[1] == (0, 0) and pads[2] == (0, 0):
+        flat = convolve2d(x.reshape(d, h * wd), w.reshape(kd, 1), padding=(pads[0], (0, 0)), **kwargs)
+        return flat.reshape(out_shape)
+    if kd == 1 and kh == 1 and pads[0] == (0, 0) and pads[1] == (0, 0):
+        flat = convolve2d(x.reshape(d * h, wd), w.reshape(1, kw), padding=((0, 0), pads[2]), **kwargs)
+        return flat.reshape(out_shape)
+    if w.dtype.kind == "f" and w.size >= _SEPARABLE_TAPS and min(w.shape) > 1:
+        factors = separable3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
+        if factors is not None:
+            return _three_passes(x, factors, pads, pad_mode, cval, dtype, backend)
+    xp = _pad(x, pads, pad_mode, cval)
+    return _slices(xp, w, out_shape, dtype, backend)
+
+
+def _slices(xp, w, out_shape, dtype, backend):
+    """The valid 3-D correlation of a padded volume ``xp``: one stacked 2-D pass per kernel slice, summed."""
+    kd, kh, kw = w.shape
+    od, oh, ow = out_shape
+    hp, wp = xp.shape[1], xp.shape[2]
+    acc = None
+    first = True
+    for c in range(kd):
+        if c and not w[c].any():  # scipy skips zero weights too; slice 0 always runs (it sets the dtype)
+            continue
+        rows = convolve2d(xp[c : c + od].reshape(od * hp, wp), w[c], dtype=dtype, backend=backend)
+        if acc is None:
+            acc = np.empty((od, oh, ow), dtype=rows.dtype)
+        volume.accumulate(acc, rows, hp, first)
+        first = False
+    return acc
+
+
+def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
+    """The 3-D correlation with the kernel ``a b c`` as passes along the last, middle and first axes.
+
+    The extension modes other than ``"constant"`` map indices along one axis, so they commute with
+    filtering along the others; a constant ``cval`` outside the volume becomes ``cval * sum(c)`` after
+    the first pass and ``cval * sum(c) * sum(b)`` after the second.
+    """
+    a, b, c = factors
+    d, h, _ = x.shape
+    # Last axis: the volume as D*H rows.
+    t = convolve2d(
+        x.reshape(d * h, -1), c[np.newaxis], padding=((0, 0), pads[2]), pad_mode=pad_mode, cval=cval, dtype=dtype
+    )
+    ow = t.shape[1]
+    t = t.reshape(d, h, ow)
+    # Middle axis: padded slices stacked into one tall image (see fastconv._loops.volume).
+    cval_b = float(cval) * float(c.sum()) if pad_mode == "constant" else cval
+    tp = _pad(t, [(0, 0), pads[1], (0, 0)], pad_mode, cval_b)
+    hp = tp.shape[1]
+    oh = hp - b.size + 1
+    rows = convolve2d(tp.reshape(d * hp, ow), b[:, np.newaxis], dtype=dtype, backend=backend)
+    t2 = np.empty((d, oh, ow), dtype=rows.dtype)
+    volume.accumulate(t2, rows, hp, True)
+    # First axis: the volume as D rows of H*W values.
+    cval_a = cval_b * float(b.sum()) if pad_mode == "constant" else cval
+    out = convolve2d(
+        t2.reshape(d, oh * ow), a[:, np.newaxis], padding=(pads[0], (0, 0)), pad_mode=pad_mode, cval=cval_a, dtype=dtype
+    )
+    return out.reshape(out.shape[0], oh, ow)
