@@ -43,6 +43,9 @@ import scipy.ndimage
 
 from ._nd import CALLS, correlate_nd
 
+# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
+_SCIPY = {name: getattr(scipy.ndimage, name) for name in ('correlate', 'convolve', 'correlate1d', 'convolve1d')}
+
 __all__ = ["convolve", "convolve1d", "correlate", "correlate1d"]
 
 #: scipy.ndimage's filter modes as numpy.pad's modes.
@@ -251,7 +254,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _run(
         "ndimage.correlate",
         plan,
-        lambda: scipy.ndimage.correlate(input, weights, output, mode, cval, origin, axes=axes),
+        lambda: _SCIPY["correlate"](input, weights, output, mode, cval, origin, axes=axes),
     )
 
 
@@ -294,7 +297,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     return _run(
         "ndimage.convolve",
         plan,
-        lambda: scipy.ndimage.convolve(input, weights, output, mode, cval, origin, axes=axes),
+        lambda: _SCIPY["convolve"](input, weights, output, mode, cval, origin, axes=axes),
     )
 
 
@@ -356,7 +359,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     return _run(
         "ndimage.correlate1d",
         plan,
-        lambda: scipy.ndimage.correlate1d(input, weights, axis, output, mode, cval, origin),
+        lambda: _SCIPY["correlate1d"](input, weights, axis, output, mode, cval, origin),
     )
 
 
@@ -395,5 +398,5 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     return _run(
         "ndimage.convolve1d",
         plan,
-        lambda: scipy.ndimage.convolve1d(input, weights, axis, output, mode, cval, origin),
+        lambda: _SCIPY["convolve1d"](input, weights, axis, output, mode, cval, origin),
     )
