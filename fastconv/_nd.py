@@ -35,6 +35,9 @@ from .convolve import convolve2d
 #: (``"scipy"``), by function name: ``CALLS["ndimage.correlate", "fastconv"]``.
 CALLS: collections.Counter = collections.Counter()
 
+# Smallest image (values) for which the extension modes other than "constant" are done by
+# :func:`_corr2d`'s border fix rather than by convolve2d's copy of the padded image.
+_BORDER_FIX_VALUES = 1 << 16
 # Smallest 3-D kernel (taps) for which the rank test is tried: below it one dense pass per slice is as fast.
 _SEPARABLE_TAPS = 27
 
@@ -46,6 +49,62 @@ def _pad(x, pads, pad_mode, cval):
     if pad_mode == "constant":
         return np.pad(x, pads, mode="constant", constant_values=cval)
     return np.pad(x, pads, mode=pad_mode)
+
+
+def extend_index(n, before, after, pad_mode):
+    """Source index of each position of an axis of ``n`` values extended by ``before``/``after`` (numpy.pad's modes).
+
+    ``numpy.pad(x, (before, after), pad_mode)`` equals ``x[extend_index(len(x), before, after, pad_mode)]`` for
+    ``"edge"``, ``"wrap"``, ``"symmetric"`` and ``"reflect"``, also for pads wider than ``n``: the
+    extension is periodic (period ``n``, ``2n`` and ``2n - 2``).
+
+    Examples
+    --------
+    >>> extend_index(3, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 1, 0])
+    """
+    i = np.arange(-before, n + after)
+    if pad_mode == "edge":
+        return np.clip(i, 0, n - 1)
+    if pad_mode == "wrap":
+        return i % n
+    if pad_mode == "symmetric":
+        m = i % (2 * n)
+        return np.where(m < n, m, 2 * n - 1 - m)
+    if pad_mode == "reflect":
+        if n == 1:
+            return np.zeros_like(i)
+        m = i % (2 * n - 2)
+        return np.where(m < n, m, 2 * n - 2 - m)
+    raise ValueError(f"pad_mode must be 'edge', 'wrap', 'symmetric' or 'reflect', got {pad_mode!r}")
+
+
+def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
+    """:func:`fastconv.convolve2d` of a 2-D ``x`` with ``padding=pads``; for large images the border fix.
+
+    convolve2d applies the extension modes other than ``"constant"`` by copying the whole padded image
+    (as much memory traffic as a 3x3 filter itself).  For an image of at least
+    :data:`_BORDER_FIX_VALUES` values this runs instead one zero-padded call (zero padding costs no
+    copy; it is exact for every output whose window stays inside the image) and recomputes the border
+    outputs, the first and last rows and columns, from small extended copies of the image's edges.
+    """
+    if pad_mode == "constant" or x.size < _BORDER_FIX_VALUES or not any(b or a for b, a in pads):
+        return convolve2d(x, w, padding=tuple(pads), pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
+    (pt, pb), (pl, pr) = pads
+    h, wd = x.shape
+    kh, kw = w.shape
+    out = convolve2d(x, w, padding=tuple(pads), dtype=dtype, backend=backend)
+    oh, ow = out.shape
+    rows, cols = extend_index(h, pt, pb, pad_mode), extend_index(wd, pl, pr, pad_mode)
+    # Outputs whose window reaches the padding: rows i < pt or i > pt + h - kh, likewise columns.
+    top, bottom = min(pt, oh), max(min(pt, oh), pt + h - kh + 1)
+    left, right = min(pl, ow), max(min(pl, ow), pl + wd - kw + 1)
+    regions = [(0, top, 0, ow), (bottom, oh, 0, ow), (top, bottom, 0, left), (top, bottom, right, ow)]
+    for i0, i1, j0, j1 in regions:
+        if i0 < i1 and j0 < j1:
+            edge = x[np.ix_(rows[i0 : i1 + kh - 1], cols[j0 : j1 + kw - 1])]
+            out[i0:i1, j0:j1] = convolve2d(edge, w, dtype=dtype, backend=backend)
+    return out
 
 
 def separable3(w, dtype):
@@ -105,11 +164,10 @@ def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="a
     array([1, 3, 5, 6])
     """
     pads = [(int(b), int(a)) for b, a in pads]
-    kw = dict(pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
     if x.ndim == 1:
-        return convolve2d(x[np.newaxis], w[np.newaxis], padding=((0, 0), pads[0]), **kw)[0]
+        return _corr2d(x[np.newaxis], w[np.newaxis], [(0, 0), pads[0]], pad_mode, cval, dtype, backend)[0]
     if x.ndim == 2:
-        return convolve2d(x, w, padding=tuple(pads), **kw)
+        return _corr2d(x, w, pads, pad_mode, cval, dtype, backend)
     return _volume(x, w, pads, pad_mode, cval, dtype, backend)
 
 
@@ -121,13 +179,11 @@ def _volume(x, w, pads, pad_mode, cval, dtype, backend):
     d, h, wd = x.shape
     kd, kh, kw = w.shape
     out_shape = tuple(x.shape[i] + pads[i][0] + pads[i][1] - w.shape[i] + 1 for i in range(3))
-    kwargs = dict(pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
+    args = (pad_mode, cval, dtype, backend)
     if kh == 1 and kw == 1 and pads[1] == (0, 0) and pads[2] == (0, 0):
-        flat = convolve2d(x.reshape(d, h * wd), w.reshape(kd, 1), padding=(pads[0], (0, 0)), **kwargs)
-        return flat.reshape(out_shape)
+        return _corr2d(x.reshape(d, h * wd), w.reshape(kd, 1), [pads[0], (0, 0)], *args).reshape(out_shape)
     if kd == 1 and kh == 1 and pads[0] == (0, 0) and pads[1] == (0, 0):
-        flat = convolve2d(x.reshape(d * h, wd), w.reshape(1, kw), padding=((0, 0), pads[2]), **kwargs)
-        return flat.reshape(out_shape)
+        return _corr2d(x.reshape(d * h, wd), w.reshape(1, kw), [(0, 0), pads[2]], *args).reshape(out_shape)
     if w.dtype.kind == "f" and w.size >= _SEPARABLE_TAPS and min(w.shape) > 1:
         factors = separable3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
         if factors is not None:
@@ -164,9 +220,7 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     a, b, c = factors
     d, h, _ = x.shape
     # Last axis: the volume as D*H rows.
-    t = convolve2d(
-        x.reshape(d * h, -1), c[np.newaxis], padding=((0, 0), pads[2]), pad_mode=pad_mode, cval=cval, dtype=dtype
-    )
+    t = _corr2d(x.reshape(d * h, -1), c[np.newaxis], [(0, 0), pads[2]], pad_mode, cval, dtype, backend)
     ow = t.shape[1]
     t = t.reshape(d, h, ow)
     # Middle axis: padded slices stacked into one tall image (see fastconv._loops.volume).
@@ -179,7 +233,5 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     volume.accumulate(t2, rows, hp, True)
     # First axis: the volume as D rows of H*W values.
     cval_a = cval_b * float(b.sum()) if pad_mode == "constant" else cval
-    out = convolve2d(
-        t2.reshape(d, oh * ow), a[:, np.newaxis], padding=(pads[0], (0, 0)), pad_mode=pad_mode, cval=cval_a, dtype=dtype
-    )
+    out = _corr2d(t2.reshape(d, oh * ow), a[:, np.newaxis], [pads[0], (0, 0)], pad_mode, cval_a, dtype, backend)
     return out.reshape(out.shape[0], oh, ow)
