@@ -44,7 +44,7 @@ import scipy.ndimage
 from ._nd import CALLS, correlate_nd
 
 # scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
-_SCIPY = {name: getattr(scipy.ndimage, name) for name in ('correlate', 'convolve', 'correlate1d', 'convolve1d')}
+_SCIPY = {name: getattr(scipy.ndimage, name) for name in ("correlate", "convolve", "correlate1d", "convolve1d")}
 
 __all__ = ["convolve", "convolve1d", "correlate", "correlate1d"]
 
@@ -142,15 +142,15 @@ def _plan(input, weights, output, mode, cval, origin, axes, convolution):
             return None
         w = np.expand_dims(w, tuple(a for a in range(x.ndim) if a not in axes))
         full = [0] * x.ndim
-        for o, a in zip(origins, axes):
+        for o, a in zip(origins, axes, strict=True):
             full[a] = o
         origins = full
     if w.ndim != x.ndim:
         return None
     if convolution:
         w = w[(slice(None, None, -1),) * w.ndim]
-        origins = [-o - (0 if n % 2 else 1) for o, n in zip(origins, w.shape)]
-    if any(o < -(n // 2) or o > (n - 1) // 2 for o, n in zip(origins, w.shape)):
+        origins = [-o - (0 if n % 2 else 1) for o, n in zip(origins, w.shape, strict=True)]
+    if any(o < -(n // 2) or o > (n - 1) // 2 for o, n in zip(origins, w.shape, strict=True)):
         return None
     dt = _output_dtype(output, x)
     if dt is None:
@@ -178,7 +178,7 @@ def _compute(plan):
     """The result of ``plan`` in the output dtype, or None when it must come from scipy (an integer out of range)."""
     x, w, mode = plan.x, plan.w, plan.mode
     out_dt = _output_dtype(plan.output, x)
-    pads = [(n // 2 + o, n - 1 - (n // 2 + o)) for n, o in zip(w.shape, plan.origins)]
+    pads = [(n // 2 + o, n - 1 - (n // 2 + o)) for n, o in zip(w.shape, plan.origins, strict=True)]
     pad_mode = MODES[mode]
     constant = pad_mode == "constant"
     cval = plan.cval if constant else 0
@@ -245,8 +245,8 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     >>> from fastconv import ndimage
     >>> a = np.array([[1, 2, 0, 0], [5, 3, 0, 4], [0, 0, 0, 7], [9, 3, 0, 0]])
     >>> ndimage.correlate(a, np.ones((3, 3)), mode="constant")
-    array([[11, 10,  9,  4],
-           [11, 10, 16, 11],
+    array([[11, 11,  9,  4],
+           [11, 11, 16, 11],
            [20, 20, 17, 11],
            [12, 12, 10,  7]])
     """
@@ -291,7 +291,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.convolve(np.array([1, 2, 3]), np.array([1, 0, -1]), mode="nearest")
-    array([ 1,  2,  1])
+    array([1, 2, 1])
     """
     plan = _plan(input, weights, output, mode, cval, origin, axes, True)
     return _run(

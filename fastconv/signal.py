@@ -28,7 +28,7 @@ from ._nd import CALLS, correlate_nd
 from .convolve import BACKENDS
 
 # scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
-_SCIPY = {name: getattr(scipy.signal, name) for name in ('correlate2d', 'convolve2d', 'correlate', 'convolve')}
+_SCIPY = {name: getattr(scipy.signal, name) for name in ("correlate2d", "convolve2d", "correlate", "convolve")}
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
 
@@ -57,8 +57,8 @@ def _swap_needed(mode, s1, s2):
     """scipy's rule: in ``"valid"`` mode the larger input goes first; None when neither is larger everywhere."""
     if mode != "valid":
         return False
-    ok1 = all(i >= j for i, j in zip(s1, s2))
-    ok2 = all(j >= i for i, j in zip(s1, s2))
+    ok1 = all(i >= j for i, j in zip(s1, s2, strict=True))
+    ok2 = all(j >= i for i, j in zip(s1, s2, strict=True))
     if not (ok1 or ok2):
         return None
     return not ok1
@@ -118,7 +118,7 @@ def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
     pad_mode = BOUNDARIES[boundary]
     # scipy's "same" output starts (m-1)//2 into the full one for convolve2d, m//2 for correlate2d.
     pads = _pads(mode, b.shape, (lambda n: n // 2) if convolution else (lambda n: (n - 1) // 2))
-    if pad_mode != "constant" and any(p > n for (p, _), n in zip(pads, a.shape)):
+    if pad_mode != "constant" and any(p > n for (p, _), n in zip(pads, a.shape, strict=True)):
         return None  # an extension wider than the image: scipy's own rule
     kern = b[::-1, ::-1] if convolution else b
     result = _correlate(a, kern, rt, pads, pad_mode, fill.item())

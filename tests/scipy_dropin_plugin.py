@@ -21,9 +21,7 @@ from fastconv._nd import CALLS
 
 PATCHES = [
     (scipy.ndimage, name, getattr(fc_ndimage, name)) for name in ("correlate", "convolve", "correlate1d", "convolve1d")
-] + [
-    (scipy.signal, name, getattr(fc_signal, name)) for name in ("correlate2d", "convolve2d", "correlate", "convolve")
-]
+] + [(scipy.signal, name, getattr(fc_signal, name)) for name in ("correlate2d", "convolve2d", "correlate", "convolve")]
 
 _saved: list = []
 

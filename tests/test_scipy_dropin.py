@@ -101,8 +101,14 @@ def test_volume_every_mode_and_origin(mode, border_fix):
     w = rng.integers(-4, 5, size=(3, 4, 5)).astype(np.float64)
     for origin in itertools.product((-1, 0, 1), (-2, 0, 1), (-2, 0, 2)):
         for ours, theirs in PAIRS:
-            _assert_same(ours(xf, w, mode=mode, origin=origin, cval=1.5), theirs(xf, w, mode=mode, origin=origin, cval=1.5), False)
-            _assert_same(ours(xi, w, mode=mode, origin=origin, cval=3), theirs(xi, w, mode=mode, origin=origin, cval=3), True)
+            _assert_same(
+                ours(xf, w, mode=mode, origin=origin, cval=1.5),
+                theirs(xf, w, mode=mode, origin=origin, cval=1.5),
+                False,
+            )
+            _assert_same(
+                ours(xi, w, mode=mode, origin=origin, cval=3), theirs(xi, w, mode=mode, origin=origin, cval=3), True
+            )
 
 
 @pytest.mark.parametrize("mode", NDIMAGE_MODES)
@@ -242,7 +248,11 @@ def test_signal_nd_matches_scipy(mode, method, ndim):
                     _assert_same(ours(x, y, mode, method), theirs(x, y, mode, method), False)
                 continue
             _assert_same(ours(a, b, mode, method), theirs(a, b, mode, method), False)
-            _assert_same(ours(a.astype(np.float32), b.astype(np.float32), mode, method), theirs(a.astype(np.float32), b.astype(np.float32), mode, method), False)
+            _assert_same(
+                ours(a.astype(np.float32), b.astype(np.float32), mode, method),
+                theirs(a.astype(np.float32), b.astype(np.float32), mode, method),
+                False,
+            )
             _assert_same(ours(ai, bi, mode, method), theirs(ai, bi, mode, method), True)
 
 

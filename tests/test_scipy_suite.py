@@ -1,4 +1,4 @@
-"""scipy's own tests, from the installed scipy, run with fastconv.ndimage / fastconv.signal in place of scipy's functions.
+"""scipy's own tests, from the installed scipy, run with fastconv.ndimage and fastconv.signal in its place.
 
 Runs ``scipy/ndimage/tests/test_filters.py`` (all of it) and the ``TestConvolve2d`` and
 ``TestCorrelate2d`` classes of ``scipy/signal/tests/test_signaltools.py`` in a subprocess with
