@@ -25,6 +25,7 @@ arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
 from __future__ import annotations
 
 import collections
+import functools
 
 import numpy as np
 
@@ -99,11 +100,19 @@ def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
     # Outputs whose window reaches the padding: rows i < pt or i > pt + h - kh, likewise columns.
     top, bottom = min(pt, oh), max(min(pt, oh), pt + h - kh + 1)
     left, right = min(pl, ow), max(min(pl, ow), pl + wd - kw + 1)
-    regions = [(0, top, 0, ow), (bottom, oh, 0, ow), (top, bottom, 0, left), (top, bottom, right, ow)]
-    for i0, i1, j0, j1 in regions:
-        if i0 < i1 and j0 < j1:
-            edge = x[np.ix_(rows[i0 : i1 + kh - 1], cols[j0 : j1 + kw - 1])]
-            out[i0:i1, j0:j1] = convolve2d(edge, w, dtype=dtype, backend=backend)
+    conv = functools.partial(convolve2d, k=w, dtype=dtype, backend=backend)
+    if top or bottom < oh:
+        # The top and bottom strips stacked: one call; the rows of windows that straddle the two are dropped.
+        strips = x[np.ix_(np.concatenate([rows[: top + kh - 1], rows[bottom:]]), cols)]
+        res = conv(strips)
+        out[:top] = res[:top]
+        out[bottom:] = res[res.shape[0] - (oh - bottom) :]
+    if top < bottom and (left or right < ow):
+        # The left and right strips, side by side and transposed, so that the loops run along their length.
+        strips = x[np.ix_(rows[top : bottom + kh - 1], np.concatenate([cols[: left + kw - 1], cols[right:]]))]
+        res = conv(np.ascontiguousarray(strips.T), k=w.T).T
+        out[top:bottom, :left] = res[:, :left]
+        out[top:bottom, right:] = res[:, res.shape[1] - (ow - right) :]
     return out
 
 

@@ -118,8 +118,6 @@ def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
     pad_mode = BOUNDARIES[boundary]
     # scipy's "same" output starts (m-1)//2 into the full one for convolve2d, m//2 for correlate2d.
     pads = _pads(mode, b.shape, (lambda n: n // 2) if convolution else (lambda n: (n - 1) // 2))
-    if pad_mode != "constant" and any(p > n for (p, _), n in zip(pads, a.shape, strict=True)):
-        return None  # an extension wider than the image: scipy's own rule
     kern = b[::-1, ::-1] if convolution else b
     result = _correlate(a, kern, rt, pads, pad_mode, fill.item())
     if result is not None and swapped and not convolution:
