@@ -39,6 +39,8 @@ CALLS: collections.Counter = collections.Counter()
 # Smallest image (values) for which the extension modes other than "constant" are done by
 # :func:`_corr2d`'s border fix rather than by convolve2d's copy of the padded image.
 _BORDER_FIX_VALUES = 1 << 16
+# Rows shorter than this (values, padding included) are laid end to end by :func:`_short_rows`.
+_SHORT_ROW = 2048
 # Smallest 3-D kernel (taps) for which the rank test is tried: below it one dense pass per slice is as fast.
 _SEPARABLE_TAPS = 27
 
@@ -80,6 +82,31 @@ def extend_index(n, before, after, pad_mode):
     raise ValueError(f"pad_mode must be 'edge', 'wrap', 'symmetric' or 'reflect', got {pad_mode!r}")
 
 
+def _take(x, rows, cols, with_cols):
+    """``x[rows][:, cols]``: whole rows first (faster than one fancy index on both axes); ``cols`` if ``with_cols``."""
+    part = x.take(rows, axis=0)
+    return part.take(cols, axis=1) if with_cols else part
+
+
+def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
+    """The correlation of each row of a 2-D ``x`` with the 1-D ``v`` over ``pad`` = ``(before, after)`` columns.
+
+    For rows shorter than :data:`_SHORT_ROW` the loops would spend their time starting rows, so the
+    padded rows are laid end to end, ``g`` per row of a wider image; the windows that straddle two
+    rows are computed and dropped (:func:`fastconv._loops.volume.gather_segments`).
+    """
+    r, n = x.shape
+    wp = n + pad[0] + pad[1]
+    if wp >= _SHORT_ROW or r < 2:
+        return _corr2d(x, v[np.newaxis], [(0, 0), pad], pad_mode, cval, dtype, backend)
+    g = max(d for d in range(1, _SHORT_ROW // wp + 1) if r % d == 0)
+    xp = _pad(x, [(0, 0), pad], pad_mode, cval)
+    res = convolve2d(xp.reshape(r // g, g * wp), v[np.newaxis], dtype=dtype, backend=backend)
+    out = np.empty((r // g, g, wp - v.size + 1), dtype=res.dtype)
+    volume.gather_segments(out, res, wp)
+    return out.reshape(r, -1)
+
+
 def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
     """:func:`fastconv.convolve2d` of a 2-D ``x`` with ``padding=pads``; for large images the border fix.
 
@@ -103,13 +130,13 @@ def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
     conv = functools.partial(convolve2d, k=w, dtype=dtype, backend=backend)
     if top or bottom < oh:
         # The top and bottom strips stacked: one call; the rows of windows that straddle the two are dropped.
-        strips = x[np.ix_(np.concatenate([rows[: top + kh - 1], rows[bottom:]]), cols)]
+        strips = _take(x, np.concatenate([rows[: top + kh - 1], rows[bottom:]]), cols, pl or pr)
         res = conv(strips)
         out[:top] = res[:top]
         out[bottom:] = res[res.shape[0] - (oh - bottom) :]
     if top < bottom and (left or right < ow):
         # The left and right strips, side by side and transposed, so that the loops run along their length.
-        strips = x[np.ix_(rows[top : bottom + kh - 1], np.concatenate([cols[: left + kw - 1], cols[right:]]))]
+        strips = _take(x, rows[top : bottom + kh - 1], np.concatenate([cols[: left + kw - 1], cols[right:]]), True)
         res = conv(np.ascontiguousarray(strips.T), k=w.T).T
         out[top:bottom, :left] = res[:, :left]
         out[top:bottom, right:] = res[:, res.shape[1] - (ow - right) :]
@@ -192,7 +219,7 @@ def _volume(x, w, pads, pad_mode, cval, dtype, backend):
     if kh == 1 and kw == 1 and pads[1] == (0, 0) and pads[2] == (0, 0):
         return _corr2d(x.reshape(d, h * wd), w.reshape(kd, 1), [pads[0], (0, 0)], *args).reshape(out_shape)
     if kd == 1 and kh == 1 and pads[0] == (0, 0) and pads[1] == (0, 0):
-        return _corr2d(x.reshape(d * h, wd), w.reshape(1, kw), [(0, 0), pads[2]], *args).reshape(out_shape)
+        return _short_rows(x.reshape(d * h, wd), w.reshape(kw), pads[2], *args).reshape(out_shape)
     if w.dtype.kind == "f" and w.size >= _SEPARABLE_TAPS and min(w.shape) > 1:
         factors = separable3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
         if factors is not None:
@@ -229,7 +256,7 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     a, b, c = factors
     d, h, _ = x.shape
     # Last axis: the volume as D*H rows.
-    t = _corr2d(x.reshape(d * h, -1), c[np.newaxis], [(0, 0), pads[2]], pad_mode, cval, dtype, backend)
+    t = _short_rows(x.reshape(d * h, -1), c, pads[2], pad_mode, cval, dtype, backend)
     ow = t.shape[1]
     t = t.reshape(d, h, ow)
     # Middle axis: padded slices stacked into one tall image (see fastconv._loops.volume).

@@ -35,3 +35,20 @@ def accumulate(acc, rows, step, first):
             else:
                 for j in range(ow):
                     dst[j] += src[j]
+
+
+@jit(parallel=True)
+def gather_segments(out, res, step):
+    """``out[r, i, j] = res[r, i*step + j]``: ``g`` segments of ``OW`` values from each long row of ``res``.
+
+    ``out`` is ``(R, g, OW)`` and ``res`` ``(R, L)`` with ``L >= (g-1)*step + OW``; each ``prange``
+    iteration writes its own ``out[r]``.
+    """
+    n, g, ow = out.shape
+    for r in prange(n):
+        src = res[r]
+        for i in range(g):
+            dst = out[r, i]
+            base = i * step
+            for j in range(ow):
+                dst[j] = src[base + j]
