@@ -233,14 +233,14 @@ def _slices(xp, w, out_shape, dtype, backend):
     kd, kh, kw = w.shape
     od, oh, ow = out_shape
     hp, wp = xp.shape[1], xp.shape[2]
-    acc = None
+    rdt = np.dtype(np.int64 if dtype is None else dtype)  # dtype=None: integer data and weights, int64 sums
+    acc = np.empty((od, oh, ow), dtype=rdt)
+    rows = np.empty((od * hp - kh + 1, ow), dtype=rdt)  # one buffer for every slice: no fresh pages per pass
     first = True
     for c in range(kd):
-        if c and not w[c].any():  # scipy skips zero weights too; slice 0 always runs (it sets the dtype)
+        if c and not w[c].any():  # scipy skips zero weights too; slice 0 always runs
             continue
-        rows = convolve2d(xp[c : c + od].reshape(od * hp, wp), w[c], dtype=dtype, backend=backend)
-        if acc is None:
-            acc = np.empty((od, oh, ow), dtype=rows.dtype)
+        convolve2d(xp[c : c + od].reshape(od * hp, wp), w[c], dtype=dtype, backend=backend, out=rows)
         volume.accumulate(acc, rows, hp, first)
         first = False
     return acc
