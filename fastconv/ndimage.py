@@ -201,6 +201,11 @@ def _compute(plan):
     return result.astype(out_dt, copy=False)
 
 
+def _axes_kwarg(axes):
+    """``axes`` for scipy's function only when given (scipy releases before 1.15 do not take it)."""
+    return {} if axes is None else {"axes": axes}
+
+
 def _run(name, plan, fallback):
     """``plan`` computed here (counted in :data:`fastconv._nd.CALLS`), or ``fallback()`` from scipy."""
     result = None if plan is None else _compute(plan)
@@ -254,7 +259,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _run(
         "ndimage.correlate",
         plan,
-        lambda: _SCIPY["correlate"](input, weights, output, mode, cval, origin, axes=axes),
+        lambda: _SCIPY["correlate"](input, weights, output, mode, cval, origin, **_axes_kwarg(axes)),
     )
 
 
@@ -297,7 +302,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     return _run(
         "ndimage.convolve",
         plan,
-        lambda: _SCIPY["convolve"](input, weights, output, mode, cval, origin, axes=axes),
+        lambda: _SCIPY["convolve"](input, weights, output, mode, cval, origin, **_axes_kwarg(axes)),
     )
 
 
