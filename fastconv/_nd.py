@@ -83,9 +83,12 @@ def extend_index(n, before, after, pad_mode):
 
 
 def _take(x, rows, cols, with_cols):
-    """``x[rows][:, cols]``: whole rows first (faster than one fancy index on both axes); ``cols`` if ``with_cols``."""
-    part = x.take(rows, axis=0)
-    return part.take(cols, axis=1) if with_cols else part
+    """``x[rows][:, cols]`` (``cols`` only if ``with_cols``), taking first along the axis that keeps fewer values."""
+    if not with_cols:
+        return x.take(rows, axis=0)
+    if len(rows) * x.shape[1] <= x.shape[0] * len(cols):
+        return x.take(rows, axis=0).take(cols, axis=1)
+    return x.take(cols, axis=1).take(rows, axis=0)
 
 
 def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
