@@ -1,7 +1,8 @@
 """scipy's own tests, from the installed scipy, run with fastconv.ndimage and fastconv.signal in its place.
 
 Runs ``scipy/ndimage/tests/test_filters.py`` (all of it) and the ``TestConvolve2d`` and
-``TestCorrelate2d`` classes of ``scipy/signal/tests/test_signaltools.py`` in a subprocess with
+``TestCorrelate2d`` classes of ``scipy/signal/tests/test_signaltools.py``, without the tests scipy marks
+``slow`` (as scipy's own default test run), in a subprocess with
 ``tests/scipy_dropin_plugin.py``, which swaps the functions in after collection; nothing of scipy's
 tests is copied here.  The run must pass with no failures and errors, and a real share of the calls
 must have run on fastconv (the rest, complex data and the like, on scipy).
@@ -47,6 +48,8 @@ def test_scipy_tests_pass_on_the_dropins(tmp_path):
         "-q",
         "-W",
         "ignore::DeprecationWarning",
+        "-m",
+        "not slow",  # scipy's default ("fast") selection: its slow tests, a 2 GB array among them, take a minute
         str(filters),
         f"{signaltools}::TestConvolve2d",
         f"{signaltools}::TestCorrelate2d",
