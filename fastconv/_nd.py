@@ -13,8 +13,11 @@ arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
 
 - a 1-D array is a ``(1, N)`` image;
 - a 2-D array is one call;
-- a 3-D array whose kernel spans one axis only is one call on a 2-D view
-  (``(D, H*W)`` along the first axis, ``(D*H, W)`` along the last);
+- a 3-D array whose kernel spans the first axis only is one call on the
+  ``(D, H*W)`` view; one spanning the last axis only, one call on its
+  ``D*H`` rows laid end to end (:func:`_short_rows`);
+- 2-D calls with an extension mode other than ``"constant"`` on large
+  arrays run zero-padded, their border outputs recomputed (:func:`_corr2d`);
 - a 3-D kernel equal to the outer product of three 1-D kernels (the rank
   test of :func:`separable3`) runs as three 1-D passes;
 - any other 3-D kernel runs as ``kd`` 2-D passes, one per kernel slice,
