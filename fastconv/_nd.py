@@ -1,0 +1,279 @@
+"""Real correlation of 1-, 2- and 3-D arrays on :func:`fastconv.convolve2d`: the engine of the scipy drop-ins.
+
+:func:`correlate_nd` computes, for an array ``x`` and a kernel ``w`` of the
+same number of dimensions, with ``(before, after)`` padding on each axis::
+
+    out[p] = sum_q w[q] * xe[p + q]
+
+where ``xe`` is ``x`` extended by ``before``/``after`` values on each axis
+with :func:`numpy.pad`'s ``pad_mode`` (``"constant"`` fills with ``cval``).
+Everything is handed to :func:`fastconv.convolve2d` through its public
+arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
+``cval``, ``dtype``, ``out``, ``backend``):
+
+- a 1-D array is a ``(1, N)`` image;
+- a 2-D array is one call;
+- a 3-D array whose kernel spans the first axis only is one call on the
+  ``(D, H*W)`` view; one spanning the last axis only, one call on its
+  ``D*H`` rows laid end to end (:func:`_short_rows`);
+- 2-D calls with an extension mode other than ``"constant"`` on large
+  arrays run zero-padded, their border outputs recomputed (:func:`_corr2d`);
+- a 3-D kernel equal to the outer product of three 1-D kernels (the rank
+  test of :func:`separable3`) runs as three 1-D passes;
+- any other 3-D kernel runs as ``kd`` 2-D passes, one per kernel slice,
+  over the padded volume's slices stacked into one tall image, summed by
+  :func:`fastconv._loops.volume.accumulate`.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+
+import numpy as np
+
+from ._loops import volume
+from .convolve import convolve2d
+
+#: How many calls of the scipy drop-ins ran on fastconv (``"fastconv"``) and how many were handed to scipy
+#: (``"scipy"``), by function name: ``CALLS["ndimage.correlate", "fastconv"]``.
+CALLS: collections.Counter = collections.Counter()
+
+# Smallest image (values) for which the extension modes other than "constant" are done by
+# :func:`_corr2d`'s border fix rather than by convolve2d's copy of the padded image.
+_BORDER_FIX_VALUES = 1 << 16
+# Rows shorter than this (values, padding included) are laid end to end by :func:`_short_rows`.
+_SHORT_ROW = 2048
+# Smallest 3-D kernel (taps) for which the rank test is tried: below it one dense pass per slice is as fast.
+_SEPARABLE_TAPS = 27
+
+
+def _pad(x, pads, pad_mode, cval):
+    """``x`` extended by ``pads`` (per axis ``(before, after)``) with numpy.pad's ``pad_mode``; ``x`` if none."""
+    if not any(b or a for b, a in pads):
+        return x
+    if pad_mode == "constant":
+        return np.pad(x, pads, mode="constant", constant_values=cval)
+    return np.pad(x, pads, mode=pad_mode)
+
+
+def extend_index(n, before, after, pad_mode):
+    """Source index of each position of an axis of ``n`` values extended by ``before``/``after`` (numpy.pad's modes).
+
+    ``numpy.pad(x, (before, after), pad_mode)`` equals ``x[extend_index(len(x), before, after, pad_mode)]`` for
+    ``"edge"``, ``"wrap"``, ``"symmetric"`` and ``"reflect"``, also for pads wider than ``n``: the
+    extension is periodic (period ``n``, ``2n`` and ``2n - 2``).
+
+    Examples
+    --------
+    >>> extend_index(3, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 1, 0])
+    """
+    i = np.arange(-before, n + after)
+    if pad_mode == "edge":
+        return np.clip(i, 0, n - 1)
+    if pad_mode == "wrap":
+        return i % n
+    if pad_mode == "symmetric":
+        m = i % (2 * n)
+        return np.where(m < n, m, 2 * n - 1 - m)
+    if pad_mode == "reflect":
+        if n == 1:
+            return np.zeros_like(i)
+        m = i % (2 * n - 2)
+        return np.where(m < n, m, 2 * n - 2 - m)
+    raise ValueError(f"pad_mode must be 'edge', 'wrap', 'symmetric' or 'reflect', got {pad_mode!r}")
+
+
+def _take(x, rows, cols, with_cols):
+    """``x[rows][:, cols]`` (``cols`` only if ``with_cols``), taking first along the axis that keeps fewer values."""
+    if not with_cols:
+        return x.take(rows, axis=0)
+    if len(rows) * x.shape[1] <= x.shape[0] * len(cols):
+        return x.take(rows, axis=0).take(cols, axis=1)
+    return x.take(cols, axis=1).take(rows, axis=0)
+
+
+def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
+    """The correlation of each row of a 2-D ``x`` with the 1-D ``v`` over ``pad`` = ``(before, after)`` columns.
+
+    For rows shorter than :data:`_SHORT_ROW` the loops would spend their time starting rows, so the
+    padded rows are laid end to end, ``g`` per row of a wider image; the windows that straddle two
+    rows are computed and dropped (:func:`fastconv._loops.volume.gather_segments`).
+    """
+    r, n = x.shape
+    wp = n + pad[0] + pad[1]
+    if wp >= _SHORT_ROW or r < 2:
+        return _corr2d(x, v[np.newaxis], [(0, 0), pad], pad_mode, cval, dtype, backend)
+    g = max(d for d in range(1, _SHORT_ROW // wp + 1) if r % d == 0)
+    xp = _pad(x, [(0, 0), pad], pad_mode, cval)
+    res = convolve2d(xp.reshape(r // g, g * wp), v[np.newaxis], dtype=dtype, backend=backend)
+    out = np.empty((r // g, g, wp - v.size + 1), dtype=res.dtype)
+    volume.gather_segments(out, res, wp)
+    return out.reshape(r, -1)
+
+
+def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
+    """:func:`fastconv.convolve2d` of a 2-D ``x`` with ``padding=pads``; for large images the border fix.
+
+    convolve2d applies the extension modes other than ``"constant"`` by copying the whole padded image
+    (as much memory traffic as a 3x3 filter itself).  For an image of at least
+    :data:`_BORDER_FIX_VALUES` values this runs instead one zero-padded call (zero padding costs no
+    copy; it is exact for every output whose window stays inside the image) and recomputes the border
+    outputs, the first and last rows and columns, from small extended copies of the image's edges.
+    """
+    if pad_mode == "constant" or x.size < _BORDER_FIX_VALUES or not any(b or a for b, a in pads):
+        return convolve2d(x, w, padding=tuple(pads), pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
+    (pt, pb), (pl, pr) = pads
+    h, wd = x.shape
+    kh, kw = w.shape
+    out = convolve2d(x, w, padding=tuple(pads), dtype=dtype, backend=backend)
+    oh, ow = out.shape
+    rows, cols = extend_index(h, pt, pb, pad_mode), extend_index(wd, pl, pr, pad_mode)
+    # Outputs whose window reaches the padding: rows i < pt or i > pt + h - kh, likewise columns.
+    top, bottom = min(pt, oh), max(min(pt, oh), pt + h - kh + 1)
+    left, right = min(pl, ow), max(min(pl, ow), pl + wd - kw + 1)
+    conv = functools.partial(convolve2d, k=w, dtype=dtype, backend=backend)
+    if top or bottom < oh:
+        # The top and bottom strips stacked: one call; the rows of windows that straddle the two are dropped.
+        strips = _take(x, np.concatenate([rows[: top + kh - 1], rows[bottom:]]), cols, pl or pr)
+        res = conv(strips)
+        out[:top] = res[:top]
+        out[bottom:] = res[res.shape[0] - (oh - bottom) :]
+    if top < bottom and (left or right < ow):
+        # The left and right strips, side by side and transposed, so that the loops run along their length.
+        strips = _take(x, rows[top : bottom + kh - 1], np.concatenate([cols[: left + kw - 1], cols[right:]]), True)
+        res = conv(np.ascontiguousarray(strips.T), k=w.T).T
+        out[top:bottom, :left] = res[:, :left]
+        out[top:bottom, right:] = res[:, res.shape[1] - (ow - right) :]
+    return out
+
+
+def separable3(w, dtype):
+    """``(a, b, c)`` in ``dtype`` with ``a[:, None, None] * b[:, None] * c`` equal to ``w`` within rounding, or None.
+
+    The rank test of :func:`fastconv._loops.correlate2d._separable_factors` in three dimensions: ``w``
+    unfolded to ``(kd, kh*kw)`` is split by an SVD into ``a`` and a ``(kh, kw)`` matrix, which is split
+    again into ``b`` and ``c``; the factors are accepted when ``sum |w - a b c|`` is at most two units of
+    ``dtype``'s precision times ``sum |w|``, so three 1-D passes differ from the dense sum by rounding only.
+    """
+    w64 = np.asarray(w, dtype=np.float64)
+    if not np.isfinite(w64).all():
+        return None
+    kd, kh, kw = w64.shape
+    left, s, right = np.linalg.svd(w64.reshape(kd, kh * kw), full_matrices=False)
+    if s[0] == 0:
+        return None
+    a = left[:, 0] * s[0]
+    left2, s2, right2 = np.linalg.svd(right[0].reshape(kh, kw))
+    b, c = left2[:, 0] * s2[0], right2[0]
+    approx = a[:, None, None] * b[None, :, None] * c[None, None, :]
+    if np.abs(w64 - approx).sum() > 2 * np.finfo(dtype).eps * np.abs(w64).sum():
+        return None
+    return a.astype(dtype), b.astype(dtype), c.astype(dtype)
+
+
+def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="auto"):
+    """Correlate a real 1-, 2- or 3-D array ``x`` with ``w`` (same ``ndim``) over ``pads`` (see the module docstring).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Bool, integer or real float, 1-D to 3-D.
+    w : numpy.ndarray
+        The kernel, ``w.ndim == x.ndim``; integer (exact int64 result) or float.
+    pads : sequence of (int, int)
+        ``(before, after)`` for every axis, each ``>= 0``.
+    pad_mode : {"constant", "edge", "reflect", "symmetric", "wrap"}
+        numpy.pad's extension modes.
+    cval : int or float
+        The value of ``"constant"`` padding.
+    dtype : numpy dtype, optional
+        :func:`fastconv.convolve2d`'s ``dtype`` (None: int64 for integer ``x`` and ``w``).
+    backend : str
+        :func:`fastconv.convolve2d`'s ``backend``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``x.shape[i] + before[i] + after[i] - w.shape[i] + 1`` along each axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv._nd import correlate_nd
+    >>> correlate_nd(np.arange(4), np.array([1, 1]), [(0, 1)], "edge")
+    array([1, 3, 5, 6])
+    """
+    pads = [(int(b), int(a)) for b, a in pads]
+    if x.ndim == 1:
+        return _corr2d(x[np.newaxis], w[np.newaxis], [(0, 0), pads[0]], pad_mode, cval, dtype, backend)[0]
+    if x.ndim == 2:
+        return _corr2d(x, w, pads, pad_mode, cval, dtype, backend)
+    return _volume(x, w, pads, pad_mode, cval, dtype, backend)
+
+
+def _volume(x, w, pads, pad_mode, cval, dtype, backend):
+    """:func:`correlate_nd` of a 3-D array (see the module docstring for the three ways)."""
+    if dtype is not None and x.dtype != dtype:
+        x = x.astype(dtype)  # also keeps a fractional cval when padding
+    x = np.ascontiguousarray(x)
+    d, h, wd = x.shape
+    kd, kh, kw = w.shape
+    out_shape = tuple(x.shape[i] + pads[i][0] + pads[i][1] - w.shape[i] + 1 for i in range(3))
+    args = (pad_mode, cval, dtype, backend)
+    if kh == 1 and kw == 1 and pads[1] == (0, 0) and pads[2] == (0, 0):
+        return _corr2d(x.reshape(d, h * wd), w.reshape(kd, 1), [pads[0], (0, 0)], *args).reshape(out_shape)
+    if kd == 1 and kh == 1 and pads[0] == (0, 0) and pads[1] == (0, 0):
+        return _short_rows(x.reshape(d * h, wd), w.reshape(kw), pads[2], *args).reshape(out_shape)
+    if w.dtype.kind == "f" and w.size >= _SEPARABLE_TAPS and min(w.shape) > 1:
+        factors = separable3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
+        if factors is not None:
+            return _three_passes(x, factors, pads, pad_mode, cval, dtype, backend)
+    xp = _pad(x, pads, pad_mode, cval)
+    return _slices(xp, w, out_shape, dtype, backend)
+
+
+def _slices(xp, w, out_shape, dtype, backend):
+    """The valid 3-D correlation of a padded volume ``xp``: one stacked 2-D pass per kernel slice, summed."""
+    kd, kh, kw = w.shape
+    od, oh, ow = out_shape
+    hp, wp = xp.shape[1], xp.shape[2]
+    rdt = np.dtype(np.int64 if dtype is None else dtype)  # dtype=None: integer data and weights, int64 sums
+    acc = np.empty((od, oh, ow), dtype=rdt)
+    rows = np.empty((od * hp - kh + 1, ow), dtype=rdt)  # one buffer for every slice: no fresh pages per pass
+    first = True
+    for c in range(kd):
+        if c and not w[c].any():  # scipy skips zero weights too; slice 0 always runs
+            continue
+        convolve2d(xp[c : c + od].reshape(od * hp, wp), w[c], dtype=dtype, backend=backend, out=rows)
+        volume.accumulate(acc, rows, hp, first)
+        first = False
+    return acc
+
+
+def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
+    """The 3-D correlation with the kernel ``a b c`` as passes along the last, middle and first axes.
+
+    The extension modes other than ``"constant"`` map indices along one axis, so they commute with
+    filtering along the others; a constant ``cval`` outside the volume becomes ``cval * sum(c)`` after
+    the first pass and ``cval * sum(c) * sum(b)`` after the second.
+    """
+    a, b, c = factors
+    d, h, _ = x.shape
+    # Last axis: the volume as D*H rows.
+    t = _short_rows(x.reshape(d * h, -1), c, pads[2], pad_mode, cval, dtype, backend)
+    ow = t.shape[1]
+    t = t.reshape(d, h, ow)
+    # Middle axis: padded slices stacked into one tall image (see fastconv._loops.volume).
+    cval_b = float(cval) * float(c.sum()) if pad_mode == "constant" else cval
+    tp = _pad(t, [(0, 0), pads[1], (0, 0)], pad_mode, cval_b)
+    hp = tp.shape[1]
+    oh = hp - b.size + 1
+    rows = convolve2d(tp.reshape(d * hp, ow), b[:, np.newaxis], dtype=dtype, backend=backend)
+    t2 = np.empty((d, oh, ow), dtype=rows.dtype)
+    volume.accumulate(t2, rows, hp, True)
+    # First axis: the volume as D rows of H*W values.
+    cval_a = cval_b * float(b.sum()) if pad_mode == "constant" else cval
+    out = _corr2d(t2.reshape(d, oh * ow), a[:, np.newaxis], [pads[0], (0, 0)], pad_mode, cval_a, dtype, backend)
+    return out.reshape(out.shape[0], oh, ow)

@@ -1,0 +1,287 @@
+"""Drop-in replacements for ``scipy.signal``'s correlation and convolution functions, run on fastconv.
+
+``from fastconv import signal`` in place of ``from scipy import signal`` gives
+:func:`correlate2d`, :func:`convolve2d` (modes ``full``/``same``/``valid``,
+boundaries ``fill``/``wrap``/``symm``, ``fillvalue``) and :func:`correlate`,
+:func:`convolve` (1-D to 3-D, ``method="auto"``/``"direct"``/``"fft"``) with
+scipy's signatures, result dtypes and results.  Real integer and
+float32/float64 inputs run on :func:`fastconv.convolve2d`; complex, bool and
+float16 inputs, more than three dimensions, and any argument scipy refuses
+are passed to scipy unchanged.
+
+The result dtype is scipy's, ``numpy.result_type(in1, in2)``.  Integer
+results are summed exactly in int64 and then converted to that dtype, which
+wraps around exactly as scipy's sums in the narrow type do; float results are
+computed in their own precision (float32 stays float32).  ``method="fft"``
+runs fastconv's FFT backend where :data:`fastconv.BACKENDS` has one, else
+scipy's FFT; ``"auto"`` lets :func:`fastconv.convolve2d` choose.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.signal
+
+from ._nd import CALLS, correlate_nd
+from .convolve import BACKENDS
+
+# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
+_SCIPY = {name: getattr(scipy.signal, name) for name in ("correlate2d", "convolve2d", "correlate", "convolve")}
+
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
+
+#: scipy.signal's ``boundary`` words as numpy.pad's modes.
+BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap", "symm": "symmetric"}
+BOUNDARIES["symmetric"] = "symmetric"
+
+_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64)
+)
+
+
+def _inputs(in1, in2, ndims):
+    """``(a, b, result dtype)`` for real inputs of the same ``ndim`` in ``ndims``; None for scipy to handle."""
+    a, b = np.asarray(in1), np.asarray(in2)
+    if a.ndim != b.ndim or a.ndim not in ndims or a.size == 0 or b.size == 0:
+        return None
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+        return None
+    rt = np.result_type(a, b)
+    return (a, b, rt) if rt in _DTYPES else None
+
+
+def _swap_needed(mode, s1, s2):
+    """scipy's rule: in ``"valid"`` mode the larger input goes first; None when neither is larger everywhere."""
+    if mode != "valid":
+        return False
+    ok1 = all(i >= j for i, j in zip(s1, s2, strict=True))
+    ok2 = all(j >= i for i, j in zip(s1, s2, strict=True))
+    if not (ok1 or ok2):
+        return None
+    return not ok1
+
+
+def _pads(mode, m, before_same):
+    """Per-axis ``(before, after)`` padding for kernel shape ``m``; ``before_same(n)`` is the ``"same"`` offset."""
+    if mode == "full":
+        return [(n - 1, n - 1) for n in m]
+    if mode == "valid":
+        return [(0, 0) for _ in m]
+    return [(before_same(n), n - 1 - before_same(n)) for n in m]
+
+
+def _correlate(a, b, rt, pads, pad_mode="constant", fill=0, backend="auto"):
+    """The correlation of ``a`` with ``b`` in scipy's result dtype ``rt``, or None if it must come from scipy."""
+    if rt.kind in "iu":
+        if pad_mode == "constant" and fill:
+            if not math.isfinite(fill):
+                return None
+            info = np.iinfo(rt)
+            fill = math.trunc(fill)  # scipy converts the fill value to the result's type
+            if not info.min <= fill <= info.max:
+                return None
+        try:
+            result = correlate_nd(a, b, pads, pad_mode, int(fill) if pad_mode == "constant" else 0, None, backend)
+        except OverflowError:  # int64 could wrap: scipy's own arithmetic then
+            return None
+        return result.astype(rt, copy=False)  # wraps around as scipy's sums in the narrow type
+    return correlate_nd(a, b, pads, pad_mode, float(fill) if pad_mode == "constant" else 0, rt, backend)
+
+
+def _run(name, compute, fallback):
+    """``compute()`` (counted in :data:`fastconv._nd.CALLS`), or ``fallback()`` from scipy when it gives None."""
+    result = compute()
+    if result is None:
+        CALLS[name, "scipy"] += 1
+        return fallback()
+    CALLS[name, "fastconv"] += 1
+    return result
+
+
+def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
+    """:func:`correlate2d` / :func:`convolve2d` on fastconv, or None."""
+    found = _inputs(in1, in2, (2,))
+    if found is None or mode not in ("full", "same", "valid") or boundary not in BOUNDARIES:
+        return None
+    fill = np.asarray(fillvalue)
+    if fill.ndim != 0 or fill.dtype.kind not in "biuf":
+        return None  # scipy's error, or a complex fill value
+    a, b, rt = found
+    swapped = _swap_needed(mode, a.shape, b.shape)
+    if swapped is None:
+        return None
+    if swapped:
+        a, b = b, a
+    pad_mode = BOUNDARIES[boundary]
+    # scipy's "same" output starts (m-1)//2 into the full one for convolve2d, m//2 for correlate2d.
+    pads = _pads(mode, b.shape, (lambda n: n // 2) if convolution else (lambda n: (n - 1) // 2))
+    kern = b[::-1, ::-1] if convolution else b
+    result = _correlate(a, kern, rt, pads, pad_mode, fill.item())
+    if result is not None and swapped and not convolution:
+        result = result[::-1, ::-1]
+    return result
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+    """Cross-correlate two 2-D arrays: :func:`scipy.signal.correlate2d` on fastconv.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input, slid over ``in1``; same number of dimensions.
+    mode : {"full", "valid", "same"}, default "full"
+        Output size: every overlap, only complete overlaps, or ``in1``'s size.
+    boundary : {"fill", "wrap", "symm"}, default "fill"
+        Extension of ``in1``: ``fillvalue``, periodic, or mirrored with the edge repeated.
+    fillvalue : scalar, default 0
+        The value outside ``in1`` for ``boundary="fill"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The correlation, of dtype ``numpy.result_type(in1, in2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> signal.correlate2d(np.arange(9).reshape(3, 3), np.array([[1, 0], [0, -1]]), mode="valid")
+    array([[-4, -4],
+           [-4, -4]])
+    """
+    return _run(
+        "signal.correlate2d",
+        lambda: _two_d(in1, in2, mode, boundary, fillvalue, False),
+        lambda: _SCIPY["correlate2d"](in1, in2, mode, boundary, fillvalue),
+    )
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+    """Convolve two 2-D arrays: :func:`scipy.signal.convolve2d` on fastconv.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input; same number of dimensions.
+    mode : {"full", "valid", "same"}, default "full"
+        Output size: every overlap, only complete overlaps, or ``in1``'s size.
+    boundary : {"fill", "wrap", "symm"}, default "fill"
+        Extension of ``in1``: ``fillvalue``, periodic, or mirrored with the edge repeated.
+    fillvalue : scalar, default 0
+        The value outside ``in1`` for ``boundary="fill"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The convolution, of dtype ``numpy.result_type(in1, in2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> signal.convolve2d(np.eye(2, dtype=int), np.array([[1, 2], [3, 4]]))
+    array([[1, 2, 0],
+           [3, 5, 2],
+           [0, 3, 4]])
+    """
+    return _run(
+        "signal.convolve2d",
+        lambda: _two_d(in1, in2, mode, boundary, fillvalue, True),
+        lambda: _SCIPY["convolve2d"](in1, in2, mode, boundary, fillvalue),
+    )
+
+
+def _n_d(in1, in2, mode, method, convolution):
+    """:func:`correlate` / :func:`convolve` on fastconv, or None."""
+    if mode not in ("full", "same", "valid") or method not in ("auto", "direct", "fft"):
+        return None
+    backend = {"auto": "auto", "direct": "direct", "fft": "fft"}[method]
+    if backend not in BACKENDS and backend != "auto":
+        return None  # no FFT backend in this fastconv: scipy's FFT
+    found = _inputs(in1, in2, (1, 2, 3))
+    if found is None:
+        return None
+    a, b, rt = found
+    swapped = _swap_needed(mode, a.shape, b.shape)
+    if swapped is None:
+        return None
+    if swapped:
+        a, b = b, a
+    kern = b[(slice(None, None, -1),) * b.ndim] if convolution else b
+    result = _correlate(a, kern, rt, _pads(mode, b.shape, lambda n: n // 2), backend=backend)
+    if result is not None and swapped and not convolution:
+        result = result[(slice(None, None, -1),) * result.ndim]
+    return result
+
+
+def correlate(in1, in2, mode="full", method="auto"):
+    """Cross-correlate two N-D arrays: :func:`scipy.signal.correlate` on fastconv (1-D to 3-D).
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input; same number of dimensions.
+    mode : {"full", "valid", "same"}, default "full"
+        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
+    method : {"auto", "direct", "fft"}, default "auto"
+        ``"direct"`` sums directly; ``"fft"`` uses an FFT (fastconv's FFT backend if present, else scipy's);
+        ``"auto"`` lets fastconv choose.
+
+    Returns
+    -------
+    numpy.ndarray
+        The correlation, of dtype ``numpy.result_type(in1, in2)``.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.correlate([1, 2, 3], [0, 1, 0.5])
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    return _run(
+        "signal.correlate",
+        lambda: _n_d(in1, in2, mode, method, False),
+        lambda: _SCIPY["correlate"](in1, in2, mode, method),
+    )
+
+
+def convolve(in1, in2, mode="full", method="auto"):
+    """Convolve two N-D arrays: :func:`scipy.signal.convolve` on fastconv (1-D to 3-D).
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input; same number of dimensions.
+    mode : {"full", "valid", "same"}, default "full"
+        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
+    method : {"auto", "direct", "fft"}, default "auto"
+        ``"direct"`` sums directly; ``"fft"`` uses an FFT (fastconv's FFT backend if present, else scipy's);
+        ``"auto"`` lets fastconv choose.
+
+    Returns
+    -------
+    numpy.ndarray
+        The convolution, of dtype ``numpy.result_type(in1, in2)``.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.convolve([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    return _run(
+        "signal.convolve",
+        lambda: _n_d(in1, in2, mode, method, True),
+        lambda: _SCIPY["convolve"](in1, in2, mode, method),
+    )

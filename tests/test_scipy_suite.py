@@ -1,0 +1,68 @@
+"""scipy's own tests, from the installed scipy, run with fastconv.ndimage and fastconv.signal in its place.
+
+Runs ``scipy/ndimage/tests/test_filters.py`` (all of it) and the ``TestConvolve2d`` and
+``TestCorrelate2d`` classes of ``scipy/signal/tests/test_signaltools.py``, without the tests scipy marks
+``slow`` (as scipy's own default test run), in a subprocess with
+``tests/scipy_dropin_plugin.py``, which swaps the functions in after collection; nothing of scipy's
+tests is copied here.  The run must pass with no failures and errors, and a real share of the calls
+must have run on fastconv (the rest, complex data and the like, on scipy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+scipy = pytest.importorskip("scipy")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_scipy_tests_pass_on_the_dropins(tmp_path):
+    base = Path(scipy.__file__).parent
+    filters = base / "ndimage" / "tests" / "test_filters.py"
+    signaltools = base / "signal" / "tests" / "test_signaltools.py"
+    if not filters.exists() or not signaltools.exists():
+        pytest.skip("this scipy was installed without its tests")
+    calls = tmp_path / "calls.json"
+    env = dict(os.environ, FASTCONV_CALLS_JSON=str(calls))
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        os.devnull,  # not this project's pytest settings: scipy's tests as scipy runs them
+        "--rootdir",
+        str(tmp_path),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "scipy_dropin_plugin",
+        "-q",
+        "-W",
+        "ignore::DeprecationWarning",
+        "-m",
+        "not slow",  # scipy's default ("fast") selection: its slow tests, a 2 GB array among them, take a minute
+        str(filters),
+        f"{signaltools}::TestConvolve2d",
+        f"{signaltools}::TestCorrelate2d",
+    ]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    counts = json.loads(calls.read_text())
+    ran = {key: n for key, n in counts.items() if key.endswith("|fastconv")}
+    print(summary)
+    print(json.dumps(counts, indent=1, sort_keys=True))
+    for name in ("ndimage.correlate", "ndimage.convolve", "ndimage.correlate1d", "ndimage.convolve1d"):
+        assert ran.get(f"{name}|fastconv", 0) >= 100, (name, counts)
+    for name in ("signal.correlate2d", "signal.convolve2d"):
+        assert ran.get(f"{name}|fastconv", 0) >= 1, (name, counts)
