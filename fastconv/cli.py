@@ -233,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="out of core with Dask, chunk by chunk: N or ROWS,COLS output chunks (default 1024 when IMAGE or "
         "OUT is .zarr); reads TIFF or zarr, writes raw values to .zarr or tiled .tif, no --scale",
     )
+    flt.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUT that is not what fastconv writes (a folder of other files, a file of "
+        "another format); an OUT that is IMAGE itself is refused even then",
+    )
 
     dem = commands.add_parser(
         "demo",
@@ -324,6 +330,7 @@ def _run_filter_chunked(args, jobs) -> None:
                 backend=args.backend,
                 channel=args.channel,
                 chunks=args.chunks or 1024,
+                overwrite=args.overwrite,
             )
         except ImportError as err:
             raise _Failure(f"out-of-core filtering needs {err.name}: pip install 'fastconv[dask]'") from None
@@ -335,6 +342,7 @@ def _run_filter_chunked(args, jobs) -> None:
 
 
 def _run_filter(args) -> None:
+    from ._output import OutputError, check_output, replacing
     from .convolve import convolve2d
     from .image import display_unit, read_image, save_image, save_raw, to_uint8
     from .precompile import compile_note
@@ -347,6 +355,11 @@ def _run_filter(args) -> None:
         jobs = [
             (spec, [k], path) for spec, k, path in zip(specs, arrays, _output_paths(args.output, specs), strict=True)
         ]
+    try:  # every output checked before any is written
+        for _, _, path in jobs:
+            check_output(path, [args.image], overwrite=args.overwrite)
+    except OutputError as err:
+        raise _Failure(str(err)) from None
     if _out_of_core(args):
         return _run_filter_chunked(args, jobs)
     try:
@@ -373,11 +386,13 @@ def _run_filter(args) -> None:
         try:
             if args.scale == "none":
                 out = values
-                save_raw(values, path)
+                with replacing(path) as partial:
+                    save_raw(values, partial)
             else:
                 unit = display_unit(pixels.dtype)
                 out = to_uint8(values if unit == 1 or args.scale == "normalize" else values / unit, args.scale)
-                save_image(out, path)
+                with replacing(path) as partial:
+                    save_image(out, partial)
         except ValueError as err:
             raise _Failure(str(err)) from None
         lo, hi = values.min(), values.max()

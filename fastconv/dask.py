@@ -33,6 +33,7 @@ import numpy as np
 import fastconv
 
 from . import _validation as v
+from ._output import check_output, replacing
 
 __all__ = ["convolve2d", "conv2d", "filter_file", "predict"]
 
@@ -442,6 +443,7 @@ def filter_file(
     num_workers=None,
     threads=1,
     progress=True,
+    overwrite=False,
 ):
     """Filter an image file larger than memory: TIFF or zarr in, zarr or tiled TIFF out, chunk by chunk.
 
@@ -458,6 +460,8 @@ def filter_file(
     dst : str or Path
         ``.zarr`` (a zarr array, replaced if present) or ``.tif``/``.tiff``
         (a tiled TIFF, tiles of ``chunks`` rounded up to a multiple of 16).
+        Written under a temporary name beside it and renamed when complete, so an
+        interrupted job leaves the old ``dst`` (or none), never a partial one.
     k : array_like (kh, kw), or a list of them
         The kernel; a list is applied in order (each output feeds the next).
     stride, padding, dilation, flip, pad_mode, backend
@@ -475,6 +479,11 @@ def filter_file(
         Numba threads per task.
     progress : bool, default True
         Show Dask's progress bar on stderr (local schedulers).
+    overwrite : bool, default False
+        Replace a ``dst`` that is not what this function writes (a folder of
+        other files, a file where a zarr store goes); see
+        :func:`fastconv._output.check_output`.  ``dst`` equal to ``src`` is
+        refused even then.
 
     Returns
     -------
@@ -508,10 +517,12 @@ def filter_file(
         raise ValueError(f"cannot write {dst} out of core: use a .zarr or .tif/.tiff output")
     if out_suffix in TIFF_SUFFIXES:
         out_chunk = tuple(-(-c // 16) * 16 for c in out_chunk)  # TIFF tiles are multiples of 16
+    check_output(dst, [src], overwrite=overwrite)
     with contextlib.ExitStack() as closing:
+        partial = closing.enter_context(replacing(dst))
         return _filter_file(
             src,
-            dst,
+            partial,
             kernels,
             _open_lazy(src, closing),
             stride,

@@ -1,0 +1,286 @@
+"""Hostile and careless inputs to ``fastconv filter``: outputs onto inputs, interruptions, bombs, odd files.
+
+Every file is written here, in ``tmp_path``, and is small on disk (bombs are
+small files that decode to large arrays).  Interruptions are real signals to a
+real ``python -m fastconv`` process, sent once the process has started writing
+its output; a job is made slow by its size only.  Memory is the peak resident
+set size of the child process (``resource.getrusage(RUSAGE_CHILDREN)`` read in a
+fresh interpreter that runs the command, so earlier children do not count).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fastconv.cli import main
+
+tifffile = pytest.importorskip("tifffile")
+zarr = pytest.importorskip("zarr")
+
+ROOT = Path(__file__).resolve().parents[1]
+GIB = 1 << 30
+
+
+def env():
+    e = dict(os.environ)
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT), e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return e
+
+
+def run(args, cwd, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "fastconv", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env(),
+        **kwargs,
+    )
+
+
+def one_line_error(proc, *needles):
+    """A non-zero exit, one ``error:`` line on stderr naming every needle, no traceback."""
+    err = proc.stderr.strip().splitlines()
+    err = [line for line in err if not line.startswith("fastconv: compiling")]
+    assert proc.returncode != 0, proc.stderr
+    assert len(err) == 1 and "error:" in err[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in err[0], err[0]
+
+
+def peak_rss(module_args, cwd, timeout=600):
+    """(returncode, stderr, peak RSS in bytes) of ``python -m MODULE ARGS`` run in a fresh child."""
+    code = (
+        "import resource, subprocess, sys, json;"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "print(json.dumps([p.returncode, p.stderr, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, sys.executable, "-m", *map(str, module_args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(),
+    )
+    rc, stderr, kib = json.loads(out.stdout)
+    return rc, stderr, kib * 1024
+
+
+def smooth(h, w):
+    """A deterministic uint8 image that compresses well (small files, any size)."""
+    y, x = np.mgrid[:h, :w]
+    return ((x // 7 + y // 5) % 256).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------------
+# Outputs are never the input
+
+
+def write_zarr(path, values, chunks=(64, 64)):
+    z = zarr.create_array(str(path), shape=values.shape, chunks=chunks, dtype=values.dtype)
+    z[:] = values
+    return path
+
+
+def read_zarr(path):
+    return np.asarray(zarr.open(str(path), mode="r")[:])
+
+
+@pytest.mark.parametrize(
+    "name,extra",
+    [("a.zarr", []), ("a.tif", ["--chunks", "64"]), ("a.tif", []), ("a.png", []), ("a.png", ["--scale", "none"])],
+)
+def test_output_onto_the_input_is_refused_and_the_input_kept(tmp_path, monkeypatch, capsys, name, extra):
+    img = smooth(100, 120)
+    src = tmp_path / name
+    if name.endswith(".zarr"):
+        write_zarr(src, img)
+    elif name.endswith(".tif"):
+        tifffile.imwrite(src, img, tile=(64, 64))
+    else:
+        Image.fromarray(img).save(src)
+    monkeypatch.chdir(tmp_path)
+    before = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file())
+    (tmp_path / "link").mkdir()
+    os.symlink(src, tmp_path / "link" / name)
+    outs = [name, f"./{name}/" if name.endswith(".zarr") else f"./{name}", f"link/{name}", str(src)]
+    if src.is_file():
+        os.link(src, tmp_path / f"hard{src.suffix}")
+        outs.append(f"hard{src.suffix}")
+    for out in outs:
+        for more in ([], ["--overwrite"]):
+            assert main(["filter", name, "-k", "box:3", "-o", out, *extra, *more]) == 1
+            err = capsys.readouterr().err
+            assert err.startswith("fastconv: error: output ") and "is the input" in err and err.count("\n") == 1
+    (tmp_path / "link" / name).unlink()
+    if src.is_file():
+        (tmp_path / f"hard{src.suffix}").unlink()
+    after = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file())
+    assert after == before
+
+
+@pytest.mark.slow
+def test_output_onto_the_input_in_a_real_process(tmp_path):
+    write_zarr(tmp_path / "a.zarr", smooth(100, 120))
+    one_line_error(run(["filter", "a.zarr", "-k", "box:3", "-o", "a.zarr"], tmp_path), "is the input")
+    np.testing.assert_array_equal(read_zarr(tmp_path / "a.zarr"), smooth(100, 120))
+
+
+def test_foreign_outputs_need_overwrite(tmp_path, monkeypatch, capsys):
+    img = smooth(40, 50)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    write_zarr(tmp_path / "in.zarr", img, chunks=(16, 16))
+    folder = tmp_path / "other.zarr"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (tmp_path / "file.zarr").write_text("a file")
+    (tmp_path / "text.png").write_text("not a picture")
+    (tmp_path / "dir.png").mkdir()
+    cases = [
+        (["in.zarr", "-o", "other.zarr"], "folder with other files"),
+        (["in.zarr", "-o", "file.zarr"], "is a file, not a zarr store"),
+        (["in.png", "-o", "text.png"], "is not a .png file"),
+    ]
+    monkeypatch.chdir(tmp_path)
+    for argv, message in cases:
+        assert main(["filter", argv[0], "-k", "box:3", *argv[1:]]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "--overwrite" in err and err.count("\n") == 1
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "file.zarr").read_text() == "a file"
+    assert (tmp_path / "text.png").read_text() == "not a picture"
+    assert main(["filter", "in.png", "-k", "box:3", "-o", "dir.png", "--overwrite"]) == 1
+    assert "is a folder" in capsys.readouterr().err and (tmp_path / "dir.png").is_dir()
+    # a folder output around the input would be emptied with it, --overwrite or not
+    inner = folder / "img.png"
+    Image.fromarray(img).save(inner)
+    assert main(["filter", str(inner), "-k", "box:3", "-o", "other.zarr", "--overwrite", "--chunks", "16"]) == 1
+    assert "inside one another" in capsys.readouterr().err and inner.is_file()
+
+    # with --overwrite each is replaced by a complete output of the right kind
+    want = np.array(Image.open(tmp_path / "in.png"), dtype=np.int64)
+    want = sum(want[a : a + 38, b : b + 48] for a in range(3) for b in range(3))
+    for argv in (["in.zarr", "-o", "other.zarr"], ["in.zarr", "-o", "file.zarr"]):
+        assert main(["filter", argv[0], "-k", "1 1 1; 1 1 1; 1 1 1", *argv[1:], "--overwrite"]) == 0
+        np.testing.assert_array_equal(read_zarr(tmp_path / argv[-1]), want)
+        assert not (tmp_path / argv[-1] / "notes.txt").exists()
+    assert (
+        main(["filter", "in.png", "-k", "1 1 1; 1 1 1; 1 1 1", "-o", "text.png", "--scale", "none", "--overwrite"]) == 0
+    )
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "text.png")), want)
+    # an output fastconv writes (a zarr store, a PNG) is replaced without --overwrite, as before
+    assert main(["filter", "in.zarr", "-k", "box:3", "-o", "file.zarr"]) == 0
+    assert read_zarr(tmp_path / "file.zarr").dtype == np.float64
+    assert main(["filter", "in.png", "-k", "identity", "-o", "text.png"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "text.png")), img[1:-1, 1:-1])
+    capsys.readouterr()
+    assert not list(tmp_path.glob(".*partial*")), "no temporary output is left behind"
+
+
+# --------------------------------------------------------------------------------------------------
+# Interrupted outputs: the old output or none, never a partial one
+
+
+def _start(args, cwd):
+    return subprocess.Popen(
+        [sys.executable, "-m", "fastconv", *map(str, args)],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        start_new_session=True,
+    )
+
+
+def _interrupt_when(proc, started, sig, timeout=400):
+    """Send ``sig`` to ``proc`` once ``started()`` holds; fail if the job ends first."""
+    deadline = time.monotonic() + timeout
+    while not started():
+        if proc.poll() is not None:
+            pytest.fail(f"the job finished before it could be interrupted: {proc.stderr.read()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the job never started writing")
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def _partials(folder):
+    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name or ".old-" in p.name)
+
+
+def _written_chunks(folder, name):
+    """True once a temporary zarr store beside ``name`` holds a chunk, or a temporary file holds 1 MiB."""
+    for p in folder.glob(f".{Path(name).stem}.partial-*"):
+        if p.is_dir() and any(q.is_file() and q.name != "zarr.json" for q in p.rglob("*")):
+            return True
+        if p.is_file() and p.stat().st_size > (1 << 20):
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("out", ["out.zarr", "out.tif"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_chunked_job_leaves_the_old_output(tmp_path, out, sig):
+    img = smooth(2048, 2048)
+    write_zarr(tmp_path / "big.zarr", img, chunks=(256, 256))
+    np.save(tmp_path / "k.npy", np.ones((31, 31), np.int64))
+    old = np.arange(12, dtype=np.int64).reshape(3, 4)
+    if out.endswith(".zarr"):
+        write_zarr(tmp_path / out, old, chunks=(3, 4))
+    else:
+        tifffile.imwrite(tmp_path / out, old)
+    proc = _start(["filter", "big.zarr", "-k", "k.npy", "--chunks", "256", "-o", out], tmp_path)
+    rc, err = _interrupt_when(proc, lambda: _written_chunks(tmp_path, out), sig)
+    if sig == signal.SIGINT:
+        assert rc == 130 and err.strip().endswith("fastconv: interrupted"), err
+        assert _partials(tmp_path) == [], "Ctrl-C removes the temporary output"
+    else:
+        assert rc == -signal.SIGKILL
+        assert all(name.startswith(f".{Path(out).stem}.partial-") for name in _partials(tmp_path))
+    got = read_zarr(tmp_path / out) if out.endswith(".zarr") else tifffile.imread(tmp_path / out)
+    np.testing.assert_array_equal(got, old)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_chunked_job_without_an_old_output_leaves_none(tmp_path, sig):
+    write_zarr(tmp_path / "big.zarr", smooth(2048, 2048), chunks=(256, 256))
+    np.save(tmp_path / "k.npy", np.ones((31, 31), np.int64))
+    proc = _start(["filter", "big.zarr", "-k", "k.npy", "--chunks", "256", "-o", "new.zarr"], tmp_path)
+    _interrupt_when(proc, lambda: _written_chunks(tmp_path, "new.zarr"), sig)
+    assert not (tmp_path / "new.zarr").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_in_memory_save_leaves_the_old_output(tmp_path, sig):
+    """A large TIFF saved in memory (``--scale none``): killed while the file is being written."""
+    Image.fromarray(smooth(4000, 4000)).save(tmp_path / "in.png")
+    old = np.full((3, 4), 9, np.int32)
+    tifffile.imwrite(tmp_path / "out.tif", old)
+    proc = _start(
+        ["filter", "in.png", "--channel", "rgb", "-k", "1 1; 1 1", "--scale", "none", "-o", "out.tif"], tmp_path
+    )
+    rc, err = _interrupt_when(proc, lambda: _written_chunks(tmp_path, "out.tif"), sig)
+    assert rc == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), old)
+    if sig == signal.SIGINT:
+        assert _partials(tmp_path) == []
