@@ -75,6 +75,19 @@ def _int_pair(name: str, minimum: int):
     return parse
 
 
+def _count(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {text!r}")
+        return value
+
+    return parse
+
+
 def _padding(text: str):
     word = text.strip().lower()
     if word in ("valid", "same"):
@@ -234,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT is .zarr); reads TIFF or zarr, writes raw values to .zarr or tiled .tif, no --scale",
     )
     flt.add_argument(
+        "--max-pixels",
+        metavar="N",
+        type=_count("max-pixels"),
+        help="the most pixels decoded at once (a whole PNG/JPEG/TIFF, or one stored chunk of a TIFF/zarr read "
+        "out of core), refused from the header before decoding; default 16777216 (4096x4096) or "
+        "$FASTCONV_MAX_IMAGE_PIXELS; 0 for no limit",
+    )
+    flt.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing OUT that is not what fastconv writes (a folder of other files, a file of "
@@ -342,11 +363,14 @@ def _run_filter_chunked(args, jobs) -> None:
 
 
 def _run_filter(args) -> None:
+    from . import image
     from ._output import OutputError, check_output, replacing
     from .convolve import convolve2d
     from .image import display_unit, read_image, save_image, save_raw, to_uint8
     from .precompile import compile_note
 
+    if args.max_pixels is not None:
+        image.MAX_IMAGE_PIXELS = args.max_pixels or None
     specs = [spec for spec, _ in args.kernels]
     arrays = [k for _, k in args.kernels]
     if args.chain:

@@ -561,9 +561,15 @@ def _filter_file(
     """:func:`filter_file` on the opened input ``z``."""
     import dask
 
+    from .image import check_pixels
+
     out_suffix = dst.suffix.lower()
-    if len(z.shape) not in (2, 3):
-        raise ValueError(f"img must be 2-D or 3-D, got {len(z.shape)}-D array of shape {tuple(z.shape)}")
+    if len(z.shape) not in (2, 3) or (len(z.shape) == 3 and z.shape[2] > 4):
+        raise ValueError(
+            f"cannot read image {src}: it holds an array of shape {tuple(z.shape)}, not one (H, W) or (H, W, C) "
+            "image with C <= 4; save each plane as its own file"
+        )
+    check_pixels(z.chunks[0], z.chunks[1], src, "stored chunk")  # each chunk is decoded whole
 
     # Read in chunks whose cuts, once padded, fall where the output's chunks need them.
     read = list(z.chunks[:2])

@@ -61,6 +61,8 @@ from .convolve import convolve2d
 __all__ = [
     "CHANNELS",
     "DEFAULT_SCALE",
+    "MAX_IMAGE_PIXELS",
+    "check_pixels",
     "SCALES",
     "FILTER_SCALES",
     "display_unit",
@@ -92,6 +94,66 @@ SCALES = ("abs", "clip", "normalize")
 FILTER_SCALES = SCALES + ("none",)
 #: The scaling used when none is given: ``abs`` (module docstring says why).
 DEFAULT_SCALE = "abs"
+
+
+def _max_pixels_from_env() -> int | None:
+    text = os.environ.get("FASTCONV_MAX_IMAGE_PIXELS", "").strip()
+    if not text:
+        return 1 << 24
+    try:
+        value = int(text)
+    except ValueError:
+        import warnings
+
+        warnings.warn(
+            f"FASTCONV_MAX_IMAGE_PIXELS must be an integer (0: no limit), got {text!r}; using 2**24", stacklevel=2
+        )
+        return 1 << 24
+    return value if value > 0 else None
+
+
+#: The most pixels (height x width) fastconv decodes at once from a file: a whole PNG, JPEG or TIFF read
+#: in memory, or one stored chunk (tile, strip) of a TIFF or zarr read out of core.  Checked from the
+#: file's header before anything is decoded, as Pillow's ``MAX_IMAGE_PIXELS``, so a small file that
+#: unpacks to a huge image (a decompression bomb) is refused.  Default 2**24 (4096 x 4096); set the
+#: ``FASTCONV_MAX_IMAGE_PIXELS`` environment variable, ``fastconv filter --max-pixels``, or this
+#: attribute to change it (0 or None: no limit).
+MAX_IMAGE_PIXELS: int | None = _max_pixels_from_env()
+
+
+def check_pixels(height: int, width: int, path, what: str = "image") -> None:
+    """Refuse to decode ``height x width`` pixels of ``path`` when that is more than :data:`MAX_IMAGE_PIXELS`.
+
+    Parameters
+    ----------
+    height, width : int
+        The size the file's header declares (of the whole image, or of one stored chunk).
+    path : str or os.PathLike
+        Named in the message.
+    what : str, default "image"
+        What is decoded at once: ``"image"``, ``"chunk"``.
+
+    Raises
+    ------
+    ValueError
+        ``cannot read image PATH: ...`` with the size and the limit and how to raise it.
+
+    Examples
+    --------
+    >>> from fastconv.image import check_pixels
+    >>> check_pixels(4096, 4096, "a.png")
+    >>> check_pixels(30000, 30000, "bomb.tif")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot read image bomb.tif: its image of 30000x30000 pixels is more than MAX_IMAGE_PIXELS = ...
+    """
+    limit = MAX_IMAGE_PIXELS
+    if limit and int(height) * int(width) > limit:
+        raise ValueError(
+            f"cannot read image {os.fspath(path)}: its {what} of {int(width)}x{int(height)} pixels is more than "
+            f"MAX_IMAGE_PIXELS = {limit} (a decompression bomb?); raise it with --max-pixels N or "
+            "FASTCONV_MAX_IMAGE_PIXELS=N if the file is trusted"
+        )
 
 
 def _pil():
@@ -199,16 +261,20 @@ def read_image(
         raise FileNotFoundError(f"image not found: {path}")
     if os.path.isdir(path):
         raise ValueError(f"cannot read image {path}: it is a directory")
+    pixels = None
     if Path(path).suffix.lower() in (".tif", ".tiff"):
         pixels = _read_tiff(path)
     else:
-        pixels = None
+        pixels = _read_png16(path)
     if pixels is None:
         try:
             with Image.open(path) as im:
+                check_pixels(im.size[1], im.size[0], path)
                 im.load()
                 pixels = _pixels(im)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            if str(err).startswith("cannot read image"):
+                raise
             reason = "not an image Pillow can read" if "identify" in str(err) else str(err)
             raise ValueError(f"cannot read image {path}: {reason}") from None
     if size is not None:
@@ -238,17 +304,61 @@ def _pixels(im) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def _read_png16(path) -> np.ndarray | None:
+    """A 16-bit RGB, RGBA or grey+alpha PNG at full depth (None for every other file: Pillow reads those)."""
+    from . import _png
+
+    try:
+        head = _png.header(path)
+    except OSError:
+        return None
+    if head is None or head["depth"] != 16 or head["colour"] not in _png.COLOUR_CHANNELS:
+        return None
+    check_pixels(head["height"], head["width"], path)
+    try:
+        return _png.read16(path, head)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read image {path}: {err}") from None
+
+
+def _tiff_shape(shape) -> None | str:
+    """Why a TIFF series of ``shape`` is not one image fastconv filters, or None if it is (H, W) or (H, W, 3|4)."""
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4)):
+        return None
+    return (
+        f"it holds a {len(shape)}-D series of shape {tuple(shape)}, not one (H, W) or (H, W, 3) image; "
+        "save each plane as its own file"
+    )
+
+
 def _read_tiff(path) -> np.ndarray | None:
-    """A TIFF's first page at its own depth with tifffile (None when tifffile is missing or the file is odd)."""
+    """A TIFF image at its own depth with tifffile (None when tifffile is missing or the file is odd).
+
+    The size is checked against :data:`MAX_IMAGE_PIXELS` from the header; a stack of
+    planes (a 3-D or 4-D series) is refused rather than read from its first plane.
+    """
     try:
         import tifffile
     except ImportError:
         return None
     try:
-        values = tifffile.imread(path, key=0)
+        with tifffile.TiffFile(path) as tif:
+            shape = tif.series[0].shape if tif.series else tif.pages[0].shape
+    except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
+        return None
+    shape = tuple(d for d in shape if d != 1) if len(shape) > 3 else tuple(shape)
+    why = _tiff_shape(shape)
+    if why is not None:
+        raise ValueError(f"cannot read image {path}: {why}")
+    check_pixels(shape[0], shape[1], path)
+    try:
+        values = tifffile.imread(path, series=0, level=0)
     except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
         return None
     values = np.asarray(values)
+    values = values.reshape(shape) if values.size == int(np.prod(shape)) else values
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[:, :, 0]
     if values.ndim == 3 and values.shape[2] in (3, 4):
         values = values[:, :, :3]
     elif values.ndim != 2 or values.dtype.kind not in "biuf":

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -284,3 +286,181 @@ def test_interrupted_in_memory_save_leaves_the_old_output(tmp_path, sig):
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), old)
     if sig == signal.SIGINT:
         assert _partials(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# 16-bit colour PNGs at full depth
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+
+def png16(samples: np.ndarray, colour: int, interlace: int = 0) -> bytes:
+    """A 16-bit PNG of ``samples`` (H, W, C), written byte by byte here, row y with filter type y % 5."""
+    h, w, c = samples.shape
+    rows = [np.asarray(samples[y], dtype=">u2").tobytes() for y in range(h)]
+    bpp = 2 * c
+    out = bytearray()
+    for y, row in enumerate(rows):
+        kind = y % 5
+        prior = rows[y - 1] if y else bytes(len(row))
+        out.append(kind)
+        for x, value in enumerate(row):
+            a = row[x - bpp] if x >= bpp else 0
+            b = prior[x]
+            cc = prior[x - bpp] if x >= bpp else 0
+            pred = [0, a, b, (a + b) // 2, _paeth(a, b, cc)][kind]
+            out.append((value - pred) % 256)
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, interlace)
+    data = zlib.compress(bytes(out))
+    idat = _png_chunk(b"IDAT", data[: len(data) // 2]) + _png_chunk(b"IDAT", data[len(data) // 2 :])
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + idat + _png_chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("colour,channels", [(2, 3), (6, 4), (4, 2)])
+def test_16bit_colour_png_is_read_at_full_depth(tmp_path, colour, channels):
+    from fastconv.image import read_image
+
+    rng = np.random.default_rng(colour)
+    raw = rng.integers(0, 65536, size=(11, 13, channels)).astype(np.uint16)
+    raw[0, 0] = [65535] * channels
+    raw[1, 1] = [1] * channels  # a value whose high byte is 0: cut to 8 bits it would read 0
+    path = tmp_path / "deep.png"
+    path.write_bytes(png16(raw, colour))
+    if channels == 2:
+        got = read_image(path)
+        assert got.dtype == np.uint16
+        np.testing.assert_array_equal(got, raw[:, :, 0])
+    else:
+        got = read_image(path, channel="rgb")
+        assert got.dtype == np.uint16
+        np.testing.assert_array_equal(got, raw[:, :, :3])
+        np.testing.assert_array_equal(read_image(path, channel="b"), raw[:, :, 2])
+        # Pillow itself gives the high byte only: what fastconv used to read
+        with Image.open(path) as im:
+            np.testing.assert_array_equal(np.asarray(im.convert("RGB")), (raw[:, :, :3] >> 8).astype(np.uint8))
+
+
+def test_16bit_colour_png_filtered_raw_by_the_command(tmp_path, monkeypatch, capsys):
+    raw = np.random.default_rng(5).integers(0, 65536, size=(9, 10, 3)).astype(np.uint16)
+    (tmp_path / "deep.png").write_bytes(png16(raw, 2))
+    monkeypatch.chdir(tmp_path)
+    assert main(["filter", "deep.png", "--channel", "g", "-k", "0 1; 1 0", "--scale", "none", "-o", "out.tif"]) == 0
+    g = raw[:, :, 1].astype(np.int64)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), g[:-1, 1:] + g[1:, :-1])
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda b: b[:33] + b[33:60] + bytes([b[60] ^ 1]) + b[61:], "CRC"),
+        (lambda b: b[:-40], "truncated"),
+    ],
+)
+def test_corrupt_16bit_colour_png_is_one_line(tmp_path, monkeypatch, capsys, mutate, message):
+    raw = np.random.default_rng(6).integers(0, 65536, size=(9, 10, 3)).astype(np.uint16)
+    (tmp_path / "bad.png").write_bytes(mutate(png16(raw, 2)))
+    monkeypatch.chdir(tmp_path)
+    assert main(["filter", "bad.png", "-k", "box:3", "-o", "out.png"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read image bad.png" in err and message in err
+
+
+def test_interlaced_16bit_colour_png_is_refused_with_what_to_use(tmp_path, monkeypatch, capsys):
+    raw = np.zeros((4, 4, 3), np.uint16)
+    (tmp_path / "il.png").write_bytes(png16(raw, 2, interlace=1))
+    monkeypatch.chdir(tmp_path)
+    assert main(["filter", "il.png", "-k", "box:3", "-o", "out.png"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interlaced" in err and "16-bit TIFF" in err
+
+
+# --------------------------------------------------------------------------------------------------
+# Decompression bombs: refused from the header, the process stays below 1 GB
+
+
+def _png_bomb(path, side):
+    """An 8-bit grey PNG of side x side zeros, compressed row by row (a few hundred kB)."""
+    z = zlib.compressobj(9)
+    row = bytes(side + 1)
+    data = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+    )
+
+
+def _tiff_bomb(path, side, tile):
+    blank = np.zeros((tile, tile), np.uint8)
+    n = (-(-side // tile)) ** 2
+    tifffile.imwrite(
+        path, (blank for _ in range(n)), shape=(side, side), dtype=np.uint8, tile=(tile, tile), compression="zlib"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["png", "jpg", "tif", "tif-chunks", "zarr"])
+def test_decompression_bombs_are_refused_below_1gb(tmp_path, kind):
+    side = 9000  # 81 million pixels: inside Pillow's own limit, far beyond fastconv's 2**24
+    if kind == "png":
+        _png_bomb(tmp_path / "bomb.png", side)
+        args = ["bomb.png", "-o", "out.png"]
+    elif kind == "jpg":
+        Image.new("L", (side, side), 0).save(tmp_path / "bomb.jpg", quality=10)
+        args = ["bomb.jpg", "-o", "out.png"]
+    elif kind == "tif":
+        _tiff_bomb(tmp_path / "bomb.tif", side, 1024)
+        args = ["bomb.tif", "-o", "out.png"]
+    elif kind == "tif-chunks":  # one strip of 6000 x 6000: the out-of-core reader decodes a strip whole
+        tifffile.imwrite(tmp_path / "bomb.tif", np.zeros((6000, 6000), np.uint8), rowsperstrip=6000, compression="zlib")
+        args = ["bomb.tif", "--chunks", "512", "-o", "out.zarr"]
+    else:
+        z = zarr.create_array(str(tmp_path / "bomb.zarr"), shape=(6000, 6000), chunks=(6000, 6000), dtype=np.uint8)
+        z[:] = 1
+        args = ["bomb.zarr", "-o", "out.zarr"]
+    size = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert size < 10 << 20
+    rc, err, rss = peak_rss(["fastconv", "filter", *args, "-k", "kernel1"], tmp_path)
+    assert rc == 1 and "MAX_IMAGE_PIXELS" in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert rss < 1 << 30, rss
+    assert not (tmp_path / args[-1]).exists()
+
+
+def test_pixel_limit_is_one_setting_for_every_reader(tmp_path, monkeypatch, capsys):
+    """--max-pixels (and MAX_IMAGE_PIXELS) moves the limit for PNG, JPEG, TIFF and zarr alike."""
+    import fastconv.image
+
+    img = smooth(30, 40)
+    Image.fromarray(img).save(tmp_path / "a.png")
+    Image.fromarray(img).save(tmp_path / "a.jpg")
+    tifffile.imwrite(tmp_path / "a.tif", img)
+    write_zarr(tmp_path / "a.zarr", img, chunks=(30, 40))
+    (tmp_path / "d.png").write_bytes(png16(np.zeros((30, 40, 3), np.uint16), 2))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fastconv.image, "MAX_IMAGE_PIXELS", fastconv.image.MAX_IMAGE_PIXELS)
+    for name in ("a.png", "a.jpg", "a.tif", "a.zarr", "d.png"):
+        out = "o.zarr" if name.endswith(".zarr") else "o.png"
+        assert main(["filter", name, "-k", "box:3", "-o", out, "--max-pixels", "1199"]) == 1
+        err = capsys.readouterr().err
+        assert f"cannot read image {name}" in err and "40x30 pixels" in err and "MAX_IMAGE_PIXELS = 1199" in err
+        assert main(["filter", name, "-k", "box:3", "-o", out, "--max-pixels", "1200"]) == 0
+        capsys.readouterr()
+
+
+@pytest.mark.parametrize("shape", [(3, 20, 30), (2, 3, 20, 30), (20, 30, 7)])
+def test_stacks_of_planes_are_refused_not_cut_to_their_first_plane(tmp_path, monkeypatch, capsys, shape):
+    stack = np.arange(np.prod(shape), dtype=np.uint16).reshape(shape)
+    tifffile.imwrite(tmp_path / "stack.tif", stack, photometric="minisblack")
+    monkeypatch.chdir(tmp_path)
+    for extra in ([], ["--chunks", "16"]):
+        assert main(["filter", "stack.tif", "-k", "box:3", "-o", "o.zarr" if extra else "o.png", *extra]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot read image stack.tif" in err and str(shape) in err, err
