@@ -355,7 +355,7 @@ def _run_filter_chunked(args, jobs) -> None:
             )
         except ImportError as err:
             raise _Failure(f"out-of-core filtering needs {err.name}: pip install 'fastconv[dask]'") from None
-        except (FileNotFoundError, ValueError, TypeError) as err:
+        except (FileNotFoundError, ValueError, TypeError, OverflowError) as err:
             text = str(err)
             text = text if text.startswith("cannot ") else f"cannot filter {args.image} with {label}: {text}"
             raise _Failure(text) from None
@@ -405,7 +405,7 @@ def _run_filter(args) -> None:
                         pad_mode=args.pad_mode,
                         backend=args.backend,
                     )
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, OverflowError) as err:
             raise _Failure(f"cannot filter {args.image} with {label}: {err}") from None
         try:
             if args.scale == "none":

@@ -464,3 +464,75 @@ def test_stacks_of_planes_are_refused_not_cut_to_their_first_plane(tmp_path, mon
         assert main(["filter", "stack.tif", "-k", "box:3", "-o", "o.zarr" if extra else "o.png", *extra]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "cannot read image stack.tif" in err and str(shape) in err, err
+
+
+# --------------------------------------------------------------------------------------------------
+# Kernels: sizes checked before allocating, one-line errors, one-row kernels
+
+
+@pytest.mark.parametrize(
+    "spec,status,message",
+    [
+        ("gaussian:100001:1", 2, "gaussian kernel of 100001x100001 = 10000200001 weights is larger than"),
+        ("box:5000", 2, "box kernel of 5000x5000"),
+        ("4611686018427387904 1; 1 1", 1, "integer result can overflow int64"),
+        ("99999999999999999999 1; 1 1", 2, "is an integer beyond int64"),
+    ],
+)
+def test_kernel_sizes_and_values_are_one_line_errors(tmp_path, monkeypatch, capsys, spec, status, message):
+    Image.fromarray(smooth(20, 20)).save(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    assert main(["filter", "a.png", "-k", spec, "-o", "o.png"]) == status
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("spec,want", [("1 2 1", [[1, 2, 1]]), ("-1, 0, 1", [[-1, 0, 1]]), ("0.5 0.25", [[0.5, 0.25]])])
+def test_one_row_kernel_text_is_a_kernel(tmp_path, monkeypatch, capsys, spec, want):
+    img = smooth(12, 15)
+    Image.fromarray(img).save(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    assert main(["filter", "a.png", "-k", spec, "--scale", "none", "-o", "o.tif"]) == 0
+    k = np.array(want, dtype=float)
+    ref = sum(k[0, j] * img[:, j : 15 - k.shape[1] + 1 + j].astype(float) for j in range(k.shape[1]))
+    np.testing.assert_allclose(tifffile.imread(tmp_path / "o.tif"), ref, rtol=1e-6)
+    capsys.readouterr()
+
+
+def test_kernel_text_and_files_are_size_checked_before_parsing(tmp_path, monkeypatch):
+    from fastconv import filters
+
+    monkeypatch.setattr(filters, "MAX_KERNEL_TEXT", 1000)
+    with pytest.raises(ValueError, match="kernel text of 1001 characters is longer than the 1000"):
+        filters.parse_text("1" * 1001)
+    big = tmp_path / "big.txt"
+    big.write_text("1 " * 600)
+    with pytest.raises(ValueError, match=r"big.txt of 1200 bytes is larger than the 1000"):
+        filters.parse(str(big))
+    monkeypatch.setattr(filters, "MAX_KERNEL_ELEMENTS", 99)
+    with pytest.raises(ValueError, match=r"kernel text of 10x10 = 100 weights"):
+        filters.parse_text("\n".join(["0 " * 10] * 10))
+    np.save(tmp_path / "big.npy", np.zeros((10, 10)))
+    with pytest.raises(ValueError, match=r"big.npy of 10x10 = 100 weights"):
+        filters.parse(str(tmp_path / "big.npy"))
+
+
+def test_large_kernel_text_is_parsed_without_python_lists():
+    """A 2000 x 2000 text kernel (8 MB of text): parsed within a few times its own size (tracemalloc)."""
+    import tracemalloc
+
+    from fastconv import filters
+
+    rng = np.random.default_rng(7)
+    k = rng.integers(-9, 10, size=(2000, 2000))
+    text = "\n".join(" ".join(f"{v:d}" for v in row) for row in k)
+    tracemalloc.start()
+    try:
+        got = filters.parse_text(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(got, k)
+    assert got.dtype == np.int64
+    assert peak < 20 * len(text), peak  # Python lists of 4 million strings and ints take far more
