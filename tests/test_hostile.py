@@ -536,3 +536,32 @@ def test_large_kernel_text_is_parsed_without_python_lists():
     np.testing.assert_array_equal(got, k)
     assert got.dtype == np.int64
     assert peak < 20 * len(text), peak  # Python lists of 4 million strings and ints take far more
+
+
+# --------------------------------------------------------------------------------------------------
+# A fork after calls from threads: no TBB warning in the child, and the child computes
+
+
+FORK_AFTER_THREADS = """
+import os, threading, numpy as np, fastconv
+img = np.random.default_rng(0).random((300, 300)).astype(np.float32); k = np.ones((5, 5), np.float32)
+ts = [threading.Thread(target=lambda: [fastconv.convolve2d(img, k) for _ in range(3)]) for _ in range(3)]
+[t.start() for t in ts]; [t.join() for t in ts]
+want = sum(img[a : a + 296, b : b + 296].astype(np.float64) for a in range(5) for b in range(5))
+pid = os.fork()
+if pid == 0:
+    ok = np.allclose(fastconv.convolve2d(img, k), want, rtol=1e-5)
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_fork_after_threaded_calls_is_quiet_and_works(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_AFTER_THREADS], capture_output=True, text=True, timeout=600, env=env(), cwd=tmp_path
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "0", proc.stderr
+    assert "non-main thread" not in proc.stderr and "TBB" not in proc.stderr, proc.stderr
