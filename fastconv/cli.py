@@ -334,25 +334,27 @@ def _out_of_core(args) -> bool:
 
 def _run_filter_chunked(args, jobs) -> None:
     from .dask import filter_file
+    from .precompile import compile_note
 
     if args.resize is not None:
         raise _Failure("--resize is not available out of core (with --chunks or a .zarr file)")
     for label, chain, path in jobs:
         try:
-            shape, dtype = filter_file(
-                args.image,
-                path,
-                chain,
-                stride=args.stride,
-                padding=args.padding,
-                dilation=args.dilation,
-                flip=args.flip,
-                pad_mode=args.pad_mode,
-                backend=args.backend,
-                channel=args.channel,
-                chunks=args.chunks or 1024,
-                overwrite=args.overwrite,
-            )
+            with compile_note():
+                shape, dtype = filter_file(
+                    args.image,
+                    path,
+                    chain,
+                    stride=args.stride,
+                    padding=args.padding,
+                    dilation=args.dilation,
+                    flip=args.flip,
+                    pad_mode=args.pad_mode,
+                    backend=args.backend,
+                    channel=args.channel,
+                    chunks=args.chunks or 1024,
+                    overwrite=args.overwrite,
+                )
         except ImportError as err:
             raise _Failure(f"out-of-core filtering needs {err.name}: pip install 'fastconv[dask]'") from None
         except (FileNotFoundError, ValueError, TypeError, OverflowError) as err:
@@ -440,9 +442,11 @@ def _run_precompile(args) -> None:
 
 def _run_demo(args) -> None:
     from .demo import demo
+    from .precompile import compile_note
 
     try:
-        written = demo(args.out, scale=args.scale)
+        with compile_note():
+            written = demo(args.out, scale=args.scale)
     except (OSError, ValueError) as err:
         raise _Failure(f"demo failed: {err}") from None
     for path in written:

@@ -217,8 +217,10 @@ def read_image(
     path : str or os.PathLike
         Any file Pillow can open; TIFF files through tifffile when it is
         installed.  8-bit images (palette, grey, alpha, RGB) are read as 8-bit
-        RGB (alpha is dropped); 16-bit PNG/TIFF as ``uint16``, 32-bit integer
-        as ``int32``, 32-bit float TIFF as ``float32``: never cut to 8 bits.
+        RGB (alpha is dropped); 16-bit PNG (grey, RGB, RGBA, grey+alpha) and
+        TIFF as ``uint16``, 32-bit integer as ``int32``, 32-bit float TIFF as
+        ``float32``: never cut to 8 bits.  At most :data:`MAX_IMAGE_PIXELS`
+        pixels, checked from the header before decoding.
         A grey image gives the same plane for every ``channel``.
     resize : tuple of int or str, optional
         ``(width, height)`` or ``"WxH"``; the image is resized with Pillow's
@@ -239,8 +241,9 @@ def read_image(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not an image Pillow can decode, or ``channel`` or
-        ``resize`` is invalid.
+        If the file is not an image Pillow can decode, is larger than
+        :data:`MAX_IMAGE_PIXELS`, holds a stack of planes (a 3-D or 4-D TIFF
+        series), or ``channel`` or ``resize`` is invalid.
 
     Examples
     --------

@@ -565,3 +565,51 @@ def test_fork_after_threaded_calls_is_quiet_and_works(tmp_path):
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "0", proc.stderr
     assert "non-main thread" not in proc.stderr and "TBB" not in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# Long first compilations are announced
+
+
+@pytest.mark.slow
+def test_chunked_filter_says_it_compiles_on_a_cold_cache(tmp_path):
+    """A real first compilation (a cold NUMBA_CACHE_DIR; the naive backend, the quickest to compile)."""
+    cold = {**env(), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    write_zarr(tmp_path / "a.zarr", smooth(64, 64).astype(np.float32), chunks=(32, 32))
+    args = ["filter", "a.zarr", "-k", "box:3", "--chunks", "32", "--backend", "naive", "-o", "b.zarr"]
+    for times in (1, 0):  # cold: one note; warm: none
+        proc = subprocess.run(
+            [sys.executable, "-m", "fastconv", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=cold,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count("fastconv: compiling kernels") == times, proc.stderr
+
+
+def test_demo_says_when_it_compiles(tmp_path, monkeypatch, capsys):
+    """``fastconv demo`` watches for compilation as ``filter`` does (Numba's compile event, sent here)."""
+    from numba.core import event
+
+    import fastconv.demo
+    from fastconv import precompile
+
+    def compiling_demo(out, scale):
+        with event.trigger_event("numba:compile"):
+            time.sleep(2.0)
+        return []
+
+    def loading_demo(out, scale):
+        time.sleep(2.0)  # slow, compiling nothing: no note
+        return []
+
+    monkeypatch.setattr(precompile, "_noted", False)
+    monkeypatch.setattr(fastconv.demo, "demo", loading_demo)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert "compiling" not in capsys.readouterr().err
+    monkeypatch.setattr(fastconv.demo, "demo", compiling_demo)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err.count("fastconv: compiling kernels") == 1
