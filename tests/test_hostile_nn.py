@@ -273,3 +273,31 @@ def test_hdf5_compression_bomb_is_refused_before_reading(tmp_path, data):
     rc, err, rss = peak_rss([path, data], tmp_path)
     assert rc == 2 and "MAX_WEIGHTS_BYTES" in err and err.count("\n") == 1, err
     assert rss < 1 << 30, rss
+
+
+JUNK = [None, "x", [], {}, -1, 0, 10**30, 2.5, [1, 2, 3], [[1]], True, {"config": 5}, ["a", "b"]]
+
+
+def test_any_junk_in_any_field_is_a_model_file_error(tmp_path, data, capsys):
+    """Every field of every layer (and the layer entries themselves) replaced by junk: a one-line error or a model."""
+    from fastconv.nn import UnsupportedLayerError
+
+    fields = [(i, f) for i, e in enumerate(CONFIG["config"]["layers"]) for f in [*e["config"], "class_name", "config"]]
+    path = tmp_path / "junk.keras"
+    w = h5_bytes(weights())
+    for i, field in fields:
+        for junk in JUNK:
+            cfg = copy.deepcopy(CONFIG)
+            entry = cfg["config"]["layers"][i]
+            if field in ("class_name", "config"):
+                entry[field] = junk
+            else:
+                entry["config"][field] = junk
+            write_keras(path, cfg, weight_bytes=w)
+            try:
+                load_model(path)
+            except (ModelFileError, UnsupportedLayerError):
+                pass
+            rc = main([str(path), str(data)])
+            err = capsys.readouterr().err
+            assert rc in (0, 2) and (rc == 0 or err.count("\n") == 1), (field, junk, err)

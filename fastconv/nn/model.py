@@ -405,9 +405,15 @@ def load_model(path: str | os.PathLike) -> Model:
     ):
         raise ModelFileError(f"{path}: config.json's model config has no list of layer objects")
     entries = [(e.get("class_name"), e.get("config", {})) for e in layers]
+    for cls, cfg in entries:
+        if not isinstance(cls, str) or not isinstance(cfg.get("name", ""), str):
+            raise ModelFileError(
+                f"{path}: a layer of config.json has class_name {cls!r} and name {cfg.get('name')!r}; expected strings"
+            )
     policy = mcfg.get("dtype")
     if isinstance(policy, dict):
-        policy = policy.get("config", {}).get("name")
+        policy = policy.get("config")
+        policy = policy.get("name") if isinstance(policy, dict) else policy
     if policy not in (None, "float32"):
         raise UnsupportedLayerError(f"model {mcfg.get('name')!r} has dtype policy {policy!r}; only float32 runs")
     try:
@@ -428,8 +434,12 @@ def load_model(path: str | os.PathLike) -> Model:
             built.append(_build_layer(cls, cfg, weights))
         except (ModelFileError, UnsupportedLayerError):
             raise
-        except (ValueError, TypeError) as err:
+        except ValueError as err:  # the layers' own checks name the layer and the field
             raise ModelFileError(str(err)) from None
+        except (TypeError, KeyError, AttributeError, IndexError, OverflowError) as err:
+            raise ModelFileError(
+                f"layer {cfg.get('name')!r} ({cls}) has a malformed config: {type(err).__name__}: {err}"
+            ) from None
     if input_shape is None:
         shape = mcfg.get("build_input_shape")
         if shape:
