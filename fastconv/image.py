@@ -447,19 +447,28 @@ def to_uint8(values: ArrayLike, scale: str = DEFAULT_SCALE) -> np.ndarray:
     v = np.asarray(values)
     if v.dtype.kind not in "biuf":
         raise TypeError(f"values must be real numbers, got dtype {v.dtype}")
-    v = v.astype(np.float64)
-    if np.isnan(v).any():
+    if v.dtype.kind == "f" and np.isnan(v).any():
         raise ValueError("values contain NaN; there is no pixel value for it")
-    if scale == "abs":
-        out = np.abs(v)
-    elif scale == "clip":
-        out = v
-    else:
+    lo = hi = 0.0
+    if scale == "normalize":
         lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
         if hi == lo:
             return np.zeros(v.shape, dtype=np.uint8)
-        out = (v - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    # Block by block (about 8 MB of float64 at a time), so a large result costs its uint8 copy only.
+    flat = v.reshape(-1)
+    out = np.empty(flat.shape, dtype=np.uint8)
+    step = 1 << 20
+    for start in range(0, flat.size, step):
+        block = flat[start : start + step].astype(np.float64)
+        if scale == "abs":
+            np.abs(block, out=block)
+        elif scale == "normalize":
+            block -= lo
+            block *= 255.0 / (hi - lo)
+        np.rint(block, out=block)
+        np.clip(block, 0, 255, out=block)
+        out[start : start + step] = block
+    return out.reshape(v.shape)
 
 
 def save_image(pixels: ArrayLike, path: str | os.PathLike) -> Path:

@@ -613,3 +613,20 @@ def test_demo_says_when_it_compiles(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(fastconv.demo, "demo", compiling_demo)
     assert main(["demo", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().err.count("fastconv: compiling kernels") == 1
+
+
+@pytest.mark.slow
+def test_an_rgb_image_at_the_pixel_limit_is_filtered_below_1gb(tmp_path):
+    """4096 x 4096 RGB (2**24 pixels, the default limit) filtered in memory: under 1 GB, the result right."""
+    img = np.stack([smooth(4096, 4096), smooth(4096, 4096).T, smooth(4096, 4096)[::-1]], axis=-1)
+    Image.fromarray(img).save(tmp_path / "big.png")
+    assert (tmp_path / "big.png").stat().st_size < 10 << 20
+    rc, err, rss = peak_rss(
+        ["fastconv", "filter", "big.png", "--channel", "rgb", "-k", "kernel1", "-o", "o.png"], tmp_path
+    )
+    assert rc == 0, err
+    assert rss < 1 << 30, rss
+    got = np.asarray(Image.open(tmp_path / "o.png"))
+    x = img[:64, :64].astype(np.int64)
+    want = 9 * x[1:-1, 1:-1] - sum(x[a : a + 62, b : b + 62] for a in range(3) for b in range(3))
+    np.testing.assert_array_equal(got[:62, :62], np.clip(np.abs(want), 0, 255))
