@@ -481,6 +481,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    from . import image
+
+    limit = image.MAX_IMAGE_PIXELS
     try:
         if args.command == "kernels":
             print("\n".join(filters.describe()))
@@ -499,4 +502,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastconv: interrupted", file=sys.stderr)
         return 130
+    finally:
+        image.MAX_IMAGE_PIXELS = limit  # --max-pixels lasts for one command
     return 0

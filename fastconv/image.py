@@ -346,10 +346,14 @@ def _read_tiff(path) -> np.ndarray | None:
         return None
     try:
         with tifffile.TiffFile(path) as tif:
-            shape = tif.series[0].shape if tif.series else tif.pages[0].shape
+            series = tif.series[0]
+            stored, axes = tuple(series.shape), series.axes
     except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
         return None
-    shape = tuple(d for d in shape if d != 1) if len(shape) > 3 else tuple(shape)
+    keep = [i for i, (d, a) in enumerate(zip(stored, axes, strict=False)) if d != 1 or a in "YX"]
+    stored, axes = tuple(stored[i] for i in keep), "".join(axes[i] for i in keep)
+    planar = len(stored) == 3 and axes.startswith("S") and stored[0] in (3, 4)  # RGB stored plane by plane
+    shape = (stored[1], stored[2], stored[0]) if planar else stored
     why = _tiff_shape(shape)
     if why is not None:
         raise ValueError(f"cannot read image {path}: {why}")
@@ -359,7 +363,10 @@ def _read_tiff(path) -> np.ndarray | None:
     except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
         return None
     values = np.asarray(values)
-    values = values.reshape(shape) if values.size == int(np.prod(shape)) else values
+    values = np.asarray(values)
+    if values.size == int(np.prod(stored)):
+        values = values.reshape(stored)
+        values = np.moveaxis(values, 0, -1) if planar else values
     if values.ndim == 3 and values.shape[2] == 1:
         values = values[:, :, 0]
     if values.ndim == 3 and values.shape[2] in (3, 4):

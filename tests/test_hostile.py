@@ -630,3 +630,13 @@ def test_an_rgb_image_at_the_pixel_limit_is_filtered_below_1gb(tmp_path):
     x = img[:64, :64].astype(np.int64)
     want = 9 * x[1:-1, 1:-1] - sum(x[a : a + 62, b : b + 62] for a in range(3) for b in range(3))
     np.testing.assert_array_equal(got[:62, :62], np.clip(np.abs(want), 0, 255))
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_rgb_tiff_is_still_one_image_whichever_way_it_is_stored(tmp_path, planar):
+    from fastconv.image import read_image
+
+    rgb = np.random.default_rng(8).integers(0, 65536, (20, 30, 3)).astype(np.uint16)
+    data = np.moveaxis(rgb, -1, 0) if planar else rgb
+    tifffile.imwrite(tmp_path / "rgb.tif", data, photometric="rgb", planarconfig="separate" if planar else "contig")
+    np.testing.assert_array_equal(read_image(tmp_path / "rgb.tif", channel="rgb"), rgb)
