@@ -1,8 +1,10 @@
-"""Argument checking and normalisation shared by every public fastconv function.
+"""Argument checks shared by every public fastconv function.
 
-Each function here takes what a user passed, checks it, and returns it in the
-one form the kernels expect (pairs of Python ints, C-contiguous native-endian
-arrays).  Messages name the argument and repeat the value that was refused.
+Each function here takes what a user passed, checks it, and returns it in one
+normal form (pairs of Python ints, ndarrays, numpy dtypes), or raises with a
+message that names the argument and repeats the value that was refused.  The
+geometry built from these values (padding, output sizes) is worked out in
+:mod:`fastconv._plan`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ import numbers
 
 import numpy as np
 
-PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
-PADDING_WORDS = ("valid", "same", "full")
 
-
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """True for a Python or NumPy integer (bools excluded)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
@@ -27,13 +27,13 @@ def as_pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
     included) and ValueError for a value below ``minimum`` or a sequence that
     is not of length 2.
     """
-    if _is_int(value):
+    if is_int(value):
         pair = (int(value), int(value))
     elif isinstance(value, (tuple, list, np.ndarray)):
         items = list(np.asarray(value, dtype=object).ravel()) if isinstance(value, np.ndarray) else list(value)
         if len(items) != 2 or (isinstance(value, np.ndarray) and value.ndim != 1):
             raise ValueError(f"{name} must be an int or a pair of ints (rows, cols), got {value!r}")
-        if not all(_is_int(v) for v in items):
+        if not all(is_int(v) for v in items):
             raise TypeError(f"{name} must contain integers, got {value!r}")
         pair = (int(items[0]), int(items[1]))
     else:
@@ -41,60 +41,6 @@ def as_pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
     if min(pair) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return pair
-
-
-def same_padding(n: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
-    """TensorFlow's SAME padding along one axis: ``(before, after)``.
-
-    The output has ``ceil(n / stride)`` positions; the total padding is what the
-    last window needs beyond the input, split evenly with the odd element going
-    after (bottom/right), as ``tf.nn.conv2d(..., padding="SAME")`` does.
-    """
-    out = -(-n // stride)
-    total = max((out - 1) * stride + (k - 1) * dilation + 1 - n, 0)
-    return total // 2, total - total // 2
-
-
-def normalize_padding(padding, in_hw, k_hw, stride, dilation):
-    """Return padding as ``((top, bottom), (left, right))`` of non-negative ints.
-
-    Accepts an int, ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"``
-    ``"same"`` (TensorFlow's rule, for any stride and dilation) or ``"full"``
-    (every position where the dilated kernel overlaps the image, as
-    ``scipy.signal.correlate2d(mode="full")``: ``dilation*(k-1)`` on each side).
-    """
-    if isinstance(padding, str):
-        word = padding.lower()
-        if word == "valid":
-            return (0, 0), (0, 0)
-        if word == "full":
-            return tuple((dilation[i] * (k_hw[i] - 1),) * 2 for i in range(2))
-        if word == "same":
-            return tuple(same_padding(in_hw[i], k_hw[i], stride[i], dilation[i]) for i in range(2))
-        raise ValueError(f"padding must be an int, a pair, a pair of pairs, 'valid', 'same' or 'full', got {padding!r}")
-    if _is_int(padding):
-        p = int(padding)
-        result = ((p, p), (p, p))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        if all(_is_int(v) for v in padding):
-            result = ((int(padding[0]),) * 2, (int(padding[1]),) * 2)
-        elif all(isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) for u in v) for v in padding):
-            result = tuple((int(v[0]), int(v[1])) for v in padding)
-        else:
-            raise ValueError(
-                "padding must be an int, (rows, cols), ((top, bottom), (left, right)), "
-                f"'valid', 'same' or 'full', got {padding!r}"
-            )
-    else:
-        if isinstance(padding, (float, np.floating, bool, np.bool_)):
-            raise TypeError(f"padding must be an int, a tuple or 'valid'/'same'/'full', got {padding!r}")
-        raise ValueError(
-            "padding must be an int, (rows, cols), ((top, bottom), (left, right)), 'valid', 'same' or 'full', "
-            f"got {padding!r}"
-        )
-    if min(min(p) for p in result) < 0:
-        raise ValueError(f"padding must be >= 0, got {padding!r}")
-    return result
 
 
 def check_choice(value, name: str, choices) -> str:
@@ -128,39 +74,24 @@ def check_array(a, name: str, ndims) -> np.ndarray:
 _INT64, _FLOAT64, _FLOAT32 = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32)
 
 
+def float_result(*dtypes) -> np.dtype:
+    """The float dtype of a result with a float input: float64 if any of ``dtypes`` is float64, else float32."""
+    for d in dtypes:
+        if d.kind == "f" and d.itemsize >= 8:
+            return _FLOAT64
+    return _FLOAT32
+
+
 def result_dtype(*arrays) -> np.dtype:
     """The dtype fastconv computes and returns in.
 
     Integer or bool everywhere: int64 (exact). Any float64: float64.
     Otherwise (float16/float32, or integers mixed with them): float32.
     """
-    integer, wide = True, False
-    for a in arrays:  # a plain loop: this runs on every call
-        d = a.dtype
-        if d.kind == "f":
-            integer = False
-            wide = wide or d.itemsize >= 8
-    return _INT64 if integer else _FLOAT64 if wide else _FLOAT32
-
-
-def as_kernel_input(a: np.ndarray, dtype) -> np.ndarray:
-    """``a`` as a C-contiguous, aligned, native-endian array of ``dtype`` (copied only when needed)."""
-    return np.require(a, dtype=dtype, requirements=("C", "A"))
-
-
-def output_size(n_padded: int, k: int, stride: int, dilation: int) -> int:
-    """Output length along one axis: floor((n_padded - dilation*(k-1) - 1) / stride) + 1."""
-    return (n_padded - dilation * (k - 1) - 1) // stride + 1
-
-
-def check_fits(padded_hw, k_hw, dilation, name: str = "k") -> None:
-    """Raise ValueError if the (dilated) kernel is larger than the padded image."""
-    span = tuple(dilation[i] * (k_hw[i] - 1) + 1 for i in range(2))
-    if span[0] > padded_hw[0] or span[1] > padded_hw[1]:
-        raise ValueError(
-            f"{name} of shape {tuple(k_hw)} with dilation {tuple(dilation)} spans {span}, larger than "
-            f"the padded image {tuple(padded_hw)}"
-        )
+    kinds = [a.dtype for a in arrays]
+    if all(d.kind in "biu" for d in kinds):
+        return _INT64
+    return float_result(*kinds)
 
 
 #: Largest magnitude an int64 accumulator holds.

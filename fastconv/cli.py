@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from . import filters
+from ._plan import padding_from_text
 
 _EPILOG_FILTER = """\
 kernels (-k): a name, NAME:PARAMS, a file, or rows in quotes
@@ -89,23 +90,10 @@ def _count(name: str):
 
 
 def _padding(text: str):
-    word = text.strip().lower()
-    if word in ("valid", "same"):
-        return word
-    parts = [p.strip() for p in word.split(",")]
     try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = None
-    if values is None or len(values) not in (1, 2, 4) or min(values) < 0:
-        raise argparse.ArgumentTypeError(
-            f"padding must be valid, same, N, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (integers >= 0), got {text!r}"
-        )
-    if len(values) == 1:
-        return values[0]
-    if len(values) == 2:
-        return tuple(values)
-    return ((values[0], values[1]), (values[2], values[3]))
+        return padding_from_text(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _kernel(text: str):
@@ -152,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     ('filter', 'kernel1', 'abs')
     """
     from . import __version__
-    from ._validation import PAD_MODES
+    from ._plan import PAD_MODES
     from .convolve import BACKENDS
     from .image import _CHANNEL_ALIASES, CHANNELS, DEFAULT_SCALE, FILTER_SCALES, SCALES
 
@@ -209,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--padding",
         default=0,
         type=_padding,
-        help="valid, same, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (default 0 = "
+        help="valid, same, full, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT, as convolve2d's padding (default 0 = "
         "valid: the output shrinks by the kernel size - 1, as in the seed)",
     )
     flt.add_argument(
@@ -229,10 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flt.add_argument(
         "--scale",
-        default=DEFAULT_SCALE,
+        default=None,
         type=_choice(FILTER_SCALES),
         help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below); "
-        "none: write the raw result (16-bit PNG, int32/float32 TIFF, .npy)",
+        "none: write the raw result (16-bit PNG, int32/float32 TIFF, .npy; the default out of core)",
     )
     flt.add_argument(
         "--backend",
@@ -332,12 +320,30 @@ def _out_of_core(args) -> bool:
     return args.chunks is not None or ".zarr" in ends
 
 
+def _options(args) -> dict:
+    """The convolution arguments of ``fastconv filter``, by their library names."""
+    return {
+        "stride": args.stride,
+        "padding": args.padding,
+        "dilation": args.dilation,
+        "flip": args.flip,
+        "pad_mode": args.pad_mode,
+        "backend": args.backend,
+    }
+
+
+def _cannot(args, label: str, err: Exception) -> _Failure:
+    text = str(err)
+    return _Failure(text if text.startswith("cannot ") else f"cannot filter {args.image} with {label}: {text}")
+
+
 def _run_filter_chunked(args, jobs) -> None:
     from .dask import filter_file
     from .precompile import compile_note
 
     if args.resize is not None:
         raise _Failure("--resize is not available out of core (with --chunks or a .zarr file)")
+    scale = args.scale or "none"
     for label, chain, path in jobs:
         try:
             with compile_note():
@@ -345,30 +351,25 @@ def _run_filter_chunked(args, jobs) -> None:
                     args.image,
                     path,
                     chain,
-                    stride=args.stride,
-                    padding=args.padding,
-                    dilation=args.dilation,
-                    flip=args.flip,
-                    pad_mode=args.pad_mode,
-                    backend=args.backend,
                     channel=args.channel,
+                    scale=scale,
                     chunks=args.chunks or 1024,
                     overwrite=args.overwrite,
+                    **_options(args),
                 )
         except ImportError as err:
             raise _Failure(f"out-of-core filtering needs {err.name}: pip install 'fastconv[dask]'") from None
         except (FileNotFoundError, ValueError, TypeError, OverflowError) as err:
-            text = str(err)
-            text = text if text.startswith("cannot ") else f"cannot filter {args.image} with {label}: {text}"
-            raise _Failure(text) from None
-        print(f"{path}: {shape[1]}x{shape[0]}, {label}, {dtype} values")
+            raise _cannot(args, label, err) from None
+        scaling = "" if scale == "none" else f", scale {scale}"
+        print(f"{path}: {shape[1]}x{shape[0]}, {label}, {dtype} values{scaling}")
 
 
 def _run_filter(args) -> None:
     from . import image
     from ._output import OutputError, check_output, replacing
     from .convolve import convolve2d
-    from .image import display_unit, read_image, save_image, save_raw, to_uint8
+    from .image import DEFAULT_SCALE, apply_chain, display_unit, read_image, save_image, save_raw, scaled
     from .precompile import compile_note
 
     if args.max_pixels is not None:
@@ -388,41 +389,29 @@ def _run_filter(args) -> None:
         raise _Failure(str(err)) from None
     if _out_of_core(args):
         return _run_filter_chunked(args, jobs)
+    scale = args.scale or DEFAULT_SCALE
     try:
         pixels = read_image(args.image, resize=args.resize, channel=args.channel)
     except (FileNotFoundError, ValueError) as err:
         raise _Failure(str(err)) from None
+    options = _options(args)
     for label, chain, path in jobs:
-        values = pixels
         try:
             with compile_note():
-                for k in chain:
-                    values = convolve2d(
-                        values,
-                        k,
-                        args.stride,
-                        args.padding,
-                        dilation=args.dilation,
-                        flip=args.flip,
-                        pad_mode=args.pad_mode,
-                        backend=args.backend,
-                    )
+                values = apply_chain(pixels, chain, convolve2d, **options)
         except (ValueError, TypeError, OverflowError) as err:
-            raise _Failure(f"cannot filter {args.image} with {label}: {err}") from None
+            raise _cannot(args, label, err) from None
         try:
-            if args.scale == "none":
-                out = values
-                with replacing(path) as partial:
-                    save_raw(values, partial)
-            else:
-                unit = display_unit(pixels.dtype)
-                out = to_uint8(values if unit == 1 or args.scale == "normalize" else values / unit, args.scale)
-                with replacing(path) as partial:
+            out = scaled(values, scale, display_unit(pixels.dtype))
+            with replacing(path) as partial:
+                if scale == "none":
+                    save_raw(out, partial)
+                else:
                     save_image(out, partial)
         except ValueError as err:
             raise _Failure(str(err)) from None
         lo, hi = values.min(), values.max()
-        print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values {lo:.6g}..{hi:.6g}, scale {args.scale}")
+        print(f"{path}: {out.shape[1]}x{out.shape[0]}, {label}, values {lo:.6g}..{hi:.6g}, scale {scale}")
 
 
 def _run_precompile(args) -> None:

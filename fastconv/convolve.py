@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from . import _plan
 from . import _validation as v
 from ._loops import correlate2d, reference
 
@@ -18,138 +17,6 @@ BACKENDS = {
     "im2col": reference.im2col,
     "direct": correlate2d.direct,
 }
-
-
-_INT64 = np.dtype(np.int64)
-
-
-def _kernel_input(a, dtype):
-    """:func:`fastconv._validation.as_kernel_input`, skipped when ``a`` already qualifies (the common case)."""
-    flags = a.flags
-    if a.dtype == dtype and flags.c_contiguous and flags.aligned:
-        return a
-    return v.as_kernel_input(a, dtype)
-
-
-class _Call(NamedTuple):
-    """What a backend needs for one :func:`convolve2d` call, and how to shape its result.
-
-    The backends compute ``out`` of shape ``out_shape`` = ``(C, OH, OW)`` from
-    ``x`` (``(C, H, W)``) and the 2-D kernel ``kern``, both C-contiguous and of
-    the dtypes the loops accept.  Zero ("constant") padding is not applied:
-    ``pads = (top, left)`` tells the loops where the image sits in the padded
-    field (bottom/right follow from ``out_shape``).  Other pad modes are
-    applied with :func:`numpy.pad`, and ``pads`` is then ``(0, 0)``.
-    """
-
-    x: np.ndarray
-    kern: np.ndarray
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: tuple[int, int]
-    out_shape: tuple[int, int, int]
-    dtype: np.dtype
-    #: The caller's result shape; None for a 2-D image.
-    result_shape: tuple[int, ...] | None
-    #: True when the backends see an (H, W, C) image as (C, H, W): the result is moved back.
-    channels_moved: bool
-    #: The dtype returned: ``dtype`` (what the loops write), or a narrower integer dtype asked for
-    #: with ``dtype=`` (the int64 result is then converted; the bound check made that exact).
-    result_dtype: np.dtype
-    #: A nonzero constant fill value, added after the loops (which pad with zeros) as
-    #: ``cval * (sum of the taps that fall outside the image)``; 0 otherwise.
-    cval: float
-    #: ``((top, bottom), (left, right))`` padding and the image's ``(H, W)``, for the ``cval`` term.
-    pad_box: tuple
-    in_hw: tuple[int, int]
-
-
-def _prepare(img, k, stride, padding, dilation, flip, pad_mode, dtype=None, cval=0) -> _Call:
-    """Validate and normalise the arguments of :func:`convolve2d` (see :class:`_Call`).
-
-    An ``(H, W, C)`` image at column stride 1 is given to the backends as one
-    ``(1, H, W*C)`` image (the channels folded into the columns, no copy);
-    at other column strides the channels are moved to the front.
-    """
-    img = v.check_array(img, "img", (2, 3))
-    k = v.check_array(k, "k", (2,))
-    # Plain positive ints (the common call) are taken as they are; anything
-    # else goes through the validation module, which also words the errors.
-    stride = (stride, stride) if type(stride) is int and stride >= 1 else v.as_pair(stride, "stride")
-    dilation = (dilation, dilation) if type(dilation) is int and dilation >= 1 else v.as_pair(dilation, "dilation")
-    if not isinstance(flip, (bool, np.bool_)):
-        raise TypeError(f"flip must be True or False, got {flip!r}")
-    v.check_choice(pad_mode, "pad_mode", v.PAD_MODES)
-    if type(padding) is int and padding >= 0:
-        (pt, pb), (pl, pr) = (padding, padding), (padding, padding)
-    else:
-        (pt, pb), (pl, pr) = v.normalize_padding(padding, img.shape[:2], k.shape, stride, dilation)
-    kh, kw = k.shape
-    hp, wp = img.shape[0] + pt + pb, img.shape[1] + pl + pr
-    if dilation[0] * (kh - 1) >= hp or dilation[1] * (kw - 1) >= wp:
-        v.check_fits((hp, wp), k.shape, dilation)
-    out_hw = (
-        v.output_size(hp, kh, stride[0], dilation[0]),
-        v.output_size(wp, kw, stride[1], dilation[1]),
-    )
-
-    integer = img.dtype.kind in "biu" and k.dtype.kind in "biu"
-    if dtype is not None:
-        dtype = v.check_result_dtype(dtype, integer)
-    elif integer:
-        dtype = _INT64
-    else:
-        dtype = v.result_dtype(img, k)
-    cval = v.check_cval(cval, dtype.kind in "iu")
-    if pad_mode != "constant":
-        cval = 0
-    if dtype.kind in "iu":
-        # The loops sum in int64 (narrower only when provably exact): refuse
-        # what could wrap around, int64 or the dtype asked for.
-        fill = cval if (pt or pb or pl or pr) and pad_mode == "constant" else 0
-        v.check_int_bound(img, k, fill=fill, dtype=dtype)
-    result_dtype = dtype
-    if dtype.kind in "iu":
-        dtype = _INT64
-    extra = (result_dtype, cval, ((pt, pb), (pl, pr)), img.shape[:2])
-    if dtype.kind == "f":
-        x_dtype = dtype
-    elif img.dtype.kind == "b" or img.dtype == np.uint64:
-        # bool has no arithmetic in the kernels; uint64 times int64 would promote to float.
-        x_dtype = np.dtype(np.int64) if img.dtype == np.uint64 else np.dtype(np.uint8)
-    else:
-        # small integer images stay small: int64 accumulators
-        x_dtype = img.dtype if img.dtype.isnative else img.dtype.newbyteorder("=")
-
-    kern = k[::-1, ::-1] if flip else k
-    kern = _kernel_input(kern, dtype)
-
-    padded = (pt or pb or pl or pr) and pad_mode != "constant"
-    if img.ndim == 3 and stride[1] == 1:
-        # Channels folded into the columns: an (H, W, C) image is an (H, W*C)
-        # one in which tap b of channel c sits b*dw*C columns after the
-        # output's own column j*C + c. So it is one 2-D correlation with column
-        # dilation dw*C (and column padding times C), with no transposes.
-        channels = img.shape[2]
-        x = img
-        if padded:
-            x = np.pad(np.asarray(x, dtype=x_dtype), ((pt, pb), (pl, pr), (0, 0)), mode=pad_mode)
-        x = _kernel_input(x.reshape(x.shape[0], -1)[np.newaxis], x_dtype)
-        pads = (0, 0) if padded else (pt, pl * channels)
-        dilation = (dilation[0], dilation[1] * channels)
-        out_shape = (1, out_hw[0], out_hw[1] * channels)
-        return _Call(x, kern, stride, dilation, pads, out_shape, dtype, (out_hw[0], out_hw[1], channels), False, *extra)
-    channels_last = img.ndim == 3
-    x = np.moveaxis(img, 2, 0) if channels_last else img[np.newaxis]
-    pads = (pt, pl)
-    if padded:
-        width = ((0, 0), (pt, pb), (pl, pr))
-        x = np.pad(np.asarray(x, dtype=x_dtype), width, mode=pad_mode)
-        pads = (0, 0)
-    x = _kernel_input(x, x_dtype)
-    out_shape = (x.shape[0],) + out_hw
-    result_shape = (out_hw[0], out_hw[1], x.shape[0]) if channels_last else None
-    return _Call(x, kern, stride, dilation, pads, out_shape, dtype, result_shape, channels_last, *extra)
 
 
 def convolve2d(
@@ -265,59 +132,38 @@ def convolve2d(
     True
     """
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
-    call = _prepare(img, k, stride, padding, dilation, flip, pad_mode, dtype, cval)
+    plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if backend == "auto":
         backend = "direct"
-    shape = call.result_shape or call.out_shape[1:]
     if out is not None:
-        v.check_out(out, shape, call.result_dtype, (("img", img), ("k", k)))
-    # The loops write straight into ``out`` (or a fresh result) unless the channels are
-    # moved back afterwards or the result dtype is narrower than their int64.
-    direct_write = not call.channels_moved and call.result_dtype == call.dtype
+        v.check_out(out, plan.result_shape, plan.result_dtype, (("img", img), ("k", k)))
+    return run(plan, BACKENDS[backend], out)
+
+
+def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:
+    """Compute a planned call with ``loops`` (one of :data:`BACKENDS`), into ``out`` if given (already checked).
+
+    The loops write straight into ``out`` (or a fresh result) unless the
+    channels are moved back afterwards or the result dtype is narrower than
+    their int64.
+    """
+    direct_write = not plan.channels_moved and plan.result_dtype == plan.dtype
     if direct_write:
-        result = out if out is not None else np.empty(shape, dtype=call.dtype)
-        raw = result.reshape(call.out_shape)
+        result = out if out is not None else np.empty(plan.result_shape, dtype=plan.dtype)
+        raw = result.reshape(plan.out_shape)
     else:
-        raw = np.empty(call.out_shape, dtype=call.dtype)
-    (sh, sw), (dh, dw), (pt, pl) = call.stride, call.dilation, call.pads
-    BACKENDS[backend](call.x, call.kern, sh, sw, dh, dw, pt, pl, raw)
-    if call.cval:
-        raw += _cval_term(call)
+        raw = np.empty(plan.out_shape, dtype=plan.dtype)
+    (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
+    loops(plan.x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
+    if plan.fill is not None:  # a nonzero cval: the outputs touching the padding from the padded image
+        edge = np.empty_like(raw)
+        loops(plan.fill.x, plan.kern, sh, sw, dh, dw, 0, 0, edge)
+        raw[:, plan.fill.rows, :] = edge[:, plan.fill.rows, :]
+        raw[:, :, plan.fill.cols] = edge[:, :, plan.fill.cols]
     if direct_write:
         return result
-    if call.channels_moved:
-        raw = np.moveaxis(raw, 0, 2)
-    else:
-        raw = raw.reshape(shape)
+    raw = np.moveaxis(raw, 0, 2) if plan.channels_moved else raw.reshape(plan.result_shape)
     if out is None:
-        return raw.astype(call.result_dtype) if raw.dtype != call.result_dtype else np.ascontiguousarray(raw)
+        return raw.astype(plan.result_dtype) if raw.dtype != plan.result_dtype else np.ascontiguousarray(raw)
     np.copyto(out, raw, casting="unsafe")  # exact: the bound check covered the result dtype
     return out
-
-
-def _cval_term(call: _Call) -> np.ndarray:
-    """``cval`` times the sum of the kernel taps outside the image, for every output, shaped to add to ``raw``.
-
-    Inside-ness is separable: tap ``(a, b)`` of output ``(i, j)`` is inside when row
-    ``i*sh + a*dh - top`` is in ``[0, H)`` and column ``j*sw + b*dw - left`` is in ``[0, W)``,
-    so the inside sum is ``R @ k @ C.T`` with 0/1 matrices ``R`` (OH, kh) and ``C`` (OW, kw).
-    """
-    ((pt, _), (pl, _)), (h, w) = call.pad_box, call.in_hw
-    kh, kw = call.kern.shape
-    oh, ow = (call.result_shape or call.out_shape[1:])[:2]
-    sh, dh = call.stride[0], call.dilation[0]
-    sw = call.stride[1]
-    channels = call.result_shape[2] if call.result_shape is not None else 1
-    dw = call.dilation[1] // channels if not call.channels_moved else call.dilation[1]
-    rows = np.arange(oh)[:, None] * sh + np.arange(kh)[None, :] * dh - pt
-    cols = np.arange(ow)[:, None] * sw + np.arange(kw)[None, :] * dw - pl
-    r_in = ((rows >= 0) & (rows < h)).astype(call.kern.dtype)
-    c_in = ((cols >= 0) & (cols < w)).astype(call.kern.dtype)
-    kern = call.kern
-    outside = kern.sum() - r_in @ kern @ c_in.T  # (OH, OW)
-    term = (outside * call.cval).astype(call.dtype)
-    if call.channels_moved:
-        return term[np.newaxis]
-    if call.result_shape is not None:  # folded (1, OH, OW*C)
-        return np.repeat(term, channels, axis=1)[np.newaxis]
-    return term[np.newaxis]

@@ -32,6 +32,7 @@ import numpy as np
 
 import fastconv
 
+from . import _plan
 from . import _validation as v
 from ._output import check_output, replacing
 
@@ -55,7 +56,7 @@ def _numba_threads(threads):
 def _check_threads(threads):
     if threads is None:
         return None
-    if not v._is_int(threads) or threads < 1:
+    if not v.is_int(threads) or threads < 1:
         raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
     return int(threads)
 
@@ -133,23 +134,23 @@ def _bounds(in_chunks, n_out: int, stride: int, halo: int, out_chunk) -> list[in
     return starts
 
 
-def _plan(n_padded, in_chunks, k, stride, dilation, n_out, out_chunk):
-    """Input chunks, output chunks and halo along one axis."""
-    halo = dilation * (k - 1)
-    starts = _bounds(in_chunks, n_out, stride, halo, out_chunk)
-    used = (n_out - 1) * stride + halo + 1  # input rows any output reads
+def _axis_chunks(win, axis, in_chunks, out_chunk):
+    """Input rows used, input chunks and output chunks along one axis of the window ``win``."""
+    stride, n_out = win.stride[axis], win.out_hw[axis]
+    starts = _bounds(in_chunks, n_out, stride, win.halo[axis], out_chunk)
+    used = win.extent(axis, n_out)  # input rows any output reads
     out_chunks = tuple(b - a for a, b in zip(starts, starts[1:] + [n_out], strict=True))
     in_edges = [s * stride for s in starts] + [used]
     inp = tuple(b - a for a, b in zip(in_edges, in_edges[1:], strict=False))
-    return used, inp, out_chunks, halo
+    return used, inp, out_chunks
 
 
-def _block(x, *, k, stride, dilation, flip, backend, threads, halo, out_chunks, block_id=None):
+def _block(x, *, k, win, flip, backend, threads, out_chunks, block_id=None):
     """One output chunk from one input chunk extended by the halo after it (rows below, columns right)."""
     nr, nc = out_chunks[0][block_id[0]], out_chunks[1][block_id[1]]
-    x = x[: (nr - 1) * stride[0] + halo[0] + 1, : (nc - 1) * stride[1] + halo[1] + 1]
+    x = x[: win.extent(0, nr), : win.extent(1, nc)]
     with _numba_threads(threads):
-        return fastconv.convolve2d(x, k, stride, 0, dilation=dilation, flip=flip, backend=backend)
+        return fastconv.convolve2d(x, k, win.stride, 0, dilation=win.dilation, flip=flip, backend=backend)
 
 
 def convolve2d(
@@ -216,38 +217,23 @@ def convolve2d(
     image = _as_dask(image, "img", (2, 3))
     k = v.check_array(k, "k", (2,))
     v.check_choice(backend, "backend", ("auto",) + tuple(fastconv.BACKENDS))
-    stride = v.as_pair(stride, "stride")
-    dilation = v.as_pair(dilation, "dilation")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be True or False, got {flip!r}")
-    v.check_choice(pad_mode, "pad_mode", v.PAD_MODES)
+    v.check_choice(pad_mode, "pad_mode", _plan.PAD_MODES)
     threads = _check_threads(threads)
     out_chunk = None if chunks is None else v.as_pair(chunks, "chunks")
-    (pt, pb), (pl, pr) = v.normalize_padding(padding, image.shape[:2], k.shape, stride, dilation)
-    hp, wp = image.shape[0] + pt + pb, image.shape[1] + pl + pr
-    v.check_fits((hp, wp), k.shape, dilation)
-    out_hw = tuple(v.output_size((hp, wp)[i], k.shape[i], stride[i], dilation[i]) for i in range(2))
-    dtype = v.result_dtype(np.empty(0, image.dtype), k)
+    win = _plan.window(image.shape[:2], k.shape, stride, padding, dilation)
+    (pt, pb), (pl, pr) = win.pads
+    dtype = _plan.dtypes(image.dtype, k.dtype)[0]
 
     x = _pad_axis(_pad_axis(image, 0, pt, pb, pad_mode), 1, pl, pr, pad_mode)
-    plans = [
-        _plan(
-            x.shape[i],
-            x.chunks[i],
-            k.shape[i],
-            stride[i],
-            dilation[i],
-            out_hw[i],
-            None if out_chunk is None else out_chunk[i],
-        )
-        for i in range(2)
-    ]
+    plans = [_axis_chunks(win, i, x.chunks[i], None if out_chunk is None else out_chunk[i]) for i in range(2)]
     used = tuple(p[0] for p in plans)
     x = x[: used[0], : used[1]]
     in_chunks = (plans[0][1], plans[1][1]) + x.chunks[2:]
     if x.chunks != in_chunks:
         x = x.rechunk(in_chunks)
-    halo = (plans[0][3], plans[1][3])
+    halo = win.halo
     # Output i needs input rows i*s .. i*s + halo: a chunk needs the halo after it, none before.
     depth = {0: (0, halo[0]), 1: (0, halo[1])}
     if x.ndim == 3:
@@ -257,12 +243,10 @@ def convolve2d(
     return x.map_blocks(
         _block,
         k=k,
-        stride=stride,
-        dilation=dilation,
+        win=win,
         flip=bool(flip),
         backend=backend,
         threads=threads,
-        halo=halo,
         out_chunks=out_chunks,
         chunks=out_chunks + x.chunks[2:],
         dtype=dtype,
@@ -438,6 +422,7 @@ def filter_file(
     pad_mode="constant",
     backend="auto",
     channel=None,
+    scale="none",
     chunks=1024,
     scheduler="threads",
     num_workers=None,
@@ -450,8 +435,10 @@ def filter_file(
     The input is opened lazily (a TIFF through tifffile's zarr interface, a zarr
     store with :func:`zarr.open`), filtered with :func:`convolve2d` and written
     one chunk at a time, so only a few chunks per worker are in memory. The
-    output holds the raw convolution values in :func:`fastconv.convolve2d`'s
-    dtype (int64 for integer images and kernels).
+    channel choice, the kernel chain and the scaling are those of
+    :func:`fastconv.image.filter_image` and ``fastconv filter``; by default
+    (``scale="none"``) the output holds the raw convolution values in
+    :func:`fastconv.convolve2d`'s dtype (int64 for integer images and kernels).
 
     Parameters
     ----------
@@ -462,12 +449,18 @@ def filter_file(
         (a tiled TIFF, tiles of ``chunks`` rounded up to a multiple of 16).
         Written under a temporary name beside it and renamed when complete, so an
         interrupted job leaves the old ``dst`` (or none), never a partial one.
-    k : array_like (kh, kw), or a list of them
-        The kernel; a list is applied in order (each output feeds the next).
+    k : array_like (kh, kw) or str, or a list of them
+        The kernel (an array, or a name or text :func:`fastconv.filters.parse`
+        reads); a list is applied in order (each output feeds the next).
     stride, padding, dilation, flip, pad_mode, backend
         As in :func:`fastconv.convolve2d`.
-    channel : None, "r", "g", "b" or "rgb", default None
-        For an (H, W, C) image: the channel to keep, or all ("rgb", or None).
+    channel : None or one of :data:`fastconv.image.CHANNELS`, default None
+        For an (H, W, C) image: the channel to keep, the luminance ``gray``,
+        or all (``rgb``, or None), as :func:`fastconv.image.select_channel`.
+    scale : {"none", "abs", "clip", "normalize"}, default "none"
+        ``none`` writes the raw values; the others write ``uint8`` pixels as
+        :func:`fastconv.image.scaled` maps them (``normalize`` reads the
+        result's range in a first pass).
     chunks : int or (int, int), default 1024
         Output chunk (and TIFF tile) size, rows and columns.
     scheduler : str, default "threads"
@@ -509,55 +502,34 @@ def filter_file(
     >>> int(zarr.open(d / "out.zarr", mode="r")[0, 0])
     99
     """
+    from .image import check_scale, kernel_chain
+
     src, dst = Path(src), Path(dst)
-    kernels = list(k) if isinstance(k, list) else [k]
+    kernels = kernel_chain(k)
+    check_scale(scale)
     out_chunk = v.as_pair(chunks, "chunks")
     out_suffix = dst.suffix.lower()
     if out_suffix not in TIFF_SUFFIXES + ZARR_SUFFIXES:
         raise ValueError(f"cannot write {dst} out of core: use a .zarr or .tif/.tiff output")
     if out_suffix in TIFF_SUFFIXES:
         out_chunk = tuple(-(-c // 16) * 16 for c in out_chunk)  # TIFF tiles are multiples of 16
+    job = {
+        "options": {"dilation": dilation, "flip": flip, "pad_mode": pad_mode, "backend": backend},
+        "stride": stride,
+        "padding": padding,
+        "channel": channel,
+        "scale": scale,
+        "chunks": out_chunk,
+        "threads": threads,
+    }
     check_output(dst, [src], overwrite=overwrite)
     with contextlib.ExitStack() as closing:
         partial = closing.enter_context(replacing(dst))
-        return _filter_file(
-            src,
-            partial,
-            kernels,
-            _open_lazy(src, closing),
-            stride,
-            padding,
-            dilation,
-            flip,
-            pad_mode,
-            backend,
-            channel,
-            out_chunk,
-            scheduler,
-            num_workers,
-            threads,
-            progress,
-        )
+        z = _open_lazy(src, closing)
+        return _filter_file(partial, kernels, z, job, scheduler, num_workers, progress, src)
 
 
-def _filter_file(
-    src,
-    dst,
-    kernels,
-    z,
-    stride,
-    padding,
-    dilation,
-    flip,
-    pad_mode,
-    backend,
-    channel,
-    out_chunk,
-    scheduler,
-    num_workers,
-    threads,
-    progress,
-):
+def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
     """:func:`filter_file` on the opened input ``z``."""
     import dask
 
@@ -573,38 +545,22 @@ def _filter_file(
 
     # Read in chunks whose cuts, once padded, fall where the output's chunks need them.
     read = list(z.chunks[:2])
-    kh, kw = np.shape(kernels[0])[:2] if np.ndim(kernels[0]) == 2 else (1, 1)
+    out_chunk = job["chunks"]
     if len(kernels) == 1 and np.ndim(kernels[0]) == 2:
         try:
-            st, dl = v.as_pair(stride, "stride"), v.as_pair(dilation, "dilation")
-            pads = v.normalize_padding(padding, z.shape[:2], (kh, kw), st, dl)
-            read = [_aligned_read_chunks(z.shape[i], pads[i][0], out_chunk[i] * st[i]) for i in range(2)]
+            dilation = job["options"]["dilation"]
+            win = _plan.window(z.shape[:2], np.shape(kernels[0]), job["stride"], job["padding"], dilation)
+            read = [_aligned_read_chunks(z.shape[i], win.pads[i][0], out_chunk[i] * win.stride[i]) for i in range(2)]
         except (TypeError, ValueError):
             pass  # convolve2d below reports the mistake in its own words
-    img = da.from_zarr(z, chunks=tuple(read) + ((z.shape[2],) if len(z.shape) == 3 else ()))
-    if img.ndim == 3 and channel not in (None, "rgb"):
-        names = "rgb"
-        if channel not in names or len(channel) != 1:
-            raise ValueError(f"channel must be one of r, g, b, rgb out of core; got {channel!r}")
-        index = names.index(channel)
-        if index >= img.shape[2]:
-            raise ValueError(f"channel {channel!r} is not in {src}, which has {img.shape[2]} channel(s)")
-        img = img[:, :, index]
+    from .image import apply_chain, display_unit, scaled, select_channel
 
-    out = img
-    for kern in kernels:
-        out = convolve2d(
-            out,
-            kern,
-            stride,
-            padding,
-            dilation=dilation,
-            flip=flip,
-            pad_mode=pad_mode,
-            backend=backend,
-            chunks=out_chunk,
-            threads=threads,
-        )
+    img = da.from_zarr(z, chunks=tuple(read) + ((z.shape[2],) if len(z.shape) == 3 else ()))
+    if job["channel"] is not None:
+        img = select_channel(img, job["channel"])
+    lazy = {"chunks": out_chunk, "threads": job["threads"], **job["options"]}
+    out = apply_chain(img, kernels, convolve2d, job["stride"], job["padding"], **lazy)
+    out = scaled(out, job["scale"], display_unit(img.dtype))
     if out.ndim == 3:
         out = out.rechunk({2: -1})
 

@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import filters
+from ._validation import int_range
 from .convolve import convolve2d
 
 __all__ = [
@@ -282,15 +283,46 @@ def read_image(
             raise ValueError(f"cannot read image {path}: {reason}") from None
     if size is not None:
         pixels = _resize(pixels, size, Image)
+    return np.ascontiguousarray(select_channel(pixels, channel))
+
+
+def select_channel(pixels, channel: str):
+    """The ``channel`` of ``(H, W)`` or ``(H, W, C)`` pixels, for NumPy and dask arrays alike.
+
+    ``channel`` is one of :data:`CHANNELS` (or an alias such as ``red`` or
+    ``grey``): a colour plane, the luminance ``gray`` (ITU-R 601-2, exactly as
+    Pillow's ``L`` for 8-bit pixels), or ``rgb``, the first three planes.  A
+    grey image gives its one plane for every choice (three copies for ``rgb``).
+    Every front end (``fastconv filter``, :func:`filter_image`,
+    :func:`fastconv.dask.filter_file`) picks channels here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv.image import select_channel
+    >>> px = np.array([[[255, 0, 0], [0, 0, 255]]], np.uint8)
+    >>> select_channel(px, "gray"), select_channel(px, "b")
+    (array([[76, 29]], dtype=uint8), array([[  0, 255]], dtype=uint8))
+    """
+    channel = _channel(channel)
     if pixels.ndim == 2:  # grey: every channel choice is the one plane
-        return np.stack([pixels] * 3, axis=-1) if channel == "rgb" else pixels
+        return pixels if channel != "rgb" else _stack([pixels] * 3)
     if channel == "gray":
-        if pixels.dtype == np.uint8:  # Pillow's own (integer) conversion, as before
-            return np.asarray(Image.fromarray(pixels, "RGB").convert("L")).copy()
         return _luminance(pixels)
     if channel == "rgb":
-        return np.ascontiguousarray(pixels)
-    return pixels[:, :, "rgb".index(channel)].copy()
+        return pixels[:, :, :3] if pixels.shape[2] > 3 else pixels
+    index = "rgb".index(channel)
+    if index >= pixels.shape[2]:
+        raise ValueError(f"channel {channel!r} is not in an image of {pixels.shape[2]} channel(s)")
+    return pixels[:, :, index]
+
+
+def _stack(planes):
+    if isinstance(planes[0], np.ndarray):
+        return np.stack(planes, axis=-1)
+    import dask.array as da
+
+    return da.stack(planes, axis=-1)
 
 
 def _pixels(im) -> np.ndarray:
@@ -380,12 +412,15 @@ def _read_tiff(path) -> np.ndarray | None:
     return values.astype(values.dtype.newbyteorder("="))
 
 
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R 601-2 luminance of an RGB array, in its own dtype (rounded for integers), as Pillow's ``L``."""
+def _luminance(rgb):
+    """ITU-R 601-2 luminance of RGB pixels in their own dtype, as Pillow's ``L`` (its integer formula for uint8)."""
+    if rgb.dtype == np.uint8:
+        r, g, b = (rgb[..., c].astype(np.uint32) for c in range(3))
+        return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
     grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
     if rgb.dtype.kind in "iu":
-        info = np.iinfo(rgb.dtype)
-        return np.clip(np.rint(grey), info.min, info.max).astype(rgb.dtype)
+        low, high = int_range(rgb.dtype)
+        return np.clip(np.rint(grey), low, high).astype(rgb.dtype)
     return grey.astype(rgb.dtype)
 
 
@@ -420,8 +455,10 @@ def to_uint8(values: ArrayLike, scale: str = DEFAULT_SCALE) -> np.ndarray:
 
     Parameters
     ----------
-    values : array_like
-        Filter output, any real dtype, any shape.
+    values : array_like or dask.array.Array
+        Filter output, any real dtype, any shape.  A dask array gives a lazy
+        ``uint8`` dask array (its NaN check, and ``normalize``'s minimum and
+        maximum, are computed first, in one pass).
     scale : {"abs", "clip", "normalize"}, default "abs"
         ``abs``: ``min(|v|, 255)``; ``clip``: ``min(max(v, 0), 255)``;
         ``normalize``: ``255 (v - min) / (max - min)`` over the whole array
@@ -451,9 +488,12 @@ def to_uint8(values: ArrayLike, scale: str = DEFAULT_SCALE) -> np.ndarray:
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
-    v = np.asarray(values)
+    lazy = not isinstance(values, np.ndarray) and hasattr(values, "dask")  # a dask array stays lazy
+    v = values if lazy else np.asarray(values)
     if v.dtype.kind not in "biuf":
         raise TypeError(f"values must be real numbers, got dtype {v.dtype}")
+    if lazy:
+        return _to_uint8_lazy(v, scale)
     if v.dtype.kind == "f" and np.isnan(v).any():
         raise ValueError("values contain NaN; there is no pixel value for it")
     lo = hi = 0.0
@@ -476,6 +516,29 @@ def to_uint8(values: ArrayLike, scale: str = DEFAULT_SCALE) -> np.ndarray:
         np.clip(block, 0, 255, out=block)
         out[start : start + step] = block
     return out.reshape(v.shape)
+
+
+def _to_uint8_lazy(v, scale: str):
+    """:func:`to_uint8` of a dask array: lazy, its checks computed in one pass over the data."""
+    import dask
+
+    v = v.astype(np.float64)
+    checks = [np.isnan(v).any()]
+    if scale == "normalize":
+        checks += [v.min(), v.max()] if v.size else [0.0, 0.0]
+    checks = dask.compute(*checks)
+    if checks[0]:
+        raise ValueError("values contain NaN; there is no pixel value for it")
+    if scale == "abs":
+        out = np.abs(v)
+    elif scale == "clip":
+        out = v
+    else:
+        lo, hi = float(checks[1]), float(checks[2])
+        if hi == lo:
+            return (v * 0).astype(np.uint8)
+        out = (v - lo) * (255.0 / (hi - lo))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def save_image(pixels: ArrayLike, path: str | os.PathLike) -> Path:
@@ -685,23 +748,45 @@ def filter_image(
     else:
         values = read_image(image, resize=resize, channel=channel)
         unit = display_unit(values.dtype)
+    check_scale(scale)
+    options = {"dilation": dilation, "flip": flip, "pad_mode": pad_mode, "backend": backend}
+    values = apply_chain(values, kernel_chain(kernel), convolve2d, stride, padding, **options)
+    return scaled(values, scale, unit)
+
+
+def check_scale(scale: str) -> str:
+    """``scale`` if it is one of :data:`FILTER_SCALES`, else ValueError."""
     if scale not in FILTER_SCALES:
         raise ValueError(f"scale must be one of {', '.join(FILTER_SCALES)}; got {scale!r}")
-    chain = kernel if isinstance(kernel, (list, tuple)) else [kernel]
+    return scale
+
+
+def kernel_chain(kernel) -> list[np.ndarray]:
+    """A kernel or a list of kernels applied in turn, as a list (names read by :func:`fastconv.filters.parse`)."""
+    chain = list(kernel) if isinstance(kernel, (list, tuple)) else [kernel]
     if not chain:
         raise ValueError("kernel must name at least one kernel, got an empty list")
+    return [filters.parse(k) if isinstance(k, str) else k for k in chain]
+
+
+def apply_chain(values, chain, convolve, stride=1, padding=0, **options):
+    """``values`` filtered by each kernel of ``chain`` in turn with ``convolve`` (``convolve2d`` or its dask twin).
+
+    The unscaled output of one kernel is the input of the next; every kernel
+    gets the same ``stride``, ``padding`` and ``options``.
+    """
     for k in chain:
-        k = filters.parse(k) if isinstance(k, str) else k
-        values = convolve2d(
-            values,
-            k,
-            stride,
-            padding,
-            dilation=dilation,
-            flip=flip,
-            pad_mode=pad_mode,
-            backend=backend,
-        )
-    if scale == "none":
+        values = convolve(values, k, stride, padding, **options)
+    return values
+
+
+def scaled(values, scale: str, unit: float = 1.0):
+    """A filter result mapped for display: :func:`to_uint8` after dividing by ``unit`` (not for ``normalize``).
+
+    ``scale="none"`` returns ``values`` unchanged.  ``unit`` is
+    :func:`display_unit` of the source image's dtype (1 for an array given as
+    is), so a 16-bit image shows as its 8-bit version would.
+    """
+    if check_scale(scale) == "none":
         return values
     return to_uint8(values if unit == 1 or scale == "normalize" else values / unit, scale)

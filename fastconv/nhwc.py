@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from threadpoolctl import ThreadpoolController
 
+from . import _plan
 from . import _validation as v
 from ._loops import conv2d as _k
 
@@ -68,13 +69,6 @@ BLOCKS_PER_THREAD = 4
 
 _state = threading.local()  # per thread: whether BLAS is already limited
 _blas: ThreadpoolController | None = None  # made on first use (it scans the loaded libraries)
-
-
-def _shape(a):
-    try:
-        return np.shape(a)
-    except Exception:  # ragged lists: check_array gives the message
-        return None
 
 
 @contextlib.contextmanager
@@ -170,16 +164,6 @@ def _choose_backend(dtype) -> str:
     return "im2col" if np.dtype(dtype) == np.float64 else "direct"
 
 
-def _geometry(in_hw, k_hw, stride, padding, dilation):
-    """``(pt, pl, OH, OW)`` for normalised ``stride``/``dilation`` pairs; validates ``padding``."""
-    (pt, pb), (pl, pr) = v.normalize_padding(padding, in_hw, k_hw, stride, dilation)
-    hp, wp = in_hw[0] + pt + pb, in_hw[1] + pl + pr
-    v.check_fits((hp, wp), k_hw, dilation, name="w")
-    oh = v.output_size(hp, k_hw[0], stride[0], dilation[0])
-    ow = v.output_size(wp, k_hw[1], stride[1], dilation[1])
-    return pt, pl, oh, ow
-
-
 @contextlib.contextmanager
 def _threads_for(macs: int):
     """Run the body on one Numba thread if ``macs`` is below :data:`SERIAL_MACS`.
@@ -198,36 +182,60 @@ def _threads_for(macs: int):
         numba.set_num_threads(before)
 
 
-def _conv(x, w2, bias, k_hw, stride, padding, dilation, relu, backend, packed=None):
-    """Convolve prepared arrays: ``x`` (N, H, W, C) C-contiguous, ``w2`` (kh*kw*C, F), ``bias`` (F,) or None.
+def _compute(plan: _plan.ConvPlan, relu: bool, backend: str, packed=None) -> np.ndarray:
+    """Run a planned layer: ``(N, OH, OW, F)`` in ``plan.dtype``, with ReLU applied if ``relu``.
 
-    All three have the output dtype already; ``stride`` and ``dilation`` are
-    pairs. ``packed`` is ``pack(w2)`` made in advance (float32 only), or None.
-    Returns ``(N, OH, OW, F)``, with ReLU applied if ``relu``.
+    ``packed`` is ``pack(plan.w2)`` made in advance (float32 only), or None.
     """
-    pt, pl, oh, ow = _geometry(x.shape[1:3], k_hw, stride, padding, dilation)
-    out = np.empty((x.shape[0], oh, ow, w2.shape[1]), dtype=w2.dtype)
+    win = plan.window
+    out = np.empty(plan.out_shape, dtype=plan.dtype)
     if backend == "auto":
         backend = _choose_backend(out.dtype)
-    run = _RUNNERS[backend]
-    with _threads_for(out.size * w2.shape[0]):
-        run(x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out, packed)
+    (kh, kw), (sh, sw), (dh, dw) = win.k_hw, win.stride, win.dilation
+    pt, pl = win.pads[0][0], win.pads[1][0]
+    with _threads_for(out.size * plan.w2.shape[0]):
+        _RUNNERS[backend](plan.x, plan.w2, plan.bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed)
     return out
 
 
-def _check_shapes(x, w):
-    xs, ws = _shape(x), _shape(w)
-    if xs is not None and ws is not None:
-        if len(xs) != 4 or len(ws) != 4:
-            raise ValueError(
-                "conv2d needs x of shape (N, H, W, C) and w of shape (kh, kw, C, F), "
-                f"got x of shape {xs} and w of shape {ws}"
-            )
-        if xs[3] != ws[2]:
-            raise ValueError(
-                f"x has {xs[3]} channels but w expects {ws[2]}: x of shape {xs} (N, H, W, C), "
-                f"w of shape {ws} (kh, kw, C, F)"
-            )
+class Filters:
+    """A bank of float32 CNN filters prepared once for many :func:`conv2d` calls (a layer of a saved model).
+
+    Holds ``w`` ``(kh, kw, C, F)`` reshaped to ``(kh*kw*C, F)`` and packed for the
+    direct kernel, and ``bias`` ``(F,)``; calling it on ``x`` computes what
+    ``conv2d(x, w, ..., bias=bias)`` computes in float32, with an optional fused
+    ReLU.  :mod:`fastconv.nn` runs every ``Conv2D`` layer through it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv.nhwc import Filters
+    >>> f = Filters(np.ones((3, 3, 2, 4), np.float32), bias=np.full(4, -10, np.float32))
+    >>> y = f(np.ones((1, 5, 5, 2), np.float32), padding="same", relu=True)
+    >>> float(y[0, 2, 2, 0]), float(y[0, 0, 0, 0])  # 18 taps - 10; 8 taps at the corner - 10, clipped
+    (8.0, 0.0)
+    """
+
+    def __init__(self, w: ArrayLike, bias: ArrayLike | None = None):
+        w = v.check_array(w, "w", (4,))
+        kh, kw, c, f = w.shape
+        self.k_hw, self.channels = (kh, kw), c
+        self.w2 = np.ascontiguousarray(w, np.float32).reshape(kh * kw * c, f)
+        self.packed = pack(self.w2)  # the direct kernel's weight order, made once
+        self.bias = None
+        if bias is not None:
+            bias = v.check_array(bias, "bias", (1,))
+            if bias.shape != (f,):
+                raise ValueError(f"bias must have shape (F,) = ({f},) for w of shape {w.shape}, got {bias.shape}")
+            self.bias = np.ascontiguousarray(bias, np.float32)
+
+    def __call__(self, x, stride=1, padding="valid", *, dilation=1, relu: bool = False) -> np.ndarray:
+        """``(N, OH, OW, F)`` float32: the filters applied to ``x`` ``(N, H, W, C)`` (converted to float32)."""
+        x = np.asarray(x)
+        if x.ndim != 4 or x.shape[3] != self.channels:
+            raise ValueError(f"x must have shape (N, H, W, {self.channels}), got {x.shape}")
+        plan = _plan.layer(x, self.w2, self.bias, self.k_hw, stride, padding, dilation)
+        return _compute(plan, bool(relu), "auto", self.packed)
 
 
 def conv2d(
@@ -311,23 +319,4 @@ def conv2d(
     (2, 3, 3, 4)
     """
     v.check_choice(backend, "backend", ("auto",) + BACKENDS)
-    _check_shapes(x, w)
-    x = v.check_array(x, "x", (4,))
-    w = v.check_array(w, "w", (4,))
-    stride = v.as_pair(stride, "stride")
-    dilation = v.as_pair(dilation, "dilation")
-    kh, kw, _, F = w.shape
-    arrays = [x, w]
-    if bias is not None:
-        bias = v.check_array(bias, "bias", (1,))
-        if bias.shape != (F,):
-            raise ValueError(f"bias must have shape (F,) = ({F},) for w of shape {w.shape}, got {bias.shape}")
-        arrays.append(bias)
-    dtype = v.result_dtype(*arrays)
-    if dtype.kind == "i":  # exact int64 sums, or OverflowError where they could wrap
-        v.check_int_bound(x, w, bias=bias, x_name="x", k_name="w")
-    x = v.as_kernel_input(x, dtype)
-    w2 = v.as_kernel_input(w, dtype).reshape(kh * kw * w.shape[2], F)
-    if bias is not None:
-        bias = v.as_kernel_input(bias, dtype)
-    return _conv(x, w2, bias, (kh, kw), stride, padding, dilation, False, backend)
+    return _compute(_plan.conv(x, w, stride, padding, dilation, bias), False, backend)

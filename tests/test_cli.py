@@ -329,7 +329,7 @@ def test_unknown_kernel_in_a_real_process(tmp_path, photo):
         (
             ["filter", "{photo}", "-k", "kernel1", "--padding", "-1", "-o", "o.png"],
             2,
-            r"argument --padding: padding must be valid, same, N",
+            r"argument --padding: padding must be valid, same, full, N",
         ),
         (
             ["filter", "{photo}", "-k", "kernel1", "--resize", "200by200", "-o", "o.png"],

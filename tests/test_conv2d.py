@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastconv import nhwc
+from fastconv import _plan, nhwc
 from fastconv.nhwc import BACKENDS, conv2d
 
 
@@ -169,7 +169,7 @@ def test_direct_tile_paths_match_numpy_loop(case, relu, wide, monkeypatch):
     want = conv2d_loop(x, w, stride, pad, dilation, bias=b)
     if relu:
         want = np.maximum(want, 0)
-    got = nhwc._conv(x, w.reshape(-1, f), b, (kh, kw), stride, pad, dilation, relu, "direct")
+    got = nhwc._compute(_plan.conv(x, w, stride, pad, dilation, b), relu, "direct")
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=1.0))
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validation as v
+from .. import _plan
 from .._loops import conv2d as _loops
-from ..nhwc import _conv, pack
+from ..nhwc import Filters
 
 #: Activations the layers know, by their Keras name.
 ACTIVATIONS = ("linear", "relu", "softmax")
@@ -107,31 +107,14 @@ class Conv2D:
         object.__setattr__(self, "strides", _window(self.name, "Conv2D", "strides", self.strides))
         object.__setattr__(self, "dilation", _window(self.name, "Conv2D", "dilation_rate", self.dilation))
         _padding_word(self.name, "Conv2D", self.padding)
-        kh, kw, c, f = self.kernel.shape
-        object.__setattr__(self, "bias", _bias(self.name, "Conv2D", self.bias, f))
-        object.__setattr__(self, "_w2", np.ascontiguousarray(self.kernel, np.float32).reshape(kh * kw * c, f))
-        object.__setattr__(self, "_packed", pack(self._w2))  # the direct kernel's weight order, made once
-        if self.bias is not None:
-            object.__setattr__(self, "_b", np.ascontiguousarray(self.bias, np.float32))
-        else:
-            object.__setattr__(self, "_b", None)
+        object.__setattr__(self, "bias", _bias(self.name, "Conv2D", self.bias, self.kernel.shape[3]))
+        object.__setattr__(self, "_filters", Filters(self.kernel, self.bias))  # weights packed once
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        kh, kw, c, _ = self.kernel.shape
+        c = self.kernel.shape[2]
         if x.ndim != 4 or x.shape[3] != c:
             raise ValueError(f"layer {self.name!r} (Conv2D) expects input of shape (N, H, W, {c}), got {x.shape}")
-        y = _conv(
-            np.ascontiguousarray(x, np.float32),
-            self._w2,
-            self._b,
-            (kh, kw),
-            self.strides,
-            self.padding,
-            self.dilation,
-            self.activation == "relu",
-            "auto",
-            self._packed,
-        )
+        y = self._filters(x, self.strides, self.padding, dilation=self.dilation, relu=self.activation == "relu")
         return y if self.activation != "softmax" else softmax(y)
 
 
@@ -153,13 +136,10 @@ class MaxPooling2D:
         if x.ndim != 4:
             raise ValueError(f"layer {self.name!r} (MaxPooling2D) expects input of shape (N, H, W, C), got {x.shape}")
         n, h, w, c = x.shape
-        (pt, pb), (pl, pr) = v.normalize_padding(self.padding, (h, w), self.pool_size, self.strides, (1, 1))
-        oh = v.output_size(h + pt + pb, self.pool_size[0], self.strides[0], 1)
-        ow = v.output_size(w + pl + pr, self.pool_size[1], self.strides[1], 1)
-        if oh < 1 or ow < 1:
-            raise ValueError(f"layer {self.name!r} (MaxPooling2D): pool {self.pool_size} does not fit input {x.shape}")
+        win = _plan.window((h, w), self.pool_size, self.strides, self.padding, k_name="pool_size")
+        (oh, ow), (pt, pl) = win.out_hw, (win.pads[0][0], win.pads[1][0])
         out = np.empty((n, oh, ow, c), dtype=np.float32)
-        _loops.maxpool(np.ascontiguousarray(x, np.float32), *self.pool_size, *self.strides, pt, pl, out)
+        _loops.maxpool(np.ascontiguousarray(x, np.float32), *self.pool_size, *win.stride, pt, pl, out)
         return out
 
 

@@ -313,7 +313,7 @@ def _sample_shape(shape, cfg) -> tuple:
 
 def _check_shapes(layers, input_shape) -> None:
     """Follow one sample's shape through the layers; a layer that cannot take its input is a ModelFileError."""
-    from .. import _validation as v
+    from .. import _plan
 
     shape = tuple(input_shape)
     for layer in layers:
@@ -334,8 +334,10 @@ def _check_shapes(layers, input_shape) -> None:
             if None in shape[:2]:
                 shape = (None, None, channels)
                 continue
-            pads = v.normalize_padding(layer.padding, shape[:2], k, s, d)
-            out = [v.output_size(shape[i] + sum(pads[i]), k[i], s[i], d[i]) for i in range(2)]
+            try:
+                out = _plan.window(shape[:2], k, s, layer.padding, d).out_hw
+            except ValueError:
+                out = (0, 0)
             if min(out) < 1:
                 raise ModelFileError(f"{where}: window {tuple(k)} does not fit its input {shape}")
             shape = (out[0], out[1], channels)

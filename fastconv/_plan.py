@@ -1,0 +1,437 @@
+"""The planning step every front end of fastconv shares: geometry, dtypes, the exact-integer bound.
+
+A front end (``convolve2d``, ``conv2d``, ``fastconv.dask``, ``fastconv.nn``, the
+command line) maps its own argument names onto one of three plans and never
+works out a padding, an output size or a dtype itself:
+
+:func:`window`
+    The geometry of a 2-D sliding window along rows and columns: stride and
+    dilation as ``(rows, cols)`` pairs, the padding as ``((top, bottom),
+    (left, right))`` (every form :func:`fastconv.convolve2d` accepts), the
+    padded and output sizes.  Sizes are checked here, before anything is
+    allocated: a kernel larger than the padded image, or a padded image too
+    large for the loops' 64-bit index arithmetic, is a ``ValueError``; a
+    stride larger than the padded image (one output position) is clamped to
+    it, so the loops never see a value that could overflow.
+:func:`correlate`
+    One call of :func:`fastconv.convolve2d`: the window, the dtype rules
+    (result, accumulator, input), the overflow bound for integer results, the
+    image as ``(C, H, W)`` for the loops, and the constant padding.
+:func:`conv`
+    One call of :func:`fastconv.conv2d` (a CNN layer): the window, the dtype,
+    the overflow bound, the prepared ``x``, ``w`` and ``bias``.
+
+The loops (:mod:`fastconv._loops`) take what a plan holds and check nothing.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _validation as v
+
+PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+PADDING_WORDS = ("valid", "same", "full")
+
+#: Largest padded extent (rows or columns) the loops index: every ``i*stride + a*dilation`` stays below 2**63.
+MAX_EXTENT = 2**62
+
+_INT64 = np.dtype(np.int64)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+class Window(NamedTuple):
+    """The geometry of a 2-D sliding window (all pairs are ``(rows, cols)``)."""
+
+    in_hw: tuple[int, int]
+    k_hw: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    #: ``((top, bottom), (left, right))``
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    out_hw: tuple[int, int]
+
+    @property
+    def padded_hw(self) -> tuple[int, int]:
+        """The padded image's ``(rows, cols)``."""
+        (pt, pb), (pl, pr) = self.pads
+        return self.in_hw[0] + pt + pb, self.in_hw[1] + pl + pr
+
+    @property
+    def halo(self) -> tuple[int, int]:
+        """Rows and columns a window reaches beyond its first: ``dilation * (k - 1)``."""
+        return tuple(self.dilation[i] * (self.k_hw[i] - 1) for i in range(2))
+
+    def extent(self, axis: int, n_out: int) -> int:
+        """Padded input rows (``axis`` 0) or columns (1) that ``n_out`` consecutive outputs read."""
+        return (n_out - 1) * self.stride[axis] + self.halo[axis] + 1
+
+    @property
+    def padded(self) -> bool:
+        """Whether any side is padded."""
+        return any(self.pads[0]) or any(self.pads[1])
+
+
+def same_padding(n: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding along one axis: ``(before, after)``.
+
+    The output has ``ceil(n / stride)`` positions; the total padding is what the
+    last window needs beyond the input, split evenly with the odd element going
+    after (bottom/right), as ``tf.nn.conv2d(..., padding="SAME")`` does.
+    """
+    out = -(-n // stride)
+    total = max((out - 1) * stride + (k - 1) * dilation + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def _padding_error(padding, kind=ValueError):
+    return kind(
+        "padding must be an int, (rows, cols), ((top, bottom), (left, right)), 'valid', 'same' or 'full', "
+        f"got {padding!r}"
+    )
+
+
+def normalize_padding(padding, in_hw, k_hw, stride, dilation):
+    """Return padding as ``((top, bottom), (left, right))`` of non-negative ints.
+
+    Accepts an int, ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"``,
+    ``"same"`` (TensorFlow's rule, for any stride and dilation) or ``"full"``
+    (every position where the dilated kernel overlaps the image, as
+    ``scipy.signal.correlate2d(mode="full")``: ``dilation*(k-1)`` on each side).
+    """
+    if isinstance(padding, str):
+        word = padding.lower()
+        if word == "valid":
+            return (0, 0), (0, 0)
+        if word == "full":
+            return tuple((dilation[i] * (k_hw[i] - 1),) * 2 for i in range(2))
+        if word == "same":
+            return tuple(same_padding(in_hw[i], k_hw[i], stride[i], dilation[i]) for i in range(2))
+        raise _padding_error(padding)
+    if v.is_int(padding):
+        p = int(padding)
+        result = ((p, p), (p, p))
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
+        if all(v.is_int(x) for x in padding):
+            result = ((int(padding[0]),) * 2, (int(padding[1]),) * 2)
+        elif all(isinstance(x, (tuple, list)) and len(x) == 2 and all(v.is_int(u) for u in x) for x in padding):
+            result = tuple((int(x[0]), int(x[1])) for x in padding)
+        else:
+            raise _padding_error(padding)
+    elif isinstance(padding, (float, np.floating, bool, np.bool_)):
+        raise TypeError(f"padding must be an int, a tuple or 'valid'/'same'/'full', got {padding!r}")
+    else:
+        raise _padding_error(padding)
+    if min(min(p) for p in result) < 0:
+        raise ValueError(f"padding must be >= 0, got {padding!r}")
+    return result
+
+
+def padding_from_text(text: str):
+    """A command line's padding (``valid``, ``same``, ``full``, ``N``, ``ROWS,COLS``, ``TOP,BOTTOM,LEFT,RIGHT``).
+
+    Returns the value :func:`window` takes; ValueError for anything else.
+    """
+    word = text.strip().lower()
+    if word in PADDING_WORDS:
+        return word
+    try:
+        values = [int(p) for p in word.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2, 4) or min(values) < 0:
+        raise ValueError(
+            f"padding must be {', '.join(PADDING_WORDS)}, N, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT (integers >= 0), "
+            f"got {text!r}"
+        )
+    if len(values) == 4:
+        return (values[0], values[1]), (values[2], values[3])
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    if type(value) is int and value >= 1:  # the common call
+        return value, value
+    return v.as_pair(value, name)
+
+
+def window(in_hw, k_hw, stride=1, padding=0, dilation=1, *, k_name: str = "k") -> Window:
+    """Validate a sliding window's arguments and work out its geometry (see :class:`Window`).
+
+    ``k_name`` names the kernel in messages (``"w"`` for a CNN layer, ``"pool_size"``).
+    """
+    stride = _pair(stride, "stride")
+    dilation = _pair(dilation, "dilation")
+    in_hw, k_hw = (int(in_hw[0]), int(in_hw[1])), (int(k_hw[0]), int(k_hw[1]))
+    if min(k_hw) < 1:
+        raise ValueError(f"{k_name} must be at least 1x1, got {k_hw}")
+    if type(padding) is int and padding >= 0:
+        pads = ((padding, padding), (padding, padding))
+    else:
+        pads = normalize_padding(padding, in_hw, k_hw, stride, dilation)
+    padded = in_hw[0] + pads[0][0] + pads[0][1], in_hw[1] + pads[1][0] + pads[1][1]
+    if max(padded) >= MAX_EXTENT:
+        raise ValueError(f"padding {padding!r} gives a padded image of {padded}, beyond {MAX_EXTENT} rows or columns")
+    # A tap spacing that only a one-tap axis sees has no effect: 1 keeps the loops' arithmetic small.
+    dilation = tuple(1 if k_hw[i] == 1 else dilation[i] for i in range(2))
+    span = tuple(dilation[i] * (k_hw[i] - 1) + 1 for i in range(2))
+    if span[0] > padded[0] or span[1] > padded[1]:
+        raise ValueError(
+            f"{k_name} of shape {k_hw} with dilation {dilation} spans {span}, larger than the padded image {padded}"
+        )
+    out_hw = tuple((padded[i] - span[i]) // stride[i] + 1 for i in range(2))
+    # A stride beyond the padded image leaves one output position; the padded size gives the same result.
+    stride = tuple(min(stride[i], padded[i]) for i in range(2))
+    return Window(in_hw, k_hw, stride, dilation, pads, out_hw)
+
+
+# --------------------------------------------------------------------------- dtypes
+
+
+def dtypes(img_dtype: np.dtype, k_dtype: np.dtype, dtype=None) -> tuple[np.dtype, np.dtype]:
+    """``(result dtype, accumulator dtype)`` of a correlation of ``img_dtype`` with ``k_dtype``.
+
+    ``dtype`` if given (checked by :func:`fastconv._validation.check_result_dtype`); else
+    int64 (exact) when both are integer or bool, float64 when either is float64,
+    float32 otherwise.  The loops accumulate integer results in int64 (or
+    narrower where that is exact) and floats in the result dtype.
+    """
+    integer = img_dtype.kind in "biu" and k_dtype.kind in "biu"
+    if dtype is not None:
+        result = v.check_result_dtype(dtype, integer)
+    elif integer:
+        result = _INT64
+    else:
+        result = v.float_result(img_dtype, k_dtype)
+    return result, (_INT64 if result.kind in "iu" else result)
+
+
+def _loop_input_dtype(img_dtype: np.dtype, acc: np.dtype) -> np.dtype:
+    """The image dtype the loops read: the accumulator's for floats, small integers as they are."""
+    if acc.kind == "f":
+        return acc
+    if img_dtype.kind == "b":  # bool has no arithmetic in the loops
+        return np.dtype(np.uint8)
+    if img_dtype == np.uint64:  # uint64 times int64 would promote to float
+        return _INT64
+    return img_dtype if img_dtype.isnative else img_dtype.newbyteorder("=")
+
+
+def _loop_array(a, dtype):
+    """``a`` as the loops take it (C-contiguous, aligned, ``dtype``), copied only when needed."""
+    flags = a.flags
+    if a.dtype == dtype and flags.c_contiguous and flags.aligned:
+        return a
+    return np.require(a, dtype=dtype, requirements=("C", "A"))
+
+
+# --------------------------------------------------------------------------- convolve2d
+
+
+class Fill(NamedTuple):
+    """The image padded with a nonzero constant, and which outputs (rows, columns of the loops' view) read it."""
+
+    x: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+class Plan(NamedTuple):
+    """One :func:`fastconv.convolve2d` call, ready for the loops.
+
+    The loops compute ``out`` of shape ``out_shape`` = ``(C, OH, OW)`` from
+    ``x`` (``(C, H, W)``) and the 2-D kernel ``kern``, both C-contiguous and of
+    the dtypes the loops accept.  Zero padding is not applied: ``pads =
+    (top, left)`` tells the loops where the image sits in the padded field
+    (bottom/right follow from ``out_shape``).  The other pad modes are applied
+    to ``x`` with :func:`numpy.pad`, and ``pads`` is then ``(0, 0)``.  A nonzero
+    constant ``cval`` adds a :class:`Fill`: the image padded with it, from which
+    the outputs that touch the padding are computed in a second pass.
+    """
+
+    x: np.ndarray
+    kern: np.ndarray
+    #: ``(rows, cols)`` of the loops' view (columns times C when channels are folded).
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[int, int]
+    out_shape: tuple[int, int, int]
+    #: What the loops write (int64 for every integer result).
+    dtype: np.dtype
+    #: The caller's result shape: ``(OH, OW)`` or ``(OH, OW, C)``.
+    result_shape: tuple[int, ...]
+    #: True when the loops see an ``(H, W, C)`` image as ``(C, H, W)``: the result is moved back.
+    channels_moved: bool
+    #: The dtype returned: ``dtype``, or a narrower integer dtype asked for with ``dtype=``
+    #: (the int64 result is then converted; the bound check made that exact).
+    result_dtype: np.dtype
+    #: The caller's geometry (stride, dilation, padding, output size on the image's own axes).
+    window: Window
+    #: A nonzero constant padding value: the second pass that gives the outputs touching the padding.
+    fill: Fill | None = None
+
+
+def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None) -> Plan:
+    """Validate and plan one :func:`fastconv.convolve2d` call (see :class:`Plan`).
+
+    An ``(H, W, C)`` image at column stride 1 is given to the loops as one
+    ``(1, H, W*C)`` image (the channels folded into the columns, no copy: tap
+    ``b`` of channel ``c`` sits ``b*dw*C`` columns after the output's own column
+    ``j*C + c``, so it is one 2-D correlation with column dilation ``dw*C``); at
+    other column strides the channels are moved to the front.
+    """
+    img = v.check_array(img, "img", (2, 3))
+    k = v.check_array(k, "k", (2,))
+    if not isinstance(flip, (bool, np.bool_)):
+        raise TypeError(f"flip must be True or False, got {flip!r}")
+    v.check_choice(pad_mode, "pad_mode", PAD_MODES)
+    win = window(img.shape[:2], k.shape, stride, padding, dilation)
+    result_dtype, acc = dtypes(img.dtype, k.dtype, dtype)
+    cval = v.check_cval(cval, result_dtype.kind in "iu")
+    if pad_mode != "constant" or not win.padded:
+        cval = 0
+    if result_dtype.kind in "iu":
+        # The loops sum in int64 (narrower only when provably exact): refuse
+        # what could wrap around, int64 or the dtype asked for.
+        v.check_int_bound(img, k, fill=cval, dtype=result_dtype)
+    x_dtype = _loop_input_dtype(img.dtype, acc)
+    kern = _loop_array(k[::-1, ::-1] if flip else k, acc)
+    (sh, sw), (dh, dw), (oh, ow) = win.stride, win.dilation, win.out_hw
+    folded = img.ndim == 3 and sw == 1
+    channels = img.shape[2] if img.ndim == 3 else 1
+    # The loops skip zero padding; the other pad modes are written out once with numpy.pad. A nonzero
+    # constant is written out too, but only the outputs that touch the padding are taken from that pass:
+    # the others stay bit for bit what cval=0 gives, and a NaN or inf fill reaches the border only.
+    explicit = win.padded and pad_mode != "constant"
+    x = _loop_image(img, win, x_dtype, folded, pad_mode if explicit else None)
+    fill = None
+    if win.padded and pad_mode == "constant" and cval != 0:
+        fill_dtype = x_dtype
+        if x_dtype.kind in "iu" and not v.int_range(x_dtype)[0] <= cval <= v.int_range(x_dtype)[1]:
+            fill_dtype = _INT64  # a fill the image's dtype cannot hold (the bound check covered int64)
+        rows, cols = _touches_padding(win)
+        fill = Fill(
+            _loop_image(img, win, fill_dtype, folded, "constant", cval),
+            rows,
+            np.repeat(cols, channels) if folded else cols,
+        )
+    (pt, _), (pl, _) = win.pads
+    if folded:
+        pads = (0, 0) if explicit else (pt, pl * channels)
+        out_shape = (1, oh, ow * channels)
+        return Plan(
+            x,
+            kern,
+            (sh, 1),
+            (dh, dw * channels),
+            pads,
+            out_shape,
+            acc,
+            (oh, ow, channels),
+            False,
+            result_dtype,
+            win,
+            fill,
+        )
+    pads = (0, 0) if explicit else (pt, pl)
+    result_shape = (oh, ow, channels) if img.ndim == 3 else (oh, ow)
+    out_shape = (x.shape[0], oh, ow)
+    return Plan(
+        x, kern, win.stride, win.dilation, pads, out_shape, acc, result_shape, img.ndim == 3, result_dtype, win, fill
+    )
+
+
+def _loop_image(img, win: Window, dtype, folded: bool, pad_mode=None, cval=0):
+    """The image as the loops read it: ``(1, H, W*C)`` folded or ``(C, H, W)``, padded with ``pad_mode`` if given."""
+    x = img if folded or img.ndim == 2 else np.moveaxis(img, 2, 0)
+    if pad_mode is not None:
+        widths = list(win.pads) + [(0, 0)] if folded else [(0, 0)] * (img.ndim - 2) + list(win.pads)
+        extra = {"constant_values": cval} if pad_mode == "constant" else {}
+        x = np.pad(np.asarray(x, dtype=dtype), widths, mode=pad_mode, **extra)
+    if folded:
+        x = x.reshape(x.shape[0], -1)
+    return _loop_array(x if x.ndim == 3 else x[np.newaxis], dtype)
+
+
+def _touches_padding(win: Window) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of the output rows and columns whose window reaches into the padding."""
+    masks = []
+    for axis in range(2):
+        first = np.arange(win.out_hw[axis]) * win.stride[axis] - win.pads[axis][0]
+        masks.append((first < 0) | (first + win.halo[axis] >= win.in_hw[axis]))
+    return masks[0], masks[1]
+
+
+# --------------------------------------------------------------------------- conv2d
+
+
+class ConvPlan(NamedTuple):
+    """One :func:`fastconv.conv2d` call, ready for the loops.
+
+    ``x`` ``(N, H, W, C)``, ``w2`` ``(kh*kw*C, F)`` and ``bias`` ``(F,)`` or None,
+    all C-contiguous in ``dtype``; the output is ``(N, OH, OW, F)`` of ``dtype``.
+    """
+
+    x: np.ndarray
+    w2: np.ndarray
+    bias: np.ndarray | None
+    window: Window
+    dtype: np.dtype
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        return (self.x.shape[0],) + self.window.out_hw + (self.w2.shape[1],)
+
+
+def _shape(a):
+    try:
+        return np.shape(a)
+    except Exception:  # ragged lists: check_array gives the message
+        return None
+
+
+def conv(x, w, stride=1, padding="valid", dilation=1, bias=None) -> ConvPlan:
+    """Validate and plan one :func:`fastconv.conv2d` call (see :class:`ConvPlan`)."""
+    xs, ws = _shape(x), _shape(w)
+    if xs is not None and ws is not None:
+        if len(xs) != 4 or len(ws) != 4:
+            raise ValueError(
+                "conv2d needs x of shape (N, H, W, C) and w of shape (kh, kw, C, F), "
+                f"got x of shape {xs} and w of shape {ws}"
+            )
+        if xs[3] != ws[2]:
+            raise ValueError(
+                f"x has {xs[3]} channels but w expects {ws[2]}: x of shape {xs} (N, H, W, C), "
+                f"w of shape {ws} (kh, kw, C, F)"
+            )
+    x = v.check_array(x, "x", (4,))
+    w = v.check_array(w, "w", (4,))
+    kh, kw, c, f = w.shape
+    win = window(x.shape[1:3], (kh, kw), stride, padding, dilation, k_name="w")
+    arrays = [x, w]
+    if bias is not None:
+        bias = v.check_array(bias, "bias", (1,))
+        if bias.shape != (f,):
+            raise ValueError(f"bias must have shape (F,) = ({f},) for w of shape {w.shape}, got {bias.shape}")
+        arrays.append(bias)
+    dtype = v.result_dtype(*arrays)
+    if dtype.kind == "i":  # exact int64 sums, or OverflowError where they could wrap
+        v.check_int_bound(x, w, bias=bias, x_name="x", k_name="w")
+    x = _loop_array(x, dtype)
+    w2 = _loop_array(w, dtype).reshape(kh * kw * c, f)
+    if bias is not None:
+        bias = _loop_array(bias, dtype)
+    return ConvPlan(x, w2, bias, win, dtype)
+
+
+def layer(x, w2, bias, k_hw, stride, padding, dilation) -> ConvPlan:
+    """Plan a CNN layer whose weights are prepared already (``w2`` ``(kh*kw*C, F)`` float32, as in fastconv.nn).
+
+    ``x`` is converted to ``w2``'s dtype; only the geometry is worked out.
+    """
+    win = window(x.shape[1:3], k_hw, stride, padding, dilation, k_name="w")
+    return ConvPlan(_loop_array(x, w2.dtype), w2, bias, win, w2.dtype)

@@ -1,0 +1,113 @@
+"""The planning step at its edges: sizes that would overflow the loops, and the constant padding value.
+
+Oracles: the NumPy loop of ``tests/reference.py`` and scipy (``ndimage.correlate``
+with ``mode="constant"``, ``signal.correlate2d`` with ``boundary="fill"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastconv
+from tests.reference import correlate2d_loop
+
+scipy_ndimage = pytest.importorskip("scipy.ndimage")
+scipy_signal = pytest.importorskip("scipy.signal")
+
+
+@pytest.mark.parametrize("stride", [(2**62, 2**62), 2**70, (3, 2**63 + 5)])
+@pytest.mark.parametrize("backend", ["direct", "naive", "im2col"])
+def test_huge_stride_gives_the_first_positions(stride, backend):
+    """A stride beyond the image leaves one output position per axis: the loops must not see the raw value."""
+    img = np.arange(64, dtype=np.int64).reshape(8, 8)
+    k = np.array([[1, 2], [3, 4]])
+    got = fastconv.convolve2d(img, k, stride=stride, backend=backend)
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    want = correlate2d_loop(img, k)[:: min(sh, 8), :: min(sw, 8)]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_huge_stride_conv2d_and_dask():
+    x = np.arange(2 * 8 * 8 * 3, dtype=np.float32).reshape(2, 8, 8, 3)
+    w = np.ones((3, 3, 3, 4), np.float32)
+    got = fastconv.conv2d(x, w, stride=2**70)
+    np.testing.assert_allclose(got, fastconv.conv2d(x, w)[:, :1, :1], rtol=1e-6)
+    da = pytest.importorskip("dask.array")
+    import fastconv.dask as fdask
+
+    img = np.arange(100, dtype=np.float64).reshape(10, 10)
+    lazy = fdask.convolve2d(da.from_array(img, chunks=3), np.ones((3, 3)), stride=(2**65, 3))
+    np.testing.assert_array_equal(lazy.compute(), correlate2d_loop(img, np.ones((3, 3)))[:1, ::3])
+
+
+def test_dilation_of_a_one_tap_axis_and_huge_padding():
+    img = np.arange(30.0).reshape(5, 6)
+    k = np.array([[1.0, -1.0]])  # one row: the row dilation does nothing
+    np.testing.assert_array_equal(
+        fastconv.convolve2d(img, k, dilation=(2**70, 2)), correlate2d_loop(img, k, dilation=(1, 2))
+    )
+    with pytest.raises(ValueError, match="padding .* padded image"):
+        fastconv.convolve2d(img, k, padding=2**62)
+    with pytest.raises(ValueError, match="dilation"):
+        fastconv.convolve2d(img, np.ones((2, 2)), dilation=2**70)
+
+
+# --------------------------------------------------------------------------- cval
+
+
+def _interior(h, w, kh, kw):
+    """The outputs of a "same"-padded call whose window lies inside an (h, w) image (scipy's centre origin)."""
+    return slice(kh // 2, h - (kh - 1 - kh // 2)), slice(kw // 2, w - (kw - 1 - kw // 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cval", [255.0, 1e6, -3.5])
+@pytest.mark.parametrize("k_shape", [(5, 4), (7, 9), (11, 11)])
+def test_cval_inside_is_bit_for_bit_cval_zero(dtype, cval, k_shape):
+    rng = np.random.default_rng(1)  # a "cval * (sum k - inside sum)" correction is not 0 inside for these
+    img = (rng.random((37, 41)) * 255).astype(dtype)
+    k = rng.standard_normal(k_shape).astype(dtype)
+    kh, kw = k_shape
+    pads = ((kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2))  # scipy.ndimage centres at size // 2
+    got = fastconv.convolve2d(img, k, padding=pads, cval=cval)
+    zero = fastconv.convolve2d(img, k, padding=pads)
+    inner = _interior(37, 41, kh, kw)
+    np.testing.assert_array_equal(got[inner], zero[inner])
+    want = scipy_ndimage.correlate(img.astype(np.float64), k.astype(np.float64), mode="constant", cval=cval)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * max(abs(cval), 255) * np.abs(k).sum())
+
+
+@pytest.mark.parametrize("cval", [np.nan, np.inf, -np.inf])
+def test_non_finite_cval_reaches_only_the_border(cval):
+    rng = np.random.default_rng(4)
+    img = rng.random((20, 30))
+    k = rng.standard_normal((3, 3))
+    got = fastconv.convolve2d(img, k, padding="same", cval=cval)
+    want = scipy_ndimage.correlate(img, k, mode="constant", cval=cval)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)  # NaN and inf where scipy has them
+    assert np.isfinite(got[1:-1, 1:-1]).all()
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_cval_full_against_signal_fillvalue(channels, stride):
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (12, 15) + ((channels,) if channels else ()), dtype=np.uint8)
+    k = rng.integers(-4, 5, (3, 4))
+    got = fastconv.convolve2d(img, k, stride=stride, padding="full", cval=7)
+    planes = [img] if channels is None else [img[:, :, c] for c in range(channels)]
+    want = [scipy_signal.correlate2d(p.astype(np.int64), k, mode="full", boundary="fill", fillvalue=7) for p in planes]
+    want = want[0] if channels is None else np.stack(want, axis=-1)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want[::stride, ::stride])
+
+
+@pytest.mark.parametrize("cval", [-5, 300, 2**40])
+def test_integer_cval_outside_the_image_dtype(cval):
+    img = np.random.default_rng(6).integers(0, 256, (9, 11), dtype=np.uint8)
+    k = np.array([[1, -2, 1], [0, 3, 0]])
+    got = fastconv.convolve2d(img, k, padding="same", cval=cval)
+    want = correlate2d_loop(np.pad(img.astype(object), ((0, 1), (1, 1)), constant_values=cval), k)
+    np.testing.assert_array_equal(got, want.astype(np.int64))
