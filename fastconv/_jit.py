@@ -106,7 +106,22 @@ def _launch_from_main_thread() -> None:
 
         _launch_threads()
     except Exception:  # noqa: BLE001 - the layer then starts on first use, as Numba does by default
-        pass
+        return
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=_settle_before_fork)
+
+
+def _settle_before_fork() -> None:
+    """Give threads that ran parallel loops and just ended a moment to leave TBB before ``fork()``.
+
+    Numba shuts the TBB pool down before a fork from the main thread; a Python
+    thread that was joined a moment ago may still be detaching from TBB at the
+    OS level, and the shutdown then fails ("Unable to join threads to shut
+    down before fork()").  A few milliseconds are enough (measured: 5 ms).
+    """
+    import time
+
+    time.sleep(0.02)
 
 
 _launch_from_main_thread()
