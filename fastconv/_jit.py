@@ -86,6 +86,46 @@ def _select_threading_layer() -> str:
 
 THREADING_LAYER = _select_threading_layer()
 
+
+def _launch_from_main_thread() -> None:
+    """Start Numba's TBB pool now, from the main thread, when that is the thread importing fastconv.
+
+    Numba's TBB layer remembers the thread that ran the first parallel loop as
+    its "main" thread, and on ``fork()`` from any other thread it leaves the
+    pool as it is and prints "Attempted to fork from a non-main thread" in the
+    child.  When the first parallel call comes from a worker thread (a web
+    server's, a dask threaded scheduler's) and the process later forks from
+    its real main thread, that warning would be printed for nothing.  Starting
+    the pool here makes the main thread the one TBB knows, so a fork from it
+    shuts the pool down cleanly and the child starts its own.
+    """
+    if THREADING_LAYER != "tbb" or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        from numba.np.ufunc.parallel import _launch_threads
+
+        _launch_threads()
+    except Exception:  # noqa: BLE001 - the layer then starts on first use, as Numba does by default
+        return
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=_settle_before_fork)
+
+
+def _settle_before_fork() -> None:
+    """Give threads that ran parallel loops and just ended a moment to leave TBB before ``fork()``.
+
+    Numba shuts the TBB pool down before a fork from the main thread; a Python
+    thread that was joined a moment ago may still be detaching from TBB at the
+    OS level, and the shutdown then fails ("Unable to join threads to shut
+    down before fork()").  A few milliseconds are enough (measured: 5 ms).
+    """
+    import time
+
+    time.sleep(0.02)
+
+
+_launch_from_main_thread()
+
 # Layers that take concurrent callers; any other gets one parallel call at a time.
 _CONCURRENT_LAYERS = ("tbb", "omp", "safe", "threadsafe")
 _launch = threading.Lock()

@@ -76,6 +76,19 @@ def _int_pair(name: str, minimum: int):
     return parse
 
 
+def _count(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {text!r}")
+        return value
+
+    return parse
+
+
 def _padding(text: str):
     try:
         return padding_from_text(text)
@@ -221,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="out of core with Dask, chunk by chunk: N or ROWS,COLS output chunks (default 1024 when IMAGE or "
         "OUT is .zarr); reads TIFF or zarr, writes raw values to .zarr or tiled .tif, no --scale",
     )
+    flt.add_argument(
+        "--max-pixels",
+        metavar="N",
+        type=_count("max-pixels"),
+        help="the most pixels decoded at once (a whole PNG/JPEG/TIFF, or one stored chunk of a TIFF/zarr read "
+        "out of core), refused from the header before decoding; default 16777216 (4096x4096) or "
+        "$FASTCONV_MAX_IMAGE_PIXELS; 0 for no limit",
+    )
+    flt.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUT that is not what fastconv writes (a folder of other files, a file of "
+        "another format); an OUT that is IMAGE itself is refused even then",
+    )
 
     dem = commands.add_parser(
         "demo",
@@ -312,28 +339,41 @@ def _cannot(args, label: str, err: Exception) -> _Failure:
 
 def _run_filter_chunked(args, jobs) -> None:
     from .dask import filter_file
+    from .precompile import compile_note
 
     if args.resize is not None:
         raise _Failure("--resize is not available out of core (with --chunks or a .zarr file)")
     scale = args.scale or "none"
     for label, chain, path in jobs:
         try:
-            shape, dtype = filter_file(
-                args.image, path, chain, channel=args.channel, scale=scale, chunks=args.chunks or 1024, **_options(args)
-            )
+            with compile_note():
+                shape, dtype = filter_file(
+                    args.image,
+                    path,
+                    chain,
+                    channel=args.channel,
+                    scale=scale,
+                    chunks=args.chunks or 1024,
+                    overwrite=args.overwrite,
+                    **_options(args),
+                )
         except ImportError as err:
             raise _Failure(f"out-of-core filtering needs {err.name}: pip install 'fastconv[dask]'") from None
-        except (FileNotFoundError, ValueError, TypeError) as err:
+        except (FileNotFoundError, ValueError, TypeError, OverflowError) as err:
             raise _cannot(args, label, err) from None
         scaling = "" if scale == "none" else f", scale {scale}"
         print(f"{path}: {shape[1]}x{shape[0]}, {label}, {dtype} values{scaling}")
 
 
 def _run_filter(args) -> None:
+    from . import image
+    from ._output import OutputError, check_output, replacing
     from .convolve import convolve2d
     from .image import DEFAULT_SCALE, apply_chain, display_unit, read_image, save_image, save_raw, scaled
     from .precompile import compile_note
 
+    if args.max_pixels is not None:
+        image.MAX_IMAGE_PIXELS = args.max_pixels or None
     specs = [spec for spec, _ in args.kernels]
     arrays = [k for _, k in args.kernels]
     if args.chain:
@@ -342,6 +382,11 @@ def _run_filter(args) -> None:
         jobs = [
             (spec, [k], path) for spec, k, path in zip(specs, arrays, _output_paths(args.output, specs), strict=True)
         ]
+    try:  # every output checked before any is written
+        for _, _, path in jobs:
+            check_output(path, [args.image], overwrite=args.overwrite)
+    except OutputError as err:
+        raise _Failure(str(err)) from None
     if _out_of_core(args):
         return _run_filter_chunked(args, jobs)
     scale = args.scale or DEFAULT_SCALE
@@ -354,14 +399,15 @@ def _run_filter(args) -> None:
         try:
             with compile_note():
                 values = apply_chain(pixels, chain, convolve2d, **options)
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, OverflowError) as err:
             raise _cannot(args, label, err) from None
         try:
             out = scaled(values, scale, display_unit(pixels.dtype))
-            if scale == "none":
-                save_raw(out, path)
-            else:
-                save_image(out, path)
+            with replacing(path) as partial:
+                if scale == "none":
+                    save_raw(out, partial)
+                else:
+                    save_image(out, partial)
         except ValueError as err:
             raise _Failure(str(err)) from None
         lo, hi = values.min(), values.max()
@@ -385,9 +431,11 @@ def _run_precompile(args) -> None:
 
 def _run_demo(args) -> None:
     from .demo import demo
+    from .precompile import compile_note
 
     try:
-        written = demo(args.out, scale=args.scale)
+        with compile_note():
+            written = demo(args.out, scale=args.scale)
     except (OSError, ValueError) as err:
         raise _Failure(f"demo failed: {err}") from None
     for path in written:
@@ -422,6 +470,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    from . import image
+
+    limit = image.MAX_IMAGE_PIXELS
     try:
         if args.command == "kernels":
             print("\n".join(filters.describe()))
@@ -440,4 +491,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastconv: interrupted", file=sys.stderr)
         return 130
+    finally:
+        image.MAX_IMAGE_PIXELS = limit  # --max-pixels lasts for one command
     return 0

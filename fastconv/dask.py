@@ -34,6 +34,7 @@ import fastconv
 
 from . import _plan
 from . import _validation as v
+from ._output import check_output, replacing
 
 __all__ = ["convolve2d", "conv2d", "filter_file", "predict"]
 
@@ -427,6 +428,7 @@ def filter_file(
     num_workers=None,
     threads=1,
     progress=True,
+    overwrite=False,
 ):
     """Filter an image file larger than memory: TIFF or zarr in, zarr or tiled TIFF out, chunk by chunk.
 
@@ -445,6 +447,8 @@ def filter_file(
     dst : str or Path
         ``.zarr`` (a zarr array, replaced if present) or ``.tif``/``.tiff``
         (a tiled TIFF, tiles of ``chunks`` rounded up to a multiple of 16).
+        Written under a temporary name beside it and renamed when complete, so an
+        interrupted job leaves the old ``dst`` (or none), never a partial one.
     k : array_like (kh, kw) or str, or a list of them
         The kernel (an array, or a name or text :func:`fastconv.filters.parse`
         reads); a list is applied in order (each output feeds the next).
@@ -468,6 +472,11 @@ def filter_file(
         Numba threads per task.
     progress : bool, default True
         Show Dask's progress bar on stderr (local schedulers).
+    overwrite : bool, default False
+        Replace a ``dst`` that is not what this function writes (a folder of
+        other files, a file where a zarr store goes); see
+        :func:`fastconv._output.check_output`.  ``dst`` equal to ``src`` is
+        refused even then.
 
     Returns
     -------
@@ -513,17 +522,26 @@ def filter_file(
         "chunks": out_chunk,
         "threads": threads,
     }
+    check_output(dst, [src], overwrite=overwrite)
     with contextlib.ExitStack() as closing:
-        return _filter_file(dst, kernels, _open_lazy(src, closing), job, scheduler, num_workers, progress)
+        partial = closing.enter_context(replacing(dst))
+        z = _open_lazy(src, closing)
+        return _filter_file(partial, kernels, z, job, scheduler, num_workers, progress, src)
 
 
-def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress):
+def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
     """:func:`filter_file` on the opened input ``z``."""
     import dask
 
+    from .image import check_pixels
+
     out_suffix = dst.suffix.lower()
-    if len(z.shape) not in (2, 3):
-        raise ValueError(f"img must be 2-D or 3-D, got {len(z.shape)}-D array of shape {tuple(z.shape)}")
+    if len(z.shape) not in (2, 3) or (len(z.shape) == 3 and z.shape[2] > 4):
+        raise ValueError(
+            f"cannot read image {src}: it holds an array of shape {tuple(z.shape)}, not one (H, W) or (H, W, C) "
+            "image with C <= 4; save each plane as its own file"
+        )
+    check_pixels(z.chunks[0], z.chunks[1], src, "stored chunk")  # each chunk is decoded whole
 
     # Read in chunks whose cuts, once padded, fall where the output's chunks need them.
     read = list(z.chunks[:2])

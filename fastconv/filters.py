@@ -24,8 +24,11 @@ a file path or such a row text.
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +44,21 @@ __all__ = [
     "parse",
     "parse_text",
 ]
+
+#: The most characters a kernel text (``-k "1 2; 3 4"`` or a text kernel file) may have; checked before parsing.
+MAX_KERNEL_TEXT = 32 << 20
+#: The most weights a kernel may have (named, text or ``.npy``): 2**22, e.g. 2048 x 2048; checked before allocating.
+MAX_KERNEL_ELEMENTS = 1 << 22
+
+_NUMERIC_ROW = re.compile(r"[\s,]*[-+]?\.?\d[\d\s,.;+\-eE]*")
+
+
+def _check_elements(rows: int, cols: int, what: str) -> None:
+    if rows * cols > MAX_KERNEL_ELEMENTS:
+        raise ValueError(
+            f"{what} of {rows}x{cols} = {rows * cols} weights is larger than the "
+            f"{MAX_KERNEL_ELEMENTS} that fastconv.filters.MAX_KERNEL_ELEMENTS allows"
+        )
 
 
 # Fixed kernels, as written for cross-correlation.  int64 throughout.
@@ -103,6 +121,7 @@ def box(size: int = 3) -> np.ndarray:
            [0.25, 0.25]])
     """
     size = _positive_int("size", size)
+    _check_elements(size, size, "box kernel")
     return np.full((size, size), 1.0 / (size * size))
 
 
@@ -140,6 +159,7 @@ def gaussian(size: int = 5, sigma: float = 1.0) -> np.ndarray:
     """
     size = _positive_int("size", size)
     sigma = _positive_float("sigma", sigma)
+    _check_elements(size, size, "gaussian kernel")
     offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     one_d = np.exp(-(offsets**2) / (2.0 * sigma * sigma))
     k = np.outer(one_d, one_d)
@@ -332,35 +352,44 @@ def parse_text(text: str) -> np.ndarray:
     >>> parse_text("0.5, 0.5")
     array([[0.5, 0.5]])
     """
-    rows: list[list[str]] = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0]
-        for row in line.split(";"):
-            cells = row.replace(",", " ").split()
-            if cells:
-                rows.append(cells)
-    if not rows:
-        raise ValueError("kernel text has no numbers")
-    widths = {len(r) for r in rows}
-    if len(widths) != 1:
-        lengths = [len(r) for r in rows]
-        raise ValueError(f"kernel rows must all have the same length, got lengths {lengths}")
-    cells = [c for r in rows for c in r]
-    try:
-        ints = [int(c) for c in cells]
-    except ValueError:
-        ints = None
-    if ints is not None:
-        return np.array(ints, dtype=np.int64).reshape(len(rows), -1)
-    values = []
-    for c in cells:
+    if not isinstance(text, str):
+        raise TypeError(f"kernel text must be a str, got {type(text).__name__}")
+    if len(text) > MAX_KERNEL_TEXT:
+        raise ValueError(
+            f"kernel text of {len(text)} characters is longer than the {MAX_KERNEL_TEXT} that "
+            "fastconv.filters.MAX_KERNEL_TEXT allows"
+        )
+    body = text.replace(";", "\n").replace(",", " ")
+    k = None
+    for dtype in (np.int64, np.float64):  # integer literals only: exact int64; anything else: float64
         try:
-            values.append(float(c))
-        except ValueError:
-            raise ValueError(f"kernel entry {c!r} is not a number") from None
-    if not all(math.isfinite(v) for v in values):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "input contained no data": reported below
+                k = np.loadtxt(io.StringIO(body), dtype=dtype, comments="#", ndmin=2)
+            break
+        except ValueError as err:
+            message = str(err)
+            if "number of columns changed" in message:
+                lines = (line.split("#", 1)[0].split() for line in body.splitlines())
+                lengths = [len(cells) for cells in lines if cells]
+                shown = str(lengths) if len(lengths) <= 20 else f"{lengths[:20]}"[:-1] + ", ...]"
+                raise ValueError(f"kernel rows must all have the same length, got lengths {shown}") from None
+            bad = re.search(r"string '(.*)' to", message)
+            entry = bad.group(1) if bad else None
+            if dtype is np.int64 and entry is not None and re.fullmatch(r"[-+]?\d+", entry):
+                raise ValueError(
+                    f"kernel entry {entry} is an integer beyond int64; write it as a float "
+                    f"(e.g. {float(entry):.6g}) for an approximate result"
+                ) from None
+            if dtype is np.float64:
+                what = repr(entry) if entry is not None else "in the text"
+                raise ValueError(f"kernel entry {what} is not a number") from None
+    if k.size == 0:
+        raise ValueError("kernel text has no numbers")
+    _check_elements(k.shape[0], k.shape[1], "kernel text")
+    if k.dtype == np.float64 and not np.isfinite(k).all():
         raise ValueError("kernel entries must be finite numbers")
-    return np.array(values, dtype=np.float64).reshape(len(rows), -1)
+    return k
 
 
 def load(path: str | os.PathLike) -> np.ndarray:
@@ -400,11 +429,13 @@ def load(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"kernel file not found: {path}")
     if path.lower().endswith(".npy"):
         try:
-            arr = np.load(path, allow_pickle=False)
+            arr = np.load(path, allow_pickle=False, mmap_mode="r")  # the header only, until the size is checked
         except (ValueError, OSError) as err:
             raise ValueError(f"cannot read kernel file {path}: {err}") from None
         if arr.ndim != 2 or arr.size == 0:
             raise ValueError(f"kernel in {path} must be a non-empty 2-D array, got shape {arr.shape}")
+        _check_elements(arr.shape[0], arr.shape[1], f"kernel in {path}")
+        arr = np.array(arr)
         if arr.dtype.kind in "biu":
             return arr.astype(np.int64)
         if arr.dtype.kind != "f":
@@ -412,6 +443,11 @@ def load(path: str | os.PathLike) -> np.ndarray:
         if not np.isfinite(arr).all():
             raise ValueError(f"kernel in {path} has non-finite entries")
         return arr.astype(np.float64)
+    if os.path.getsize(path) > MAX_KERNEL_TEXT:
+        raise ValueError(
+            f"kernel file {path} of {os.path.getsize(path)} bytes is larger than the {MAX_KERNEL_TEXT} that "
+            "fastconv.filters.MAX_KERNEL_TEXT allows"
+        )
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -427,8 +463,8 @@ def parse(spec: str) -> np.ndarray:
     """Turn a kernel spec into an array: a name, a file, or row text.
 
     Tried in this order: an existing file (read by :func:`load`); text
-    containing ``;`` (rows, read by :func:`parse_text`); otherwise a name
-    for :func:`get`.
+    containing ``;`` or made of numbers only (rows, or one row such as
+    ``"1 2 1"``, read by :func:`parse_text`); otherwise a name for :func:`get`.
 
     Parameters
     ----------
@@ -461,7 +497,7 @@ def parse(spec: str) -> np.ndarray:
         raise TypeError(f"kernel spec must be a str, got {type(spec).__name__}")
     if os.path.isfile(spec):
         return load(spec)
-    if ";" in spec:
+    if ";" in spec or _NUMERIC_ROW.fullmatch(spec):  # rows, or one row of numbers ("1 2 1")
         return parse_text(spec)
     if spec.lower().endswith((".npy", ".txt", ".csv")):
         raise FileNotFoundError(f"kernel file not found: {spec}")

@@ -62,6 +62,8 @@ from .convolve import convolve2d
 __all__ = [
     "CHANNELS",
     "DEFAULT_SCALE",
+    "MAX_IMAGE_PIXELS",
+    "check_pixels",
     "SCALES",
     "FILTER_SCALES",
     "display_unit",
@@ -93,6 +95,66 @@ SCALES = ("abs", "clip", "normalize")
 FILTER_SCALES = SCALES + ("none",)
 #: The scaling used when none is given: ``abs`` (module docstring says why).
 DEFAULT_SCALE = "abs"
+
+
+def _max_pixels_from_env() -> int | None:
+    text = os.environ.get("FASTCONV_MAX_IMAGE_PIXELS", "").strip()
+    if not text:
+        return 1 << 24
+    try:
+        value = int(text)
+    except ValueError:
+        import warnings
+
+        warnings.warn(
+            f"FASTCONV_MAX_IMAGE_PIXELS must be an integer (0: no limit), got {text!r}; using 2**24", stacklevel=2
+        )
+        return 1 << 24
+    return value if value > 0 else None
+
+
+#: The most pixels (height x width) fastconv decodes at once from a file: a whole PNG, JPEG or TIFF read
+#: in memory, or one stored chunk (tile, strip) of a TIFF or zarr read out of core.  Checked from the
+#: file's header before anything is decoded, as Pillow's ``MAX_IMAGE_PIXELS``, so a small file that
+#: unpacks to a huge image (a decompression bomb) is refused.  Default 2**24 (4096 x 4096); set the
+#: ``FASTCONV_MAX_IMAGE_PIXELS`` environment variable, ``fastconv filter --max-pixels``, or this
+#: attribute to change it (0 or None: no limit).
+MAX_IMAGE_PIXELS: int | None = _max_pixels_from_env()
+
+
+def check_pixels(height: int, width: int, path, what: str = "image") -> None:
+    """Refuse to decode ``height x width`` pixels of ``path`` when that is more than :data:`MAX_IMAGE_PIXELS`.
+
+    Parameters
+    ----------
+    height, width : int
+        The size the file's header declares (of the whole image, or of one stored chunk).
+    path : str or os.PathLike
+        Named in the message.
+    what : str, default "image"
+        What is decoded at once: ``"image"``, ``"chunk"``.
+
+    Raises
+    ------
+    ValueError
+        ``cannot read image PATH: ...`` with the size and the limit and how to raise it.
+
+    Examples
+    --------
+    >>> from fastconv.image import check_pixels
+    >>> check_pixels(4096, 4096, "a.png")
+    >>> check_pixels(30000, 30000, "bomb.tif")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot read image bomb.tif: its image of 30000x30000 pixels is more than MAX_IMAGE_PIXELS = ...
+    """
+    limit = MAX_IMAGE_PIXELS
+    if limit and int(height) * int(width) > limit:
+        raise ValueError(
+            f"cannot read image {os.fspath(path)}: its {what} of {int(width)}x{int(height)} pixels is more than "
+            f"MAX_IMAGE_PIXELS = {limit} (a decompression bomb?); raise it with --max-pixels N or "
+            "FASTCONV_MAX_IMAGE_PIXELS=N if the file is trusted"
+        )
 
 
 def _pil():
@@ -156,8 +218,10 @@ def read_image(
     path : str or os.PathLike
         Any file Pillow can open; TIFF files through tifffile when it is
         installed.  8-bit images (palette, grey, alpha, RGB) are read as 8-bit
-        RGB (alpha is dropped); 16-bit PNG/TIFF as ``uint16``, 32-bit integer
-        as ``int32``, 32-bit float TIFF as ``float32``: never cut to 8 bits.
+        RGB (alpha is dropped); 16-bit PNG (grey, RGB, RGBA, grey+alpha) and
+        TIFF as ``uint16``, 32-bit integer as ``int32``, 32-bit float TIFF as
+        ``float32``: never cut to 8 bits.  At most :data:`MAX_IMAGE_PIXELS`
+        pixels, checked from the header before decoding.
         A grey image gives the same plane for every ``channel``.
     resize : tuple of int or str, optional
         ``(width, height)`` or ``"WxH"``; the image is resized with Pillow's
@@ -178,8 +242,9 @@ def read_image(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not an image Pillow can decode, or ``channel`` or
-        ``resize`` is invalid.
+        If the file is not an image Pillow can decode, is larger than
+        :data:`MAX_IMAGE_PIXELS`, holds a stack of planes (a 3-D or 4-D TIFF
+        series), or ``channel`` or ``resize`` is invalid.
 
     Examples
     --------
@@ -200,16 +265,20 @@ def read_image(
         raise FileNotFoundError(f"image not found: {path}")
     if os.path.isdir(path):
         raise ValueError(f"cannot read image {path}: it is a directory")
+    pixels = None
     if Path(path).suffix.lower() in (".tif", ".tiff"):
         pixels = _read_tiff(path)
     else:
-        pixels = None
+        pixels = _read_png16(path)
     if pixels is None:
         try:
             with Image.open(path) as im:
+                check_pixels(im.size[1], im.size[0], path)
                 im.load()
                 pixels = _pixels(im)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            if str(err).startswith("cannot read image"):
+                raise
             reason = "not an image Pillow can read" if "identify" in str(err) else str(err)
             raise ValueError(f"cannot read image {path}: {reason}") from None
     if size is not None:
@@ -270,17 +339,68 @@ def _pixels(im) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def _read_png16(path) -> np.ndarray | None:
+    """A 16-bit RGB, RGBA or grey+alpha PNG at full depth (None for every other file: Pillow reads those)."""
+    from . import _png
+
+    try:
+        head = _png.header(path)
+    except OSError:
+        return None
+    if head is None or head["depth"] != 16 or head["colour"] not in _png.COLOUR_CHANNELS:
+        return None
+    check_pixels(head["height"], head["width"], path)
+    try:
+        return _png.read16(path, head)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read image {path}: {err}") from None
+
+
+def _tiff_shape(shape) -> None | str:
+    """Why a TIFF series of ``shape`` is not one image fastconv filters, or None if it is (H, W) or (H, W, 3|4)."""
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4)):
+        return None
+    return (
+        f"it holds a {len(shape)}-D series of shape {tuple(shape)}, not one (H, W) or (H, W, 3) image; "
+        "save each plane as its own file"
+    )
+
+
 def _read_tiff(path) -> np.ndarray | None:
-    """A TIFF's first page at its own depth with tifffile (None when tifffile is missing or the file is odd)."""
+    """A TIFF image at its own depth with tifffile (None when tifffile is missing or the file is odd).
+
+    The size is checked against :data:`MAX_IMAGE_PIXELS` from the header; a stack of
+    planes (a 3-D or 4-D series) is refused rather than read from its first plane.
+    """
     try:
         import tifffile
     except ImportError:
         return None
     try:
-        values = tifffile.imread(path, key=0)
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            stored, axes = tuple(series.shape), series.axes
+    except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
+        return None
+    keep = [i for i, (d, a) in enumerate(zip(stored, axes, strict=False)) if d != 1 or a in "YX"]
+    stored, axes = tuple(stored[i] for i in keep), "".join(axes[i] for i in keep)
+    planar = len(stored) == 3 and axes.startswith("S") and stored[0] in (3, 4)  # RGB stored plane by plane
+    shape = (stored[1], stored[2], stored[0]) if planar else stored
+    why = _tiff_shape(shape)
+    if why is not None:
+        raise ValueError(f"cannot read image {path}: {why}")
+    check_pixels(shape[0], shape[1], path)
+    try:
+        values = tifffile.imread(path, series=0, level=0)
     except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
         return None
     values = np.asarray(values)
+    values = np.asarray(values)
+    if values.size == int(np.prod(stored)):
+        values = values.reshape(stored)
+        values = np.moveaxis(values, 0, -1) if planar else values
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[:, :, 0]
     if values.ndim == 3 and values.shape[2] in (3, 4):
         values = values[:, :, :3]
     elif values.ndim != 2 or values.dtype.kind not in "biuf":
@@ -372,14 +492,41 @@ def to_uint8(values: ArrayLike, scale: str = DEFAULT_SCALE) -> np.ndarray:
     v = values if lazy else np.asarray(values)
     if v.dtype.kind not in "biuf":
         raise TypeError(f"values must be real numbers, got dtype {v.dtype}")
+    if lazy:
+        return _to_uint8_lazy(v, scale)
+    if v.dtype.kind == "f" and np.isnan(v).any():
+        raise ValueError("values contain NaN; there is no pixel value for it")
+    lo = hi = 0.0
+    if scale == "normalize":
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+        if hi == lo:
+            return np.zeros(v.shape, dtype=np.uint8)
+    # Block by block (about 8 MB of float64 at a time), so a large result costs its uint8 copy only.
+    flat = v.reshape(-1)
+    out = np.empty(flat.shape, dtype=np.uint8)
+    step = 1 << 20
+    for start in range(0, flat.size, step):
+        block = flat[start : start + step].astype(np.float64)
+        if scale == "abs":
+            np.abs(block, out=block)
+        elif scale == "normalize":
+            block -= lo
+            block *= 255.0 / (hi - lo)
+        np.rint(block, out=block)
+        np.clip(block, 0, 255, out=block)
+        out[start : start + step] = block
+    return out.reshape(v.shape)
+
+
+def _to_uint8_lazy(v, scale: str):
+    """:func:`to_uint8` of a dask array: lazy, its checks computed in one pass over the data."""
+    import dask
+
     v = v.astype(np.float64)
     checks = [np.isnan(v).any()]
     if scale == "normalize":
         checks += [v.min(), v.max()] if v.size else [0.0, 0.0]
-    if lazy:  # one pass over the data for every check
-        import dask
-
-        checks = dask.compute(*checks)
+    checks = dask.compute(*checks)
     if checks[0]:
         raise ValueError("values contain NaN; there is no pixel value for it")
     if scale == "abs":

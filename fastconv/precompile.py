@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import numba
 import numpy as np
-from numba.core.compiler_lock import global_compiler_lock
+from numba.core import event
 
 _noted = False  # the compile note is printed once per process
 
@@ -110,28 +110,51 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
     return sum(len(d.signatures) for d in dispatchers())
 
 
-def _compiling() -> bool:
-    """True when another thread holds Numba's compiler lock (it is compiling, or loading from the cache)."""
-    lock = global_compiler_lock._lock
-    if lock.acquire(blocking=False):
-        lock.release()
-        return False
-    return True
+class _Listener(event.Listener):
+    def __init__(self, counter):
+        self.counter = counter
+
+    def on_start(self, ev):
+        self.counter.notify(ev)
+
+    def on_end(self, ev):
+        self.counter.notify(ev)
+
+
+class _CompileWatch:
+    """Counts Numba compilations under way (the ``numba:compile`` event: a cache miss, never a cache load)."""
+
+    def __init__(self):
+        self.active = 0
+        self.lock = threading.Lock()
+
+    def notify(self, ev):
+        with self.lock:
+            self.active += 1 if ev.is_start else -1
+
+
+def _compiling(watch: _CompileWatch) -> bool:
+    """True while a kernel is being compiled (not loaded from the cache) in any thread."""
+    return watch.active > 0
 
 
 @contextlib.contextmanager
 def compile_note(after: float = 1.5, stream=None) -> Iterator[None]:
     """Print one line on ``stream`` (stderr) once per process if Numba is compiling ``after`` s into the block.
 
-    On a warm cache the kernels load in well under a second and nothing is
-    printed; a long computation that compiles nothing prints nothing either.
+    Compiling is seen through Numba's ``numba:compile`` event, sent for a
+    cache miss only: a compilation under way ``after`` s into the block, or at
+    any later look (every 0.25 s: a Dask worker's first call), prints the note.
+    On a warm cache nothing is compiled and nothing is printed, however long
+    the loading takes on a busy machine; a long computation that compiles
+    nothing prints nothing either.
     """
     stream = sys.stderr if stream is None else stream
     done = threading.Event()
 
-    def watch():
+    def note():
         global _noted
-        if not done.wait(after) and _compiling() and not _noted:
+        if not _noted:
             _noted = True
             print(
                 "fastconv: compiling kernels for these dtypes (once; `fastconv precompile` does it ahead of time)...",
@@ -139,10 +162,23 @@ def compile_note(after: float = 1.5, stream=None) -> Iterator[None]:
                 flush=True,
             )
 
+    def watch():
+        if done.wait(after):
+            return
+        while not _noted:  # a Dask worker's first call may compile later in the block
+            if _compiling(counter):
+                return note()
+            if done.wait(0.25):
+                return
+
+    counter = _CompileWatch()
+    listener = _Listener(counter)
     watcher = threading.Thread(target=watch, daemon=True)
+    event.register("numba:compile", listener)
     watcher.start()
     try:
         yield
     finally:
         done.set()
         watcher.join()
+        event.unregister("numba:compile", listener)

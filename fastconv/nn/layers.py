@@ -24,6 +24,44 @@ class UnsupportedLayerError(ValueError):
     """A saved model holds a layer, or a layer option, that :mod:`fastconv.nn` cannot run."""
 
 
+def _window(layer: str, cls: str, field: str, value) -> tuple[int, int]:
+    """``value`` as a pair of ints >= 1, or ValueError naming the layer and the field."""
+    pair = value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        pair = (value, value)
+    ok = isinstance(pair, (tuple, list)) and len(pair) == 2
+    ok = ok and all(isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in pair)
+    if not ok or min(pair) < 1:
+        raise ValueError(f"layer {layer!r} ({cls}) has {field} {value!r}; expected one or two integers >= 1")
+    return int(pair[0]), int(pair[1])
+
+
+def _weight(layer: str, cls: str, field: str, value, ndim: int) -> np.ndarray:
+    """``value`` as a real array of ``ndim`` dimensions, none of them empty, or ValueError naming the layer."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf" or arr.ndim != ndim or 0 in arr.shape:
+        raise ValueError(
+            f"layer {layer!r} ({cls}) has a {field} of shape {arr.shape} and dtype {arr.dtype}; "
+            f"expected a non-empty {ndim}-D array of real numbers"
+        )
+    return arr
+
+
+def _padding_word(layer: str, cls: str, value) -> str:
+    if value not in ("valid", "same"):
+        raise ValueError(f"layer {layer!r} ({cls}) has padding {value!r}; expected 'valid' or 'same'")
+    return value
+
+
+def _bias(layer: str, cls: str, bias, n: int):
+    if bias is None:
+        return None
+    b = _weight(layer, cls, "bias", bias, 1)
+    if b.shape != (n,):
+        raise ValueError(f"layer {layer!r} ({cls}) has a bias of shape {b.shape}; its kernel has {n} outputs")
+    return b
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     """``exp(z - max z) / sum exp(z - max z)`` along the last axis (in place for float arrays).
 
@@ -65,6 +103,11 @@ class Conv2D:
     activation: str = "linear"
 
     def __post_init__(self):
+        object.__setattr__(self, "kernel", _weight(self.name, "Conv2D", "kernel", self.kernel, 4))
+        object.__setattr__(self, "strides", _window(self.name, "Conv2D", "strides", self.strides))
+        object.__setattr__(self, "dilation", _window(self.name, "Conv2D", "dilation_rate", self.dilation))
+        _padding_word(self.name, "Conv2D", self.padding)
+        object.__setattr__(self, "bias", _bias(self.name, "Conv2D", self.bias, self.kernel.shape[3]))
         object.__setattr__(self, "_filters", Filters(self.kernel, self.bias))  # weights packed once
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -84,7 +127,14 @@ class MaxPooling2D:
     strides: tuple[int, int] = (2, 2)
     padding: str = "valid"
 
+    def __post_init__(self):
+        object.__setattr__(self, "pool_size", _window(self.name, "MaxPooling2D", "pool_size", self.pool_size))
+        object.__setattr__(self, "strides", _window(self.name, "MaxPooling2D", "strides", self.strides))
+        _padding_word(self.name, "MaxPooling2D", self.padding)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 4:
+            raise ValueError(f"layer {self.name!r} (MaxPooling2D) expects input of shape (N, H, W, C), got {x.shape}")
         n, h, w, c = x.shape
         win = _plan.window((h, w), self.pool_size, self.strides, self.padding, k_name="pool_size")
         (oh, ow), (pt, pl) = win.out_hw, (win.pads[0][0], win.pads[1][0])
@@ -124,9 +174,11 @@ class Dense:
     activation: str = "linear"
 
     def __post_init__(self):
-        object.__setattr__(self, "kernel", np.ascontiguousarray(self.kernel, np.float32))
-        if self.bias is not None:
-            object.__setattr__(self, "bias", np.ascontiguousarray(self.bias, np.float32))
+        kernel = _weight(self.name, "Dense", "kernel", self.kernel, 2)
+        bias = _bias(self.name, "Dense", self.bias, kernel.shape[1])
+        object.__setattr__(self, "kernel", np.ascontiguousarray(kernel, np.float32))
+        if bias is not None:
+            object.__setattr__(self, "bias", np.ascontiguousarray(bias, np.float32))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != self.kernel.shape[0]:

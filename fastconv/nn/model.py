@@ -26,8 +26,19 @@ from .layers import UnsupportedLayerError
 SUPPORTED_LAYERS = ("InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Activation")
 
 
+#: Largest uncompressed ``config.json`` :func:`load_model` reads (bytes), checked in the zip directory first.
+MAX_CONFIG_BYTES = 16 << 20
+#: Largest uncompressed ``model.weights.h5``, and largest total of its arrays, :func:`load_model` reads (bytes).
+MAX_WEIGHTS_BYTES = 512 << 20
+#: Deepest nesting of lists and objects accepted in ``config.json``.
+MAX_CONFIG_DEPTH = 64
+
+
 class ModelFileError(ValueError):
-    """A file that is not a readable Keras 3 ``.keras`` model."""
+    """A file that is not a readable Keras 3 ``.keras`` model, or one whose layers contradict their weights.
+
+    The message names the file or the layer and the field.
+    """
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,12 +124,24 @@ def _read_weights(h5file, entries) -> dict[str, list[np.ndarray]]:
         return {}
     by_name: dict[str, list[np.ndarray]] = {}
     unnamed: dict[str, list[np.ndarray]] = {}
+    total = 0
     for key in top:
         grp = top[key]
-        vars_ = grp.get("vars")
-        if vars_ is None:
+        vars_ = grp.get("vars") if hasattr(grp, "get") else None
+        if vars_ is None or not hasattr(vars_, "attrs"):
             continue
-        arrays = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
+        arrays = []
+        for i in range(len(vars_)):
+            data = vars_.get(str(i))
+            if data is None or not hasattr(data, "dtype") or data.dtype.kind not in "biuf":
+                raise ModelFileError(f"weights of layer group {key!r}: vars/{i} is missing or not a numeric array")
+            total += int(np.prod(data.shape, dtype=object)) * data.dtype.itemsize
+            if total > MAX_WEIGHTS_BYTES:
+                raise ModelFileError(
+                    f"weights of layer group {key!r} bring the arrays to more than "
+                    f"fastconv.nn.model.MAX_WEIGHTS_BYTES = {MAX_WEIGHTS_BYTES} bytes"
+                )
+            arrays.append(np.asarray(data))
         name = vars_.attrs.get("name")
         if isinstance(name, bytes):
             name = name.decode()
@@ -152,11 +175,15 @@ def _activation(cls: str, cfg: dict) -> str:
 
 
 def _pair(value, what: str, cfg: dict, cls: str) -> tuple[int, int]:
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value, value
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return int(value[0]), int(value[1])
-    raise UnsupportedLayerError(f"layer {cfg.get('name')!r} ({cls}) has {what} {value!r}; expected two ints")
+    raise ModelFileError(f"layer {cfg.get('name')!r} ({cls}) has {what} {value!r}; expected one or two integers")
 
 
 def _channels_last(cls: str, cfg: dict) -> None:
@@ -190,7 +217,7 @@ def _build_layer(cls: str, cfg: dict, weights: dict):
             raise UnsupportedLayerError(f"layer {name!r} (Conv2D) has groups={cfg['groups']}; only groups=1 runs")
         use_bias = cfg.get("use_bias", True)
         arrays = _weights(name, cls, weights, 2 if use_bias else 1)
-        return L.Conv2D(
+        layer = L.Conv2D(
             name,
             arrays[0],
             arrays[1] if use_bias else None,
@@ -199,12 +226,25 @@ def _build_layer(cls: str, cfg: dict, weights: dict):
             dilation=_pair(cfg.get("dilation_rate", 1), "dilation_rate", cfg, cls),
             activation=_activation(cls, cfg),
         )
+        shape = layer.kernel.shape
+        if "kernel_size" in cfg and _pair(cfg["kernel_size"], "kernel_size", cfg, cls) != shape[:2]:
+            raise ModelFileError(
+                f"layer {name!r} (Conv2D) has kernel_size {cfg['kernel_size']!r} but its stored kernel is {shape}"
+            )
+        if "filters" in cfg and cfg["filters"] != shape[3]:
+            raise ModelFileError(
+                f"layer {name!r} (Conv2D) has filters {cfg['filters']!r} but its stored kernel is {shape}"
+            )
+        return layer
     if cls == "Dense":
         use_bias = cfg.get("use_bias", True)
         arrays = _weights(name, cls, weights, 2 if use_bias else 1)
-        if arrays[0].ndim != 2:
-            raise UnsupportedLayerError(f"layer {name!r} (Dense) has a kernel of shape {arrays[0].shape}")
-        return L.Dense(name, arrays[0], arrays[1] if use_bias else None, activation=_activation(cls, cfg))
+        layer = L.Dense(name, arrays[0], arrays[1] if use_bias else None, activation=_activation(cls, cfg))
+        if "units" in cfg and cfg["units"] != layer.kernel.shape[1]:
+            raise ModelFileError(
+                f"layer {name!r} (Dense) has units {cfg['units']!r} but its stored kernel is {layer.kernel.shape}"
+            )
+        return layer
     if cls == "MaxPooling2D":
         _channels_last(cls, cfg)
         pool = _pair(cfg.get("pool_size", 2), "pool_size", cfg, cls)
@@ -212,7 +252,10 @@ def _build_layer(cls: str, cfg: dict, weights: dict):
         strides = pool if strides is None else _pair(strides, "strides", cfg, cls)
         return L.MaxPooling2D(name, pool, strides, _padding(cls, cfg))
     if cls == "Dropout":
-        return L.Dropout(name, float(cfg.get("rate", 0.0)))
+        rate = cfg.get("rate", 0.0)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ModelFileError(f"layer {name!r} (Dropout) has rate {rate!r}; expected a number in [0, 1]")
+        return L.Dropout(name, float(rate))
     if cls == "Flatten":
         _channels_last(cls, cfg)
         return L.Flatten(name)
@@ -221,6 +264,92 @@ def _build_layer(cls: str, cfg: dict, weights: dict):
     raise UnsupportedLayerError(
         f"layer {name!r} ({cls}) is not supported by fastconv.nn; it runs {', '.join(SUPPORTED_LAYERS)}"
     )
+
+
+def _read_zip(path: str):
+    """``(config, weight bytes)`` of a ``.keras`` zip, sizes checked in the zip directory before reading."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = {i.filename: i for i in z.infolist()}
+            if "config.json" not in infos or "model.weights.h5" not in infos:
+                raise ModelFileError(
+                    f"{path} is a zip without config.json and model.weights.h5: not a Keras 3 .keras file"
+                )
+            for name, limit, setting in (
+                ("config.json", MAX_CONFIG_BYTES, "MAX_CONFIG_BYTES"),
+                ("model.weights.h5", MAX_WEIGHTS_BYTES, "MAX_WEIGHTS_BYTES"),
+            ):
+                if infos[name].file_size > limit:
+                    raise ModelFileError(
+                        f"{path}: {name} unpacks to {infos[name].file_size} bytes, more than "
+                        f"fastconv.nn.model.{setting} = {limit}"
+                    )
+            with z.open(infos["config.json"]) as f:  # reads at most the size in the directory
+                text = f.read(MAX_CONFIG_BYTES + 1)
+            with z.open(infos["model.weights.h5"]) as f:
+                raw_weights = f.read(MAX_WEIGHTS_BYTES + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as err:
+        reason = "not a zip archive" if isinstance(err, zipfile.BadZipFile) else str(err)
+        raise ModelFileError(f"{path} is not a .keras file ({reason})") from None
+    try:
+        config = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path}: config.json is not valid JSON ({err})") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: config.json is nested too deeply to be a model config") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: config.json holds a JSON {type(config).__name__}, not a model object")
+    return config, raw_weights
+
+
+def _sample_shape(shape, cfg) -> tuple:
+    """The per-sample part of a Keras batch shape, checked: positive ints (or None for a free size)."""
+    ok = isinstance(shape, (list, tuple)) and len(shape) >= 2
+    ok = ok and all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in shape[1:])
+    if not ok:
+        raise ModelFileError(f"layer {cfg.get('name')!r} (InputLayer) has batch_shape {shape!r}")
+    return tuple(shape[1:])
+
+
+def _check_shapes(layers, input_shape) -> None:
+    """Follow one sample's shape through the layers; a layer that cannot take its input is a ModelFileError."""
+    from .. import _plan
+
+    shape = tuple(input_shape)
+    for layer in layers:
+        cls = type(layer).__name__
+        where = f"layer {layer.name!r} ({cls})"
+        if isinstance(layer, (L.Conv2D, L.MaxPooling2D)):
+            if len(shape) != 3:
+                raise ModelFileError(f"{where} needs (H, W, C) input, but the layer before gives {shape}")
+            if isinstance(layer, L.Conv2D):
+                k, s, d, channels = layer.kernel.shape[:2], layer.strides, layer.dilation, layer.kernel.shape[3]
+                if layer.kernel.shape[2] != shape[2]:
+                    raise ModelFileError(
+                        f"{where}: its kernel {layer.kernel.shape} takes {layer.kernel.shape[2]} channels, "
+                        f"but the layer before gives {shape}"
+                    )
+            else:
+                k, s, d, channels = layer.pool_size, layer.strides, (1, 1), shape[2]
+            if None in shape[:2]:
+                shape = (None, None, channels)
+                continue
+            try:
+                out = _plan.window(shape[:2], k, s, layer.padding, d).out_hw
+            except ValueError:
+                out = (0, 0)
+            if min(out) < 1:
+                raise ModelFileError(f"{where}: window {tuple(k)} does not fit its input {shape}")
+            shape = (out[0], out[1], channels)
+        elif isinstance(layer, L.Flatten):
+            shape = (None,) if None in shape else (int(np.prod(shape)),)
+        elif isinstance(layer, L.Dense):
+            if len(shape) != 1 or shape[0] not in (None, layer.kernel.shape[0]):
+                raise ModelFileError(
+                    f"{where}: its kernel {layer.kernel.shape} takes {layer.kernel.shape[0]} features, "
+                    f"but the layer before gives {shape}"
+                )
+            shape = (layer.kernel.shape[1],)
 
 
 def load_model(path: str | os.PathLike) -> Model:
@@ -245,8 +374,13 @@ def load_model(path: str | os.PathLike) -> Model:
     FileNotFoundError
         If ``path`` does not exist.
     ModelFileError
-        If the file is not a ``.keras`` zip with ``config.json`` and
-        ``model.weights.h5``, the model is not ``Sequential``, or weights are missing.
+        If the file is not a ``.keras`` zip with ``config.json`` (valid JSON)
+        and ``model.weights.h5`` (HDF5), either unpacks to more than
+        :data:`MAX_CONFIG_BYTES` / :data:`MAX_WEIGHTS_BYTES` (read from the zip
+        directory before anything is unpacked), the model is not
+        ``Sequential``, or a layer's config contradicts its stored weights or
+        its input (kernel_size, filters, units, channels, ranks, pool sizes,
+        strides and dilations >= 1); the message names the layer and the field.
     UnsupportedLayerError
         For a layer class, activation or option fastconv.nn cannot run; the
         message names the layer.
@@ -262,30 +396,33 @@ def load_model(path: str | os.PathLike) -> Model:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such model file: {path}")
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if "config.json" not in names or "model.weights.h5" not in names:
-                raise ModelFileError(
-                    f"{path} is a zip without config.json and model.weights.h5: not a Keras 3 .keras file"
-                )
-            config = json.loads(z.read("config.json"))
-            raw_weights = z.read("model.weights.h5")
-    except zipfile.BadZipFile:
-        raise ModelFileError(f"{path} is not a .keras file (not a zip archive)") from None
-    if config.get("class_name") != "Sequential":
-        raise ModelFileError(
-            f"{path} holds a {config.get('class_name')!r} model; fastconv.nn reads Sequential models only"
-        )
+    config, raw_weights = _read_zip(path)
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        what = config.get("class_name") if isinstance(config, dict) else type(config).__name__
+        raise ModelFileError(f"{path} holds a {what!r} model; fastconv.nn reads Sequential models only")
     mcfg = config.get("config", {})
-    entries = [(e.get("class_name"), e.get("config", {})) for e in mcfg.get("layers", [])]
+    layers = mcfg.get("layers", []) if isinstance(mcfg, dict) else None
+    if not isinstance(layers, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("config", {}), dict) for e in layers
+    ):
+        raise ModelFileError(f"{path}: config.json's model config has no list of layer objects")
+    entries = [(e.get("class_name"), e.get("config", {})) for e in layers]
+    for cls, cfg in entries:
+        if not isinstance(cls, str) or not isinstance(cfg.get("name", ""), str):
+            raise ModelFileError(
+                f"{path}: a layer of config.json has class_name {cls!r} and name {cfg.get('name')!r}; expected strings"
+            )
     policy = mcfg.get("dtype")
     if isinstance(policy, dict):
-        policy = policy.get("config", {}).get("name")
+        policy = policy.get("config")
+        policy = policy.get("name") if isinstance(policy, dict) else policy
     if policy not in (None, "float32"):
         raise UnsupportedLayerError(f"model {mcfg.get('name')!r} has dtype policy {policy!r}; only float32 runs")
-    with h5py.File(io.BytesIO(raw_weights), "r") as h5:
-        weights = _read_weights(h5, entries)
+    try:
+        with h5py.File(io.BytesIO(raw_weights), "r") as h5:
+            weights = _read_weights(h5, entries)
+    except (OSError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{path}: model.weights.h5 is not a readable HDF5 weights file ({err})") from None
 
     input_shape = None
     built = []
@@ -293,11 +430,22 @@ def load_model(path: str | os.PathLike) -> Model:
         if cls == "InputLayer":
             shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
             if shape:
-                input_shape = tuple(shape[1:])
+                input_shape = _sample_shape(shape, cfg)
             continue
-        built.append(_build_layer(cls, cfg, weights))
+        try:
+            built.append(_build_layer(cls, cfg, weights))
+        except (ModelFileError, UnsupportedLayerError):
+            raise
+        except ValueError as err:  # the layers' own checks name the layer and the field
+            raise ModelFileError(str(err)) from None
+        except (TypeError, KeyError, AttributeError, IndexError, OverflowError) as err:
+            raise ModelFileError(
+                f"layer {cfg.get('name')!r} ({cls}) has a malformed config: {type(err).__name__}: {err}"
+            ) from None
     if input_shape is None:
         shape = mcfg.get("build_input_shape")
         if shape:
-            input_shape = tuple(shape[1:])
+            input_shape = _sample_shape(shape, {"name": "build_input_shape"})
+    if input_shape is not None:
+        _check_shapes(built, input_shape)
     return Model(str(mcfg.get("name", "model")), tuple(built), input_shape)
