@@ -23,12 +23,9 @@ random sample, as the first ``n`` of the official (already random) order are.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +33,7 @@ from zlib import error as zlib_error  # raised when a compressed zip member is d
 
 import numpy as np
 
-from training.files import write_json
+from training.datacache import cache_file, content_key, default_cache_dir, write_npz_atomic
 
 #: CIFAR-10 class names; a label is the index into this tuple.
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -44,6 +41,8 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 SHUFFLE_SEED = 20201130
 #: Bump when the cache format or the decoding changes.
 _CACHE_VERSION = 1
+#: What enters an image folder's content key besides its bytes: the decoding's version and the shuffle.
+_SALT = f"v{_CACHE_VERSION} seed{SHUFFLE_SEED}"
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ZIP = _PROJECT_ROOT.parent / "shared" / "data" / "cifar10-jpeg.zip"
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -74,6 +73,9 @@ class Cifar10:
         ``"python-batches"``, ``"image-folder"``, ``"image-folder-zip"`` or ``"keras-download"``.
     shuffled : bool
         Whether the samples were shuffled with :data:`SHUFFLE_SEED` (image folders).
+    key : str or None
+        A hash of the source's bytes (16 hex digits); the same data read from another path has the
+        same key. ``None`` for Keras' download.
     """
 
     x_train: np.ndarray = field(repr=False)
@@ -83,6 +85,7 @@ class Cifar10:
     source: str
     kind: str
     shuffled: bool = False
+    key: str | None = None
 
     def describe(self) -> str:
         """One line naming the source, its sizes and whether it was shuffled."""
@@ -99,21 +102,6 @@ def keras_cache_dirs() -> list[Path]:
     home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     datasets = home / "datasets"
     return [datasets / "cifar-10-batches-py-target" / "cifar-10-batches-py", datasets / "cifar-10-batches-py"]
-
-
-def default_cache_dir() -> Path:
-    """``$FASTCONV_CACHE``, else ``$XDG_CACHE_HOME/fastconv``, else ``~/.cache/fastconv``.
-
-    Examples
-    --------
-    >>> name = os.environ.get("FASTCONV_CACHE", "fastconv").rstrip("/").split("/")[-1]
-    >>> default_cache_dir().name in ("fastconv", name)
-    True
-    """
-    if os.environ.get("FASTCONV_CACHE"):
-        return Path(os.environ["FASTCONV_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    return Path(base) / "fastconv"
 
 
 def detect_kind(path: Path) -> str:
@@ -217,6 +205,7 @@ def load_python_batches(path: str | os.PathLike) -> Cifar10:
         y_test=y_test,
         source=f"official python batches {path}",
         kind="python-batches",
+        key=content_key(path, "python-batches"),
     )
 
 
@@ -298,49 +287,6 @@ def _read_image_folder(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         raise DataError(f"{path} is not a readable zip (corrupt or truncated?): {e}") from None
 
 
-def _content_key(path: Path) -> str:
-    """A key from the bytes of a file, or of every file under a directory (with their relative names)."""
-    h = hashlib.sha256(f"v{_CACHE_VERSION} seed{SHUFFLE_SEED}\n".encode())
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(f"{f.relative_to(path) if f != path else ''}\n".encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _cache_file(path: Path, cache_dir: Path) -> Path:
-    """The cache entry of ``path``'s content: one ``.npz`` per distinct dataset, whatever path it is read from.
-
-    ``index.json`` in ``cache_dir`` remembers each path's size, mtime and content key, so
-    the bytes are hashed only when a file changed; an entry that no path names any more is
-    deleted.
-    """
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    stamp = [len(files), sum(f.stat().st_size for f in files), max((f.stat().st_mtime_ns for f in files), default=0)]
-    index_path = cache_dir / "index.json"
-    try:
-        index = json.loads(index_path.read_text())
-    except (OSError, ValueError):
-        index = {}
-    index = {k: v for k, v in index.items() if os.path.exists(k)}  # forget paths that are gone
-    where = str(path.resolve())
-    known = index.get(where)
-    key = known["key"] if known and known.get("stamp") == stamp else _content_key(path)
-    index[where] = {"stamp": stamp, "key": key}
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        write_json(index_path, index)
-        alive = {v["key"] for v in index.values()}
-        for old in cache_dir.glob("cifar10-*.npz"):
-            if old.stem.rsplit("-", 1)[-1] not in alive:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only cache still serves
-    return cache_dir / f"cifar10-{key}.npz"
-
-
 def _shuffle(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     order = rng.permutation(len(y))
     return x[order], y[order]
@@ -378,46 +324,33 @@ def load_image_folder(
     kind = detect_kind(path)
     if kind == "python-batches":
         raise DataError(f"{path} holds official python batches, not image folders")
-    cache_file = None
+    entry = None
     if use_cache:
-        cache_file = _cache_file(path, Path(cache_dir or default_cache_dir()))
-        if cache_file.is_file():
+        entry, key = cache_file(path, Path(cache_dir or default_cache_dir()), _SALT)
+        if entry.is_file():
             try:
-                with np.load(cache_file) as z:
+                with np.load(entry) as z:
                     arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-                return Cifar10(**arrays, source=f"{_describe_kind(kind)} {path} (cached)", kind=kind, shuffled=True)
+                return Cifar10(
+                    **arrays, source=f"{_describe_kind(kind)} {path} (cached)", kind=kind, shuffled=True, key=key
+                )
             except Exception:  # a damaged cache is rebuilt, never trusted
                 pass
     parts = _read_image_folder(path)
     rng = np.random.default_rng(SHUFFLE_SEED)
     x_train, y_train = _shuffle(*parts["train"], rng)
     x_test, y_test = _shuffle(*parts["test"], rng)
-    if cache_file is not None:
-        _write_npz_atomic(cache_file, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return Cifar10(x_train, y_train, x_test, y_test, source=f"{_describe_kind(kind)} {path}", kind=kind, shuffled=True)
+    if entry is not None:
+        write_npz_atomic(entry, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    else:
+        key = content_key(path, _SALT)
+    return Cifar10(
+        x_train, y_train, x_test, y_test, source=f"{_describe_kind(kind)} {path}", kind=kind, shuffled=True, key=key
+    )
 
 
 def _describe_kind(kind: str) -> str:
     return {"image-folder": "image-folder directory", "image-folder-zip": "image-folder zip"}.get(kind, kind)
-
-
-def _write_npz_atomic(target: Path, **arrays) -> None:
-    """Write an uncompressed ``.npz`` via a temporary file and ``os.replace``; failures are ignored."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates files readable by the owner only
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError:
-        pass  # no cache is slower, not wrong
 
 
 def _keras_download() -> Cifar10:
@@ -475,7 +408,7 @@ def load(path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike 
 
 
 def subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` samples (the seed's ``x[1:n]`` dropped sample 0 and kept ``n - 1``).
+    """The first ``n`` samples (the published ``x[1:n]`` dropped sample 0 and kept ``n - 1``).
 
     Examples
     --------
