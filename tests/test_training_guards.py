@@ -72,7 +72,7 @@ def test_a_size_too_small_to_split_is_refused_before_training(tiny, tmp_path, mo
 
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # importing TensorFlow now fails
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
-    for args in (["--base-size", "1"], ["train-size", "--train-sizes", "1,50"]):
+    for args in (["--base-size", "1", "--train-sizes", "50"], ["train-size", "--train-sizes", "1,50"]):
         with pytest.raises(SystemExit) as exc:
             run.main([*args, "--data", str(tiny), "--out", str(tmp_path / "o")])
         assert exc.value.code == 2
