@@ -119,7 +119,7 @@ def test_quick_all_outputs(quick_all):
         ("table_l1.csv", "test_accuracy_mean"),
         ("table_maxpool.csv", "train_accuracy_mean"),
         ("table_deeper.csv", "test_accuracy_mean"),
-        ("table_deeper_seed_replay.csv", "test_accuracy_mean"),
+        ("table_deeper_published_replay.csv", "test_accuracy_mean"),
         ("table_baseline_test.csv", "f1_mean"),
         ("table_history.csv", "val_accuracy"),
     ):
