@@ -14,12 +14,15 @@ from training.files import write_atomic
 from training.registry import RunSpec, l1_runs
 from training.report.plots import plot_histories, plot_vs_l1
 from training.report.records import Runs
-from training.report.stats import mean_or_none, pct, plural, sd_or_none, secs, spread
+from training.report.stats import mean_or_none, pct, plural, sd_or_none, spread
 from training.report.tables import (
+    RUN_CSV,
+    RUN_HEADER,
     class_report,
     class_report_text,
     md_table,
     multiply_adds,
+    run_row,
     settings_note,
     write_csv,
 )
@@ -278,59 +281,11 @@ def section_maxpool(runs: Runs, cfg: Config, out: Path) -> str:
         (RunSpec("maxpool", cfg.base_size, cfg.l1), PUB.TABLE7, "max pooling (Table 7)"),
         (RunSpec("stride", cfg.base_size, cfg.l1), PUB.TABLE8, "strides (Table 8)"),
     ):
-        tr, te, t = (runs.values(spec, k) for k in ("train_accuracy", "test_accuracy", "train_time_s"))
-        rows.append(
-            [
-                name,
-                f"{spec.n:,}",
-                spread(t, 1, " s", 1),
-                spread(tr),
-                spread(te),
-                secs(pub[0]),
-                pct(pub[1]),
-                pct(pub[2]),
-            ]
-        )
-        csv_rows.append(
-            [
-                spec.model,
-                spec.n,
-                mean_or_none(t),
-                mean_or_none(tr),
-                sd_or_none(tr),
-                mean_or_none(te),
-                sd_or_none(te),
-                len(te),
-                *pub,
-            ]
-        )
-    write_csv(
-        out / "table_maxpool.csv",
-        [
-            "model",
-            "n",
-            "time_s_mean",
-            "train_accuracy_mean",
-            "train_accuracy_sd",
-            "test_accuracy_mean",
-            "test_accuracy_sd",
-            "runs",
-            "published_time_s",
-            "published_train_accuracy",
-            "published_test_accuracy",
-        ],
-        csv_rows,
-    )
-    header = [
-        "network",
-        "training size",
-        "time",
-        "train accuracy",
-        "test accuracy",
-        "published time",
-        "published train",
-        "published test",
-    ]
+        cells, csv_cells, _ = run_row(runs, spec, pub)
+        rows.append([name, f"{spec.n:,}", *cells])
+        csv_rows.append([spec.model, spec.n, *csv_cells])
+    write_csv(out / "table_maxpool.csv", ["model", "n", *RUN_CSV], csv_rows)
+    header = ["network", "training size", *RUN_HEADER]
     parts.append("Mean ± sd (n seeds).\n")
     parts.append(md_table(header, rows) + "\n")
     macs = {m: multiply_adds(p["layers"]) for m, p in _params_by_model(runs).items()}

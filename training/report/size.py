@@ -9,44 +9,19 @@ from training.config import Config
 from training.registry import RunSpec, cumulative_rows, replay_runs, warm_chain
 from training.report.plots import Series, plot_histories, plot_vs_size
 from training.report.records import Runs
-from training.report.stats import mean_or_none, pct, plural, sd_or_none, secs, spread
-from training.report.tables import md_table, settings_note, write_csv
-
-_SIZE_HEADER = [
-    "training size",
-    "time",
-    "train accuracy",
-    "test accuracy",
-    "published time",
-    "published train",
-    "published test",
-]
-_SIZE_CSV = [
-    "n",
-    "time_s_mean",
-    "train_accuracy_mean",
-    "train_accuracy_sd",
-    "test_accuracy_mean",
-    "test_accuracy_sd",
-    "runs",
-    "published_time_s",
-    "published_train_accuracy",
-    "published_test_accuracy",
-]
+from training.report.stats import plural
+from training.report.tables import RUN_CSV, RUN_HEADER, md_table, run_row, settings_note, write_csv
 
 
 def _size_table(runs: Runs, specs: list[RunSpec], pub_table: dict, path: Path) -> tuple[str, Series]:
     rows, csv_rows, points = [], [], []
     for spec in specs:
-        tr, te, t = (runs.values(spec, k) for k in ("train_accuracy", "test_accuracy", "train_time_s"))
-        p = pub_table.get(spec.n, (None, None, None))
-        rows.append([f"{spec.n:,}", spread(t, 1, " s", 1), spread(tr), spread(te), secs(p[0]), pct(p[1]), pct(p[2])])
-        csv_rows.append(
-            [spec.n, mean_or_none(t), mean_or_none(tr), sd_or_none(tr), mean_or_none(te), sd_or_none(te), len(te), *p]
-        )
+        cells, csv_cells, (tr, te) = run_row(runs, spec, pub_table.get(spec.n, (None, None, None)))
+        rows.append([f"{spec.n:,}", *cells])
+        csv_rows.append([spec.n, *csv_cells])
         points.append((spec.n, tr, te))
-    write_csv(path, _SIZE_CSV, csv_rows)
-    return md_table(_SIZE_HEADER, rows) + "\n", points
+    write_csv(path, ["n", *RUN_CSV], csv_rows)
+    return md_table(["training size", *RUN_HEADER], rows) + "\n", points
 
 
 def _history_plot(runs: Runs, specs: list[RunSpec], name: str, path: Path, title: str) -> None:

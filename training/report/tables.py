@@ -15,7 +15,9 @@ from training import published as PUB
 from training.config import Config
 from training.data import CLASSES
 from training.files import write_atomic
-from training.report.stats import plural
+from training.registry import RunSpec
+from training.report.records import Runs
+from training.report.stats import mean_or_none, pct, plural, sd_or_none, secs, spread
 
 
 def md_table(header: list[str], rows: list[list]) -> str:
@@ -130,3 +132,27 @@ def settings_note(cfg: Config) -> str:
     if cfg.batch_size != PUB.BATCH_SIZE:
         diff.append(f"batch {cfg.batch_size} (published: {PUB.BATCH_SIZE})")
     return f" [{', '.join(diff)}]" if diff else ""
+
+
+#: Columns of a table row of one setting's runs beside the published (time, train, test) figures.
+RUN_HEADER = ["time", "train accuracy", "test accuracy", "published time", "published train", "published test"]
+#: The same row's CSV columns.
+RUN_CSV = [
+    "time_s_mean",
+    "train_accuracy_mean",
+    "train_accuracy_sd",
+    "test_accuracy_mean",
+    "test_accuracy_sd",
+    "runs",
+    "published_time_s",
+    "published_train_accuracy",
+    "published_test_accuracy",
+]
+
+
+def run_row(runs: Runs, spec: RunSpec, pub: tuple) -> tuple[list[str], list, tuple[list[float], list[float]]]:
+    """One setting's row (:data:`RUN_HEADER`), its CSV row (:data:`RUN_CSV`), and its train and test accuracies."""
+    tr, te, t = (runs.values(spec, k) for k in ("train_accuracy", "test_accuracy", "train_time_s"))
+    cells = [spread(t, 1, " s", 1), spread(tr), spread(te), secs(pub[0]), pct(pub[1]), pct(pub[2])]
+    csv_cells = [mean_or_none(t), mean_or_none(tr), sd_or_none(tr), mean_or_none(te), sd_or_none(te), len(te), *pub]
+    return cells, csv_cells, (tr, te)
