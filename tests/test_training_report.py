@@ -195,3 +195,19 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         run.main(["--version"])
     assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"python -m training.run {version('fastconv')}"
+
+
+def test_records_are_grouped_by_their_fields_not_their_names():
+    """Every committed record's settings and random seed (its fields) rebuild its run id, so grouping by
+    setting needs no parsing of names."""
+    from pathlib import Path
+
+    from training.registry import RunSpec
+    from training.report.records import Runs, load_records
+
+    records = load_records(Path(__file__).resolve().parents[1] / "docs" / "results" / "cifar10")
+    assert len(records) >= 88
+    assert all(RunSpec.of_record(rec).run_id == rid for rid, rec in records.items())
+    runs = Runs(records)
+    five = runs.of(RunSpec("stride", 5000, 1e-4))
+    assert [r["config"]["seed"] for r in five] == [0, 1, 2, 3, 4]
