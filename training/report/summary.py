@@ -17,10 +17,10 @@ def section_missing(runs: Runs, names: list[str], cfg: Config) -> str:
     missing = [s for s in planned if s.run_id not in runs.records]
     if not missing:
         return ""
-    by_model: dict[str, int] = {}
+    by_setting: dict[str, list[int]] = {}
     for s in missing:
-        by_model[f"{s.model} n={s.n:,}"] = by_model.get(f"{s.model} n={s.n:,}", 0) + 1
-    listing = "; ".join(f"{k}: {plural(v, 'run')}" for k, v in by_model.items())
+        by_setting.setdefault(s.setting, []).append(s.seed)
+    listing = "; ".join(f"`{k}` (seeds {', '.join(map(str, v))})" for k, v in by_setting.items())
     return (
         f"## Still missing\n\n**{plural(len(missing), 'planned run')} of {len(planned)} have no record yet**; "
         "the tables below show what has finished (their n column says how many seeds). Missing: "
@@ -67,7 +67,7 @@ def wall_time_lines(runs: Runs, cfg: Config, info: dict) -> str:
     )
     note = (
         f"; {estimated} of them recorded no end (still running, or killed) and "
-        f"{'is' if estimated == 1 else 'are'} counted up to its last finished run"
+        f"{'is' if estimated == 1 else 'are each'} counted up to its last finished run"
         if estimated
         else ""
     )
