@@ -94,6 +94,7 @@ def test_the_committed_results_resume_from_their_records_alone():
     names, cfg, _ = load_invocation(folder)
     specs = plan(names, cfg.replace(warm_start=True))
     left, again = to_run(specs, cfg, folder, {"strategy": "default", "replicas": 1, "workers": 1})
-    assert again == {}
-    assert [s.run_id for s in left if (folder / f"{s.run_id}.json").is_file()] == []
+    # A run with a record is trained again only to start a chain whose next run has no record yet.
+    assert all(not (folder / f"{needer}.json").is_file() for needer in again.values())
+    assert [s.run_id for s in left if (folder / f"{s.run_id}.json").is_file() and s.run_id not in again] == []
     assert len(specs) >= 88
