@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=_seed_list,
         help="training seeds (initialisation, batch order, dropout): every run once per seed, e.g. 0,1,2 or 0-4 "
-        "(default 0)",
+        f"(default 0; at most {MAX_SEEDS:,})",
     )
     seeds.add_argument("--seed", type=_seed_list, dest="seeds", help="the same as --seeds")
     seeds.add_argument("--repeats", type=_repeats, help="the same as --seeds 0-(N-1)")
