@@ -209,7 +209,9 @@ def section_history(runs: Runs, cfg: Config, out: Path) -> str:
     rows = [[e + 1, *(float(np.mean([r["history"][k][e] for r in recs])) for k in keys)] for e in range(length)]
     write_csv(out / "table_history.csv", ["epoch", *keys], rows)
     final = {k: spread([r["history"][k][-1] for r in recs], *((1, "", 3) if "loss" in k else ())) for k in keys}
-    text = f"Final epoch over {plural(len(recs), 'seed')}: " + "; ".join(f"{k} {v}" for k, v in final.items()) + "."
+    names = {"accuracy": "train accuracy", "val_accuracy": "validation accuracy", "loss": "train loss"}
+    shown = "; ".join(f"{names.get(k, 'validation loss')} {v}" for k, v in final.items())
+    text = f"Final epoch over {plural(len(recs), 'seed')}: {shown}."
     if "val_accuracy" not in keys:
         return f"{head}\n![Figure 4]({name})\n\n{text} These runs kept no validation history.\n"
     crossings = [accuracy_crossing(r["history"]) for r in recs]
