@@ -1,4 +1,4 @@
-"""Layer-by-layer parameter counts of the seed's networks, from the formulas, not from Keras."""
+"""Layer-by-layer parameter counts of the published networks, from the formulas, not from Keras."""
 
 import numpy as np
 import pytest
@@ -74,7 +74,7 @@ def test_totals_and_the_seeds_claims():
     assert sum(n for _, n, _ in STRIDE) == 37_146
     assert sum(n for _, n, _ in MAXPOOL) == 37_146
     assert sum(n for _, n, _ in DEEPER) == 23_314
-    # The largest layer of the stride model is the dense one, not the 4th conv the seed names.
+    # The largest layer of the stride model is the dense one, not the 4th conv the published text names.
     counts = {layer.name: layer.count_params() for layer in build_stride().layers}
     assert max(counts, key=counts.get) == "dense"
     assert counts["dense"] == 20_490 and counts["conv4"] == 9_248

@@ -255,21 +255,20 @@ def test_multi_worker_command_line_errors(tmp_path, monkeypatch, capsys):
 def test_a_run_made_on_one_device_is_not_continued_on_two(tmp_path):
     """The resume check compares the record's distribution as it compares epochs or batch size."""
     from training.config import Config
-    from training.experiments import RunSpec, SettingsMismatch, is_done
+    from training.registry import RunSpec
+    from training.resume import SettingsMismatch, check_settings
 
     spec = RunSpec("stride", 500, 1e-4)
     one = {"strategy": "default", "replicas": 1, "workers": 1}
     record = {"config": {"epochs": 3, "batch_size": 128, "warm_from": None}, "distribution": one}
-    (tmp_path / f"{spec.run_id}.json").write_text(json.dumps(record))
     cfg = Config(epochs=3)
-    assert is_done(spec, cfg, tmp_path, need_model=False, distribution=dict(one))
+    check_settings(record, spec, cfg, dict(one), None)  # the same distribution: reused
     for other in (
         {"strategy": "MirroredStrategy", "replicas": 2, "workers": 1},
         {"strategy": "MultiWorkerMirroredStrategy", "replicas": 2, "workers": 2},
     ):
         with pytest.raises(SettingsMismatch, match="strategy 'default' \\(now '.*'\\), replicas 1 \\(now 2\\)"):
-            is_done(spec, cfg, tmp_path, need_model=False, distribution=other)
+            check_settings(record, spec, cfg, other, None)
     # The most-frequent baseline trains nothing: how it was distributed does not matter.
     majority = RunSpec("majority", 500)
-    (tmp_path / f"{majority.run_id}.json").write_text(json.dumps(record))
-    assert is_done(majority, cfg, tmp_path, need_model=False, distribution=other)
+    check_settings(record, majority, cfg, other, None)

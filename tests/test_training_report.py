@@ -26,12 +26,33 @@ def test_welch_interval_by_hand():
     d = np.mean(a) - np.mean(b)
     got = report.difference_interval(a, b)
     assert got == pytest.approx((d, d - half, d + half), rel=1e-9)
-    # Against one fixed number: the one-sample interval of a, shifted.
+    # Against a deterministic run (an exact constant): the one-sample interval of a, shifted.
     half1 = stats.t.ppf(0.975, len(a) - 1) * np.std(a, ddof=1) / math.sqrt(len(a))
-    assert report.difference_interval(a, [0.1]) == pytest.approx(
+    assert report.difference_interval(a, [0.1], b_exact=True) == pytest.approx(
         (np.mean(a) - 0.1, np.mean(a) - 0.1 - half1, np.mean(a) - 0.1 + half1)
     )
     assert report.difference_interval([0.5], b) is None
+
+
+def test_one_stochastic_run_is_too_few_runs():
+    """A side with one run of a setting that involves randomness is no constant: no interval, 'too few runs'."""
+    a = [0.61, 0.63, 0.60, 0.64, 0.62]
+    assert report.difference_interval(a, [0.55]) is None
+    assert report.verdict(0.05, report.difference_interval(a, [0.55])) == "too few runs"
+    assert report.difference_interval(a, [0.55, 0.55]) is not None  # two runs (here equal) are a sample
+
+
+def test_family_interval_is_bonferroni():
+    """The corrected interval is Welch's at level 1 - 0.05 / m, by hand."""
+    from training.report.stats import family_level
+
+    a, b = [0.61, 0.63, 0.60, 0.64, 0.62], [0.55, 0.59, 0.52, 0.58, 0.57]
+    va, vb = np.var(a, ddof=1) / 5, np.var(b, ddof=1) / 5
+    df = (va + vb) ** 2 / (va**2 / 4 + vb**2 / 4)
+    half = stats.t.ppf(1 - 0.05 / 19 / 2, df) * math.sqrt(va + vb)
+    d = np.mean(a) - np.mean(b)
+    assert family_level(19) == pytest.approx(1 - 0.05 / 19)
+    assert report.difference_interval(a, b, family_level(19)) == pytest.approx((d, d - half, d + half), rel=1e-9)
 
 
 def test_verdicts():
@@ -101,9 +122,29 @@ def test_report_from_made_up_records(tmp_path):
     # Seed 3 was planned for the 3 trained settings and never ran.
     assert "**3 planned runs of 13 have no record yet**" in text  # 3 settings x 4 seeds + 1 baseline
     assert "50.00 ± 1.00% (3)" in text  # strides' test accuracy
-    assert "[3 epochs per run (the seed: 20)]" in text  # the settings differ from the seed's
+    assert "[3 epochs per run (published: 20)]" in text  # the settings differ from the published ones
     plotted = tmp_path / "plots"
     assert (out / "l1_accuracy.png").stat().st_size > 1000 and not plotted.exists()
+
+
+def test_one_run_of_a_side_is_too_few_runs_and_no_validation_history_is_fine(tmp_path):
+    """A stochastic setting with one record gets 'too few runs' (never an exact constant); records without
+    validation history (no validation split) still give a report."""
+    out = tmp_path / "run"
+    out.mkdir()
+    recs = dict([_record("majority", 5000, 1e-4, 0, 0.10), _record("stride", 5000, 1e-4, 0, 0.50)])
+    recs.update(_record("maxpool", 5000, 1e-4, s, acc) for s, acc in enumerate([0.55, 0.56, 0.54]))
+    for rec in recs.values():
+        rec["history"] = {k: v for k, v in rec["history"].items() if not k.startswith("val_")}
+    for rid, rec in recs.items():
+        (out / f"{rid}.json").write_text(json.dumps(rec))
+    info = {"experiments": ["baseline", "history", "maxpool"], "config": {"seeds": [0, 1, 2], "epochs": 3}}
+    (out / "invocation.json").write_text(json.dumps(info))
+    text = report.write_report(out).read_text()
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "**too few runs**" in rows["max pooling vs strides"] and "3 / 1" in rows["max pooling vs strides"]
+    assert "**too few runs**" in rows["stride network vs most-frequent baseline"]  # one stride run
+    assert "These runs kept no validation history." in text
 
 
 def test_report_on_a_parent_folder_names_the_runs_inside(tmp_path, capsys):
@@ -154,3 +195,19 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         run.main(["--version"])
     assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"python -m training.run {version('fastconv')}"
+
+
+def test_records_are_grouped_by_their_fields_not_their_names():
+    """Every committed record's settings and random seed (its fields) rebuild its run id, so grouping by
+    setting needs no parsing of names."""
+    from pathlib import Path
+
+    from training.registry import RunSpec
+    from training.report.records import Runs, load_records
+
+    records = load_records(Path(__file__).resolve().parents[1] / "docs" / "results" / "cifar10")
+    assert len(records) >= 88
+    assert all(RunSpec.of_record(rec).run_id == rid for rid, rec in records.items())
+    runs = Runs(records)
+    five = runs.of(RunSpec("stride", 5000, 1e-4))
+    assert [r["config"]["seed"] for r in five] == [0, 1, 2, 3, 4]

@@ -81,3 +81,20 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     assert (b["train_accuracy"], b["test_accuracy"]) == (a["train_accuracy"], a["test_accuracy"])
     assert b["confusion_test"] == a["confusion_test"]
     assert not ckpt.exists()  # checkpoints go once the record is written
+
+
+def test_the_committed_results_resume_from_their_records_alone():
+    """docs/results/cifar10 keeps no .keras model: rerunning its command retrains no run that has a record."""
+    from training.registry import plan
+    from training.report.records import load_invocation
+    from training.resume import to_run
+
+    folder = ROOT / "docs" / "results" / "cifar10"
+    assert not list(folder.glob("*.keras"))
+    names, cfg, _ = load_invocation(folder)
+    specs = plan(names, cfg.replace(warm_start=True))
+    left, again = to_run(specs, cfg, folder, {"strategy": "default", "replicas": 1, "workers": 1})
+    # A run with a record is trained again only to start a chain whose next run has no record yet.
+    assert all(not (folder / f"{needer}.json").is_file() for needer in again.values())
+    assert [s.run_id for s in left if (folder / f"{s.run_id}.json").is_file() and s.run_id not in again] == []
+    assert len(specs) >= 88

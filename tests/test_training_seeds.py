@@ -7,9 +7,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from training.config import SEED_L1_WEIGHTS, SEED_TRAIN_SIZES, Config  # noqa: E402  # after importorskip
-from training.experiments import ALL_ORDER, _train_subset, plan  # noqa: E402  # after importorskip
+from training.config import PUBLISHED_L1_WEIGHTS, PUBLISHED_TRAIN_SIZES, Config  # noqa: E402  # after importorskip
+from training.registry import EXPERIMENTS, plan  # noqa: E402  # after importorskip
 from training.run import build_parser, config_from_args  # noqa: E402  # after importorskip
+from training.runner import _train_subset  # noqa: E402  # after importorskip
 
 
 def _cfg(argv):
@@ -18,17 +19,17 @@ def _cfg(argv):
 
 def test_all_with_five_and_three_seeds():
     cfg = Config(seeds=(0, 1, 2, 3, 4), size_seeds=(0, 1, 2), warm_start=True)
-    specs = plan(list(ALL_ORDER), cfg)
+    specs = plan(list(EXPERIMENTS), cfg)
     ids = [s.run_id for s in specs]
     assert len(ids) == len(set(ids))
-    # Expected set, written out from the seed's Parts: 5k runs x 5 seeds, size runs x 3 seeds.
-    expected = {f"stride-n5000-l1_{w:g}-s{s}" for w, s in itertools.product(SEED_L1_WEIGHTS, range(5))}
+    # Expected set, written out from the published Parts: 5k runs x 5 seeds, size runs x 3 seeds.
+    expected = {f"stride-n5000-l1_{w:g}-s{s}" for w, s in itertools.product(PUBLISHED_L1_WEIGHTS, range(5))}
     expected |= {f"maxpool-n5000-l1_0.0001-s{s}" for s in range(5)} | {"majority-n5000"}
-    big = SEED_TRAIN_SIZES[1:]
+    big = PUBLISHED_TRAIN_SIZES[1:]
     expected |= {f"stride-n{n}-l1_0.0001-s{s}" for n, s in itertools.product(big, range(3))}
     expected |= {f"stride-n{n}-l1_0.0001-warm-s{s}" for n, s in itertools.product(big, range(3))}
-    expected |= {f"deeper-n{n}-l1_0.0001-s{s}" for n, s in itertools.product(SEED_TRAIN_SIZES, range(3))}
-    expected |= {f"table9-replay-n{n}-s{s}" for n, s in itertools.product(SEED_TRAIN_SIZES, range(3))}
+    expected |= {f"deeper-n{n}-l1_0.0001-s{s}" for n, s in itertools.product(PUBLISHED_TRAIN_SIZES, range(3))}
+    expected |= {f"table9-replay-n{n}-s{s}" for n, s in itertools.product(PUBLISHED_TRAIN_SIZES, range(3))}
     assert set(ids) == expected
     assert len(ids) == 40 + 5 + 1 + 9 + 9 + 12 + 12
     # Cheap 5k runs of every seed first; then the size runs seed by seed.
@@ -50,7 +51,7 @@ def test_seed_options():
     assert _cfg(["--seed", "5"]).seeds == (5,)
     assert _cfg(["--repeats", "3"]).seeds == (0, 1, 2)
     cfg = _cfg(["--seeds", "0-4", "--size-seeds", "0-2"])
-    assert cfg.seeds_for("l1") == (0, 1, 2, 3, 4) and cfg.seeds_for("deeper") == (0, 1, 2)
+    assert EXPERIMENTS["l1"].seeds(cfg) == (0, 1, 2, 3, 4) and EXPERIMENTS["deeper"].seeds(cfg) == (0, 1, 2)
 
 
 def test_explicit_options_win_over_quick():

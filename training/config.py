@@ -5,24 +5,24 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-#: The seed's L1 weights of Part 2b(iv).
-SEED_L1_WEIGHTS = (0.0001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0, 1000.0)
-#: The seed's training-set sizes of Part 2b(iii) and 2d.
-SEED_TRAIN_SIZES = (5000, 10000, 20000, 40000)
+#: The published L1 weights of Part 2b(iv).
+PUBLISHED_L1_WEIGHTS = (0.0001, 0.01, 0.1, 1.0, 10.0, 50.0, 100.0, 1000.0)
+#: The published training-set sizes of Part 2b(iii) and 2d.
+PUBLISHED_TRAIN_SIZES = (5000, 10000, 20000, 40000)
 
 
 @dataclass(frozen=True)
 class Config:
     """Settings shared by every experiment; ``run.py`` fills them from the command line.
 
-    The defaults are the seed's (Part 2 appendix) unless a comment says otherwise.
+    The defaults are the published ones (Part 2 appendix) unless a comment says otherwise.
     """
 
     epochs: int = 20  # passes over the training subset per run
     batch_size: int = 128  # samples per gradient step
     base_size: int = 5000  # training samples of baseline, history, l1 and maxpool runs
-    train_sizes: tuple[int, ...] = SEED_TRAIN_SIZES  # samples per train-size / deeper run
-    l1_weights: tuple[float, ...] = SEED_L1_WEIGHTS  # L1 weights of the dense kernel, l1 sweep
+    train_sizes: tuple[int, ...] = PUBLISHED_TRAIN_SIZES  # samples per train-size / deeper run
+    l1_weights: tuple[float, ...] = PUBLISHED_L1_WEIGHTS  # L1 weights of the dense kernel, l1 sweep
     l1: float = 1e-4  # L1 weight of every other run
     validation_split: float = 0.1  # share of the subset (its last samples) held out, as Keras' option
     test_size: int | None = None  # test samples scored; None = all 10,000
@@ -30,8 +30,8 @@ class Config:
     size_seeds: tuple[int, ...] | None = None  # seeds of the train-size and deeper runs; None = ``seeds``
     subset_seed: int | None = None  # None: the first n training images; else a seeded random n
     deterministic: bool = False  # also enable TF op determinism (slower; same seed -> same result)
-    warm_start: bool = False  # train-size also replays the seed's cumulative training
-    pipeline: str = "tfdata"  # "tfdata" or "numpy" (the seed's float arrays); see training.speed
+    warm_start: bool = False  # train-size also replays the published cumulative training
+    pipeline: str = "tfdata"  # "tfdata" or "numpy" (the published float arrays); see training.speed
     jit_compile: bool = False  # XLA-compile the train step
     steps_per_execution: int = 1  # batches per call into the compiled train function
     device: str = "auto"  # "auto", "cpu" or "gpu"
@@ -44,18 +44,6 @@ class Config:
     def seed(self) -> int:
         """The first training seed."""
         return self.seeds[0]
-
-    def seeds_for(self, experiment: str) -> tuple[int, ...]:
-        """The training seeds of ``experiment``: ``size_seeds`` for train-size and deeper, else ``seeds``.
-
-        Examples
-        --------
-        >>> Config(seeds=(0, 1, 2), size_seeds=(0,)).seeds_for("deeper")
-        (0,)
-        """
-        if experiment in ("train-size", "deeper") and self.size_seeds is not None:
-            return self.size_seeds
-        return self.seeds
 
     def replace(self, **changes) -> Config:
         """A copy with ``changes`` applied (the dataclass is frozen)."""

@@ -23,30 +23,27 @@ random sample, as the first ``n`` of the official (already random) order are.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from zlib import error as zlib_error  # raised when a compressed zip member is damaged
 
 import numpy as np
 
-from training.files import write_json
+from training.datacache import cache_file, content_key, default_cache_dir, write_npz_atomic
+from training.imagefolder import CLASSES, DataError, read_image_folder
 
-#: CIFAR-10 class names; a label is the index into this tuple.
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+__all__ = ["CLASSES", "Cifar10", "DataError", "load", "subset"]
+
 #: Seed of the one-off shuffle of image-folder data (train and test, separately).
 SHUFFLE_SEED = 20201130
 #: Bump when the cache format or the decoding changes.
 _CACHE_VERSION = 1
+#: What enters an image folder's content key besides its bytes: the decoding's version and the shuffle.
+_SALT = f"v{_CACHE_VERSION} seed{SHUFFLE_SEED}"
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ZIP = _PROJECT_ROOT.parent / "shared" / "data" / "cifar10-jpeg.zip"
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _HOW_TO_GET = (
     "Get CIFAR-10 in one of these ways:\n"
     '  - on a machine with internet, run once: python -c "import keras; keras.datasets.cifar10.load_data()"\n'
@@ -54,10 +51,6 @@ _HOW_TO_GET = (
     "    --data path/to/cifar-10-batches-py (or set CIFAR10_PATH)\n"
     "  - pass --data with an image-folder directory or zip (train/<class>/*.jpg, test/<class>/*.jpg)"
 )
-
-
-class DataError(Exception):
-    """CIFAR-10 could not be found or read; the message says where and what to do."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +67,9 @@ class Cifar10:
         ``"python-batches"``, ``"image-folder"``, ``"image-folder-zip"`` or ``"keras-download"``.
     shuffled : bool
         Whether the samples were shuffled with :data:`SHUFFLE_SEED` (image folders).
+    key : str or None
+        A hash of the source's bytes (16 hex digits); the same data read from another path has the
+        same key. ``None`` for Keras' download.
     """
 
     x_train: np.ndarray = field(repr=False)
@@ -83,6 +79,7 @@ class Cifar10:
     source: str
     kind: str
     shuffled: bool = False
+    key: str | None = None
 
     def describe(self) -> str:
         """One line naming the source, its sizes and whether it was shuffled."""
@@ -99,21 +96,6 @@ def keras_cache_dirs() -> list[Path]:
     home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     datasets = home / "datasets"
     return [datasets / "cifar-10-batches-py-target" / "cifar-10-batches-py", datasets / "cifar-10-batches-py"]
-
-
-def default_cache_dir() -> Path:
-    """``$FASTCONV_CACHE``, else ``$XDG_CACHE_HOME/fastconv``, else ``~/.cache/fastconv``.
-
-    Examples
-    --------
-    >>> name = os.environ.get("FASTCONV_CACHE", "fastconv").rstrip("/").split("/")[-1]
-    >>> default_cache_dir().name in ("fastconv", name)
-    True
-    """
-    if os.environ.get("FASTCONV_CACHE"):
-        return Path(os.environ["FASTCONV_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    return Path(base) / "fastconv"
 
 
 def detect_kind(path: Path) -> str:
@@ -217,128 +199,8 @@ def load_python_batches(path: str | os.PathLike) -> Cifar10:
         y_test=y_test,
         source=f"official python batches {path}",
         kind="python-batches",
+        key=content_key(path, "python-batches"),
     )
-
-
-def _split_member(name: str) -> tuple[str, str] | None:
-    """``.../train/<class>/<file>.jpg`` -> ("train", class); anything else -> None."""
-    parts = name.replace("\\", "/").split("/")
-    if len(parts) < 3 or not parts[-1].lower().endswith(_IMAGE_SUFFIXES):
-        return None
-    split, cls = parts[-3], parts[-2]
-    if split not in ("train", "test"):
-        return None
-    return split, cls
-
-
-def _decode(raw: bytes, what: str) -> np.ndarray:
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(raw)) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except Exception as e:  # Pillow raises several types for bad files
-        raise DataError(f"cannot decode image {what}: {type(e).__name__}: {e}") from None
-    if arr.shape != (32, 32, 3):
-        raise DataError(f"image {what} has shape {arr.shape}, expected (32, 32, 3)")
-    return arr
-
-
-def _class_labels(classes: set[str], where: str) -> dict[str, int]:
-    """Label class folders: the standard CIFAR-10 order when the names match, else sorted order."""
-    if classes <= set(CLASSES):
-        return {c: CLASSES.index(c) for c in classes}
-    ordered = sorted(classes)
-    if len(ordered) > len(CLASSES):
-        raise DataError(f"{where}: {len(ordered)} class folders, expected at most 10: {ordered}")
-    return {c: i for i, c in enumerate(ordered)}
-
-
-def _assemble(entries, read, where: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Decode ``entries`` [(split, class, key)] with ``read(key) -> bytes``; sorted by key."""
-    by_split: dict[str, list] = {"train": [], "test": []}
-    for split, cls, key in entries:
-        by_split[split].append((cls, key))
-    for split, items in by_split.items():
-        if not items:
-            raise DataError(f"{where}: no images under {split}/<class>/")
-    labels_of = _class_labels({c for items in by_split.values() for c, _ in items}, where)
-    out = {}
-    for split, items in by_split.items():
-        items.sort(key=lambda it: str(it[1]))
-        x = np.empty((len(items), 32, 32, 3), dtype=np.uint8)
-        y = np.empty(len(items), dtype=np.int64)
-        for i, (cls, key) in enumerate(items):
-            x[i] = _decode(read(key), f"{key} in {where}")
-            y[i] = labels_of[cls]
-        out[split] = (x, y)
-    return out
-
-
-def _read_image_folder(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    if path.is_dir():
-        entries = []
-        for f in path.rglob("*"):
-            m = _split_member(str(f.relative_to(path)))
-            if m and f.is_file():
-                entries.append((m[0], m[1], f))
-        return _assemble(entries, lambda f: f.read_bytes(), str(path))
-    try:
-        with zipfile.ZipFile(path) as zf:
-            entries = [(*m, info.filename) for info in zf.infolist() if (m := _split_member(info.filename))]
-
-            def read(name):
-                try:
-                    return zf.read(name)
-                except (zipfile.BadZipFile, OSError, EOFError, zlib_error) as e:
-                    raise DataError(f"cannot read {name} in {path}: {e}") from None
-
-            return _assemble(entries, read, str(path))
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise DataError(f"{path} is not a readable zip (corrupt or truncated?): {e}") from None
-
-
-def _content_key(path: Path) -> str:
-    """A key from the bytes of a file, or of every file under a directory (with their relative names)."""
-    h = hashlib.sha256(f"v{_CACHE_VERSION} seed{SHUFFLE_SEED}\n".encode())
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(f"{f.relative_to(path) if f != path else ''}\n".encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _cache_file(path: Path, cache_dir: Path) -> Path:
-    """The cache entry of ``path``'s content: one ``.npz`` per distinct dataset, whatever path it is read from.
-
-    ``index.json`` in ``cache_dir`` remembers each path's size, mtime and content key, so
-    the bytes are hashed only when a file changed; an entry that no path names any more is
-    deleted.
-    """
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    stamp = [len(files), sum(f.stat().st_size for f in files), max((f.stat().st_mtime_ns for f in files), default=0)]
-    index_path = cache_dir / "index.json"
-    try:
-        index = json.loads(index_path.read_text())
-    except (OSError, ValueError):
-        index = {}
-    index = {k: v for k, v in index.items() if os.path.exists(k)}  # forget paths that are gone
-    where = str(path.resolve())
-    known = index.get(where)
-    key = known["key"] if known and known.get("stamp") == stamp else _content_key(path)
-    index[where] = {"stamp": stamp, "key": key}
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        write_json(index_path, index)
-        alive = {v["key"] for v in index.values()}
-        for old in cache_dir.glob("cifar10-*.npz"):
-            if old.stem.rsplit("-", 1)[-1] not in alive:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only cache still serves
-    return cache_dir / f"cifar10-{key}.npz"
 
 
 def _shuffle(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -378,46 +240,33 @@ def load_image_folder(
     kind = detect_kind(path)
     if kind == "python-batches":
         raise DataError(f"{path} holds official python batches, not image folders")
-    cache_file = None
+    entry = None
     if use_cache:
-        cache_file = _cache_file(path, Path(cache_dir or default_cache_dir()))
-        if cache_file.is_file():
+        entry, key = cache_file(path, Path(cache_dir or default_cache_dir()), _SALT)
+        if entry.is_file():
             try:
-                with np.load(cache_file) as z:
+                with np.load(entry) as z:
                     arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-                return Cifar10(**arrays, source=f"{_describe_kind(kind)} {path} (cached)", kind=kind, shuffled=True)
+                return Cifar10(
+                    **arrays, source=f"{_describe_kind(kind)} {path} (cached)", kind=kind, shuffled=True, key=key
+                )
             except Exception:  # a damaged cache is rebuilt, never trusted
                 pass
-    parts = _read_image_folder(path)
+    parts = read_image_folder(path)
     rng = np.random.default_rng(SHUFFLE_SEED)
     x_train, y_train = _shuffle(*parts["train"], rng)
     x_test, y_test = _shuffle(*parts["test"], rng)
-    if cache_file is not None:
-        _write_npz_atomic(cache_file, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return Cifar10(x_train, y_train, x_test, y_test, source=f"{_describe_kind(kind)} {path}", kind=kind, shuffled=True)
+    if entry is not None:
+        write_npz_atomic(entry, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    else:
+        key = content_key(path, _SALT)
+    return Cifar10(
+        x_train, y_train, x_test, y_test, source=f"{_describe_kind(kind)} {path}", kind=kind, shuffled=True, key=key
+    )
 
 
 def _describe_kind(kind: str) -> str:
     return {"image-folder": "image-folder directory", "image-folder-zip": "image-folder zip"}.get(kind, kind)
-
-
-def _write_npz_atomic(target: Path, **arrays) -> None:
-    """Write an uncompressed ``.npz`` via a temporary file and ``os.replace``; failures are ignored."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates files readable by the owner only
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError:
-        pass  # no cache is slower, not wrong
 
 
 def _keras_download() -> Cifar10:
@@ -475,7 +324,7 @@ def load(path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike 
 
 
 def subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` samples (the seed's ``x[1:n]`` dropped sample 0 and kept ``n - 1``).
+    """The first ``n`` samples (the published ``x[1:n]`` dropped sample 0 and kept ``n - 1``).
 
     Examples
     --------

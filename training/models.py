@@ -1,7 +1,7 @@
-"""The seed's CIFAR-10 networks (Part 2a, 2c, 2d) and its most-frequent-class baseline.
+"""The published CIFAR-10 networks (Part 2a, 2c, 2d) and its most-frequent-class baseline.
 
 Every builder returns a fresh, *uncompiled* ``keras.Sequential``; :func:`compile_model`
-adds the seed's optimiser and loss. Layer names are fixed (``conv1``, ``conv2``, ...,
+adds the published optimiser and loss. Layer names are fixed (``conv1``, ``conv2``, ...,
 ``dropout``, ``flatten``, ``dense``) so that other code can find the layers of a saved
 model by name.
 
@@ -17,7 +17,7 @@ deeper    conv 8, 8/2, 16, 16/2, 32, 32/2; dense 512->10    23,314
 ========  ================================================  ==========
 
 The largest layer of ``stride`` is the dense one (20,490 weights), not the fourth
-convolution (9,248) that the seed's Part 2b(i) names.
+convolution (9,248) that the published Part 2b(i) names.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from sklearn.dummy import DummyClassifier
 
 INPUT_SHAPE = (32, 32, 3)  # CIFAR-10 images: height, width, RGB
 NUM_CLASSES = 10
-DEFAULT_L1 = 1e-4  # the seed's L1 weight on the dense layer's kernel
-DEFAULT_DROPOUT = 0.5  # the seed's dropout rate before the dense layer
+DEFAULT_L1 = 1e-4  # the published L1 weight on the dense layer's kernel
+DEFAULT_DROPOUT = 0.5  # the published dropout rate before the dense layer
 
 
 #: Each network's layers before dropout -> flatten -> dense: ("conv", filters, stride) for a 3x3 convolution
@@ -96,22 +96,22 @@ def build(
 
 
 def build_stride(l1: float = DEFAULT_L1, **options) -> keras.Sequential:
-    """The seed's Part 2(a) network, ``build("stride", ...)``: 37,146 parameters."""
+    """The published Part 2(a) network, ``build("stride", ...)``: 37,146 parameters."""
     return build("stride", l1, **options)
 
 
 def build_maxpool(l1: float = DEFAULT_L1, **options) -> keras.Sequential:
-    """The seed's Part 2(c) network, ``build("maxpool", ...)``: 37,146 parameters (pooling has no weights)."""
+    """The published Part 2(c) network, ``build("maxpool", ...)``: 37,146 parameters (pooling has no weights)."""
     return build("maxpool", l1, **options)
 
 
 def build_deeper(l1: float = DEFAULT_L1, **options) -> keras.Sequential:
-    """The seed's Part 2(d) network, ``build("deeper", ...)``: 23,314 parameters (its text says 23,734)."""
+    """The published Part 2(d) network, ``build("deeper", ...)``: 23,314 parameters (its text says 23,734)."""
     return build("deeper", l1, **options)
 
 
 def build_baseline() -> DummyClassifier:
-    """The seed's baseline: always predict the most frequent training class.
+    """The published baseline: always predict the most frequent training class.
 
     scikit-learn's ``DummyClassifier(strategy="most_frequent")``; on a tie it
     picks the lowest label. Its accuracy on any set is the share of that class.
@@ -137,9 +137,9 @@ def compile_model(
     jit_compile: bool | str = "auto",
     steps_per_execution: int = 1,
 ) -> keras.Model:
-    """Compile ``model`` as the seed did: Adam (Keras defaults), cross-entropy, accuracy.
+    """Compile ``model`` as the published code did: Adam (Keras defaults), cross-entropy, accuracy.
 
-    The seed one-hot encodes the labels and uses ``categorical_crossentropy``;
+    The published code one-hot encodes the labels and uses ``categorical_crossentropy``;
     here the labels stay integers and the loss is ``sparse_categorical_crossentropy``,
     which computes the same value (``-log p[label]``) without the one-hot matrix.
 

@@ -1,4 +1,4 @@
-"""Feeding uint8 CIFAR-10 arrays to ``model.fit``: the seed's way, or through ``tf.data``.
+"""Feeding uint8 CIFAR-10 arrays to ``model.fit``: the published way, or through ``tf.data``.
 
 Both hold out the *last* ``validation_split`` share of the samples for validation,
 before any shuffling, exactly as Keras' ``validation_split`` does, and scale pixels
@@ -17,16 +17,20 @@ PIPELINES = ("numpy", "tfdata")
 def split_point(n: int, validation_split: float) -> int:
     """Index where Keras' ``validation_split`` cuts ``n`` samples (train = ``[:k]``).
 
+    Keras 3 rounds down (``int(math.floor(batch_dim * (1.0 - validation_split)))`` in
+    ``keras.src.trainers.data_adapters.array_slicing.train_validation_split``), so 7 samples
+    at 0.1 give 6 to fit and 1 to validate; the same expression is used here.
+
     Examples
     --------
-    >>> split_point(5000, 0.1)
-    4500
+    >>> split_point(5000, 0.1), split_point(7, 0.1)
+    (4500, 6)
     """
-    return int(math.ceil(n * (1.0 - validation_split)))
+    return int(math.floor(n * (1.0 - validation_split)))
 
 
 def to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 images -> float32 in [0, 1], the seed's ``x.astype("float32") / 255``.
+    """uint8 images -> float32 in [0, 1], the published ``x.astype("float32") / 255``.
 
     Examples
     --------

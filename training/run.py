@@ -1,10 +1,11 @@
-"""``python -m training.run [EXPERIMENT ...]``: the seed's CIFAR-10 experiments, resumable.
+"""``python -m training.run [EXPERIMENT ...]``: the published CIFAR-10 experiments, resumable.
 
-Experiments: baseline, history, train-size, l1, maxpool, deeper, or all. With none
-named, baseline + history run (one 5k-sample training, a couple of minutes on a
-2-core CPU). Results go to ``--out`` (default ``results/<timestamp>/``): one JSON
-record and one ``.keras`` model per run, CSV tables, PNG plots, classification
-reports and REPORT.md. Rerunning with the same ``--out`` skips finished runs.
+Experiments (:data:`training.registry.EXPERIMENTS`): baseline, history, train-size, l1,
+maxpool, deeper, or all. With none named, baseline + history run (one 5k-sample training,
+a couple of minutes on a 2-core CPU). Results go to ``--out`` (default
+``results/<timestamp>/``): one JSON record and one ``.keras`` model per run, CSV tables,
+PNG plots, classification reports and REPORT.md. Rerunning with the same ``--out`` skips
+finished runs; one invocation at a time holds an output folder (``DIR/.lock``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import signal
 import sys
 import time
@@ -21,87 +21,18 @@ from pathlib import Path
 
 from training.config import Config
 from training.data import DataError, load
-from training.experiments import (
-    ALL_ORDER,
-    DEFAULT_EXPERIMENTS,
-    EXPERIMENTS,
-    RunEnv,
-    SettingsMismatch,
-    execute,
-    plan,
-)
+from training.device import DeviceError, setup_device
 from training.files import write_json
-from training.launch import Task, launch, task_from_env, without_worker_index
+from training.launch import launch, task_from_env, without_worker_index
+from training.pipeline import split_point
 from training.quiet import filter_stderr
+from training.registry import EXPERIMENTS, experiment_names, plan
 from training.report import display_path, write_report
+from training.resume import FolderBusy, SettingsMismatch, lock_folder
+from training.runner import RunEnv, execute
 
-
-class DeviceError(Exception):
-    """The requested device is not available."""
-
-
-def setup_device(choice: str, replicas: int = 1, task: Task | None = None) -> tuple[str, object | None]:
-    """Pick the device before TensorFlow touches any; return (description, strategy or None).
-
-    ``"cpu"`` hides every GPU; ``"gpu"`` requires one; ``"auto"`` uses GPUs when
-    TensorFlow sees any. GPUs get memory growth (allocate as needed, not all at
-    start); with more than one, training runs under ``tf.distribute.MirroredStrategy``.
-    On the CPU, ``replicas > 1`` splits it into that many logical devices and trains
-    under ``MirroredStrategy`` over them (the multi-device path, testable without a GPU).
-    With ``task`` (this process is one worker of a ``TF_CONFIG`` cluster), training runs
-    under ``tf.distribute.MultiWorkerMirroredStrategy`` over every worker's devices; it is
-    created here, before any other TensorFlow operation, as TensorFlow requires.
-
-    Examples
-    --------
-    >>> setup_device("cpu")[0].startswith("CPU")  # doctest: +SKIP
-    True
-    """
-    import tensorflow as tf
-
-    cpu = f"CPU ({os.cpu_count()} logical cores)"
-    gpus = tf.config.list_physical_devices("GPU")
-
-    def multi_worker(text):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        return (
-            f"{text}; {task.kind} {task.index} of {task.workers} workers under MultiWorkerMirroredStrategy "
-            f"({strategy.num_replicas_in_sync} replicas)",
-            strategy,
-        )
-
-    def on_cpu(text):
-        if task is not None:
-            return multi_worker(text)
-        if replicas == 1:
-            return text, None
-        physical = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(physical, [tf.config.LogicalDeviceConfiguration()] * replicas)
-        names = [d.name for d in tf.config.list_logical_devices("CPU")]
-        return f"{text} as {replicas} logical devices under MirroredStrategy", tf.distribute.MirroredStrategy(names)
-
-    if choice == "cpu":
-        if gpus:
-            tf.config.set_visible_devices([], "GPU")
-            return on_cpu(f"{cpu}; {len(gpus)} GPU(s) hidden by --device cpu")
-        return on_cpu(cpu)
-    if not gpus:
-        if choice == "gpu":
-            raise DeviceError("--device gpu: TensorFlow sees no GPU (is the CUDA build of TensorFlow installed?)")
-        return on_cpu(cpu)
-    for gpu in gpus:
-        tf.config.experimental.set_memory_growth(gpu, True)
-    names = []
-    for gpu in gpus:
-        try:
-            names.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
-        except Exception:
-            names.append(gpu.name)
-    if task is not None:
-        return multi_worker(f"{len(gpus)} GPU(s): {', '.join(names)}")
-    if len(gpus) > 1:
-        return f"{len(gpus)} GPUs under MirroredStrategy: {', '.join(names)}", tf.distribute.MirroredStrategy()
-    return f"GPU: {names[0]}", None
+#: Most seeds one option may name: a range is checked against it before it is expanded.
+MAX_SEEDS = 1000
 
 
 def version() -> str:
@@ -136,19 +67,31 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _repeats(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"{value:,} repeats; at most {MAX_SEEDS:,}")
+    return value
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     return tuple(_positive_int(t) for t in text.split(",") if t.strip())
 
 
 def _seed_list(text: str) -> tuple[int, ...]:
-    """``0,1,2`` or a range ``0-4`` (both ends included) of non-negative seeds, no repeats."""
-    seeds: list[int] = []
+    """``0,1,2`` or a range ``0-4`` (both ends included) of non-negative seeds, no repeats, at most
+    :data:`MAX_SEEDS` (counted before any range is expanded)."""
+    bounds: list[tuple[int, int]] = []
     try:
         for part in (t.strip() for t in text.split(",")):
             lo, dash, hi = part.partition("-")
-            seeds += range(int(lo), int(hi) + 1) if dash else [int(part)]
+            bounds.append((int(lo), int(hi)) if dash else (int(part), int(part)))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2 or 0-4, got {text!r}") from None
+    count = sum(max(hi - lo + 1, 0) for lo, hi in bounds)
+    if count > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"{count:,} seeds in {text!r}; at most {MAX_SEEDS:,}")
+    seeds = [s for lo, hi in bounds for s in range(lo, hi + 1)]
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"expected distinct non-negative seeds, got {text!r}")
     return tuple(seeds)
@@ -169,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = argparse.ArgumentParser(
         prog="python -m training.run",
-        description="Run the seed's CIFAR-10 experiments (Part 2); rerun with the same --out to resume.",
+        description="Run the published CIFAR-10 experiments (Part 2); rerun with the same --out to resume.",
         epilog="Experiments: " + ", ".join(EXPERIMENTS) + ", all (default: baseline history). "
         "`python -m training.report DIR` rebuilds REPORT.md, tables and plots from DIR's run records.",
     )
@@ -183,16 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated training sizes for train-size and deeper (default 5000,10000,20000,40000)",
     )
     p.add_argument("--base-size", type=_positive_int, help="samples of baseline/history/l1/maxpool runs (default 5000)")
-    p.add_argument("--l1", type=_float_list, help="comma-separated L1 weights of the l1 sweep (default the seed's 8)")
+    p.add_argument(
+        "--l1", type=_float_list, help="comma-separated L1 weights of the l1 sweep (default: the 8 published)"
+    )
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument(
         "--seeds",
         type=_seed_list,
         help="training seeds (initialisation, batch order, dropout): every run once per seed, e.g. 0,1,2 or 0-4 "
-        "(default 0)",
+        f"(default 0; at most {MAX_SEEDS:,})",
     )
     seeds.add_argument("--seed", type=_seed_list, dest="seeds", help="the same as --seeds")
-    seeds.add_argument("--repeats", type=_positive_int, help="the same as --seeds 0-(N-1)")
+    seeds.add_argument("--repeats", type=_repeats, help="the same as --seeds 0-(N-1)")
     p.add_argument(
         "--size-seeds",
         type=_seed_list,
@@ -227,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--warm-start",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="train-size also replays the seed's cumulative training, and deeper the seed's Table 9 scoring "
+        help="train-size also replays the published cumulative training, and deeper the published Table 9 scoring "
         "(default: on for 'all', off otherwise)",
     )
     p.add_argument("--pipeline", choices=("tfdata", "numpy"), help=f"input pipeline (default {d.pipeline})")
@@ -274,15 +219,17 @@ def config_from_args(args: argparse.Namespace) -> Config:
     )
 
 
-def _experiment_names(raw: list[str]) -> list[str]:
-    if not raw:
-        return list(DEFAULT_EXPERIMENTS)
-    unknown = [n for n in raw if n not in EXPERIMENTS and n != "all"]
-    if unknown:
-        raise ValueError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(EXPERIMENTS)}, all")
-    if "all" in raw:
-        return list(ALL_ORDER)
-    return list(dict.fromkeys(raw))
+def _too_small_to_split(cfg: Config) -> str | None:
+    """The option whose training size leaves no sample to fit or none to validate, as an error message."""
+    for option, sizes in (("--base-size", [cfg.base_size]), ("--train-sizes", cfg.train_sizes)):
+        for n in sizes:
+            k = split_point(n, cfg.validation_split)
+            if not 0 < k < n:
+                return (
+                    f"argument {option}: {n:,} samples split {k:,} to fit and {n - k:,} to validate "
+                    f"(validation split {cfg.validation_split}); each needs at least one"
+                )
+    return None
 
 
 def _update_invocations(out: Path, names: list[str], cfg: Config, argv: list[str]) -> dict:
@@ -313,14 +260,25 @@ def _finish_invocation(out: Path, wall: float, status: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the named experiments; return the exit status."""
+    locks: list = []
+    try:
+        return _main(argv, locks)
+    finally:
+        for held in locks:
+            held.close()
+
+
+def _main(argv: list[str] | None, locks: list) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        names = _experiment_names(args.experiments)
+        names = experiment_names(args.experiments)
     except ValueError as e:
         parser.error(str(e))
     cfg = config_from_args(args)
+    if (message := _too_small_to_split(cfg)) is not None:
+        parser.error(message)
     out = args.out or Path("results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     try:
         task = task_from_env()
@@ -344,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     biggest = max([cfg.base_size, *cfg.train_sizes])
     if biggest > len(data.y_train):
         parser.error(f"training size {biggest} exceeds the {len(data.y_train)} training images of {data.source}")
+    if args.worker_index is None and (task is None or task.chief):  # the launcher, or the process writing records
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            locks.append(lock_folder(out))
+        except (FolderBusy, OSError) as e:
+            parser.exit(2, f"{parser.prog}: error: {e}\n")
     if launcher:  # the data is checked (and cached) once; every worker loads it again
         del data
         worker_args = argv if args.out is not None else [*argv, "--out", str(out)]

@@ -7,7 +7,7 @@ An epoch's time includes its validation pass (``validation_split`` = 0.1), as in
 the real runs. The data are random uint8 images: throughput does not depend on
 pixel values.
 
-Variants: the seed's way (``model.fit`` on a float32 NumPy array), ``tf.data``
+Variants: the published way (``model.fit`` on a float32 NumPy array), ``tf.data``
 (uint8 tensors cast to float on the fly, batched, prefetched), and each with
 ``jit_compile=True`` (XLA) or ``steps_per_execution=8``.
 """
@@ -18,6 +18,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from training.pipeline import split_point
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         med, best = float(np.median(results[v])), max(results[v])
         print(f"| {v} | {med:,.0f} | {best:,.0f} | {med / base_med:.2f}x | {best / base_best:.2f}x |")
     print(
-        f"\n{args.n} samples ({int(np.ceil(args.n * 0.9))} fitted per epoch), batch {args.batch_size}, "
+        f"\n{args.n} samples ({split_point(args.n, 0.1)} fitted per epoch), batch {args.batch_size}, "
         f"{args.repeats} round(s) of {args.epochs} epochs per variant, epoch 1 excluded"
     )
     return 0

@@ -1,27 +1,19 @@
-"""The seed's Part 2 experiments as lists of training runs, and the code that runs one.
+"""Training the planned runs one after another, and the record each run leaves.
 
-Each seed Part has one function ``part_*(cfg) -> list[RunSpec]`` naming the runs it
-needs; :data:`EXPERIMENTS` maps command-line names to them. Runs with the same
-settings are the same run: the ``stride`` network on 5,000 samples with L1 1e-4
-serves Part 2b(i) (Tables 1-2), 2b(ii) (Figure 4), the 5k row of Table 5, the
-1e-4 row of Table 6 and Table 8, and is trained once.
-
-:func:`execute` trains the planned runs one after another. Every finished run is
-written atomically as ``<run>.keras`` (the trained model) and then ``<run>.json``
-(its record); a run whose record exists with the same settings is skipped, so an
-interrupted invocation resumes where it stopped.
+:func:`execute` trains what :func:`training.resume.to_run` says is left. Every finished run
+is written atomically as ``<run>.keras`` (the trained model) and then ``<run>.json`` (its
+record); a run whose record exists with the same settings is skipped, so an interrupted
+invocation resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,236 +23,11 @@ import numpy as np
 from training.config import Config
 from training.data import Cifar10, subset
 from training.files import write_atomic, write_json
+from training.registry import RunSpec
+from training.resume import load_record, to_run
 
 #: Rough cost of one sample-epoch relative to ``stride`` (for the time estimate only).
 _COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.6, "majority": 0.0, "rescore": 0.0}
-#: Runs that train nothing and so save no model.
-_NO_MODEL = ("majority", "rescore")
-#: Settings that change a run's result: a stored record must match them to be reused.
-_RESULT_SETTINGS = ("epochs", "batch_size", "validation_split", "pipeline", "test_size", "deterministic", "subset_seed")
-#: How a run was distributed (its record's ``distribution``): also compared before a run is reused.
-_DISTRIBUTION_SETTINGS = ("strategy", "replicas", "workers")
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One training run: which network, on how many samples, with which L1 weight.
-
-    ``warm_from`` names the run whose trained model (optimizer state included) this
-    run continues, as the seed's ``model_train_sizes`` kept training one model.
-    ``model == "majority"`` is the most-frequent-class baseline; ``model == "rescore"``
-    trains nothing: it scores the trained model of ``warm_from`` on the first ``n``
-    samples, as the seed's Part 2d code did by mistake.
-
-    Examples
-    --------
-    >>> RunSpec("stride", 5000, 1e-4).run_id
-    'stride-n5000-l1_0.0001-s0'
-    >>> RunSpec("stride", 10000, 1e-4, warm_from="stride-n5000-l1_0.0001-s3", seed=3).run_id
-    'stride-n10000-l1_0.0001-warm-s3'
-    """
-
-    model: str
-    n: int
-    l1: float = 1e-4
-    warm_from: str | None = None
-    seed: int = 0
-
-    @property
-    def run_id(self) -> str:
-        if self.model == "majority":  # trains nothing random: one run whatever the seeds
-            return f"majority-n{self.n}"
-        if self.model == "rescore":
-            return f"table9-replay-n{self.n}-s{self.seed}"
-        warm = "-warm" if self.warm_from else ""
-        return f"{self.model}-n{self.n}-l1_{self.l1:g}{warm}-s{self.seed}"
-
-    def label(self) -> str:
-        if self.model == "majority":
-            return f"most-frequent baseline n={self.n}"
-        if self.model == "rescore":
-            return f"seed's Table 9 replay: {self.warm_from} scored on n={self.n}"
-        warm = f", continuing {self.warm_from}" if self.warm_from else ""
-        return f"{self.model} n={self.n} l1={self.l1:g} seed {self.seed}{warm}"
-
-
-# ---------------------------------------------------------------------------------------------
-# One function per seed Part
-
-
-def part_b_baseline(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """Part 2b(i): the stride model and the most-frequent baseline on ``base_size`` samples (Tables 1-4)."""
-    return [RunSpec("stride", cfg.base_size, cfg.l1, seed=seed), RunSpec("majority", cfg.base_size, seed=seed)]
-
-
-def part_b_history(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """Part 2b(ii): training/validation curves of the same run (Figure 4)."""
-    return [RunSpec("stride", cfg.base_size, cfg.l1, seed=seed)]
-
-
-def warm_chain(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """The seed's cumulative Table 5: one model trained on each size in turn.
-
-    The seed's ``model_train_sizes`` fits one model object for every size, so each
-    size starts from the weights (and Adam state) the previous one left. The chain
-    starts from the fresh run on the first size, which is also the first row of the
-    fresh table: the seed's 5k row (62.27% / 49.09%) is a fresh model's figure (its
-    Tables 1 and 6 give 64% / 51% and 60.65% / 48.36% for the same setting).
-
-    Returns the continuing runs, one per size after the first.
-
-    Examples
-    --------
-    >>> [s.run_id for s in warm_chain(Config(train_sizes=(5000, 10000)))]
-    ['stride-n10000-l1_0.0001-warm-s0']
-    """
-    prev = RunSpec("stride", cfg.train_sizes[0], cfg.l1, seed=seed).run_id
-    chain = []
-    for n in cfg.train_sizes[1:]:
-        spec = RunSpec("stride", n, cfg.l1, warm_from=prev, seed=seed)
-        chain.append(spec)
-        prev = spec.run_id
-    return chain
-
-
-def cumulative_rows(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """The rows of the cumulative Table 5: the fresh first-size run, then :func:`warm_chain`."""
-    return [RunSpec("stride", cfg.train_sizes[0], cfg.l1, seed=seed), *warm_chain(cfg, seed)]
-
-
-def part_b_train_size(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """Part 2b(iii): a fresh stride model per training size (Table 5, Figure 5); with
-    ``cfg.warm_start`` also the seed's cumulative replay (:func:`warm_chain`)."""
-    fresh = [RunSpec("stride", n, cfg.l1, seed=seed) for n in cfg.train_sizes]
-    return fresh + (warm_chain(cfg, seed) if cfg.warm_start else [])
-
-
-def part_b_l1(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """Part 2b(iv): the stride model on ``base_size`` samples per L1 weight (Table 6, Figure 6)."""
-    return [RunSpec("stride", cfg.base_size, w, seed=seed) for w in cfg.l1_weights]
-
-
-def part_c_maxpool(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """Part 2c: the max-pooling network against the stride one on ``base_size`` samples (Tables 7-8)."""
-    return [RunSpec("maxpool", cfg.base_size, cfg.l1, seed=seed), RunSpec("stride", cfg.base_size, cfg.l1, seed=seed)]
-
-
-def part_d_deeper(cfg: Config, seed: int = 0) -> list[RunSpec]:
-    """Part 2d: the thinner, deeper network over the training sizes, scored on its own predictions (Table 9).
-
-    With ``cfg.warm_start``, also what the seed's code computed for Table 9: the
-    stride network left by the cumulative Table 5 training (the global ``model``),
-    scored on each training subset and the test set.
-    """
-    runs = [RunSpec("deeper", n, cfg.l1, seed=seed) for n in cfg.train_sizes]
-    if cfg.warm_start:
-        chain = cumulative_rows(cfg, seed)
-        runs += chain + [RunSpec("rescore", n, cfg.l1, warm_from=chain[-1].run_id, seed=seed) for n in cfg.train_sizes]
-    return runs
-
-
-#: Experiment name (command line) -> the seed Part's run list.
-EXPERIMENTS: dict[str, Callable[[Config, int], list[RunSpec]]] = {
-    "baseline": part_b_baseline,
-    "history": part_b_history,
-    "train-size": part_b_train_size,
-    "l1": part_b_l1,
-    "maxpool": part_c_maxpool,
-    "deeper": part_d_deeper,
-}
-#: What ``python -m training.run`` runs with no experiment named.
-DEFAULT_EXPERIMENTS = ("baseline", "history")
-#: Experiments over several training sizes (their seeds are ``Config.size_seeds``).
-_SIZE_EXPERIMENTS = ("train-size", "deeper")
-#: The order ``all`` runs in: cheap 5k runs first, the long cumulative replay last.
-ALL_ORDER = ("baseline", "history", "l1", "maxpool", "train-size", "deeper")
-
-
-def plan(names: list[str] | tuple[str, ...], cfg: Config) -> list[RunSpec]:
-    """The runs ``names`` need, each once: seed by seed, the 5k experiments before train-size and deeper.
-
-    Within one seed, fresh runs come first, then the warm-start chain, then the Table 9 replay
-    (which needs the chain's last model).
-
-    Examples
-    --------
-    >>> [s.run_id for s in plan(["baseline", "history"], Config())]
-    ['stride-n5000-l1_0.0001-s0', 'majority-n5000']
-    >>> [s.run_id for s in plan(["baseline"], Config(seeds=(0, 1)))][1:]
-    ['majority-n5000', 'stride-n5000-l1_0.0001-s1']
-    """
-    specs: dict[str, RunSpec] = {}
-    for group in ([n for n in names if n not in _SIZE_EXPERIMENTS], [n for n in names if n in _SIZE_EXPERIMENTS]):
-        seeds = list(dict.fromkeys(seed for name in group for seed in cfg.seeds_for(name)))
-        for seed in seeds:
-            one = [spec for name in group if seed in cfg.seeds_for(name) for spec in EXPERIMENTS[name](cfg, seed)]
-            ordered = [s for s in one if not s.warm_from]
-            ordered += [s for s in one if s.warm_from and s.model != "rescore"]
-            ordered += [s for s in one if s.model == "rescore"]
-            for spec in ordered:
-                specs.setdefault(spec.run_id, spec)
-    return list(specs.values())
-
-
-# ---------------------------------------------------------------------------------------------
-# Files
-
-
-def load_record(out: Path, run_id: str) -> dict | None:
-    """The JSON record of ``run_id`` in ``out``, or None if there is none (or it is unreadable)."""
-    path = out / f"{run_id}.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-class SettingsMismatch(Exception):
-    """A finished run in the output directory was made with other settings."""
-
-
-def is_done(spec: RunSpec, cfg: Config, out: Path, need_model: bool = True, distribution: dict | None = None) -> bool:
-    """Whether ``spec`` has a finished record in ``out`` made with ``cfg``'s settings, and its model if
-    ``need_model`` (a later run continues or rescores it).
-
-    ``distribution`` (``{"strategy", "replicas", "workers"}``, :attr:`RunEnv.distribution`) is
-    compared too for runs that train: a run made on one device is not continued on two.
-
-    Raises
-    ------
-    SettingsMismatch
-        When the record exists but differs in a setting that changes results.
-    """
-    rec = load_record(out, spec.run_id)
-    if rec is None:
-        return False
-    if need_model and spec.model not in _NO_MODEL and not (out / f"{spec.run_id}.keras").is_file():
-        return False
-    stored = rec.get("config", {})
-    diff = [
-        f"{k} {stored.get(k)!r} (now {getattr(cfg, k)!r})"
-        for k in _RESULT_SETTINGS
-        if k in stored and stored[k] != (list(v) if isinstance(v := getattr(cfg, k), tuple) else v)
-    ]
-    if "warm_from" in stored and stored["warm_from"] != spec.warm_from:
-        diff.append(f"warm_from {stored['warm_from']!r} (now {spec.warm_from!r})")
-    if distribution is not None and spec.model not in _NO_MODEL:
-        made = rec.get("distribution", {})
-        diff += [
-            f"{k} {made[k]!r} (now {distribution[k]!r})"
-            for k in _DISTRIBUTION_SETTINGS
-            if k in made and made[k] != distribution[k]
-        ]
-    if diff:
-        raise SettingsMismatch(
-            f"{out / (spec.run_id + '.json')} was made with other settings: {', '.join(diff)}; "
-            "use another --out, or --force to redo it"
-        )
-    return True
-
-
-# ---------------------------------------------------------------------------------------------
-# Running
 
 
 @dataclass
@@ -297,6 +64,12 @@ class RunEnv:
     def distribution(self) -> dict:
         """The record's ``distribution``: strategy name, replicas in sync, worker processes."""
         return {"strategy": self.strategy_name, "replicas": self.replicas, "workers": self.workers}
+
+    @property
+    def data_fields(self) -> dict:
+        """The record's ``data``: the source described, its kind, whether shuffled, and its content key."""
+        d = self.data
+        return {"source": d.describe(), "kind": d.kind, "shuffled": d.shuffled, "key": d.key}
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -407,7 +180,7 @@ def _base_record(spec: RunSpec, cfg: Config, env: RunEnv) -> dict:
         },
         "device": env.device,
         "distribution": env.distribution,
-        "data": {"source": env.data.describe(), "kind": env.data.kind, "shuffled": env.data.shuffled},
+        "data": env.data_fields,
         "versions": versions(),
     }
 
@@ -572,12 +345,9 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
     run, Keras' per-epoch progress during it, and one fixed-column line after it.
     """
     out.mkdir(parents=True, exist_ok=True)
-    needed = {s.warm_from for s in specs if s.warm_from}  # models a later run loads
-    todo = [
-        s
-        for s in specs
-        if cfg.force or not is_done(s, cfg, out, need_model=s.run_id in needed, distribution=env.distribution)
-    ]
+    todo, again = to_run(specs, cfg, out, env.distribution, env.data_fields)
+    for rid, needer in again.items():
+        log(f"{rid}: its record exists but not its model, which {needer} continues: trained again, record replaced")
     env.check_agreement([f"{s.run_id}@{_checkpointed_epochs(out, s)}" for s in todo])
     cost = {s.run_id: s.n * cfg.epochs * _COST[s.model] for s in todo}
     t0 = time.perf_counter()

@@ -1,0 +1,109 @@
+"""The run records of an output folder: loading, grouping by setting, and the wall time they show."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from training.config import Config
+from training.registry import EXPERIMENTS, RunSpec
+
+
+def load_records(out: Path) -> dict[str, dict]:
+    """Every run record in ``out`` by run id (unreadable files are skipped)."""
+    records = {}
+    for path in sorted(Path(out).glob("*.json")):
+        if path.name == "invocation.json":
+            continue
+        try:
+            rec = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(rec, dict) and "run" in rec and "config" in rec:
+            records[rec["run"]] = rec
+    return records
+
+
+def load_invocation(out: Path) -> tuple[list[str], Config, dict]:
+    """Experiments run in ``out`` so far, the last settings used, and the raw ``invocation.json``."""
+    try:
+        info = json.loads((Path(out) / "invocation.json").read_text())
+    except (OSError, ValueError):
+        info = {}
+    fields = set(Config.__dataclass_fields__)
+    raw = {k: v for k, v in info.get("config", {}).items() if k in fields}
+    for key in ("train_sizes", "l1_weights", "seeds", "size_seeds"):
+        if raw.get(key) is not None:
+            raw[key] = tuple(raw[key])
+    return info.get("experiments", list(EXPERIMENTS)), Config(**raw), info
+
+
+def seed_of(rec: dict) -> int:
+    """The random seed a record was trained with (its ``config.seed`` field)."""
+    return int(rec["config"].get("seed") or 0)
+
+
+class Runs:
+    """The records of an output folder, grouped by setting (every seed's run of one setting together)."""
+
+    def __init__(self, records: dict[str, dict]):
+        self.records = records
+        self.groups: dict[str, list[dict]] = {}
+        for rec in sorted(records.values(), key=seed_of):
+            self.groups.setdefault(RunSpec.of_record(rec).setting, []).append(rec)
+
+    def of(self, spec: RunSpec) -> list[dict]:
+        """Every seed's record of ``spec``'s setting, by seed."""
+        return self.groups.get(spec.setting, [])
+
+    def values(self, spec: RunSpec, key: str) -> list[float]:
+        return [r[key] for r in self.of(spec) if r.get(key) is not None]
+
+    def seeds(self) -> list[int]:
+        """The seeds of the stochastic runs that have records."""
+        return sorted({seed_of(r) for r in self.records.values() if r["config"]["model"] != "majority"})
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def run_wall_times(records: dict[str, dict], invocations: list[dict]) -> dict[str, float]:
+    """Wall seconds of each run: from the previous run's end (or its invocation's start) to its own end.
+
+    Includes loading, scoring and writing, not only ``model.fit``; runs whose invocation is
+    unknown are left out.
+    """
+    starts = sorted(t for inv in invocations if (t := _when(inv.get("started"))))
+    done = sorted((t, rid) for rid, r in records.items() if (t := _when(r.get("finished_at"))))
+    walls, prev = {}, None
+    for t, rid in done:
+        began = [s for s in starts if s <= t]
+        if not began:
+            continue
+        base = prev if prev is not None and prev >= began[-1] else began[-1]
+        walls[rid], prev = (t - base).total_seconds(), t
+    return walls
+
+
+def invocation_walls(invocations: list[dict], records: dict) -> tuple[float, int]:
+    """Total wall seconds of the invocations, and how many of them recorded no end.
+
+    An invocation stopped without recording its time (killed, or still running) is counted
+    from its start to the last run record that finished before the next invocation started.
+    """
+    finished = sorted(t for r in records.values() if (t := _when(r.get("finished_at"))))
+    total, estimated = 0.0, 0
+    for i, inv in enumerate(invocations):
+        wall = inv.get("wall_s")
+        if wall is None:
+            start = _when(inv.get("started"))
+            stop = _when(invocations[i + 1].get("started")) if i + 1 < len(invocations) else None
+            inside = [t for t in finished if start and t >= start and (stop is None or t < stop)]
+            if not inside:
+                continue
+            wall = (inside[-1] - start).total_seconds()
+            estimated += 1
+        total += wall
+    return total, estimated
