@@ -7,16 +7,18 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from . import _fft, _method
 from . import _validation as v
 from ._loops import correlate2d, reference
 
-#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs ``"direct"``: in the
-#: benchmark report (docs/bench/REPORT.md) it is the fastest on every case, 200x200 to 4096x4096,
-#: 3x3 to 15x15, so there is no shape rule to apply.
+#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs the one of least
+#: modelled time, ``"direct"`` or ``"fft"`` (see :mod:`fastconv._method`); integer results always
+#: run ``"direct"``.
 BACKENDS = {
     "naive": reference.naive,
     "im2col": reference.im2col,
     "direct": correlate2d.direct,
+    "fft": _fft.fft,
 }
 
 
@@ -215,8 +217,11 @@ def convolve2d(
     out : numpy.ndarray, optional
         A C-contiguous, writeable array of the result's shape and dtype to
         write into; it is returned.  It must not share memory with ``img`` or ``k``.
-    backend : {"auto", "naive", "im2col", "direct"}, default "auto"
-        Implementation to run; all give the same result. See :data:`BACKENDS`.
+    backend : {"auto", "naive", "im2col", "direct", "fft"}, default "auto"
+        Implementation to run; all give the same result (``"fft"`` to rounding: float32 within
+        ``1e-5 * max|img| * sum|k|``). ``"auto"`` picks ``"direct"`` or ``"fft"`` by a measured
+        cost model; integer results are always computed exactly by ``"direct"`` (also with
+        ``backend="fft"``) unless a float ``dtype=`` is given. See :data:`BACKENDS`.
 
     Returns
     -------
@@ -267,7 +272,9 @@ def convolve2d(
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
     call = _prepare(img, k, stride, padding, dilation, flip, pad_mode, dtype, cval)
     if backend == "auto":
-        backend = "direct"
+        backend = _method.choose(
+            call.x.shape, call.kern.shape, call.stride, call.dilation, call.pads, call.out_shape, call.dtype, call.kern
+        )
     shape = call.result_shape or call.out_shape[1:]
     if out is not None:
         v.check_out(out, shape, call.result_dtype, (("img", img), ("k", k)))
