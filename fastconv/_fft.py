@@ -48,7 +48,6 @@ fastconv``: measured 3x faster than numpy.fft on float32 (see docs/bench/FFT.md)
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
@@ -290,4 +289,3 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
         _multiply(spec, kspec)
         res = sfft.irfft2(spec, s=(nh, nw), workers=workers, overwrite_x=True)
         _scatter(res, tiles, t0, rows.stride, cols.stride, out)
-

@@ -1,0 +1,172 @@
+"""Measure the per-operation times of ``backend="auto"``'s cost model: ``python -m benches.calibrate``.
+
+Each constant of :mod:`fastconv._method` is a time per counted operation; this
+command times fastconv's own backends on a few inputs and divides:
+
+- ``direct_tap_*``: ``direct`` on 1024x1024 images with 7x7 and 15x15 kernels
+  (float32 at stride 1: the register tiles; float32 with dilation 2: the
+  generic loops; float64), per multiply-add, from the difference of the two
+  (so the per-input-value pass, ``direct_value``, drops out and is fitted too);
+- ``separable_tap_*``: ``direct`` on a rank-1 31x31 kernel, per ``kh + kw`` taps
+  of each output;
+- ``fft_nlogn_*``: a forward and an inverse real 2-D transform (scipy.fft) of
+  stacks of ``n x n`` blocks, n = 256 ... 2048, per ``N log2 N`` (``N = n*n``);
+- ``fft_value_*``: the rest of the ``fft`` backend's time per value of a block
+  (gathering, the product of spectra, scattering, allocation), from whole
+  calls with the block size forced (1024x1024 with a 31x31 kernel, 2048x2048
+  with 63x63; 256, 512 and whole-image blocks);
+- ``fft_block`` and ``call``: the fixed costs of a batch of blocks and of a call,
+  from small inputs.
+
+Times are CPU seconds of the calling thread (``time.thread_time``) on one
+Numba thread and one FFT worker, the least of ``--repeat`` calls: on a shared
+machine that is steadier than wall time, and the model compares backends that
+spread over threads alike.  The result is written as JSON to ``--out``
+(default: the file ``auto`` reads first after ``$FASTCONV_COSTS``,
+``~/.cache/fastconv/costs.json``); ``--out fastconv/costs.json`` replaces the
+defaults committed with the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+import fastconv
+from fastconv import _fft, _method
+
+
+def _cpu_time(f, repeat: int) -> float:
+    f()  # compile, warm caches
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        f()
+        best = min(best, time.thread_time() - t0)
+    return best
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _direct_rates(img, kernels, repeat, **kw):
+    """Per multiply-add and per input value of ``direct`` from two kernel sizes."""
+    times, taps = [], []
+    for k in kernels:
+        out = fastconv.convolve2d(img, k, backend="direct", **kw)
+        times.append(_cpu_time(lambda k=k: fastconv.convolve2d(img, k, backend="direct", **kw), repeat))
+        taps.append(out.size * k.size)
+    tap = max((times[1] - times[0]) / (taps[1] - taps[0]), 1e-13)
+    value = max((times[0] - taps[0] * tap) / img.size, 0.0)
+    return tap, value
+
+
+def measure(repeat: int = 5, size: int = 1024) -> dict:
+    """Every constant of the cost model, in seconds (see the module docstring)."""
+    rng = np.random.default_rng(0)
+    seconds = {}
+    small = rng.random((32, 32), dtype=np.float32)
+    seconds["call"] = _cpu_time(lambda: fastconv.convolve2d(small, np.ones((3, 3), np.float32), backend="direct"), 50)
+    # fixed cost of a call of the fft backend with one small batch (its work is negligible)
+    tiny = rng.random((1, 24, 24), dtype=np.float32)
+    o = np.empty((1, 16, 16), np.float32)
+    fixed = _cpu_time(lambda: _fft.fft(tiny, np.ones((9, 9), np.float32), 1, 1, 1, 1, 0, 0, o, block=(24, 24)), 50)
+    seconds["fft_block"] = fixed
+    values = []
+    for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
+        img = rng.random((size, size)).astype(dtype)
+        ks = [(rng.random((n, n)) - 0.5).astype(dtype) for n in (7, 15)]
+        if tag == "f32":
+            seconds["direct_tap_f32_tiles"], v = _direct_rates(img, ks, repeat)
+            values.append(v)
+            seconds["direct_tap_f32"], v = _direct_rates(img, ks, repeat, dilation=2)
+            values.append(v)
+        else:
+            seconds["direct_tap_f64"], v = _direct_rates(img, ks, repeat)
+            values.append(v)
+        g = np.exp(-(((np.arange(31) - 15) / 6.0) ** 2))
+        ksep = np.outer(g, g).astype(dtype)
+        t = _cpu_time(lambda img=img, ksep=ksep: fastconv.convolve2d(img, ksep, backend="direct"), repeat)
+        out = (size - 30) ** 2
+        seconds[f"separable_tap_{tag}"] = max((t - img.size * float(np.median(values))) / (out * 62), 1e-13)
+
+        # fft: a transform pair per N log2 N from scipy.fft on stacks of blocks ...
+        import scipy.fft as sfft
+
+        per_nlogn = []
+        for n in (256, 512, 1024, 2048):
+            stack = rng.random((max(1, (1 << 21) // (n * n)), n, n)).astype(dtype)
+            spec = sfft.rfft2(stack)
+            t = _cpu_time(lambda stack=stack: sfft.rfft2(stack, workers=1), repeat)
+            t += _cpu_time(lambda spec=spec, n=n: sfft.irfft2(spec, s=(n, n), workers=1), repeat)
+            N = n * n
+            per_nlogn.append(t / (2 * len(stack) * N * math.log2(N)))
+        a = float(np.median(per_nlogn))
+        # ... and the rest of a block's time per value, from whole calls with forced block sizes
+        per_value = []
+        for n_img, ksize in ((size, 31), (2 * size, 63)):
+            x = rng.random((1, n_img, n_img)).astype(dtype)
+            k = (rng.random((ksize, ksize)) - 0.5).astype(dtype)
+            p = ksize // 2
+            outa = np.empty((1, n_img, n_img), dtype=dtype)
+            rows = _fft.axis_geometry(n_img, n_img, ksize, 1, 1, p)
+            for n in (256, 512, _method._fast_length(_fft.whole_length(rows))):
+                blocks = _fft.blocks_along(rows, n) ** 2
+                # the kernel's spectrum is cached by the warm-up call: blocks only
+                t = _cpu_time(
+                    lambda x=x, k=k, p=p, outa=outa, n=n: _fft.fft(x, k, 1, 1, 1, 1, p, p, outa, block=(n, n)), repeat
+                )
+                N = n * n
+                batches = max(1, blocks * N >> 21)
+                per_value.append((t - batches * fixed - 2 * a * blocks * N * math.log2(N)) / (blocks * N))
+        seconds[f"fft_nlogn_{tag}"] = a
+        seconds[f"fft_value_{tag}"] = max(float(np.median(per_value)), 0.0)
+    seconds["direct_value"] = float(np.median(values))
+    return seconds
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benches.calibrate", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=_method.USER_COSTS, help=f"JSON to write (default {_method.USER_COSTS})"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls per measurement, the least kept (default 5)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    numba.set_num_threads(1)
+    seconds = measure(args.repeat)
+    data = {
+        "machine": _cpu_name(),
+        "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m benches.calibrate",
+        "clock": "thread CPU time, 1 Numba thread, 1 FFT worker, least of --repeat calls",
+        "versions": {"numpy": np.__version__, "numba": numba.__version__, "python": sys.version.split()[0]},
+        "seconds": seconds,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=2) + "\n")
+    for name, value in seconds.items():
+        print(f"{name:24s} {value:.3e} s")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
