@@ -106,6 +106,8 @@ def whole_length(axis: Axis) -> int:
 
 _lock = threading.Lock()
 _spectra: OrderedDict = OrderedDict()
+#: Kernel spectra computed so far (cache misses), for tests.
+spectra_computed = 0
 
 
 def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.ndarray:
@@ -116,15 +118,18 @@ def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.nda
     """
     import scipy.fft as sfft
 
+    global spectra_computed
     key = (k_eff.tobytes(), k_eff.shape, k_eff.dtype.str, nh, nw)
+    # computed under the lock: threads filtering chunks of one image (fastconv.dask) wait for
+    # the first one's spectrum instead of each computing it
     with _lock:
         spec = _spectra.get(key)
         if spec is not None:
             _spectra.move_to_end(key)
             return spec
-    rows = sfft.rfft(k_eff, n=nw, axis=1, workers=workers)
-    spec = np.conj(sfft.fft(rows, n=nh, axis=0, workers=workers))
-    with _lock:
+        rows = sfft.rfft(k_eff, n=nw, axis=1, workers=workers)
+        spec = np.conj(sfft.fft(rows, n=nh, axis=0, workers=workers))
+        spectra_computed += 1
         _spectra[key] = spec
         while len(_spectra) > _SPECTRA_KEPT:
             _spectra.popitem(last=False)
