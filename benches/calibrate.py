@@ -11,10 +11,13 @@ command times fastconv's own backends on a few inputs and divides:
   of each output;
 - ``fft_nlogn_*``: a forward and an inverse real 2-D transform (scipy.fft) of
   stacks of ``n x n`` blocks, n = 256 ... 2048, per ``N log2 N`` (``N = n*n``);
-- ``fft_value_*``: the rest of the ``fft`` backend's time per value of a block
-  (gathering, the product of spectra, scattering, allocation), from whole
-  calls with the block size forced (1024x1024 with a 31x31 kernel, 2048x2048
-  with 63x63; 256, 512 and whole-image blocks);
+- ``fft_value_*`` and ``fft_line_*``: the rest of the ``fft`` backend's time
+  per value of a block (gathering, the product of spectra, scattering,
+  allocation) and per row or column of a block (a 1-D transform's own
+  overhead: smaller blocks cost more per value than ``N log2 N`` says), fitted
+  by non-negative least squares to whole calls with the block size forced
+  (1024x1024 with a 31x31 kernel, 2048x2048 with 63x63; blocks of 256 to 768
+  values a side and whole-image blocks);
 - ``fft_block`` and ``call``: the fixed costs of a batch of blocks and of a call,
   from small inputs.
 
@@ -100,25 +103,32 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
         else:
             seconds["direct_tap_f64"], v = _direct_rates(img, ks, repeat)
             values.append(v)
+        import scipy.fft as sfft
+
         g = np.exp(-(((np.arange(31) - 15) / 6.0) ** 2))
         ksep = np.outer(g, g).astype(dtype)
         t = _cpu_time(lambda img=img, ksep=ksep: fastconv.convolve2d(img, ksep, backend="direct"), repeat)
         out = (size - 30) ** 2
         seconds[f"separable_tap_{tag}"] = max((t - img.size * float(np.median(values))) / (out * 62), 1e-13)
 
-        # fft: a transform pair per N log2 N from scipy.fft on stacks of blocks ...
-        import scipy.fft as sfft
+        # fft: the 1-D stages of a forward and an inverse transform (as the backend runs them) on
+        # stacks of 2**21 values in n x n blocks, fitted to a * N log2 N + line * (rows + columns) per block
+        from scipy.optimize import nnls
 
-        per_nlogn = []
-        for n in (256, 512, 1024, 2048):
+        lhs, rhs = [], []
+        for n in (128, 192, 256, 384, 512, 768, 1024, 2048):
             stack = rng.random((max(1, (1 << 21) // (n * n)), n, n)).astype(dtype)
-            spec = sfft.rfft2(stack)
-            t = _cpu_time(lambda stack=stack: sfft.rfft2(stack, workers=1), repeat)
-            t += _cpu_time(lambda spec=spec, n=n: sfft.irfft2(spec, s=(n, n), workers=1), repeat)
+
+            def pair(stack=stack, n=n):
+                spec = sfft.fft(sfft.rfft(stack, axis=-1, workers=1), axis=-2, workers=1, overwrite_x=True)
+                spec = sfft.ifft(spec, axis=-2, workers=1, overwrite_x=True)
+                sfft.irfft(spec, n=n, axis=-1, workers=1)
+
             N = n * n
-            per_nlogn.append(t / (2 * len(stack) * N * math.log2(N)))
-        a = float(np.median(per_nlogn))
-        # ... and the rest of a block's time per value, from whole calls with forced block sizes
+            lhs.append((2 * len(stack) * N * math.log2(N), 2 * len(stack) * 2 * n))
+            rhs.append(_cpu_time(pair, repeat))
+        (a, line), _ = nnls(np.array(lhs, dtype=float), np.array(rhs))
+        # ... and the rest of a block's time per value, from whole calls with the block size forced
         per_value = []
         for n_img, ksize in ((size, 31), (2 * size, 63)):
             x = rng.random((1, n_img, n_img)).astype(dtype)
@@ -134,8 +144,10 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
                 )
                 N = n * n
                 batches = max(1, blocks * N >> 21)
-                per_value.append((t - batches * fixed - 2 * a * blocks * N * math.log2(N)) / (blocks * N))
-        seconds[f"fft_nlogn_{tag}"] = a
+                transforms = 2 * blocks * (a * N * math.log2(N) + line * 2 * n)
+                per_value.append((t - batches * fixed - transforms) / (blocks * N))
+        seconds[f"fft_nlogn_{tag}"] = float(a)
+        seconds[f"fft_line_{tag}"] = float(line)
         seconds[f"fft_value_{tag}"] = max(float(np.median(per_value)), 0.0)
     seconds["direct_value"] = float(np.median(values))
     return seconds

@@ -286,7 +286,7 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
         spec = sfft.fft(sfft.rfft(b, axis=-1, workers=workers), axis=-2, workers=workers, overwrite_x=True)
         _multiply(spec, kspec)
         spec = sfft.ifft(spec, axis=-2, workers=workers, overwrite_x=True)
-        res = sfft.irfft(spec[:, :valid_rows : rows.stride], n=nw, axis=-1, workers=workers)
+        res = sfft.irfft(spec[:, : valid_rows : rows.stride], n=nw, axis=-1, workers=workers)
         if not _scatter(res, tiles, t0, cols.stride, out):
             # a NaN or inf in the input (or a spectrum beyond the float range) spreads over
             # the whole block: the direct sums give each output its own value

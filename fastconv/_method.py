@@ -9,9 +9,10 @@ times, the time of
 - ``direct``'s separable path, which it takes itself for a rank-1 float kernel
   (column stride 1, at least 20 taps): ``C*OH*OW*(kh + kw)`` multiply-adds;
 - ``fft`` (:mod:`fastconv._fft`): per block of ``N = nh*nw`` values, two real
-  2-D transforms of ``N log2 N`` operations each and the per-value passes
-  (gather, product of spectra, scatter), with the block size that minimises
-  this (:func:`fft_block`);
+  2-D transforms of ``N log2 N`` operations each, the per-value passes
+  (gather, product of spectra, scatter) and a cost per row and column (each
+  1-D transform's overhead), with the block size that minimises this
+  (:func:`fft_block`);
 
 and returns the name of the cheapest.  Integer results always go to
 ``direct`` (exact; the FFT rounds), whatever the model says: a float ``dtype=``
@@ -61,6 +62,8 @@ _KEYS = (
     "fft_nlogn_f64",
     "fft_value_f32",
     "fft_value_f64",
+    "fft_line_f32",
+    "fft_line_f64",
     "fft_block",
     "call",
 )
@@ -119,7 +122,9 @@ def _lengths(axis: Axis) -> list[int]:
 def _fft_time(c: dict, f64: bool, blocks: int, nh: int, nw: int) -> float:
     n = nh * nw
     nlogn = c["fft_nlogn_f64" if f64 else "fft_nlogn_f32"] * n * math.log2(n)
-    value = c["fft_value_f64" if f64 else "fft_value_f32"] * n
+    value = c["fft_value_f64" if f64 else "fft_value_f32"] * n + c["fft_line_f64" if f64 else "fft_line_f32"] * (
+        nh + nw
+    )
     batches = max(1, blocks * n >> 21)
     return blocks * (2 * nlogn + value) + 0.5 * nlogn + batches * c["fft_block"] + c["call"]
 
