@@ -28,6 +28,10 @@ Notes on the peers, so that like is compared with like:
   channel).
 - ``seed`` is the seed document's pure-Python function, verbatim: only on
   the 200x200 cases.
+- ``fastconv (new kernel)`` is ``"auto"`` with the FFT's cache of kernel
+  spectra emptied before each call: what a call with a kernel not seen
+  before costs (the plain ``fastconv`` rows reuse the spectrum from the
+  previous call with the same kernel, as repeated calls and dask chunks do).
 - ``np.copyto`` is not a convolution: it copies the image into a
   preallocated array, the memory-bandwidth floor for a one-pass filter.
   ``fastconv (out=)`` writes into a preallocated result too (a fresh result
@@ -237,6 +241,19 @@ def _fastconv(backend):
     return setup
 
 
+def _fastconv_uncached(case, img, k):
+    import fastconv
+    from fastconv import _fft
+
+    kw = call_kwargs(case)
+
+    def run():
+        _fft.clear_spectra()  # as a call with a new kernel: its spectrum is computed again
+        return fastconv.convolve2d(img, k, **kw)
+
+    return run, (lambda r: r)
+
+
 def _fastconv_out(case, img, k):
     if case.channels or case.dtype != "float32":
         raise Unsupported("shown beside np.copyto only (single-channel float32)")
@@ -373,6 +390,7 @@ PEERS = {
     "fastconv": _fastconv("auto"),
     "fastconv[direct]": _fastconv("direct"),
     "fastconv[fft]": _fastconv("fft"),
+    "fastconv (new kernel)": _fastconv_uncached,
     "fastconv[im2col]": _fastconv("im2col"),
     "fastconv[naive]": _fastconv("naive"),
     "seed": _seed,
@@ -397,11 +415,12 @@ KERNEL_SERIES_PEERS = (
     "fastconv",
     "fastconv[direct]",
     "fastconv[fft]",
+    "fastconv (new kernel)",
     "cv2.filter2D",
     "scipy.signal.fftconvolve",
     "scipy.signal.oaconvolve",
 )
-SERIES_ONLY_PEERS = ("fastconv[fft]", "scipy.signal.oaconvolve")
+SERIES_ONLY_PEERS = ("fastconv[fft]", "fastconv (new kernel)", "scipy.signal.oaconvolve")
 
 #: Peers too slow to time on large inputs: the largest ``Case.taps`` each is timed on
 #: (one call would take seconds beyond it).  Skipped above it, and said so.
