@@ -28,6 +28,11 @@ spread over threads alike.  The result is written as JSON to ``--out``
 (default: the file ``auto`` reads first after ``$FASTCONV_COSTS``,
 ``~/.cache/fastconv/costs.json``); ``--out fastconv/costs.json`` replaces the
 defaults committed with the package.
+
+``--check FILE.md`` measures instead how well the constants in use predict: direct and
+fft on 1024x1024 and 2048x2048 float32 images with kernels from 3x3 to 127x127 (and
+rank-1 Gaussians), modelled and measured, the backend ``"auto"`` picks and its time
+over the faster one's.
 """
 
 from __future__ import annotations
@@ -153,16 +158,76 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
     return seconds
 
 
+def check(repeat: int = 3, sizes=(1024, 2048), sides=(3, 5, 7, 11, 15, 19, 23, 27, 31, 47, 63, 95, 127)) -> list[str]:
+    """Markdown rows: modelled and measured CPU time of direct and fft, auto's choice and its cost over the best.
+
+    float32 images, "same", random full-rank kernels, then rank-1 (Gaussian) kernels; direct is not run where
+    the model puts it above 3 s (its measured time is then left blank and auto's choice is the fft).
+    """
+    from fastconv.convolve import _prepare
+
+    rng = np.random.default_rng(1)
+    rows = [
+        "| image | kernel | model direct | model fft | measured direct | measured fft | auto runs | auto / best |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    g = {n: np.exp(-(((np.arange(n) - n // 2) / (n / 6)) ** 2)) for n in (31, 63, 127)}
+    jobs = [(n, k, "random") for n in sizes for k in sides] + [(2048, k, "gaussian") for k in (31, 63, 127)]
+    for n, side, kind in jobs:
+        img = rng.random((n, n), dtype=np.float32)
+        if kind == "gaussian":
+            k = np.outer(g[side], g[side]).astype(np.float32)
+        else:
+            k = ((rng.random((side, side)) - 0.5) / side).astype(np.float32)
+        c = _prepare(img, k, 1, "same", 1, False, "constant")
+        args = (c.x.shape, c.kern.shape, c.stride, c.dilation)
+        choice = _method.choose(*args, c.pads, c.out_shape, c.dtype, c.kern)
+        sep = kind == "gaussian"
+        if sep:
+            m_direct = _method.separable_time(c.x.shape, c.kern.shape, c.out_shape, c.dtype)
+        else:
+            m_direct = _method.direct_time(*args, c.out_shape, c.dtype)
+        m_fft = _method.fft_time(*args, c.pads, c.out_shape, c.dtype)
+        t = {}
+        for backend in ("direct", "fft"):
+            if backend == "direct" and m_direct > 3:
+                continue
+            t[backend] = _cpu_time(
+                lambda b=backend, img=img, k=k: fastconv.convolve2d(img, k, padding="same", backend=b), repeat
+            )
+        ratio = t.get(choice, math.nan) / min(t.values())
+        label = f"{side}x{side}" + (" Gaussian (rank 1)" if sep else "")
+        cells = [f"{v * 1e3:.1f} ms" if v == v else "" for v in (m_direct, m_fft, t.get("direct", math.nan), t["fft"])]
+        rows.append(f"| {n}x{n} | {label} | " + " | ".join(cells) + f" | {choice} | {ratio:.2f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--out", type=Path, default=_method.USER_COSTS, help=f"JSON to write (default {_method.USER_COSTS})"
     )
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per measurement, the least kept (default 5)")
+    parser.add_argument(
+        "--check",
+        type=Path,
+        metavar="MD",
+        help="instead of measuring the constants, compare the model with measured times and write a Markdown table",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
     numba.set_num_threads(1)
+    if args.check is not None:
+        rows = check(args.repeat)
+        header = (
+            f"CPU time of one thread ({_cpu_name()}, least of {args.repeat} calls, kernel spectra cached), "
+            f"constants from {_method.costs_path()}; for the Gaussians the model's direct column is the separable path."
+        )
+        args.check.write_text(header + "\n\n" + "\n".join(rows) + "\n")
+        print(f"wrote {args.check}")
+        return 0
     seconds = measure(args.repeat)
     data = {
         "machine": _cpu_name(),

@@ -10,7 +10,10 @@ keeping each one's best compares them under the same, least disturbed conditions
 
 Writes ``--out`` (default ``docs/bench/KERNEL_SERIES.md``): the speed targets of the FFT
 backend, one table per image size, and ``time_vs_kernel_size_turns_{n}.png`` beside it
-(the kernel side at which ``"auto"`` switches to the FFT marked).
+(the kernel side at which ``"auto"`` switches to the FFT marked).  ``--cpu`` runs every
+implementation on one thread and times CPU seconds of that thread (``time.thread_time``),
+which other processes on the machine disturb far less than wall time
+(``KERNEL_SERIES_CPU.md``, ``time_vs_kernel_size_cpu_{n}.png``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from benches.report import _plot, auto_switch, fmt_time
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def time_case(case, rounds: int) -> dict:
+def time_case(case, rounds: int, clock=time.perf_counter) -> dict:
     """``{peer: (best, median)}`` seconds for one case, peers taking turns."""
     import fastconv
 
@@ -59,24 +62,41 @@ def time_case(case, rounds: int) -> dict:
     times = {p: [] for p in runs}
     for _ in range(rounds):
         for peer, run in runs.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             run()
-            times[peer].append(time.perf_counter() - t0)
+            times[peer].append(clock() - t0)
     return {p: (min(v), float(np.median(v))) for p, v in times.items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.kernel_series", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="rounds per case (default 7)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "KERNEL_SERIES.md")
+    parser.add_argument(
+        "--out", type=Path, help="default docs/bench/KERNEL_SERIES.md (KERNEL_SERIES_CPU.md with --cpu)"
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="everything on one thread (Numba, OpenCV, scipy), timed in CPU seconds of that thread",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
-    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    name = "KERNEL_SERIES_CPU.md" if args.cpu else "KERNEL_SERIES.md"
+    args.out = args.out or ROOT / "docs" / "bench" / name
+    clock = time.perf_counter
+    if args.cpu:
+        import cv2
+
+        cv2.setNumThreads(1)
+        numba.set_num_threads(1)
+        clock = time.thread_time
+    else:
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     cases = [c for c in CASES if in_kernel_series(c)]
     results = {}
     for case in cases:
-        results[case.name] = time_case(case, args.rounds)
+        results[case.name] = time_case(case, args.rounds, clock)
         best = {p: fmt_time(b) for p, (b, _) in results[case.name].items()}
         print(case.name, best, flush=True)
 
@@ -113,12 +133,17 @@ def main(argv=None) -> int:
         a = best(case.name, "fastconv")
         target(f'{case.name}: "auto" / min(direct, fft)', a / min(own) if a and own else None, 1.15)
 
+    threads = (
+        "everything on one thread (Numba, OpenCV, scipy), timed in CPU seconds of that thread (`time.thread_time`)"
+        if args.cpu
+        else f"fastconv on {numba.get_num_threads()} Numba threads, OpenCV on its default threads, scipy on one"
+    )
     lines = [
-        "# Kernel-size series, peers taking turns",
+        "# Kernel-size series, peers taking turns" + (" (one thread, CPU time)" if args.cpu else ""),
         "",
         f"Run {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')} with "
-        f"`python -m benches.kernel_series --rounds {args.rounds}` on {_cpu()}; fastconv on "
-        f"{numba.get_num_threads()} Numba threads, OpenCV on its default threads, scipy on one. Each figure is the "
+        f"`python -m benches.kernel_series --rounds {args.rounds}{' --cpu' if args.cpu else ''}` on {_cpu()}; "
+        f"{threads}. Each figure is the "
         f"least of {args.rounds} rounds (median in brackets); in each round every implementation of a case runs "
         'once, in turn. `fastconv` is `backend="auto"`; `fastconv (new kernel)` is auto with the FFT\'s cache of '
         "kernel spectra emptied before each call.",
@@ -148,7 +173,7 @@ def main(argv=None) -> int:
             for p, (b, _) in results[c.name].items():
                 series.setdefault(p, []).append((c.k, b))
         ticks = sorted({c.k for c in sub})
-        path = args.out.parent / f"time_vs_kernel_size_turns_{n}.png"
+        path = args.out.parent / f"time_vs_kernel_size_{'cpu' if args.cpu else 'turns'}_{n}.png"
         _plot(
             {p: sorted(v) for p, v in series.items() if len(v) >= 2},
             path,
