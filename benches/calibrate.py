@@ -8,7 +8,8 @@ command times fastconv's own backends on a few inputs and divides:
   generic loops; float64), per multiply-add, from the difference of the two
   (so the per-input-value pass, ``direct_value``, drops out and is fitted too);
 - ``separable_tap_*``: ``direct`` on a rank-1 31x31 kernel, per ``kh + kw`` taps
-  of each output;
+  of each output; ``border_tap``: the same with ``padding="same"``, per tap of the
+  outputs it adds (their windows reach into the padding: bounds-checked loops);
 - ``fft_nlogn_*``: a forward and an inverse real 2-D transform (scipy.fft) of
   stacks of ``n x n`` blocks, n = 256 ... 2048, per ``N log2 N`` (``N = n*n``);
 - ``fft_value_*`` and ``fft_line_*``: the rest of the ``fft`` backend's time
@@ -22,7 +23,8 @@ command times fastconv's own backends on a few inputs and divides:
   from small inputs.
 
 Times are CPU seconds of the calling thread (``time.thread_time``) on one
-Numba thread and one FFT worker, the least of ``--repeat`` calls: on a shared
+Numba thread and one FFT worker, the least of ``--repeat`` calls, and each
+constant is the median over ``--runs`` whole measurements: on a shared
 machine that is steadier than wall time, and the model compares backends that
 spread over threads alike.  The result is written as JSON to ``--out``
 (default: the file ``auto`` reads first after ``$FASTCONV_COSTS``,
@@ -115,6 +117,13 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
         t = _cpu_time(lambda img=img, ksep=ksep: fastconv.convolve2d(img, ksep, backend="direct"), repeat)
         out = (size - 30) ** 2
         seconds[f"separable_tap_{tag}"] = max((t - img.size * float(np.median(values))) / (out * 62), 1e-13)
+        if tag == "f32":
+            # "same" adds 15 rows and columns of outputs on each side, each from 31 x 31 bounds-checked taps
+            same = _cpu_time(
+                lambda img=img, ksep=ksep: fastconv.convolve2d(img, ksep, padding="same", backend="direct"), repeat
+            )
+            extra = size * size - out
+            seconds["border_tap"] = max((same - t - extra * 62 * seconds["separable_tap_f32"]) / (extra * 961), 1e-13)
 
         # fft: the 1-D stages of a forward and an inverse transform (as the backend runs them) on
         # stacks of 2**21 values in n x n blocks, fitted to a * N log2 N + line * (rows + columns) per block
@@ -184,9 +193,9 @@ def check(repeat: int = 3, sizes=(1024, 2048), sides=(3, 5, 7, 11, 15, 19, 23, 2
         choice = _method.choose(*args, c.pads, c.out_shape, c.dtype, c.kern)
         sep = kind == "gaussian"
         if sep:
-            m_direct = _method.separable_time(c.x.shape, c.kern.shape, c.out_shape, c.dtype)
+            m_direct = _method.separable_time(*args, c.pads, c.out_shape, c.dtype)
         else:
-            m_direct = _method.direct_time(*args, c.out_shape, c.dtype)
+            m_direct = _method.direct_time(*args, c.pads, c.out_shape, c.dtype)
         m_fft = _method.fft_time(*args, c.pads, c.out_shape, c.dtype)
         t = {}
         for backend in ("direct", "fft"):
@@ -210,6 +219,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per measurement, the least kept (default 5)")
     parser.add_argument(
+        "--runs", type=int, default=3, help="whole measurements, each constant the median over them (default 3)"
+    )
+    parser.add_argument(
         "--check",
         type=Path,
         metavar="MD",
@@ -228,12 +240,16 @@ def main(argv=None) -> int:
         args.check.write_text(header + "\n\n" + "\n".join(rows) + "\n")
         print(f"wrote {args.check}")
         return 0
-    seconds = measure(args.repeat)
+    if args.runs < 1:
+        parser.error(f"--runs must be >= 1, got {args.runs}")
+    runs = [measure(args.repeat) for _ in range(args.runs)]
+    seconds = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
     data = {
         "machine": _cpu_name(),
         "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benches.calibrate",
-        "clock": "thread CPU time, 1 Numba thread, 1 FFT worker, least of --repeat calls",
+        "clock": "thread CPU time, 1 Numba thread, 1 FFT worker, least of --repeat calls, median of --runs runs",
+        "runs": [{key: r[key] for key in r} for r in runs],
         "versions": {"numpy": np.__version__, "numba": numba.__version__, "python": sys.version.split()[0]},
         "seconds": seconds,
     }

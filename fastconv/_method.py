@@ -7,7 +7,9 @@ times, the time of
   register tiles at stride and dilation 1, else of its generic loops), plus a
   pass over the input;
 - ``direct``'s separable path, which it takes itself for a rank-1 float kernel
-  (column stride 1, at least 20 taps): ``C*OH*OW*(kh + kw)`` multiply-adds;
+  (column stride 1, at least 20 taps): ``C*OH*OW*(kh + kw)`` multiply-adds, plus
+  ``kh*kw`` bounds-checked ones for each output whose window reaches into the
+  padding (as for the direct loops other than the float32 register tiles);
 - ``fft`` (:mod:`fastconv._fft`): per block of ``N = nh*nw`` values, two real
   2-D transforms of ``N log2 N`` operations each, the per-value passes
   (gather, product of spectra, scatter) and a cost per row and column (each
@@ -56,6 +58,7 @@ _KEYS = (
     "direct_tap_f32",
     "direct_tap_f64",
     "direct_value",
+    "border_tap",
     "separable_tap_f32",
     "separable_tap_f64",
     "fft_nlogn_f32",
@@ -158,22 +161,50 @@ def fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> 
     return _best_block(rows, cols, C, np.dtype(dtype) == np.float64, str(costs_path()))[1]
 
 
-def direct_time(x_shape_chw, k_shape, stride, dilation, out_shape, dtype) -> float:
-    """Modelled seconds of ``direct``'s general (not separable) loops."""
+def _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape) -> int:
+    """Outputs whose window reaches into the padding (computed with bounds checks by ``direct``'s loops)."""
+    inside = 1
+    for n, k, s, d, p, m in zip(x_shape_chw[1:], k_shape, stride, dilation, pads, out_shape[1:], strict=True):
+        first = -(-p // s)  # first output whose window starts inside the image
+        last = (n - 1 - d * (k - 1) + p) // s  # last output whose window ends inside it
+        inside *= max(0, min(m - 1, last) - first + 1)
+    return out_shape[0] * (out_shape[1] * out_shape[2] - inside)
+
+
+def direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> float:
+    """Modelled seconds of ``direct``'s general (not separable) loops.
+
+    The float32 register tiles at stride and dilation 1 compute their border outputs from small
+    zero-padded copies, at the tiles' rate; the other paths compute them with bounds checks.
+    """
     c = costs()
     f64 = np.dtype(dtype) == np.float64
     tiles = not f64 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
     tap = c["direct_tap_f64" if f64 else "direct_tap_f32_tiles" if tiles else "direct_tap_f32"]
     taps = math.prod(out_shape) * k_shape[0] * k_shape[1]
-    return taps * tap + math.prod(x_shape_chw) * c["direct_value"] + c["call"]
+    t = taps * tap + math.prod(x_shape_chw) * c["direct_value"] + c["call"]
+    if not tiles:
+        border = _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape)
+        t += border * k_shape[0] * k_shape[1] * c["border_tap"]
+    return t
 
 
-def separable_time(x_shape_chw, k_shape, out_shape, dtype) -> float:
-    """Modelled seconds of ``direct``'s separable path (row pass over the rows read, then column pass)."""
+def separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> float:
+    """Modelled seconds of ``direct``'s separable path.
+
+    The interior as a row pass and a column pass (``kh + kw`` taps per output); the outputs whose
+    window reaches into the padding from the whole kernel with bounds checks (``kh * kw`` taps each).
+    """
     c = costs()
     tap = c["separable_tap_f64" if np.dtype(dtype) == np.float64 else "separable_tap_f32"]
     taps = math.prod(out_shape) * (k_shape[0] + k_shape[1])
-    return taps * tap + math.prod(x_shape_chw) * c["direct_value"] + c["call"]
+    border = _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape)
+    return (
+        taps * tap
+        + border * k_shape[0] * k_shape[1] * c["border_tap"]
+        + math.prod(x_shape_chw) * c["direct_value"]
+        + c["call"]
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -216,11 +247,11 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     dtype = np.dtype(dtype)
     if dtype.kind != "f" or k_shape[0] * k_shape[1] < _MIN_FFT_TAPS:
         return "direct"
-    t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, out_shape, dtype)
+    t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
     t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
     if t_fft >= t_direct:
         return "direct"
     if kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype):
-        if separable_time(x_shape_chw, k_shape, out_shape, dtype) <= t_fft:
+        if separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) <= t_fft:
             return "direct"
     return "fft"

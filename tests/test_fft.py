@@ -189,7 +189,7 @@ def test_auto_choice():
     g = np.exp(-(((np.arange(127) - 63) / 20.0) ** 2))
     gauss = np.outer(g, g).astype(np.float32)
     full = (rng.random((127, 127)) - 0.5).astype(np.float32)
-    sep = _method.separable_time(shape, (127, 127), out, np.float32)
+    sep = _method.separable_time(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32)
     fft = _method.fft_time(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32)
     want = "direct" if sep <= fft else "fft"
     assert _method.choose(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32, gauss) == want
