@@ -3,7 +3,7 @@
 Each constant of :mod:`fastconv._method` is a time per counted operation; this
 command times fastconv's own backends on a few inputs and divides:
 
-- ``direct_tap_*``: ``direct`` on 1024x1024 images with 7x7 and 15x15 kernels
+- ``direct_tap_*``: ``direct`` on 1024x1024 images with 11x11 and 27x27 kernels
   (float32 at stride 1: the register tiles; float32 with dilation 2: the
   generic loops; float64), per multiply-add, from the difference of the two
   (so the per-input-value pass, ``direct_value``, drops out and is fitted too);
@@ -101,7 +101,7 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
     values = []
     for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
         img = rng.random((size, size)).astype(dtype)
-        ks = [(rng.random((n, n)) - 0.5).astype(dtype) for n in (7, 15)]
+        ks = [(rng.random((n, n)) - 0.5).astype(dtype) for n in (11, 27)]
         if tag == "f32":
             seconds["direct_tap_f32_tiles"], v = _direct_rates(img, ks, repeat)
             values.append(v)
@@ -157,7 +157,7 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
                     lambda x=x, k=k, p=p, outa=outa, n=n: _fft.fft(x, k, 1, 1, 1, 1, p, p, outa, block=(n, n)), repeat
                 )
                 N = n * n
-                batches = max(1, blocks * N >> 21)
+                batches = -(-blocks // max(1, _fft._BATCH_VALUES // N))
                 transforms = 2 * blocks * (a * N * math.log2(N) + line * 2 * n)
                 per_value.append((t - batches * fixed - transforms) / (blocks * N))
         seconds[f"fft_nlogn_{tag}"] = float(a)

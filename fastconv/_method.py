@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._fft import Axis, axis_geometry, blocks_along, whole_length
+from ._fft import _BATCH_VALUES, Axis, axis_geometry, blocks_along, whole_length
 
 #: The package's own constants (see the module docstring).
 DEFAULT_COSTS = Path(__file__).with_name("costs.json")
@@ -128,7 +128,7 @@ def _fft_time(c: dict, f64: bool, blocks: int, nh: int, nw: int) -> float:
     value = c["fft_value_f64" if f64 else "fft_value_f32"] * n + c["fft_line_f64" if f64 else "fft_line_f32"] * (
         nh + nw
     )
-    batches = max(1, blocks * n >> 21)
+    batches = -(-blocks // max(1, _BATCH_VALUES // n))
     return blocks * (2 * nlogn + value) + 0.5 * nlogn + batches * c["fft_block"] + c["call"]
 
 
