@@ -60,8 +60,11 @@ def time_case(case, rounds: int, clock=time.perf_counter) -> dict:
         check_same(peer, extract(run()), want, case, img, k)  # warm-up and check
         runs[peer] = run
     times = {p: [] for p in runs}
-    for _ in range(rounds):
-        for peer, run in runs.items():
+    order = list(runs)
+    for r in range(rounds):
+        # the order turns each round: the first call of a round meets caches the others filled
+        for peer in order[r % len(order) :] + order[: r % len(order)]:
+            run = runs[peer]
             t0 = clock()
             run()
             times[peer].append(clock() - t0)
@@ -145,7 +148,9 @@ def main(argv=None) -> int:
         f"`python -m benches.kernel_series --rounds {args.rounds}{' --cpu' if args.cpu else ''}` on {_cpu()}; "
         f"{threads}. Each figure is the "
         f"least of {args.rounds} rounds (median in brackets); in each round every implementation of a case runs "
-        'once, in turn. `fastconv` is `backend="auto"`; `fastconv (new kernel)` is auto with the FFT\'s cache of '
+        "once, in turn, the first one a step further along the list each round (the first call of a round "
+        "finds caches the previous case filled). "
+        '`fastconv` is `backend="auto"`; `fastconv (new kernel)` is auto with the FFT\'s cache of '
         "kernel spectra emptied before each call.",
         "",
         "## Targets (ratios of best times)",
