@@ -19,12 +19,16 @@ import pytest
 
 from benches.peers import (
     CASES,
+    KERNEL_SERIES_PEERS,
     MAX_TAPS,
     PEERS,
     SEPARABLE_PEERS,
+    SERIES_CASES_ADDED,
+    SERIES_ONLY_PEERS,
     Unsupported,
     call_kwargs,
     check_same,
+    in_kernel_series,
     make_inputs,
 )
 
@@ -54,6 +58,11 @@ def test_convolve2d(benchmark, inputs, case, peer):
         pytest.skip("timed only with --benchmark-only")
     if case.separable and peer not in SEPARABLE_PEERS:
         pytest.skip(f"{peer} is not timed on the separable cases")
+    series = in_kernel_series(case)
+    if peer in SERIES_ONLY_PEERS and not series:
+        pytest.skip(f"{peer} is timed on the kernel-size series only")
+    if case in SERIES_CASES_ADDED and peer not in KERNEL_SERIES_PEERS:
+        pytest.skip(f"{peer} is not timed on the added cases of the kernel-size series")
     limit = MAX_TAPS.get(peer)
     if limit is not None and case.taps > limit:
         pytest.skip(f"{peer} is too slow for {case.name} ({case.taps:.2g} taps > {limit:.2g})")

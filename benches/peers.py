@@ -20,14 +20,18 @@ Notes on the peers, so that like is compared with like:
   before the comparison; for ``"same"`` zero padding is exactly fastconv's.
   Neither has a stride: for stride 2 they compute every position and the
   strided ones are sliced out (a view, free).
-- ``scipy.signal.fftconvolve`` computes a convolution: the kernel is
-  flipped in setup.
+- ``scipy.signal.fftconvolve`` and ``oaconvolve`` compute a convolution: the
+  kernel is flipped in setup.  They run on one thread (scipy.fft's default).
 - ``tf.nn.conv2d`` gets NHWC/HWIO float32 tensors made in setup (it has
   no integer convolution on CPU, so uint8 images are converted to float32
   in setup); an RGB image uses ``tf.nn.depthwise_conv2d`` (one kernel per
   channel).
 - ``seed`` is the seed document's pure-Python function, verbatim: only on
   the 200x200 cases.
+- ``fastconv (new kernel)`` is ``"auto"`` with the FFT's cache of kernel
+  spectra emptied before each call: what a call with a kernel not seen
+  before costs (the plain ``fastconv`` rows reuse the spectrum from the
+  previous call with the same kernel, as repeated calls and dask chunks do).
 - ``np.copyto`` is not a convolution: it copies the image into a
   preallocated array, the memory-bandwidth floor for a one-pass filter.
   ``fastconv (out=)`` writes into a preallocated result too (a fresh result
@@ -160,7 +164,32 @@ CASES = [
     # Separable kernels (fastconv finds the factors itself; cv2.sepFilter2D is given them).
     *[_case(n, 3 if kern == "sobel" else 15, kernel=kern) for n in (2048, 4096) for kern in SEPARABLE],
 ]
+#: Kernel sides of the kernel-size series ("same" padding, random full-rank float32 kernels) on
+#: 1024x1024 and 2048x2048: direct, fft and auto beside OpenCV and scipy's two FFT convolutions.
+KERNEL_SERIES_SIDES = (3, 5, 7, 15, 23, 31, 63, 127, 255)
+KERNEL_SERIES_SIZES = (1024, 2048)
+_names = {c.name for c in CASES}
+#: The series' cases not among the cases above: timed with :data:`KERNEL_SERIES_PEERS` only.
+SERIES_CASES_ADDED = [
+    c
+    for c in (_case(n, k, padding="same") for n in KERNEL_SERIES_SIZES for k in KERNEL_SERIES_SIDES)
+    if c.name not in _names
+]
+CASES += SERIES_CASES_ADDED
 CASES_BY_NAME = {c.name: c for c in CASES}
+
+
+def in_kernel_series(case: Case) -> bool:
+    """True for the cases of the kernel-size series (including the older cases that belong to it)."""
+    return (
+        case.h in KERNEL_SERIES_SIZES
+        and case.k in KERNEL_SERIES_SIDES
+        and case.padding == "same"
+        and case.stride == 1
+        and case.dtype == "float32"
+        and not case.channels
+        and case.kernel == "random"
+    )
 
 
 def make_inputs(case: Case):
@@ -210,6 +239,19 @@ def _fastconv(backend):
         return (lambda: fastconv.convolve2d(img, k, backend=backend, **kw)), (lambda r: r)
 
     return setup
+
+
+def _fastconv_uncached(case, img, k):
+    import fastconv
+    from fastconv import _fft
+
+    kw = call_kwargs(case)
+
+    def run():
+        _fft.clear_spectra()  # as a call with a new kernel: its spectrum is computed again
+        return fastconv.convolve2d(img, k, **kw)
+
+    return run, (lambda r: r)
 
 
 def _fastconv_out(case, img, k):
@@ -290,6 +332,17 @@ def _scipy_fft(case, img, k):
     return (lambda: signal.fftconvolve(x, flipped, mode=mode, axes=axes)), (lambda r: r[::s, ::s])
 
 
+def _scipy_oa(case, img, k):
+    signal = pytest.importorskip("scipy.signal")
+    mode = "same" if case.padding == "same" else "valid"
+    x = img.astype(np.float64) if case.dtype == "uint8" else img
+    flipped = np.ascontiguousarray(k[::-1, ::-1]).astype(x.dtype)
+    if case.channels:
+        flipped = flipped[:, :, None]
+    s = case.stride
+    return (lambda: signal.oaconvolve(x, flipped, mode=mode, axes=(0, 1))), (lambda r: r[::s, ::s])
+
+
 def _cv2(case, img, k):
     cv2 = pytest.importorskip("cv2")
     kf = k.astype(np.float32)
@@ -336,6 +389,8 @@ def _copyto(case, img, k):
 PEERS = {
     "fastconv": _fastconv("auto"),
     "fastconv[direct]": _fastconv("direct"),
+    "fastconv[fft]": _fastconv("fft"),
+    "fastconv (new kernel)": _fastconv_uncached,
     "fastconv[im2col]": _fastconv("im2col"),
     "fastconv[naive]": _fastconv("naive"),
     "seed": _seed,
@@ -343,6 +398,7 @@ PEERS = {
     "scipy.signal.correlate2d": _scipy_signal,
     "scipy.ndimage.correlate": _scipy_ndimage,
     "scipy.signal.fftconvolve": _scipy_fft,
+    "scipy.signal.oaconvolve": _scipy_oa,
     "cv2.filter2D": _cv2,
     "cv2.sepFilter2D": _cv2_sep,
     "tf.nn.conv2d": _tf,
@@ -353,11 +409,26 @@ PEERS = {
 #: The peers timed on the separable cases (the rest add minutes and nothing the other cases do not show).
 SEPARABLE_PEERS = ("fastconv", "cv2.filter2D", "cv2.sepFilter2D", "np.copyto (floor)")
 
+#: The peers timed on the kernel-size series (the others are too slow for its large kernels), and the
+#: peers timed on that series only.
+KERNEL_SERIES_PEERS = (
+    "fastconv",
+    "fastconv[direct]",
+    "fastconv[fft]",
+    "fastconv (new kernel)",
+    "cv2.filter2D",
+    "scipy.signal.fftconvolve",
+    "scipy.signal.oaconvolve",
+)
+SERIES_ONLY_PEERS = ("fastconv[fft]", "fastconv (new kernel)", "scipy.signal.oaconvolve")
+
 #: Peers too slow to time on large inputs: the largest ``Case.taps`` each is timed on
 #: (one call would take seconds beyond it).  Skipped above it, and said so.
 MAX_TAPS = {
     "fastconv[naive]": 30e6,
+    "fastconv[direct]": 20e9,
     "fastconv[im2col]": 300e6,
+    # 20 G multiply-adds take about a second on two threads; 2048x2048 127x127 (68 G) would take 3.
     "numpy einsum": 30e6,
     "scipy.signal.correlate2d": 300e6,
     "seed": 1e6,

@@ -34,7 +34,15 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from benches.peers import CASES, CASES_BY_NAME, PEERS
+from benches.peers import (
+    CASES,
+    CASES_BY_NAME,
+    KERNEL_SERIES_PEERS,
+    KERNEL_SERIES_SIZES,
+    PEERS,
+    SERIES_CASES_ADDED,
+    in_kernel_series,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_FILE = "benches/bench_convolve2d.py"
@@ -199,7 +207,7 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
         else:
             out.append((target, measured, fmt.format(value), ok(value)))
 
-    single = [c.name for c in CASES if not c.channels]
+    single = [c.name for c in CASES if not c.channels and c not in SERIES_CASES_ADDED]
     for case in single:
         add(
             f"{case}: fastconv no slower than cv2.filter2D",
@@ -275,6 +283,37 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
             ratio(case, "seed", case, FASTCONV),
             lambda r: r >= 3000,
             "{:,.0f}",
+        )
+    for k in (31, 63, 127):
+        case = f"2048x2048 float32 {k}x{k} same"
+        add(
+            f"{case}: fastconv no slower than cv2.filter2D",
+            "fastconv / cv2 (<= 1.0)",
+            ratio(case, FASTCONV, case, "cv2.filter2D"),
+            lambda r: r <= 1.0,
+        )
+    for k in (63, 127):
+        case = f"2048x2048 float32 {k}x{k} same"
+        scipy_best = [
+            m for m in (median(table, case, p) for p in ("scipy.signal.fftconvolve", "scipy.signal.oaconvolve")) if m
+        ]
+        mine = median(table, case, FASTCONV)
+        add(
+            f"{case}: at most half the time of scipy's best FFT convolution",
+            "fastconv / min(fftconvolve, oaconvolve) (<= 0.5)",
+            mine / min(scipy_best) if mine and scipy_best else None,
+            lambda r: r <= 0.5,
+        )
+    for c in CASES:
+        if not in_kernel_series(c) or c.k > 127:
+            continue
+        own = [m for m in (median(table, c.name, p) for p in ("fastconv[direct]", "fastconv[fft]")) if m]
+        mine = median(table, c.name, FASTCONV)
+        add(
+            f'{c.name}: "auto" within 1.15x of the faster of direct and fft',
+            "auto / min(direct, fft) (<= 1.15)",
+            mine / min(own) if mine and own else None,
+            lambda r: r <= 1.15,
         )
     if first_call:
         cached = first_call["cached"]
@@ -374,7 +413,7 @@ def _series(table, cases, x_of):
     return {p: sorted(v) for p, v in series.items() if len(v) >= 2}
 
 
-def _plot(series, path, xlabel, title, xticks=None, logx=True):
+def _plot(series, path, xlabel, title, xticks=None, logx=True, vline=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -406,6 +445,8 @@ def _plot(series, path, xlabel, title, xticks=None, logx=True):
         ax.set_xticks(xticks[0])
         ax.set_xticklabels(xticks[1])
         ax.minorticks_off()
+    if vline is not None:
+        ax.axvline(vline[0], color="black", linestyle=":", linewidth=1.5, label=vline[1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("median time per call (ms, log scale)")
     ax.set_title(title)
@@ -462,7 +503,37 @@ def plot(table, out: Path) -> list[Path]:
             (ticks, [f"{t}x{t}" for t in ticks]),
         )
         paths.append(path)
+    for n in KERNEL_SERIES_SIZES:
+        series_cases = [c for c in CASES if in_kernel_series(c) and c.h == n and c.name in table]
+        series = {p: v for p, v in _series(table, series_cases, lambda c: c.k).items() if p in KERNEL_SERIES_PEERS}
+        if not series:
+            continue
+        ticks = sorted({c.k for c in series_cases})
+        switch = auto_switch(n)
+        path = out / f"time_vs_kernel_size_same_{n}.png"
+        _plot(
+            series,
+            path,
+            "kernel side k (a random full-rank k x k kernel, log scale)",
+            f'{n}x{n} float32 image, padding="same": time against kernel size',
+            (ticks, [f"{t}x{t}" for t in ticks]),
+            vline=None if switch is None else (switch - 0.5, f"auto: fft from {switch}x{switch}"),
+        )
+        paths.append(path)
     return paths
+
+
+def auto_switch(n: int):
+    """The smallest odd kernel side from which ``"auto"`` runs the FFT on an n x n float32 image, "same" (or None)."""
+    import numpy as np
+
+    from fastconv import _method
+
+    for k in range(3, 257, 2):
+        p = (k - 1) // 2
+        if _method.choose((1, n, n), (k, k), (1, 1), (1, 1), (p, p), (1, n, n), np.float32) == "fft":
+            return k
+    return None
 
 
 # --------------------------------------------------------------------------- command line

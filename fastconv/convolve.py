@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _plan
+from . import _fft, _method, _plan
 from . import _validation as v
 from ._loops import correlate2d, reference
 
-#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs ``"direct"``: in the
-#: benchmark report (docs/bench/REPORT.md) it is the fastest on every case, 200x200 to 4096x4096,
-#: 3x3 to 15x15, so there is no shape rule to apply.
+#: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs the one of least
+#: modelled time, ``"direct"`` or ``"fft"`` (see :mod:`fastconv._method`); integer results always
+#: run ``"direct"``.
 BACKENDS = {
     "naive": reference.naive,
     "im2col": reference.im2col,
     "direct": correlate2d.direct,
+    "fft": _fft.fft,
 }
 
 
@@ -82,8 +83,11 @@ def convolve2d(
     out : numpy.ndarray, optional
         A C-contiguous, writeable array of the result's shape and dtype to
         write into; it is returned.  It must not share memory with ``img`` or ``k``.
-    backend : {"auto", "naive", "im2col", "direct"}, default "auto"
-        Implementation to run; all give the same result. See :data:`BACKENDS`.
+    backend : {"auto", "naive", "im2col", "direct", "fft"}, default "auto"
+        Implementation to run; all give the same result (``"fft"`` to rounding: float32 within
+        ``1e-5 * max|img| * sum|k|``). ``"auto"`` picks ``"direct"`` or ``"fft"`` by a measured
+        cost model; integer results are always computed exactly by ``"direct"`` (also with
+        ``backend="fft"``) unless a float ``dtype=`` is given. See :data:`BACKENDS`.
 
     Returns
     -------
@@ -134,7 +138,9 @@ def convolve2d(
     v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
     plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if backend == "auto":
-        backend = "direct"
+        backend = _method.choose(
+            plan.x.shape, plan.kern.shape, plan.stride, plan.dilation, plan.pads, plan.out_shape, plan.dtype, plan.kern
+        )
     if out is not None:
         v.check_out(out, plan.result_shape, plan.result_dtype, (("img", img), ("k", k)))
     return run(plan, BACKENDS[backend], out)

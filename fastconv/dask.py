@@ -18,6 +18,11 @@ each task computes only the strided positions it owns.  Each chunk is extended b
 ``dilation * (k - 1)`` rows and columns after it (:func:`dask.array.overlap.overlap`
 with an asymmetric depth: a window reaches down and right only); a chunk thinner
 than that halo is merged with its neighbour.
+
+Each chunk is computed by :func:`fastconv.convolve2d`, so ``backend="auto"`` picks, per chunk,
+the direct loops or the FFT (large kernels); the FFT keeps the kernel's spectrum for the next
+chunk of the same shape, so it is transformed once per chunk shape (and worker process), not
+once per chunk.
 """
 
 from __future__ import annotations

@@ -29,15 +29,17 @@ COMMON_DTYPES = ("uint8", "uint16", "float32", "float64")
 
 
 def dispatchers() -> list:
-    """Every compiled (Numba) function of ``fastconv._loops``, for inspecting their cache statistics."""
+    """Every compiled (Numba) function of ``fastconv._loops`` and ``fastconv._fft``, for their cache statistics."""
     import importlib
     import pkgutil
 
-    from . import _loops
+    from . import _fft, _loops
 
     found = []
-    for info in pkgutil.iter_modules(_loops.__path__):
-        module = importlib.import_module(f"{_loops.__name__}.{info.name}")
+    modules = [
+        importlib.import_module(f"{_loops.__name__}.{info.name}") for info in pkgutil.iter_modules(_loops.__path__)
+    ]
+    for module in modules + [_fft]:
         for value in vars(module).values():
             if isinstance(value, numba.core.registry.CPUDispatcher) and value not in found:
                 found.append(value)
@@ -105,6 +107,10 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
             for stride in (1, 2):
                 conv2d(x, w, stride=stride, padding="same")
                 conv2d(x, w, stride=stride, bias=np.ones(4, w.dtype))
+        # the FFT backend's loops (float32 and float64 blocks; RGB and strided calls included)
+        for result in (np.float32, np.float64):
+            convolve2d(img, np.ones((5, 5)), stride=2, dtype=result, backend="fft")
+            convolve2d(img, np.ones((5, 5)), dtype=result, backend="fft")
         if log is not None:
             log(f"{dt}: {time.perf_counter() - t0:.1f} s")
     return sum(len(d.signatures) for d in dispatchers())

@@ -1,0 +1,295 @@
+"""``fft``, the backend of :func:`fastconv.convolve2d` for large kernels: overlap-save blocks of real FFTs.
+
+Same calling convention as every backend (see :mod:`fastconv._loops`):
+``fft(x, k, sh, sw, dh, dw, pt, pl, out)``.
+
+How a call is computed
+----------------------
+Cross-correlation is a product of spectra: the circular correlation of a block
+``b`` of ``Nh x Nw`` input values with the kernel (zero-padded to that size) is
+``irfft2(rfft2(b) * conj(rfft2(kpad)))``, and its first ``Nh - span + 1`` rows
+(``span`` the kernel's reach) and columns are the true correlation, untouched by
+the wrap-around.  So the output is cut into blocks of that many positions
+("overlap-save"), each block's input (with the zero padding, filled on the fly:
+the padded image is never built) is transformed, multiplied by the kernel's
+spectrum, transformed back, and its valid part written out.
+
+- **Block size**: chosen per call from scipy.fft's fast lengths by the cost
+  model of :mod:`fastconv._method` (FFT work ``N log N`` per block plus the
+  per-value passes): small kernels get small, cache-resident blocks, large
+  kernels blocks as large as the whole image.  Blocks are transformed in
+  batches (one ``rfft2`` over a stack of blocks).
+- **Kernel spectrum**: computed once per call and block size, in the image's
+  precision, and kept in a small cache keyed by the kernel's bytes and the block
+  size, so repeated calls with one kernel (the chunks of :mod:`fastconv.dask`)
+  transform it once per chunk shape.
+- **Dilation**: at stride 1 along an axis, a dilation ``d`` splits that axis
+  into ``d`` interleaved phases, each an undilated correlation (the RGB images
+  that :func:`fastconv.convolve2d` folds into ``(1, H, W*C)`` with column
+  dilation ``C*dw`` are thereby transformed channel by channel, with the
+  kernel's own width); with a stride the kernel is dilated by inserting zeros.
+- **Stride**: only the blocks that hold strided outputs are transformed and
+  only strided positions are written out.
+- **Precision**: float32 images are transformed in float32 (complex64
+  spectra), float64 in float64.  Integer results never come here:
+  :func:`fft` hands them to ``direct``, which is exact.
+- **NaN and inf**: an FFT spreads one NaN or inf of the input over its whole
+  block (and a spectrum beyond the float range gives inf), so the outputs are
+  checked as they are written; if one is not finite, the call is computed by
+  ``direct`` instead, whose outputs each have their own value.
+- **Threads**: scipy.fft's ``workers`` is Numba's thread count
+  (``numba.set_num_threads``, fastconv's one thread setting); gathering,
+  multiplying and scattering run as ``prange`` loops on Numba's threads.
+  Calls below :data:`fastconv._loops.threads.SERIAL_TAPS` run on one thread.
+
+scipy.fft (pocketfft, C++) is imported on the first call here, not by ``import
+fastconv``: measured 3x faster than numpy.fft on float32 (see docs/bench/FFT.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import prange
+
+from ._jit import jit
+from ._loops.correlate2d import direct
+from ._loops.threads import SERIAL_TAPS
+
+# Values (real) per batch of blocks (512 KiB of float32): blocks of 362 x 362 and more
+# go one at a time. Measured (1024x1024, 23x23, one thread): 384 x 384 blocks took
+# 20.9 ms in batches of 2**21 values and 13.4 ms one at a time (1152 x 1152: 14.8 ms).
+_BATCH_VALUES = 1 << 17
+# Kernel spectra kept (LRU): one per kernel and block size.
+_SPECTRA_KEPT = 8
+
+
+class Axis(NamedTuple):
+    """How one axis of a call is cut into phases and blocks (see :func:`axis_geometry`)."""
+
+    #: ``(in_start, in_step, out_start, out_step, count)`` per phase: output ``out_start + out_step*m``
+    #: (``m < count``) reads the phase's sub-grid ``m*stride + t`` (``t < span``), whose position
+    #: ``g`` is input index ``in_start + in_step*g``.
+    phases: tuple
+    #: The (dilated, if not phased) kernel's extent along the axis.
+    span: int
+    #: Distance between the outputs' windows on the sub-grid.
+    stride: int
+    #: Dilation of the kernel placed in the block (1 when phased).
+    dilation: int
+
+
+def axis_geometry(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> Axis:
+    """Phases and reach along one axis: ``n_in`` inputs, ``n_out`` outputs, ``k`` taps, stride, dilation, pad."""
+    if s == 1 and d > 1:
+        phases = tuple((r - p, d, r, d, (n_out - r + d - 1) // d) for r in range(min(d, n_out)))
+        return Axis(phases, k, 1, 1)
+    return Axis(((-p, 1, 0, 1, n_out),), d * (k - 1) + 1, s, d)
+
+
+def blocks_along(axis: Axis, n: int) -> int:
+    """Number of blocks of ``n`` values along ``axis`` (all phases), or 0 if ``n`` is shorter than the span."""
+    if n < axis.span:
+        return 0
+    per = (n - axis.span) // axis.stride + 1  # outputs per block
+    return sum(-(-ph[4] // per) for ph in axis.phases)
+
+
+def whole_length(axis: Axis) -> int:
+    """Values along ``axis`` that one block needs to hold its longest phase whole."""
+    longest = max(ph[4] for ph in axis.phases)
+    return (longest - 1) * axis.stride + axis.span
+
+
+_lock = threading.Lock()
+_spectra: OrderedDict = OrderedDict()
+#: Kernel spectra computed so far (cache misses), for tests.
+spectra_computed = 0
+
+
+def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.ndarray:
+    """``conj(rfft2(k_eff zero-padded to (nh, nw)))`` in ``k_eff``'s precision, from the cache when there.
+
+    The rows of the padded kernel past ``k_eff``'s are zero, so the row
+    transforms run on ``k_eff``'s rows only, then the column transforms on all.
+    """
+    import scipy.fft as sfft
+
+    global spectra_computed
+    key = (k_eff.tobytes(), k_eff.shape, k_eff.dtype.str, nh, nw)
+    # computed under the lock: threads filtering chunks of one image (fastconv.dask) wait for
+    # the first one's spectrum instead of each computing it
+    with _lock:
+        spec = _spectra.get(key)
+        if spec is not None:
+            _spectra.move_to_end(key)
+            return spec
+        rows = sfft.rfft(k_eff, n=nw, axis=1, workers=workers)
+        spec = np.conj(sfft.fft(rows, n=nh, axis=0, workers=workers))
+        spectra_computed += 1
+        _spectra[key] = spec
+        while len(_spectra) > _SPECTRA_KEPT:
+            _spectra.popitem(last=False)
+    return spec
+
+
+def clear_spectra() -> None:
+    """Forget the cached kernel spectra."""
+    with _lock:
+        _spectra.clear()
+
+
+def _tiles_along(axis: Axis, n: int) -> np.ndarray:
+    """``(src0, src_step, dst0, dst_step, count)`` of every block along ``axis`` for blocks of ``n`` values."""
+    per = (n - axis.span) // axis.stride + 1
+    rows = []
+    for in_start, in_step, out_start, out_step, count in axis.phases:
+        for m0 in range(0, count, per):
+            rows.append((in_start + in_step * m0 * axis.stride, in_step, out_start + out_step * m0, out_step,
+                         min(per, count - m0)))  # fmt: skip
+    return np.array(rows, dtype=np.int64).reshape(-1, 5)
+
+
+@jit(parallel=True)
+def _gather(x, tiles, t0, buf):
+    """Fill ``buf[i]`` with the input of block ``t0 + i`` (zeros outside the image).
+
+    ``tiles[t] = (channel, row src0, row step, ..., col src0, col step, ...)``
+    (see :func:`_tiles_along`); block value ``(u, v)`` is
+    ``x[c, src0_r + step_r*u, src0_c + step_c*v]``.
+    """
+    nb, nh, nw = buf.shape
+    C, H, W = x.shape
+    for q in prange(nb * nh):
+        i = q // nh
+        u = q - i * nh
+        t = t0 + i
+        c = tiles[t, 0]
+        row = tiles[t, 1] + tiles[t, 2] * u
+        b = buf[i, u]
+        s0, ss = tiles[t, 6], tiles[t, 7]
+        if row < 0 or row >= H:
+            b[:] = 0
+        elif ss == 1:
+            v0 = min(nw, max(0, -s0))
+            v1 = max(v0, min(nw, W - s0))
+            b[:v0] = 0
+            b[v0:v1] = x[c, row, s0 + v0 : s0 + v1]
+            b[v1:] = 0
+        else:
+            xr = x[c, row]
+            for v in range(nw):
+                col = s0 + ss * v
+                b[v] = xr[col] if 0 <= col < W else 0
+
+
+@jit(parallel=True)
+def _multiply(spec, kspec):
+    """``spec[i] *= kspec`` for every block ``i``."""
+    nb, nh, nf = spec.shape
+    for q in prange(nb * nh):
+        i = q // nh
+        u = q - i * nh
+        s = spec[i, u]
+        ks = kspec[u]
+        for v in range(nf):
+            s[v] *= ks[v]
+
+
+@jit(parallel=True)
+def _scatter(res, tiles, t0, sw, out):
+    """Write the valid, strided outputs of blocks ``t0 ...`` to ``out``; False if one of them is not finite.
+
+    ``res[i, n]`` is row ``n*sh`` of block ``t0 + i``'s circular correlation (the strided rows only).
+    """
+    nb = res.shape[0]
+    bad = np.zeros(nb, dtype=np.uint8)
+    for i in prange(nb):
+        t = t0 + i
+        c = tiles[t, 0]
+        d0r, dsr, nr = tiles[t, 3], tiles[t, 4], tiles[t, 5]
+        d0c, dsc, nc = tiles[t, 8], tiles[t, 9], tiles[t, 10]
+        oc = out[c]
+        z = False
+        for n in range(nr):
+            src = res[i, n]
+            dst = oc[d0r + dsr * n]
+            if sw == 1 and dsc == 1:
+                d = dst[d0c : d0c + nc]
+                for m in range(nc):
+                    a = src[m]
+                    d[m] = a
+                    z |= a - a != 0  # NaN if a is NaN or inf (an or, unlike a float sum, vectorises)
+            else:
+                for m in range(nc):
+                    a = src[m * sw]
+                    dst[d0c + dsc * m] = a
+                    z |= a - a != 0
+        bad[i] = z
+    return bad.max() == 0 if nb else True
+
+
+def _kernel_eff(k, rows: Axis, cols: Axis) -> np.ndarray:
+    """The kernel as placed in a block: dilated by inserted zeros along an axis that is not phased."""
+    if rows.dilation == 1 and cols.dilation == 1:
+        return np.ascontiguousarray(k)
+    k_eff = np.zeros((rows.span, cols.span), dtype=k.dtype)
+    k_eff[:: rows.dilation, :: cols.dilation] = k
+    return k_eff
+
+
+def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
+    """Overlap-save real FFTs (see the module docstring); ``block=(nh, nw)`` forces the block size.
+
+    Integer results, and inputs with a NaN or inf or of a magnitude whose
+    spectrum could overflow, are computed by :func:`fastconv._loops.correlate2d.direct`.
+    """
+    if out.dtype.kind != "f" or x.dtype != out.dtype or k.dtype != out.dtype or not np.isfinite(k).all():
+        direct(x, k, sh, sw, dh, dw, pt, pl, out)
+        return
+    import scipy.fft as sfft
+
+    from ._method import fft_block
+
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    kh, kw = k.shape
+    rows = axis_geometry(H, OH, kh, sh, dh, pt)
+    cols = axis_geometry(W, OW, kw, sw, dw, pl)
+    if block is None:
+        block = fft_block(rows, cols, C, out.dtype)
+    nh, nw = block
+    serial = out.size * k.size + x.size < SERIAL_TAPS
+    workers = 1 if serial else numba.get_num_threads()
+    k_eff = _kernel_eff(k, rows, cols)
+    kspec = kernel_spectrum(k_eff, nh, nw, workers)
+    tr, tc = _tiles_along(rows, nh), _tiles_along(cols, nw)
+    n = len(tr) * len(tc)
+    # every block: channel, then its row and column descriptors
+    tiles = np.empty((C * n, 11), dtype=np.int64)
+    tiles[:, 0] = np.repeat(np.arange(C), n)
+    tiles[:, 1:6] = np.tile(np.repeat(tr, len(tc), axis=0), (C, 1))
+    tiles[:, 6:11] = np.tile(tc, (C * len(tr), 1))
+    per_batch = max(1, _BATCH_VALUES // (nh * nw))
+    valid_rows = (nh - rows.span) // rows.stride * rows.stride + 1  # rows of a block that hold outputs
+    buf = np.empty((min(per_batch, len(tiles)), nh, nw), dtype=out.dtype)
+    for t0 in range(0, len(tiles), per_batch):
+        nb = min(per_batch, len(tiles) - t0)
+        b = buf[:nb]
+        _gather(x, tiles, t0, b)
+        # rfft2 and irfft2 as their two 1-D stages: measured 1.1x (forward) and 2x (inverse)
+        # faster than scipy.fft.rfft2/irfft2 here, and the inverse's row stage then runs only on
+        # the rows that hold (strided) outputs
+        spec = sfft.fft(sfft.rfft(b, axis=-1, workers=workers), axis=-2, workers=workers, overwrite_x=True)
+        _multiply(spec, kspec)
+        spec = sfft.ifft(spec, axis=-2, workers=workers, overwrite_x=True)
+        res = sfft.irfft(spec[:, : valid_rows : rows.stride], n=nw, axis=-1, workers=workers)
+        if not _scatter(res, tiles, t0, cols.stride, out):
+            # a NaN or inf in the input (or a spectrum beyond the float range) spreads over
+            # the whole block: the direct sums give each output its own value
+            direct(x, k, sh, sw, dh, dw, pt, pl, out)
+            return

@@ -1,0 +1,257 @@
+"""Which backend ``backend="auto"`` runs: a cost model whose constants are measured.
+
+:func:`choose` estimates, from operation counts times measured per-operation
+times, the time of
+
+- ``direct``: ``C*OH*OW*kh*kw`` multiply-adds (at the rate of its float32
+  register tiles at stride and dilation 1, else of its generic loops), plus a
+  pass over the input;
+- ``direct``'s separable path, which it takes itself for a rank-1 float kernel
+  (column stride 1, at least 20 taps): ``C*OH*OW*(kh + kw)`` multiply-adds, plus
+  ``kh*kw`` bounds-checked ones for each output whose window reaches into the
+  padding (as for the direct loops other than the float32 register tiles);
+- ``fft`` (:mod:`fastconv._fft`): per block of ``N = nh*nw`` values, two real
+  2-D transforms of ``N log2 N`` operations each, the per-value passes
+  (gather, product of spectra, scatter) and a cost per row and column (each
+  1-D transform's overhead), with the block size that minimises this
+  (:func:`fft_block`);
+
+and returns the name of the cheapest.  Integer results always go to
+``direct`` (exact; the FFT rounds), whatever the model says: a float ``dtype=``
+is how a caller asks for a float (possibly FFT) computation of integer inputs.
+
+The constants are seconds per operation, measured by ``python -m
+benches.calibrate`` on the machine it runs on and written to a JSON file.
+They are read, first found first, from the file named by the environment
+variable ``FASTCONV_COSTS``, from ``~/.cache/fastconv/costs.json`` (what the
+calibration writes by default), or from ``fastconv/costs.json`` (the defaults
+committed with the package, measured on an AMD EPYC (Zen 4) with 2 threads).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._fft import _BATCH_VALUES, Axis, axis_geometry, blocks_along, whole_length
+
+#: The package's own constants (see the module docstring).
+DEFAULT_COSTS = Path(__file__).with_name("costs.json")
+#: Where ``python -m benches.calibrate`` writes by default.
+USER_COSTS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fastconv" / "costs.json"
+
+# Kernels of fewer taps never go to the FFT (never close: direct is 10x faster there).
+_MIN_FFT_TAPS = 25
+# Shortest block side (unless the whole axis is shorter): pocketfft's time per N log2 N was
+# measured 1.5-2x higher below about 200 values per line than from 256 to 1024.
+_MIN_BLOCK = 256
+# Largest block (values): a float32 block and its spectrum take 8 bytes per value.
+_MAX_BLOCK = 1 << 24
+
+_KEYS = (
+    "direct_tap_f32_tiles",
+    "direct_tap_f32",
+    "direct_tap_f64",
+    "direct_value",
+    "border_tap",
+    "separable_tap_f32",
+    "separable_tap_f64",
+    "fft_nlogn_f32",
+    "fft_nlogn_f64",
+    "fft_value_f32",
+    "fft_value_f64",
+    "fft_line_f32",
+    "fft_line_f64",
+    "fft_block",
+    "call",
+)
+
+
+def costs_path() -> Path:
+    """The JSON file the constants are read from (see the module docstring)."""
+    env = os.environ.get("FASTCONV_COSTS")
+    if env:
+        return Path(env)
+    if USER_COSTS.is_file():
+        return USER_COSTS
+    return DEFAULT_COSTS
+
+
+@functools.lru_cache(maxsize=1)
+def _load(path: str) -> dict:
+    data = json.loads(Path(path).read_text())
+    missing = [k for k in _KEYS if k not in data.get("seconds", {})]
+    if missing:
+        raise ValueError(f"cost file {path} lacks {missing}: rerun python -m benches.calibrate")
+    return {k: float(data["seconds"][k]) for k in _KEYS}
+
+
+def costs() -> dict:
+    """The per-operation times in seconds, by name (see :data:`_KEYS`)."""
+    return _load(str(costs_path()))
+
+
+def _fast_length(n: int) -> int:
+    """The smallest ``2**a * m >= n`` with ``m`` in 1, 3, 5, 9, 15, 45: lengths pocketfft transforms fast.
+
+    Higher powers of 3 and 5 are left out (fewer candidates; in one measurement a
+    2187 = 3**7-point inverse 2-D transform took 1.4x the time of a 2304 = 2**8 * 9-point one).
+    """
+    best = 1 << max(0, (n - 1).bit_length())
+    for m in (3, 5, 9, 15, 45):
+        p = m
+        while p < n:
+            p *= 2
+        best = min(best, p)
+    return best
+
+
+def _lengths(axis: Axis) -> list[int]:
+    """Candidate block lengths along ``axis``: fast lengths from the span up to the whole axis, about sqrt(2) apart."""
+    whole = _fast_length(whole_length(axis))
+    out = {whole}
+    t = max(axis.span + 1, _MIN_BLOCK)
+    while t < whole:
+        out.add(_fast_length(t))
+        t = int(t * 1.41) + 1
+    return sorted(n for n in out if n >= axis.span and n <= whole)
+
+
+def _fft_time(c: dict, f64: bool, blocks: int, nh: int, nw: int) -> float:
+    n = nh * nw
+    nlogn = c["fft_nlogn_f64" if f64 else "fft_nlogn_f32"] * n * math.log2(n)
+    value = c["fft_value_f64" if f64 else "fft_value_f32"] * n + c["fft_line_f64" if f64 else "fft_line_f32"] * (
+        nh + nw
+    )
+    batches = -(-blocks // max(1, _BATCH_VALUES // n))
+    return blocks * (2 * nlogn + value) + 0.5 * nlogn + batches * c["fft_block"] + c["call"]
+
+
+@functools.lru_cache(maxsize=256)
+def _best_block(rows: Axis, cols: Axis, channels: int, f64: bool, path: str) -> tuple[tuple[int, int], float]:
+    c = _load(path)
+    best = ((0, 0), math.inf)
+    lr, lc = _lengths(rows), _lengths(cols)
+    for nh in lr:
+        br = blocks_along(rows, nh)
+        for nw in lc:
+            if nh * nw > _MAX_BLOCK and (nh, nw) != (lr[0], lc[0]):
+                continue
+            t = _fft_time(c, f64, channels * br * blocks_along(cols, nw), nh, nw)
+            if t < best[1]:
+                best = ((nh, nw), t)
+    return best
+
+
+def fft_block(rows: Axis, cols: Axis, channels: int, dtype) -> tuple[int, int]:
+    """The block size ``(nh, nw)`` of least modelled time for :func:`fastconv._fft.fft`."""
+    return _best_block(rows, cols, channels, np.dtype(dtype) == np.float64, str(costs_path()))[0]
+
+
+def fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> float:
+    """Modelled seconds of the ``fft`` backend (at its best block size)."""
+    C, H, W = x_shape_chw
+    rows = axis_geometry(H, out_shape[1], k_shape[0], stride[0], dilation[0], pads[0])
+    cols = axis_geometry(W, out_shape[2], k_shape[1], stride[1], dilation[1], pads[1])
+    return _best_block(rows, cols, C, np.dtype(dtype) == np.float64, str(costs_path()))[1]
+
+
+def _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape) -> int:
+    """Outputs whose window reaches into the padding (computed with bounds checks by ``direct``'s loops)."""
+    inside = 1
+    for n, k, s, d, p, m in zip(x_shape_chw[1:], k_shape, stride, dilation, pads, out_shape[1:], strict=True):
+        first = -(-p // s)  # first output whose window starts inside the image
+        last = (n - 1 - d * (k - 1) + p) // s  # last output whose window ends inside it
+        inside *= max(0, min(m - 1, last) - first + 1)
+    return out_shape[0] * (out_shape[1] * out_shape[2] - inside)
+
+
+def direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> float:
+    """Modelled seconds of ``direct``'s general (not separable) loops.
+
+    The float32 register tiles at stride and dilation 1 compute their border outputs from small
+    zero-padded copies, at the tiles' rate; the other paths compute them with bounds checks.
+    """
+    c = costs()
+    f64 = np.dtype(dtype) == np.float64
+    tiles = not f64 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+    tap = c["direct_tap_f64" if f64 else "direct_tap_f32_tiles" if tiles else "direct_tap_f32"]
+    taps = math.prod(out_shape) * k_shape[0] * k_shape[1]
+    t = taps * tap + math.prod(x_shape_chw) * c["direct_value"] + c["call"]
+    if not tiles:
+        border = _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape)
+        t += border * k_shape[0] * k_shape[1] * c["border_tap"]
+    return t
+
+
+def separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> float:
+    """Modelled seconds of ``direct``'s separable path.
+
+    The interior as a row pass and a column pass (``kh + kw`` taps per output); the outputs whose
+    window reaches into the padding from the whole kernel with bounds checks (``kh * kw`` taps each).
+    """
+    c = costs()
+    tap = c["separable_tap_f64" if np.dtype(dtype) == np.float64 else "separable_tap_f32"]
+    taps = math.prod(out_shape) * (k_shape[0] + k_shape[1])
+    border = _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape)
+    return (
+        taps * tap
+        + border * k_shape[0] * k_shape[1] * c["border_tap"]
+        + math.prod(x_shape_chw) * c["direct_value"]
+        + c["call"]
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _rank_one(data: bytes, shape, dtype: str) -> bool:
+    from ._loops.correlate2d import _separable_factors
+
+    return _separable_factors(np.frombuffer(data, dtype=dtype).reshape(shape)) is not None
+
+
+def _separable(kernel: np.ndarray, stride, dtype) -> bool:
+    """True when ``direct`` takes its separable path for ``kernel`` (its own rank test, see correlate2d)."""
+    from ._loops.correlate2d import _SEPARABLE_TAPS
+
+    if stride[1] != 1 or kernel.size < _SEPARABLE_TAPS or kernel.dtype != dtype:
+        return False
+    return _rank_one(np.ascontiguousarray(kernel).tobytes(), kernel.shape, kernel.dtype.str)
+
+
+def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel=None) -> str:
+    """The backend of least modelled time for one call: ``"direct"`` or ``"fft"``.
+
+    Arguments are plain values in the backends' convention: ``x_shape_chw`` the
+    ``(C, H, W)`` input, ``k_shape`` ``(kh, kw)``, ``stride``, ``dilation`` and
+    ``pads = (top, left)`` pairs, ``out_shape`` ``(C, OH, OW)``, ``dtype`` the
+    result dtype, ``kernel`` the kernel as the backend gets it (for the rank
+    test of the separable path; None: assumed not separable).  Integer
+    results always get ``"direct"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv._method import choose
+    >>> choose((1, 512, 512), (3, 3), (1, 1), (1, 1), (1, 1), (1, 512, 512), np.float32)
+    'direct'
+    >>> choose((1, 1024, 1024), (63, 63), (1, 1), (1, 1), (31, 31), (1, 1024, 1024), np.float32)
+    'fft'
+    >>> choose((1, 1024, 1024), (63, 63), (1, 1), (1, 1), (31, 31), (1, 1024, 1024), np.int64)
+    'direct'
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" or k_shape[0] * k_shape[1] < _MIN_FFT_TAPS:
+        return "direct"
+    t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
+    t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
+    if t_fft >= t_direct:
+        return "direct"
+    if kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype):
+        if separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) <= t_fft:
+            return "direct"
+    return "fft"
