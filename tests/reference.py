@@ -43,6 +43,8 @@ def padding_pairs(padding, in_hw, k_hw, stride, dilation):
     if isinstance(padding, str):
         if padding == "valid":
             return ((0, 0), (0, 0))
+        if padding == "full":  # every position where the dilated kernel overlaps the image
+            return tuple(((k - 1) * d, (k - 1) * d) for k, d in zip(k_hw, dilation, strict=True))
         pairs = []
         for n, k, s, d in zip(in_hw, k_hw, stride, dilation, strict=True):
             out = -(-n // s)
