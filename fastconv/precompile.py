@@ -13,6 +13,7 @@ note on stderr while a first call compiles.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -145,8 +146,11 @@ def _compiling(watch: _CompileWatch) -> bool:
 
 
 @contextlib.contextmanager
-def compile_note(after: float = 1.5, stream=None) -> Iterator[None]:
+def compile_note(after: float | None = None, stream=None) -> Iterator[None]:
     """Print one line on ``stream`` (stderr) once per process if Numba is compiling ``after`` s into the block.
+
+    ``after`` defaults to the environment variable ``FASTCONV_COMPILE_NOTE_AFTER``
+    (seconds), else 1.5 s: a compilation shorter than that goes unannounced.
 
     Compiling is seen through Numba's ``numba:compile`` event, sent for a
     cache miss only: a compilation under way ``after`` s into the block, or at
@@ -156,6 +160,8 @@ def compile_note(after: float = 1.5, stream=None) -> Iterator[None]:
     nothing prints nothing either.
     """
     stream = sys.stderr if stream is None else stream
+    if after is None:
+        after = float(os.environ.get("FASTCONV_COMPILE_NOTE_AFTER", 1.5))
     done = threading.Event()
 
     def note():
