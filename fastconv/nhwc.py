@@ -1,7 +1,7 @@
 """Batched, multi-channel 2-D convolution, :func:`conv2d` (a CNN layer's job).
 
 Two implementations compute the same sums, both parallel over blocks of
-output rows with ``numba.prange`` (threads: ``numba.set_num_threads``):
+output rows (:mod:`fastconv._loops.threads`; threads: ``numba.set_num_threads``):
 
 ``"direct"``
     For float32, a register-blocked kernel: tiles of 8 output pixels x 16
@@ -37,6 +37,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _validation as v
 from ._loops import conv2d as _k
+from ._loops import threads
 
 #: Backend names accepted by :func:`conv2d` besides ``"auto"``.
 BACKENDS = ("im2col", "direct")
@@ -57,11 +58,6 @@ def _cpu_features() -> set[str]:
 
 #: Whether the direct kernel may use 16-lane (zmm) vectors: the CPU has AVX-512 (32 vector registers).
 WIDE_VECTORS = "avx512f" in _cpu_features()
-
-#: Below this many multiply-adds (about 20-40 us on one core) a call runs on one thread: waking a
-#: second thread costs a good part of that on a quiet machine, and a scheduler time slice (milliseconds)
-#: when the other core is busy.
-SERIAL_MACS = 2_000_000
 
 #: Blocks of output rows per thread that the direct kernel aims for (load balance at small batches).
 BLOCKS_PER_THREAD = 4
@@ -109,8 +105,9 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         bias = np.zeros(F, dtype=out.dtype)
     # One-thread BLAS: the blocks run on Numba's threads, and waking BLAS
     # threads for a small product costs more than the product.
+    args = (x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows, out.reshape(N * OH * OW, F))
     with single_thread_blas():
-        _k.im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows, out.reshape(N * OH * OW, F))
+        threads.run(_k.im2col_blocks, args, (N * OH + rows - 1) // rows, out.size * K)
 
 
 def _tile_shape(F: int) -> tuple[int, int]:
@@ -137,7 +134,7 @@ def pack(w2: np.ndarray) -> np.ndarray:
 
 
 def _rows_per_block(n, oh):
-    """Output rows per ``prange`` block: whole images when the batch alone gives every thread work."""
+    """Output rows per block of the direct kernel: whole images when the batch alone gives every thread work."""
     blocks = BLOCKS_PER_THREAD * numba.get_num_threads()
     if n >= blocks:
         return oh
@@ -153,12 +150,14 @@ def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         b = np.zeros(wp.shape[0] * wp.shape[2], dtype=np.float32)
         if bias is not None:
             b[:F] = bias
-        kernel = _TILE_KERNELS[_tile_shape(F)]
-        kernel(x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, _rows_per_block(N, OH), out)
+        rows = _rows_per_block(N, OH)
+        args = (x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows, out)
+        threads.run(_TILE_KERNELS[_tile_shape(F)], args, N * ((OH + rows - 1) // rows), out.size * w2.shape[0])
         return
     if bias is None:
         bias = np.zeros(F, dtype=out.dtype)
-    _k.direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out.reshape(N * OH, OW, F))
+    args = (x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out.reshape(N * OH, OW, F))
+    threads.run(_k.direct, args, N * OH, out.size * w2.shape[0])
 
 
 _RUNNERS = {"im2col": _run_im2col, "direct": _run_direct}
@@ -180,24 +179,6 @@ def _geometry(in_hw, k_hw, stride, padding, dilation):
     return pt, pl, oh, ow
 
 
-@contextlib.contextmanager
-def _threads_for(macs: int):
-    """Run the body on one Numba thread if ``macs`` is below :data:`SERIAL_MACS`.
-
-    ``numba.set_num_threads`` holds for the calling thread only, and the
-    caller's setting is restored.
-    """
-    before = numba.get_num_threads()
-    if macs >= SERIAL_MACS or before == 1:
-        yield
-        return
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
 def _conv(x, w2, bias, k_hw, stride, padding, dilation, relu, backend, packed=None):
     """Convolve prepared arrays: ``x`` (N, H, W, C) C-contiguous, ``w2`` (kh*kw*C, F), ``bias`` (F,) or None.
 
@@ -210,8 +191,7 @@ def _conv(x, w2, bias, k_hw, stride, padding, dilation, relu, backend, packed=No
     if backend == "auto":
         backend = _choose_backend(out.dtype)
     run = _RUNNERS[backend]
-    with _threads_for(out.size * w2.shape[0]):
-        run(x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out, packed)
+    run(x, w2, bias, k_hw[0], k_hw[1], pt, pl, stride[0], stride[1], dilation[0], dilation[1], relu, out, packed)
     return out
 
 

@@ -1,13 +1,15 @@
 """Compile fastconv's kernels ahead of time: ``fastconv precompile`` (e.g. in a Docker build step).
 
-Numba compiles each kernel on first use for the dtypes it meets, about 8 s per
-dtype family, and caches the machine code (next to the modules, or in
-``NUMBA_CACHE_DIR``).  :func:`precompile` runs :func:`fastconv.convolve2d`
-and :func:`fastconv.conv2d` once on small and larger inputs of the common
-dtypes, with integer and float kernels, at unit and larger strides, so that
-every loop they reach is compiled and written to the cache; a later process
-loads it instead of compiling.  :func:`compile_note` is the CLI's one-time
-note on stderr while a first call compiles.
+Numba compiles each kernel on first use for the dtypes it meets (a few
+seconds for the path one call takes) and caches the machine code (next to the
+modules, or in ``NUMBA_CACHE_DIR``).  :func:`precompile` runs
+:func:`fastconv.convolve2d` and :func:`fastconv.conv2d` once on small inputs of
+the common dtypes, with kernels and strides that lead through each of the
+loops' paths (:data:`fastconv._loops.correlate2d.PATHS`; the serial and the
+multi-threaded call run the same compiled block function, so small inputs
+suffice), so that every loop they reach is compiled and written to the
+cache; a later process loads it instead of compiling.  :func:`compile_note`
+is the CLI's one-time note on stderr while a first call compiles.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
             raise TypeError(f"dtype must be an integer or float numpy dtype, got {name!r}")
         top = 255 if dt.itemsize == 1 or dt.kind == "f" else 4000
         t0 = time.perf_counter()
-        for shape in ((24, 30), (640, 640), (40, 30, 3)):  # small calls run serially, large ones on threads
+        for shape in ((24, 30), (20, 30, 3)):  # a 2-D image, and channels (folded, or moved at stride > 1)
             img = rng.integers(0, top, shape).astype(dt)
             for k in _kernels(dt):
                 for stride in (1, 2, 3):

@@ -57,3 +57,16 @@ def _is_int_overload(k):
     if isinstance(k.dtype, types.Integer):
         return lambda k: True
     return lambda k: False
+
+
+def _sum_target(acc, row, k):
+    """Where a row loop writes its sums: ``acc`` for an integer ``k`` (then widened into ``row``), else ``row``."""
+
+
+@overload(_sum_target)
+def _sum_target_overload(acc, row, k):
+    # Decided at compile time, so a row loop calls its line kernel at one
+    # call site with one signature (no second, dead specialisation to compile).
+    if isinstance(k.dtype, types.Integer):
+        return lambda acc, row, k: acc
+    return lambda acc, row, k: row

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .lanes import _is_int, _narrow, _store
+from .lanes import _is_int, _narrow, _store, _sum_target
 from .rows import _stage
 
 
@@ -88,21 +88,41 @@ def _ring_slot(xc, r, dh, base, ring, held):
     """
     s = (r // dh) % 3
     if held[s] != r:
-        _stage(xc[r], base, 2, ring[s])
+        _stage(xc[r], base, np.int64(2), ring[s])
         held[s] = r
     return s
 
 
 @jit()
-def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
-    """3x3 kernel: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only), see :func:`_line9`.
+def _sum9_rows(k, xc, r0, sh, dh, dw, base, oc, i0, i1, j0, j1, acc):
+    """3x3 kernel at column stride 1: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only).
 
     Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
-    column ``base + j*sw + b*dw``.  A narrow integer kernel sums a chunk of
-    the row into ``acc`` (its own dtype, so 16 int16 lanes per register) and
-    then widens the chunk into the row; a float kernel writes the row directly.
-    At ``sw == 2`` each input row is de-interleaved once into ``ring`` (three
-    slots of even and odd columns, reused by the next output row).
+    column ``base + j + b*dw`` (see :func:`_line9`).  A narrow integer kernel
+    sums a chunk of the row into ``acc`` (its own dtype, so 16 int16 lanes per
+    register) and then widens the chunk into the row; a float kernel writes
+    the row directly, a chunk at a time (one compiled :func:`_line9` either way).
+    """
+    n = j1 - j0
+    B = acc.shape[0]
+    for i in range(i1 - i0):
+        ra = r0 + i * sh
+        o = oc[i0 + i, j0:]
+        for jb in range(0, n, B):
+            m = min(B, n - jb)
+            ob = o[jb:]
+            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, _sum_target(acc, ob, k))
+            if _is_int(k):
+                for j in range(m):
+                    ob[j] = acc[j]
+
+
+@jit()
+def _sum9_rows_s2(k, xc, r0, sh, dh, base, oc, i0, i1, j0, j1, acc, ring):
+    """:func:`_sum9_rows` at column stride 2 and column dilation 1 (see :func:`_line9_s2`).
+
+    Each input row is de-interleaved once into ``ring`` (three slots of even
+    and odd columns, reused by the next output row).
     """
     n = j1 - j0
     B = acc.shape[0]
@@ -110,25 +130,13 @@ def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
     for i in range(i1 - i0):
         ra = r0 + i * sh
         o = oc[i0 + i, j0:]
-        if sw == 2:
-            sa = _ring_slot(xc, ra, dh, base, ring, held)
-            sb = _ring_slot(xc, ra + dh, dh, base, ring, held)
-            sc = _ring_slot(xc, ra + 2 * dh, dh, base, ring, held)
+        sa = _ring_slot(xc, ra, dh, base, ring, held)
+        sb = _ring_slot(xc, ra + dh, dh, base, ring, held)
+        sc = _ring_slot(xc, ra + 2 * dh, dh, base, ring, held)
+        for jb in range(0, n, B):
+            m = min(B, n - jb)
+            ob = o[jb:]
+            _line9_s2(k, ring[:, :, jb:], sa, sb, sc, m, _sum_target(acc, ob, k))
             if _is_int(k):
-                for jb in range(0, n, B):
-                    m = min(B, n - jb)
-                    _line9_s2(k, ring[:, :, jb:], sa, sb, sc, m, acc)
-                    ob = o[jb:]
-                    for j in range(m):
-                        ob[j] = acc[j]
-            else:
-                _line9_s2(k, ring, sa, sb, sc, n, o)
-        elif _is_int(k):
-            for jb in range(0, n, B):
-                m = min(B, n - jb)
-                _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, acc)
-                ob = o[jb:]
                 for j in range(m):
                     ob[j] = acc[j]
-        else:
-            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base, dw, n, o)

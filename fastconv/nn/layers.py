@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _validation as v
 from .._loops import conv2d as _loops
+from .._loops import threads
 from ..nhwc import _conv, pack
 
 #: Activations the layers know, by their Keras name.
@@ -109,7 +110,8 @@ class MaxPooling2D:
         if oh < 1 or ow < 1:
             raise ValueError(f"layer {self.name!r} (MaxPooling2D): pool {self.pool_size} does not fit input {x.shape}")
         out = np.empty((n, oh, ow, c), dtype=np.float32)
-        _loops.maxpool(np.ascontiguousarray(x, np.float32), *self.pool_size, *self.strides, pt, pl, out)
+        args = (np.ascontiguousarray(x, np.float32), *self.pool_size, *self.strides, pt, pl, out)
+        threads.run(_loops.maxpool, args, n * oh, out.size * self.pool_size[0] * self.pool_size[1])
         return out
 
 
