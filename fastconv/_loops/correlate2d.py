@@ -696,20 +696,50 @@ def _int_kernel(x, k):
     return None
 
 
+def _integer_arithmetic(x, k):
+    """``(kernel, narrow)`` for an integer result: ``k`` in the lanes :func:`direct` sums in, and whether they
+    are narrow integer lanes (read in place) rather than exact float or int64 (staged)."""
+    k16 = _int_kernel(x, k)
+    if k16 is not None:
+        return k16, True
+    return _exact_float_kernel(x, k), False
+
+
+#: Small kernels already converted by :func:`_integer_arithmetic`, by image dtype and kernel bytes
+#: (a repeated call with the same kernel skips the bound and the conversion).
+_ARITHMETIC: dict = {}
+_ARITHMETIC_ENTRIES = 256
+_SMALL_KERNEL = 64
+
+
+def _integer_kernel(x, k):
+    """:func:`_integer_arithmetic`, remembered for small kernels."""
+    if k.size > _SMALL_KERNEL:
+        return _integer_arithmetic(x, k)
+    key = (x.dtype, k.dtype, k.shape, k.tobytes())
+    found = _ARITHMETIC.get(key)
+    if found is None:
+        if len(_ARITHMETIC) >= _ARITHMETIC_ENTRIES:
+            _ARITHMETIC.clear()
+        found = _ARITHMETIC[key] = _integer_arithmetic(x, k)
+    return found
+
+
+_F32 = np.dtype(np.float32)
+
+
 def _path(x, k, sh, sw, dh, dw, narrow):
     """The block function of :func:`direct` for these arrays (see its notes), chosen here so that Numba
     compiles only the loops that call reaches."""
-    k3x3 = k.shape[0] == 3 and k.shape[1] == 3
-    if x.dtype == k.dtype or narrow:
-        if sh == 1 and sw == 1 and dh == 1 and dw == 1 and x.dtype == np.float32:
-            return "tiles"
-        if k3x3 and sw == 1:
-            return "3x3"
-        if k3x3 and sw == 2 and dw == 1:
-            return "3x3 s2"
+    k3x3 = k.shape == (3, 3)
+    if narrow or x.dtype == k.dtype:
         if sw == 1:
-            return "rows"
-    return "staged 3x3" if k3x3 else "staged"
+            if x.dtype == _F32 and sh == 1 and dh == 1 and dw == 1:
+                return _inplace_tiles
+            return _inplace_3x3 if k3x3 else _inplace_rows
+        if k3x3 and sw == 2 and dw == 1:
+            return _inplace_3x3_s2
+    return _staged_3x3 if k3x3 else _staged_rows
 
 
 #: The block functions of :func:`direct` by path: ``kernel(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1)``.
@@ -759,24 +789,13 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     """
     narrow = False
     if out.dtype.kind in "iu":
-        k16 = _int_kernel(x, k)
-        if k16 is not None:
-            k, narrow = k16, True
-        else:
-            k = _exact_float_kernel(x, k)
+        k, narrow = _integer_kernel(x, k)
     work = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
-    OH = out.shape[1]
-    if (
-        sw == 1
-        and k.size >= _SEPARABLE_TAPS
-        and work >= _SEPARABLE_MIN_WORK
-        and x.dtype == k.dtype
-        and k.dtype.kind == "f"
-    ):
-        factors = _separable_factors(k)
+    if sw == 1 and k.size >= _SEPARABLE_TAPS and work >= _SEPARABLE_MIN_WORK and x.dtype == k.dtype:
+        factors = _separable_factors(k) if k.dtype.kind == "f" else None
         if factors is not None:
-            n_blocks = out.shape[0] * ((OH + _SEP_ROWS - 1) // _SEP_ROWS)
+            n_blocks = out.shape[0] * ((out.shape[1] + _SEP_ROWS - 1) // _SEP_ROWS)
             run(_direct_separable, (x, k, *factors, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
             return
-    n_blocks = out.shape[0] * ((OH + _ROWS - 1) // _ROWS)
-    run(PATHS[_path(x, k, sh, sw, dh, dw, narrow)], (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
+    n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
+    run(_path(x, k, sh, sw, dh, dw, narrow), (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
