@@ -24,7 +24,7 @@ from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
 from .sum3x3 import _sum9, _sum9_rows, _sum9_rows_s2
 from .threads import run
-from .tiles2d import TILE_COLS, TILE_ROWS, tile_row_filter, tile_rows, tiles_apply
+from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_apply
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
@@ -158,7 +158,7 @@ def _stage_taps(xrow, base, sw, dw, buf):
             dst[m] = src[m * sw]
 
 
-@jit()
+@jit(inline=True)
 def _block_of(t, n_blocks, OH):
     """Channel and output rows ``[i0, i1)`` of row block ``t`` (``_ROWS`` rows of one channel)."""
     c = t // n_blocks
@@ -210,7 +210,7 @@ def _inplace_3x3_s2(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
 def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     """Row blocks ``t0 <= t < t1`` of a float32 kernel at stride and dilation 1: register tiles, read in place.
 
-    The interior goes through :func:`_tiled_rows`; border outputs from small
+    The interior goes through :func:`tile_region`; border outputs from small
     zero-padded copies of the input they read (:func:`_padded_block`).
     """
     C, H, W = x.shape
@@ -238,7 +238,30 @@ def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
             _padded_block(xc, k, pt, pl, oc, ib0, ib1, zero, min(OW, max(j_lo, TILE_COLS)))
         if j_hi < OW:
             _padded_block(xc, k, pt, pl, oc, ib0, ib1, max(0, min(j_hi, OW - TILE_COLS)), OW)
-        _tiled_rows(xc, k, ib0 - pt, j_lo - pl, oc, ib0, ib1, j_lo, j_hi)
+        tile_region(xc, k, ib0 - pt, j_lo - pl, oc, ib0, ib1, j_lo, j_hi)
+
+
+@jit()
+def _inplace_3x3_inside(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_3x3` when every window lies inside the image (no border code compiled or run)."""
+    _, OH, OW = out.shape
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)
+    zero = np.int64(0)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        _sum9_rows(k, x[c], i0 * sh, sh, dh, dw, zero, out[c], i0, i1, zero, OW, acc)
+
+
+@jit()
+def _tiles_inside(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_tiles` when every window lies inside the image (no border code compiled or run)."""
+    _, OH, OW = out.shape
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    zero = np.int64(0)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        tile_region(x[c], k, i0, zero, out[c], i0, i1, zero, OW)
 
 
 @jit()
@@ -266,8 +289,8 @@ def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1):
 
     Stride and dilation 1.  The copy (``i1 - i0 + kh - 1`` rows of
     ``j1 - j0 + kw - 1`` columns) lets outputs whose window reaches into the
-    padding run without bounds checks: through the register tiles where the
-    block is wide enough, else along the row.
+    padding run without bounds checks, through the register tiles
+    (:func:`tile_region`).
     """
     H, W = xc.shape
     kh, kw = k.shape
@@ -282,46 +305,7 @@ def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1):
             for s in range(s0, s1):
                 dst[s - c0] = src[s]
     zero = np.int64(0)  # not the literal 0 (see _inplace_tiles)
-    _tiled_rows(buf, k, zero, zero, oc, i0, i1, j0, j1)
-
-
-@jit()
-def _tiled_rows(x, k, r0, s0, oc, i0, i1, j0, j1):
-    """Outputs ``[i0, i1) x [j0, j1)``, all windows inside ``x``: register tiles where they fit, else one by one.
-
-    Stride and dilation 1; output ``(i0, j0)`` reads ``x[r0, s0]`` with tap
-    ``(0, 0)``.  A region of at least one tile is covered by whole tiles: the
-    last row group and the last column tile are moved back to end at the
-    region's edge, overlapping their neighbours (which compute the same values).
-    """
-    n = j1 - j0
-    if n < TILE_COLS or i1 - i0 < TILE_ROWS:
-        _taps_in_order(x, k, r0 - i0, s0 - j0, oc, i0, i1, j0, j1)
-        return
-    nt = n // TILE_COLS
-    for g in range(i0, i1, TILE_ROWS):
-        i = min(g, i1 - TILE_ROWS)
-        tile_rows(x, k, r0 + i - i0, s0, oc, i, j0, nt)
-        if nt * TILE_COLS < n:
-            tile_rows(x, k, r0 + i - i0, s0 + n - TILE_COLS, oc, i, j1 - TILE_COLS, np.int64(1))
-
-
-@jit(contract=True)
-def _taps_in_order(x, k, dr, ds, oc, i0, i1, j0, j1):
-    """``oc[i, j] = sum_ab k[a, b] * x[i + dr + a, j + ds + b]`` one output at a time, the taps in the tiles' order.
-
-    The sum runs over kernel rows then columns from zero, one fused
-    multiply-add per tap, as in :func:`tile_rows`: the same rounding.
-    """
-    kh, kw = k.shape
-    for i in range(i0, i1):
-        for j in range(j0, j1):
-            s = np.float32(0)
-            for a in range(kh):
-                xr = x[i + dr + a, j + ds :]
-                for b in range(kw):
-                    s += k[a, b] * xr[b]
-            oc[i, j] = s
+    tile_region(buf, k, zero, zero, oc, i0, i1, j0, j1)
 
 
 @jit()
@@ -579,11 +563,7 @@ def _separable_tiles(xc, u, v, top, s0, m, tmp, oc, ib0, ib1, j0):
         if tail:
             tile_row_filter(xc, v, top + r, s0 + m - TILE_COLS, tmp, r, m - TILE_COLS, np.int64(1))
     u2 = u.reshape((u.shape[0], 1))
-    for g in range(ib0, ib1, TILE_ROWS):
-        i = min(g, ib1 - TILE_ROWS)
-        tile_rows(tmp, u2, i - ib0, 0, oc, i, j0, nt)
-        if tail:
-            tile_rows(tmp, u2, i - ib0, m - TILE_COLS, oc, i, j0 + m - TILE_COLS, np.int64(1))
+    tile_region(tmp, u2, np.int64(0), np.int64(0), oc, ib0, ib1, j0, j0 + m)
 
 
 @jit()
@@ -728,15 +708,25 @@ def _integer_kernel(x, k):
 _F32 = np.dtype(np.float32)
 
 
-def _path(x, k, sh, sw, dh, dw, narrow):
+def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
     """The block function of :func:`direct` for these arrays (see its notes), chosen here so that Numba
     compiles only the loops that call reaches."""
-    k3x3 = k.shape == (3, 3)
+    kh, kw = k.shape
+    k3x3 = kh == 3 and kw == 3
     if narrow or x.dtype == k.dtype:
+        # every window inside the image (no padding reached): no border code
+        inside = (
+            pt == 0
+            and pl == 0
+            and (out.shape[1] - 1) * sh + (kh - 1) * dh < x.shape[1]
+            and (out.shape[2] - 1) * sw + (kw - 1) * dw < x.shape[2]
+        )
         if sw == 1:
             if x.dtype == _F32 and sh == 1 and dh == 1 and dw == 1:
-                return _inplace_tiles
-            return _inplace_3x3 if k3x3 else _inplace_rows
+                return _tiles_inside if inside else _inplace_tiles
+            if k3x3:
+                return _inplace_3x3_inside if inside else _inplace_3x3
+            return _inplace_rows
         if k3x3 and sw == 2 and dw == 1:
             return _inplace_3x3_s2
     return _staged_3x3 if k3x3 else _staged_rows
@@ -745,7 +735,9 @@ def _path(x, k, sh, sw, dh, dw, narrow):
 #: The block functions of :func:`direct` by path: ``kernel(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1)``.
 PATHS = {
     "tiles": _inplace_tiles,
+    "tiles inside": _tiles_inside,
     "3x3": _inplace_3x3,
+    "3x3 inside": _inplace_3x3_inside,
     "3x3 s2": _inplace_3x3_s2,
     "rows": _inplace_rows,
     "staged 3x3": _staged_3x3,
@@ -798,4 +790,4 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
             run(_direct_separable, (x, k, *factors, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
             return
     n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
-    run(_path(x, k, sh, sw, dh, dw, narrow), (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
+    run(_path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, work)

@@ -11,7 +11,7 @@ from .._jit import jit
 from .lanes import _store
 
 
-@jit()
+@jit(inline=True)
 def _interior(n_out, n_in, kn, stride, dilation, pad):
     """Output positions ``[lo, hi)`` along one axis whose window lies inside the unpadded input."""
     lo = (pad + stride - 1) // stride

@@ -33,7 +33,7 @@ def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
         o[j] = _store(_narrow(v, k), o)
 
 
-@jit()
+@jit(inline=True)
 def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
     """``dst[j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
 
