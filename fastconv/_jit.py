@@ -19,21 +19,23 @@ failing the import.
 
 Threads
 -------
-All of fastconv's parallel loops (``convolve2d``'s row blocks, ``conv2d``'s
-``prange`` loops) run on Numba's threading layer, sized by
-``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``.  Unless the environment
-variable ``NUMBA_THREADING_LAYER`` says otherwise, importing fastconv selects
-the TBB layer (the ``tbb`` package, a dependency): it is safe for many Python
-threads calling at once and in processes forked after a parallel call, and
-its work stealing keeps both cores busy when another process holds one.  The
-``tbb`` wheel installs ``libtbb.so.12`` under ``sys.prefix/lib``, where
-Numba's loader does not look, so it is loaded from there first.  Without a
-usable TBB the ``workqueue`` layer is selected, and every ``jit(parallel=True)``
-kernel is then wrapped so that one parallel call runs at a time in the
-process (``workqueue`` aborts the process when two threads enter it at once);
-such a wrapped kernel is called from Python only.  The selection sets
-``numba.config.THREADING_LAYER`` for the whole process, before the first
-parallel loop runs.
+fastconv's own loops are plain (not ``parallel=True``) kernels shared among
+threads by :mod:`fastconv._loops.threads`, sized by ``numba.set_num_threads``
+or ``NUMBA_NUM_THREADS``.  Reading that setting starts Numba's threading
+layer, and a ``jit(parallel=True)`` kernel runs on it, so the layer is chosen
+first, once, by :func:`threading_layer`: on the first multi-threaded call or
+the first parallel kernel defined, not at ``import fastconv`` (which then
+loads nothing it does not need).  Unless the environment variable
+``NUMBA_THREADING_LAYER`` says otherwise, it is the TBB layer (the ``tbb``
+package, a dependency): safe for many Python threads calling at once and in
+processes forked after a parallel call.  The ``tbb`` wheel installs
+``libtbb.so.12`` under ``sys.prefix/lib``, where Numba's loader does not
+look, so it is loaded from there first.  Without a usable TBB the
+``workqueue`` layer is selected, and every ``jit(parallel=True)`` kernel is
+then wrapped so that one parallel call runs at a time in the process
+(``workqueue`` aborts the process when two threads enter it at once); such a
+wrapped kernel is called from Python only.  The selection sets
+``numba.config.THREADING_LAYER`` for the whole process.
 """
 
 from __future__ import annotations
@@ -84,7 +86,19 @@ def _select_threading_layer() -> str:
     return layer
 
 
-THREADING_LAYER = _select_threading_layer()
+_layer: str | None = None
+_layer_lock = threading.Lock()
+
+
+def threading_layer() -> str:
+    """The threading layer asked for, selected on the first call (see the module notes)."""
+    global _layer
+    if _layer is None:
+        with _layer_lock:
+            if _layer is None:
+                _layer = _select_threading_layer()
+    return _layer
+
 
 # Layers that take concurrent callers; any other gets one parallel call at a time.
 _CONCURRENT_LAYERS = ("tbb", "omp", "safe", "threadsafe")
@@ -141,7 +155,7 @@ def jit(parallel: bool = False, contract: bool = False, inline: bool = False):
             # "cannot cache function ...: no locator available": no writable
             # cache directory. Compile per process instead.
             kernel = numba.njit(parallel=parallel, **dict(options, cache=False))(func)
-        if parallel and THREADING_LAYER not in _CONCURRENT_LAYERS:
+        if parallel and threading_layer() not in _CONCURRENT_LAYERS:
             return _one_at_a_time(kernel)
         return kernel
 

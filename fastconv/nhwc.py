@@ -135,7 +135,7 @@ def pack(w2: np.ndarray) -> np.ndarray:
 
 def _rows_per_block(n, oh):
     """Output rows per block of the direct kernel: whole images when the batch alone gives every thread work."""
-    blocks = BLOCKS_PER_THREAD * numba.get_num_threads()
+    blocks = BLOCKS_PER_THREAD * threads.threads()
     if n >= blocks:
         return oh
     return max(1, (n * oh) // blocks)

@@ -354,6 +354,7 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
     FB = wp.shape[0]
     K = kh * kw * C
     KW = kw * C
+    runs, run = (1, KW) if dw == 1 else (kw, C)  # contiguous runs of taps per kernel row, and their length
     n_tiles = (OW + P - 1) // P
     Wp = (n_tiles * P - 1) * sw + (kw - 1) * dw + 1  # padded input columns one output row reads
     copy = pl > 0 or Wp - pl > W
@@ -421,23 +422,17 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
                             rb = bufb + (y - yb) * rstride + 4 * j0 * sw * C
                         else:
                             rb = xb + 4 * (((n * H + y) * W + j0 * sw - pl) * C)
-                        if dw == 1:
-                            wa = wb + 4 * ((fb * K + a * KW) * L)
-                            if KW == 9:
+                        # With dw == 1 the kernel row is one run of KW contiguous taps; else kw runs of C.
+                        for b in range(runs):
+                            wa = wb + 4 * ((fb * K + a * KW + b * run) * L)
+                            if run == 9:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb, ps, wa, 9, a00, a01, a10, a11, a20, a21, a30, a31,
-                                               a40, a41, a50, a51, a60, a61, a70, a71)
+                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, 9, a00, a01, a10, a11, a20, a21,
+                                               a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                             else:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb, ps, wa, KW, a00, a01, a10, a11, a20, a21, a30, a31,
-                                               a40, a41, a50, a51, a60, a61, a70, a71)
-                                )  # fmt: skip
-                        else:
-                            for b in range(kw):
-                                wa = wb + 4 * ((fb * K + (a * kw + b) * C) * L)
-                                (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, C, a00, a01, a10, a11, a20, a21,
+                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, run, a00, a01, a10, a11, a20, a21,
                                                a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                     f0 = fb * L

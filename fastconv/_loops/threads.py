@@ -41,6 +41,8 @@ import threading
 
 import numba
 
+from .._jit import threading_layer
+
 #: Below this much work (multiply-adds plus input values read; about 30 us on one core of
 #: an AVX2 or AVX-512 machine) a call runs on the calling thread only.
 SERIAL_WORK = 1 << 19
@@ -131,6 +133,7 @@ class _Call:
 
 def threads() -> int:
     """The number of threads a parallel call uses: Numba's setting for the calling thread."""
+    threading_layer()  # reading the setting starts Numba's threading layer: choose it first
     return numba.get_num_threads()
 
 
@@ -177,7 +180,7 @@ def limit(n: int | None):
     if n is None:
         yield
         return
-    before = numba.get_num_threads()
+    before = threads()
     n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
     if n == before:
         yield
