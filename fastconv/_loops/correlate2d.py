@@ -714,15 +714,12 @@ def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
     kh, kw = k.shape
     k3x3 = kh == 3 and kw == 3
     if narrow or x.dtype == k.dtype:
+        _, H, W = x.shape
+        _, OH, OW = out.shape
         # every window inside the image (no padding reached): no border code
-        inside = (
-            pt == 0
-            and pl == 0
-            and (out.shape[1] - 1) * sh + (kh - 1) * dh < x.shape[1]
-            and (out.shape[2] - 1) * sw + (kw - 1) * dw < x.shape[2]
-        )
+        inside = pt == 0 and pl == 0 and (OH - 1) * sh + (kh - 1) * dh < H and (OW - 1) * sw + (kw - 1) * dw < W
         if sw == 1:
-            if x.dtype == _F32 and sh == 1 and dh == 1 and dw == 1:
+            if sh == 1 and dh == 1 and dw == 1 and x.dtype == _F32:
                 return _tiles_inside if inside else _inplace_tiles
             if k3x3:
                 return _inplace_3x3_inside if inside else _inplace_3x3
@@ -782,12 +779,13 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     narrow = False
     if out.dtype.kind in "iu":
         k, narrow = _integer_kernel(x, k)
+    C, OH, _ = out.shape
     work = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
-    if sw == 1 and k.size >= _SEPARABLE_TAPS and work >= _SEPARABLE_MIN_WORK and x.dtype == k.dtype:
+    if work >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
         factors = _separable_factors(k) if k.dtype.kind == "f" else None
         if factors is not None:
-            n_blocks = out.shape[0] * ((out.shape[1] + _SEP_ROWS - 1) // _SEP_ROWS)
+            n_blocks = C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS)
             run(_direct_separable, (x, k, *factors, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
             return
-    n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
-    run(_path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
+    kernel = _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow)
+    run(kernel, (x, k, sh, sw, dh, dw, pt, pl, out), C * ((OH + _ROWS - 1) // _ROWS), work)

@@ -151,9 +151,8 @@ def run(kernel, args, n_blocks: int, work: int) -> None:
     work : int
         The call's work (multiply-adds plus values read), compared with :data:`SERIAL_WORK`.
     """
-    if n_blocks <= 1 or work < SERIAL_WORK:
-        kernel(*args, 0, n_blocks)
-        return
+    if work < SERIAL_WORK or n_blocks <= 1:
+        return kernel(*args, 0, n_blocks)
     n = min(threads(), n_blocks)
     if n <= 1:
         kernel(*args, 0, n_blocks)
