@@ -367,5 +367,3 @@ def test_a_huge_dilation_in_the_tile_kernel_matches_im2col():
     want = conv2d(x, w, padding="same", dilation=50000, backend="im2col")
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got, np.einsum("nhwc,cf->nhwf", x, w[1, 1]), rtol=1e-5, atol=1e-5)
-
-
