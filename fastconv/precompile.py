@@ -65,9 +65,9 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
 
     For each image dtype: 3x3 and 5x4 kernels of the image's kind (integer
     kernels narrow lanes for integer images), at stride 1 with and without
-    padding; a 3x3 ``conv2d`` layer (float32 weights for float images).  Other
-    calls (strides > 1, wider integer lanes) compile what they need on first
-    use, a few seconds each.
+    padding, and 3x3 at stride 2; a 3x3 ``conv2d`` layer (float32 weights for
+    float images).  Other calls (other strides, wider integer lanes) compile
+    what they need on first use, a few seconds each.
 
     Parameters
     ----------
@@ -104,8 +104,9 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
         t0 = time.perf_counter()
         img = rng.integers(0, top, (24, 30)).astype(dt)
         for k in _kernels(dt):
-            for padding in (0, 1):  # 0: every window inside the image; 1: border code too (two block functions)
-                convolve2d(img, k, padding=padding)
+            # padding 0: every window inside the image; 1: border code too (two block functions); 3x3 at stride 2
+            for stride, padding in ((1, 0), (1, 1), (2, 1))[: 3 if k.shape == (3, 3) else 2]:
+                convolve2d(img, k, stride=stride, padding=padding)
         x = rng.integers(0, top, (1, 12, 12, 3)).astype(dt)
         w = rng.integers(-2, 3, (3, 3, 3, 16))
         conv2d(x, w.astype(np.float32) if dt.kind == "f" else w, padding="same")

@@ -56,7 +56,7 @@ def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
         dst[j] = _store(_narrow(v, k), dst)
 
 
-@jit()
+@jit(inline=True)
 def _line9_s2(k, ring, sa, sb, sc, n, dst):
     """:func:`_line9` at column stride 2 (``dw == 1``) from staged rows.
 
