@@ -32,7 +32,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from benches import first_call
+from benches import first_call as first_call_module
 from benches.peers import CASES, CASES_BY_NAME, PEERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def run_benchmarks(json_path: Path, quick: bool, max_time: float) -> None:
 
 def measure_first_call() -> dict:
     """New processes with an empty and a filled Numba cache (see :mod:`benches.first_call`)."""
-    return first_call.measure()
+    return first_call_module.measure()
 
 
 # --------------------------------------------------------------------------- results
@@ -242,7 +242,7 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
             lambda us, limit=limit: us <= limit * 1e6,
         )
     if first_call:
-        for name, limit in first_call.TARGETS.items():
+        for name, limit in first_call_module.TARGETS.items():
             if name in first_call:
                 add(
                     f"{name} (new process, empty Numba cache unless 'cached'): at most {limit:g} s",
@@ -354,7 +354,7 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
 
 
 def first_call_cpu() -> str:
-    return first_call.cpu()
+    return first_call_module.cpu()
 
 
 # --------------------------------------------------------------------------- plots

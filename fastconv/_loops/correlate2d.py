@@ -196,12 +196,12 @@ def _inplace_3x3_s2(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)
     j_lo, j_hi = _interior(OW, W, 3, sw, dw, pl)
     n_blocks = (OH + _ROWS - 1) // _ROWS
-    acc = np.empty(_BLOCK, dtype=k.dtype)
-    # three de-interleaved input rows (see _sum9_rows_s2)
-    ring = np.empty((3, 2, max(j_hi - j_lo, 0) + 1), dtype=x.dtype)
     for t in range(t0, t1):
         c, i0, i1 = _block_of(t, n_blocks, OH)
         xc = x[c]
+        acc = np.empty(_BLOCK, dtype=k.dtype)
+        # three de-interleaved input rows (see _sum9_rows_s2)
+        ring = np.empty((3, 2, max(j_hi - j_lo, 0) + 1), dtype=x.dtype)
         ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
         if ib0 < ib1:
             _sum9_rows_s2(k, xc, ib0 * sh - pt, sh, dh, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring)

@@ -70,3 +70,14 @@ def _sum_target_overload(acc, row, k):
     if isinstance(k.dtype, types.Integer):
         return lambda acc, row, k: acc
     return lambda acc, row, k: row
+
+
+def _sum_offset(j0, k):
+    """Where in :func:`_sum_target` a chunk from output ``j0`` starts: 0 in ``acc`` (integer ``k``), else ``j0``."""
+
+
+@overload(_sum_offset)
+def _sum_offset_overload(j0, k):
+    if isinstance(k.dtype, types.Integer):
+        return lambda j0, k: 0
+    return lambda j0, k: j0
