@@ -7,7 +7,7 @@ each block writing only its own part, and releases the GIL (``nogil``).
 :func:`run` calls it:
 
 - **Serial** when the call is small (``work`` below :data:`SERIAL_WORK`, about
-  30 us on one core: handing blocks to another thread costs a few
+  200 us on one core: handing blocks to another thread costs a few
   microseconds and, when the other core is busy, a scheduler time slice), when
   there is one block, or when one thread is asked for.
 - Otherwise on ``numba.get_num_threads()`` threads: the calling thread and up
@@ -43,9 +43,14 @@ import numba
 
 from .._jit import threading_layer
 
-#: Below this much work (multiply-adds plus input values read; about 30 us on one core of
-#: an AVX2 or AVX-512 machine) a call runs on the calling thread only.
-SERIAL_WORK = 1 << 19
+#: Below this much work (multiply-adds plus input values read; about 200 us on one core of
+#: an AVX2 or AVX-512 machine: a 512x512 3x3 call) a call runs on the calling thread only.
+#: Handing out blocks costs microseconds on a quiet machine, but when the other cores are busy
+#: a helper can lose its core in the middle of a chunk, and the call then waits a scheduler
+#: time slice for it: measured with two other processes on the two cores, a 256x256 3x3 call
+#: took 4x its one-thread time when shared.  Above the bound the threads gain on either kind
+#: of machine; below it, the one-thread time is what a call costs, whatever the load.
+SERIAL_WORK = 1 << 22
 
 #: Chunks of blocks per thread: with fewer, one slow thread holds up the call; with more,
 #: each chunk's hand-over (about a microsecond) adds up.
