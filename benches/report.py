@@ -28,12 +28,11 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 from tabulate import tabulate
 
+from benches import first_call as first_call_module
 from benches.peers import (
     CASES,
     CASES_BY_NAME,
@@ -46,6 +45,7 @@ from benches.peers import (
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_FILE = "benches/bench_convolve2d.py"
+LATENCY_FILE = "benches/bench_latency.py"
 FASTCONV = "fastconv"
 QUICK_FILTER = "not 2048x2048 and not 4096x4096"
 PEER_ORDER = list(PEERS)
@@ -61,6 +61,7 @@ def run_benchmarks(json_path: Path, quick: bool, max_time: float) -> None:
         "-m",
         "pytest",
         BENCH_FILE,
+        LATENCY_FILE,
         "--benchmark-enable",
         "--benchmark-only",
         f"--benchmark-json={json_path}",
@@ -85,52 +86,9 @@ def run_benchmarks(json_path: Path, quick: bool, max_time: float) -> None:
     json_path.write_text(json.dumps(data, indent=1))
 
 
-_FIRST_CALL = r"""
-import json, time
-t0 = time.perf_counter()
-import numpy as np
-import fastconv
-t1 = time.perf_counter()
-img = np.random.default_rng(0).integers(0, 256, size=(200, 200), dtype=np.uint8)
-k = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
-fastconv.convolve2d(img, k)
-t2 = time.perf_counter()
-fastconv.convolve2d(img.astype(np.float32), k.astype(np.float32))
-t3 = time.perf_counter()
-fastconv.convolve2d(img, k)
-t4 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "first_uint8": t2 - t1, "first_float32": t3 - t2, "second_uint8": t4 - t3}))
-"""
-
-
 def measure_first_call() -> dict:
-    """Import and first calls on a 200x200 image in new processes: cache empty, then cache filled.
-
-    Uses a fresh ``NUMBA_CACHE_DIR``, so the project's own cache is neither
-    used nor disturbed.  ``process`` is the wall time of the whole process,
-    interpreter start-up included.
-    """
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="fastconv-numba-cache-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for label in ("no cache (compiles)", "cached"):
-            t0 = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-c", _FIRST_CALL], cwd=ROOT, env=env, capture_output=True, text=True
-            )
-            wall = time.perf_counter() - t0
-            if done.returncode != 0:
-                raise SystemExit(f"first-call measurement failed:\n{done.stderr}")
-            row = json.loads(done.stdout.strip().splitlines()[-1])
-            row["process"] = wall
-            results[label] = row
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import numba"], env=env, check=True)
-        results["numba_import_process"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
-        results["python_process"] = time.perf_counter() - t0
-    return results
+    """New processes with an empty and a filled Numba cache (see :mod:`benches.first_call`)."""
+    return first_call_module.measure()
 
 
 # --------------------------------------------------------------------------- results
@@ -315,38 +273,68 @@ def targets(table, first_call) -> list[tuple[str, str, str, bool | None]]:
             mine / min(own) if mine and own else None,
             lambda r: r <= 1.15,
         )
-    if first_call:
-        cached = first_call["cached"]
+    for case, limit in (("per call: 3x3 float32", 3e-6), ("per call: 3x3 uint8, int64 kernel", 5e-6)):
         add(
-            "new process: import + first 200x200 call, cached, under 1 s",
-            "process wall time, s (< 1)",
-            cached["process"],
-            lambda s: s < 1.0,
-            "{:.2f}",
+            f"{case[10:]} image: at most {limit * 1e6:.0f} us per call",
+            "median, us",
+            None if median(table, case, FASTCONV) is None else median(table, case, FASTCONV) * 1e6,
+            lambda us, limit=limit: us <= limit * 1e6,
         )
+    if first_call:
+        for name, limit in first_call_module.TARGETS.items():
+            if name in first_call:
+                add(
+                    f"{name} (new process, empty Numba cache unless 'cached'): at most {limit:g} s",
+                    "process wall time, s",
+                    first_call[name],
+                    lambda s, limit=limit: s <= limit,
+                )
     return out
 
 
-def first_call_lines(first_call) -> list[str]:
-    if not first_call:
+def first_call_lines(results) -> list[str]:
+    if not results:
         return ["(not measured: run without --json to measure)", ""]
-    keys = ("import", "first_uint8", "first_float32", "second_uint8", "process")
-    cells = [(label, *(fmt_time(first_call[label][k]) for k in keys)) for label in ("no cache (compiles)", "cached")]
-    headers = (
-        "new process",
-        "import numpy + fastconv",
-        "first call, uint8 200x200",
-        "first call, float32 200x200",
-        "second call",
-        "whole process",
-    )
-    lines = [
-        markdown(cells, headers, "lrrrrr"),
+    cells = [
+        (name, fmt_time(results[name]))
+        for name in (
+            "first call uint8",
+            "first call uint8, in the call",
+            "first call float32",
+            "first call float32, in the call",
+            "fastconv precompile",
+            "new process, cached",
+            "python alone",
+            "import numba",
+        )
+        if name in results
+    ]
+    return [
+        "Each row is one new process (wall time, interpreter start-up included) with `NUMBA_CACHE_DIR` a new "
+        "empty directory (`benches/first_call.py`); `in the call` is the first `convolve2d` call alone, "
+        "inside that process.",
         "",
-        f"For scale: a process that only starts Python takes {fmt_time(first_call['python_process'])}; "
-        f"one that imports numba, {fmt_time(first_call['numba_import_process'])}.",
+        markdown(cells, ("process", "time"), "lr"),
         "",
     ]
+
+
+def latency_lines(table) -> list[str]:
+    lines = []
+    for case in [c for c in table if c.startswith("per call: ")]:
+        rows = sorted(table[case].items(), key=lambda kv: kv[1]["median"])
+        cells = [(peer, fmt_time(st["median"]), fmt_time(st["iqr"]), st["rounds"]) for peer, st in rows]
+        lines += [f"### {case}", "", markdown(cells, ("implementation", "median", "IQR", "rounds"), "lrrr"), ""]
+    loops, whole = (
+        median(table, "per call: 3x3 float32", "fastconv loops"),
+        median(table, "per call: 3x3 float32", FASTCONV),
+    )
+    if loops is not None and whole is not None:
+        lines += [
+            f"`fastconv loops` is the `direct` backend given prepared arrays: of fastconv's {fmt_time(whole)} per "
+            f"float32 call, {fmt_time(whole - loops)} is the front end (validation, dtype rules, allocation).",
+            "",
+        ]
     return lines
 
 
@@ -354,7 +342,7 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
     out.mkdir(parents=True, exist_ok=True)
     plots = plot(table, out)
     extra = machine.get("fastconv_bench", {})
-    cpu = machine.get("cpu", {}).get("brand_raw") or platform.processor() or "unknown CPU"
+    cpu = (first_call or {}).get("cpu") or first_call_cpu()
     lines = [
         "# fastconv benchmarks",
         "",
@@ -384,6 +372,8 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
     ]
     lines += ["", "## First call in a new process (JIT compile time)", ""]
     lines += first_call_lines(first_call)
+    lines += ["## Small calls (per-call overhead)", ""]
+    lines += latency_lines(table)
     lines += ["## Plots", ""]
     for p in plots:
         lines += [f"![{p.stem}]({p.name})", ""]
@@ -400,6 +390,10 @@ def write_report(table, machine, when, first_call, out: Path, command: str) -> P
     path = out / "REPORT.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def first_call_cpu() -> str:
+    return first_call_module.cpu()
 
 
 # --------------------------------------------------------------------------- plots
@@ -568,7 +562,7 @@ def main(argv=None) -> int:
     elif (args.out / "first_call.json").exists() and args.json is not None:
         first_call = json.loads((args.out / "first_call.json").read_text())
     table, machine, when = load(json_path)
-    missing = [c for c in table if c not in CASES_BY_NAME]
+    missing = [c for c in table if c not in CASES_BY_NAME and not c.startswith("per call: ")]
     if missing:
         print(f"note: cases not in benches.peers.CASES are left out: {missing}", file=sys.stderr)
     path = write_report(table, machine, when, first_call, args.out, command)

@@ -37,10 +37,10 @@ spectrum, transformed back, and its valid part written out.
   block (and a spectrum beyond the float range gives inf), so the outputs are
   checked as they are written; if one is not finite, the call is computed by
   ``direct`` instead, whose outputs each have their own value.
-- **Threads**: scipy.fft's ``workers`` is Numba's thread count
-  (``numba.set_num_threads``, fastconv's one thread setting); gathering,
-  multiplying and scattering run as ``prange`` loops on Numba's threads.
-  Calls below :data:`fastconv._loops.threads.SERIAL_TAPS` run on one thread.
+- **Threads**: fastconv's one thread policy (:mod:`fastconv._loops.threads`):
+  scipy.fft's ``workers`` is its thread count, and gathering, multiplying and
+  scattering are block functions it shares among threads; calls below
+  :data:`fastconv._loops.threads.SERIAL_WORK` run on one thread.
 
 scipy.fft (pocketfft, C++) is imported on the first call here, not by ``import
 fastconv``: measured 3x faster than numpy.fft on float32 (see docs/bench/FFT.md).
@@ -52,13 +52,11 @@ import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-import numba
 import numpy as np
-from numba import prange
 
 from ._jit import jit
+from ._loops import threads as _threads
 from ._loops.correlate2d import direct
-from ._loops.threads import SERIAL_TAPS
 
 # Values (real) per batch of blocks (512 KiB of float32): blocks of 362 x 362 and more
 # go one at a time. Measured (1024x1024, 23x23, one thread): 384 x 384 blocks took
@@ -154,9 +152,11 @@ def _tiles_along(axis: Axis, n: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 5)
 
 
-@jit(parallel=True)
-def _gather(x, tiles, t0, buf):
-    """Fill ``buf[i]`` with the input of block ``t0 + i`` (zeros outside the image).
+@jit()
+def _gather(x, tiles, t0, buf, q0, q1):
+    """Fill rows ``q0 <= q < q1`` of ``buf`` with the input of their blocks (zeros outside the image).
+
+    Row ``u`` of ``buf[i]`` is ``q = i*nh + u`` and holds input of block ``t0 + i``.
 
     ``tiles[t] = (channel, row src0, row step, ..., col src0, col step, ...)``
     (see :func:`_tiles_along`); block value ``(u, v)`` is
@@ -164,7 +164,7 @@ def _gather(x, tiles, t0, buf):
     """
     nb, nh, nw = buf.shape
     C, H, W = x.shape
-    for q in prange(nb * nh):
+    for q in range(q0, q1):
         i = q // nh
         u = q - i * nh
         t = t0 + i
@@ -187,11 +187,11 @@ def _gather(x, tiles, t0, buf):
                 b[v] = xr[col] if 0 <= col < W else 0
 
 
-@jit(parallel=True)
-def _multiply(spec, kspec):
-    """``spec[i] *= kspec`` for every block ``i``."""
+@jit()
+def _multiply(spec, kspec, q0, q1):
+    """``spec[i, u] *= kspec[u]`` for the rows ``q0 <= q = i*nh + u < q1``."""
     nb, nh, nf = spec.shape
-    for q in prange(nb * nh):
+    for q in range(q0, q1):
         i = q // nh
         u = q - i * nh
         s = spec[i, u]
@@ -200,15 +200,13 @@ def _multiply(spec, kspec):
             s[v] *= ks[v]
 
 
-@jit(parallel=True)
-def _scatter(res, tiles, t0, sw, out):
-    """Write the valid, strided outputs of blocks ``t0 ...`` to ``out``; False if one of them is not finite.
+@jit()
+def _scatter(res, tiles, t0, sw, out, bad, i0, i1):
+    """Write the valid, strided outputs of blocks ``t0 + i`` (``i0 <= i < i1``) to ``out``; ``bad[i]``: not finite.
 
     ``res[i, n]`` is row ``n*sh`` of block ``t0 + i``'s circular correlation (the strided rows only).
     """
-    nb = res.shape[0]
-    bad = np.zeros(nb, dtype=np.uint8)
-    for i in prange(nb):
+    for i in range(i0, i1):
         t = t0 + i
         c = tiles[t, 0]
         d0r, dsr, nr = tiles[t, 3], tiles[t, 4], tiles[t, 5]
@@ -230,7 +228,6 @@ def _scatter(res, tiles, t0, sw, out):
                     dst[d0c + dsc * m] = a
                     z |= a - a != 0
         bad[i] = z
-    return bad.max() == 0 if nb else True
 
 
 def _kernel_eff(k, rows: Axis, cols: Axis) -> np.ndarray:
@@ -263,8 +260,8 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
     if block is None:
         block = fft_block(rows, cols, C, out.dtype)
     nh, nw = block
-    serial = out.size * k.size + x.size < SERIAL_TAPS
-    workers = 1 if serial else numba.get_num_threads()
+    work = out.size * k.size + x.size
+    workers = _threads.workers(work)
     k_eff = _kernel_eff(k, rows, cols)
     kspec = kernel_spectrum(k_eff, nh, nw, workers)
     tr, tc = _tiles_along(rows, nh), _tiles_along(cols, nw)
@@ -280,15 +277,17 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
     for t0 in range(0, len(tiles), per_batch):
         nb = min(per_batch, len(tiles) - t0)
         b = buf[:nb]
-        _gather(x, tiles, t0, b)
+        _threads.run(_gather, (x, tiles, t0, b), nb * nh, work)
         # rfft2 and irfft2 as their two 1-D stages: measured 1.1x (forward) and 2x (inverse)
         # faster than scipy.fft.rfft2/irfft2 here, and the inverse's row stage then runs only on
         # the rows that hold (strided) outputs
         spec = sfft.fft(sfft.rfft(b, axis=-1, workers=workers), axis=-2, workers=workers, overwrite_x=True)
-        _multiply(spec, kspec)
+        _threads.run(_multiply, (spec, kspec), nb * nh, work)
         spec = sfft.ifft(spec, axis=-2, workers=workers, overwrite_x=True)
         res = sfft.irfft(spec[:, : valid_rows : rows.stride], n=nw, axis=-1, workers=workers)
-        if not _scatter(res, tiles, t0, cols.stride, out):
+        bad = np.zeros(nb, dtype=np.uint8)
+        _threads.run(_scatter, (res, tiles, t0, cols.stride, out, bad), nb, work)
+        if bad.any():
             # a NaN or inf in the input (or a spectrum beyond the float range) spreads over
             # the whole block: the direct sums give each output its own value
             direct(x, k, sh, sw, dh, dw, pt, pl, out)

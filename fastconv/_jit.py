@@ -19,21 +19,23 @@ failing the import.
 
 Threads
 -------
-All of fastconv's parallel loops (``convolve2d``'s row blocks, ``conv2d``'s
-``prange`` loops) run on Numba's threading layer, sized by
-``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``.  Unless the environment
-variable ``NUMBA_THREADING_LAYER`` says otherwise, importing fastconv selects
-the TBB layer (the ``tbb`` package, a dependency): it is safe for many Python
-threads calling at once and in processes forked after a parallel call, and
-its work stealing keeps both cores busy when another process holds one.  The
-``tbb`` wheel installs ``libtbb.so.12`` under ``sys.prefix/lib``, where
-Numba's loader does not look, so it is loaded from there first.  Without a
-usable TBB the ``workqueue`` layer is selected, and every ``jit(parallel=True)``
-kernel is then wrapped so that one parallel call runs at a time in the
-process (``workqueue`` aborts the process when two threads enter it at once);
-such a wrapped kernel is called from Python only.  The selection sets
-``numba.config.THREADING_LAYER`` for the whole process, before the first
-parallel loop runs.
+fastconv's own loops are plain (not ``parallel=True``) kernels shared among
+threads by :mod:`fastconv._loops.threads`, sized by ``numba.set_num_threads``
+or ``NUMBA_NUM_THREADS``.  Reading that setting starts Numba's threading
+layer, and a ``jit(parallel=True)`` kernel runs on it, so the layer is chosen
+first, once, by :func:`threading_layer`: on the first multi-threaded call or
+the first parallel kernel defined, not at ``import fastconv`` (which then
+loads nothing it does not need).  Unless the environment variable
+``NUMBA_THREADING_LAYER`` says otherwise, it is the TBB layer (the ``tbb``
+package, a dependency): safe for many Python threads calling at once and in
+processes forked after a parallel call.  The ``tbb`` wheel installs
+``libtbb.so.12`` under ``sys.prefix/lib``, where Numba's loader does not
+look, so it is loaded from there first.  Without a usable TBB the
+``workqueue`` layer is selected, and every ``jit(parallel=True)`` kernel is
+then wrapped so that one parallel call runs at a time in the process
+(``workqueue`` aborts the process when two threads enter it at once); such a
+wrapped kernel is called from Python only.  The selection sets
+``numba.config.THREADING_LAYER`` for the whole process.
 """
 
 from __future__ import annotations
@@ -84,47 +86,19 @@ def _select_threading_layer() -> str:
     return layer
 
 
-THREADING_LAYER = _select_threading_layer()
+_layer: str | None = None
+_layer_lock = threading.Lock()
 
 
-def _launch_from_main_thread() -> None:
-    """Start Numba's TBB pool now, from the main thread, when that is the thread importing fastconv.
+def threading_layer() -> str:
+    """The threading layer asked for, selected on the first call (see the module notes)."""
+    global _layer
+    if _layer is None:
+        with _layer_lock:
+            if _layer is None:
+                _layer = _select_threading_layer()
+    return _layer
 
-    Numba's TBB layer remembers the thread that ran the first parallel loop as
-    its "main" thread, and on ``fork()`` from any other thread it leaves the
-    pool as it is and prints "Attempted to fork from a non-main thread" in the
-    child.  When the first parallel call comes from a worker thread (a web
-    server's, a dask threaded scheduler's) and the process later forks from
-    its real main thread, that warning would be printed for nothing.  Starting
-    the pool here makes the main thread the one TBB knows, so a fork from it
-    shuts the pool down cleanly and the child starts its own.
-    """
-    if THREADING_LAYER != "tbb" or threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        from numba.np.ufunc.parallel import _launch_threads
-
-        _launch_threads()
-    except Exception:  # noqa: BLE001 - the layer then starts on first use, as Numba does by default
-        return
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=_settle_before_fork)
-
-
-def _settle_before_fork() -> None:
-    """Give threads that ran parallel loops and just ended a moment to leave TBB before ``fork()``.
-
-    Numba shuts the TBB pool down before a fork from the main thread; a Python
-    thread that was joined a moment ago may still be detaching from TBB at the
-    OS level, and the shutdown then fails ("Unable to join threads to shut
-    down before fork()").  A few milliseconds are enough (measured: 5 ms).
-    """
-    import time
-
-    time.sleep(0.02)
-
-
-_launch_from_main_thread()
 
 # Layers that take concurrent callers; any other gets one parallel call at a time.
 _CONCURRENT_LAYERS = ("tbb", "omp", "safe", "threadsafe")
@@ -181,7 +155,7 @@ def jit(parallel: bool = False, contract: bool = False, inline: bool = False):
             # "cannot cache function ...: no locator available": no writable
             # cache directory. Compile per process instead.
             kernel = numba.njit(parallel=parallel, **dict(options, cache=False))(func)
-        if parallel and THREADING_LAYER not in _CONCURRENT_LAYERS:
+        if parallel and threading_layer() not in _CONCURRENT_LAYERS:
             return _one_at_a_time(kernel)
         return kernel
 

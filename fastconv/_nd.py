@@ -109,7 +109,7 @@ def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
     xp = _pad(x, [(0, 0), pad], pad_mode, cval)
     res = convolve2d(xp.reshape(r // g, g * wp), v[np.newaxis], dtype=dtype, backend=backend)
     out = np.empty((r // g, g, wp - v.size + 1), dtype=res.dtype)
-    volume.gather_segments(out, res, wp)
+    volume.take_segments(out, res, wp)
     return out.reshape(r, -1)
 
 
@@ -247,7 +247,7 @@ def _slices(xp, w, out_shape, dtype, backend):
         if c and not w[c].any():  # scipy skips zero weights too; slice 0 always runs
             continue
         convolve2d(xp[c : c + od].reshape(od * hp, wp), w[c], dtype=dtype, backend=backend, out=rows)
-        volume.accumulate(acc, rows, hp, first)
+        volume.sum_slices(acc, rows, hp, first)
         first = False
     return acc
 
@@ -272,7 +272,7 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     oh = hp - b.size + 1
     rows = convolve2d(tp.reshape(d * hp, ow), b[:, np.newaxis], dtype=dtype, backend=backend)
     t2 = np.empty((d, oh, ow), dtype=rows.dtype)
-    volume.accumulate(t2, rows, hp, True)
+    volume.sum_slices(t2, rows, hp, True)
     # First axis: the volume as D rows of H*W values.
     cval_a = cval_b * float(b.sum()) if pad_mode == "constant" else cval
     out = _corr2d(t2.reshape(d, oh * ow), a[:, np.newaxis], [pads[0], (0, 0)], pad_mode, cval_a, dtype, backend)

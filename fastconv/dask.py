@@ -32,30 +32,21 @@ import math
 from pathlib import Path
 
 import dask.array as da
-import numba
 import numpy as np
 
 import fastconv
 
 from . import _plan
 from . import _validation as v
+from ._loops import threads as _threads
 from ._output import check_output, replacing
 
 __all__ = ["convolve2d", "conv2d", "filter_file", "predict"]
 
 
-@contextlib.contextmanager
 def _numba_threads(threads):
-    """Run the block on ``threads`` Numba threads (None: leave the setting alone), then restore it."""
-    if threads is None:
-        yield
-        return
-    old = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
+    """Run the block on ``threads`` threads per parallel call (None: leave the setting alone), then restore it."""
+    return _threads.limit(threads)
 
 
 def _check_threads(threads):

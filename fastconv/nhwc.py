@@ -1,7 +1,7 @@
 """Batched, multi-channel 2-D convolution, :func:`conv2d` (a CNN layer's job).
 
 Two implementations compute the same sums, both parallel over blocks of
-output rows with ``numba.prange`` (threads: ``numba.set_num_threads``):
+output rows (:mod:`fastconv._loops.threads`; threads: ``numba.set_num_threads``):
 
 ``"direct"``
     For float32, a register-blocked kernel: tiles of 8 output pixels x 16
@@ -38,6 +38,7 @@ from threadpoolctl import ThreadpoolController
 from . import _plan
 from . import _validation as v
 from ._loops import conv2d as _k
+from ._loops import threads
 
 #: Backend names accepted by :func:`conv2d` besides ``"auto"``.
 BACKENDS = ("im2col", "direct")
@@ -58,11 +59,6 @@ def _cpu_features() -> set[str]:
 
 #: Whether the direct kernel may use 16-lane (zmm) vectors: the CPU has AVX-512 (32 vector registers).
 WIDE_VECTORS = "avx512f" in _cpu_features()
-
-#: Below this many multiply-adds (about 20-40 us on one core) a call runs on one thread: waking a
-#: second thread costs a good part of that on a quiet machine, and a scheduler time slice (milliseconds)
-#: when the other core is busy.
-SERIAL_MACS = 2_000_000
 
 #: Blocks of output rows per thread that the direct kernel aims for (load balance at small batches).
 BLOCKS_PER_THREAD = 4
@@ -103,8 +99,9 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         bias = np.zeros(F, dtype=out.dtype)
     # One-thread BLAS: the blocks run on Numba's threads, and waking BLAS
     # threads for a small product costs more than the product.
+    args = (x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows, out.reshape(N * OH * OW, F))
     with single_thread_blas():
-        _k.im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows, out.reshape(N * OH * OW, F))
+        threads.run(_k.im2col_blocks, args, (N * OH + rows - 1) // rows, out.size * K)
 
 
 def _tile_shape(F: int) -> tuple[int, int]:
@@ -131,8 +128,8 @@ def pack(w2: np.ndarray) -> np.ndarray:
 
 
 def _rows_per_block(n, oh):
-    """Output rows per ``prange`` block: whole images when the batch alone gives every thread work."""
-    blocks = BLOCKS_PER_THREAD * numba.get_num_threads()
+    """Output rows per block of the direct kernel: whole images when the batch alone gives every thread work."""
+    blocks = BLOCKS_PER_THREAD * threads.threads()
     if n >= blocks:
         return oh
     return max(1, (n * oh) // blocks)
@@ -147,12 +144,14 @@ def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         b = np.zeros(wp.shape[0] * wp.shape[2], dtype=np.float32)
         if bias is not None:
             b[:F] = bias
-        kernel = _TILE_KERNELS[_tile_shape(F)]
-        kernel(x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, _rows_per_block(N, OH), out)
+        rows = _rows_per_block(N, OH)
+        args = (x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows, out)
+        threads.run(_TILE_KERNELS[_tile_shape(F)], args, N * ((OH + rows - 1) // rows), out.size * w2.shape[0])
         return
     if bias is None:
         bias = np.zeros(F, dtype=out.dtype)
-    _k.direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out.reshape(N * OH, OW, F))
+    args = (x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out.reshape(N * OH, OW, F))
+    threads.run(_k.direct, args, N * OH, out.size * w2.shape[0])
 
 
 _RUNNERS = {"im2col": _run_im2col, "direct": _run_direct}
@@ -162,24 +161,6 @@ _TILE_KERNELS = {(8, 2): _k.direct_tiles_8x2, (16, 2): _k.direct_tiles_16x2, (16
 def _choose_backend(dtype) -> str:
     """The backend ``"auto"`` runs: im2col (dgemm) for float64, the direct kernel otherwise (see module notes)."""
     return "im2col" if np.dtype(dtype) == np.float64 else "direct"
-
-
-@contextlib.contextmanager
-def _threads_for(macs: int):
-    """Run the body on one Numba thread if ``macs`` is below :data:`SERIAL_MACS`.
-
-    ``numba.set_num_threads`` holds for the calling thread only, and the
-    caller's setting is restored.
-    """
-    before = numba.get_num_threads()
-    if macs >= SERIAL_MACS or before == 1:
-        yield
-        return
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def _compute(plan: _plan.ConvPlan, relu: bool, backend: str, packed=None) -> np.ndarray:
@@ -193,8 +174,7 @@ def _compute(plan: _plan.ConvPlan, relu: bool, backend: str, packed=None) -> np.
         backend = _choose_backend(out.dtype)
     (kh, kw), (sh, sw), (dh, dw) = win.k_hw, win.stride, win.dilation
     pt, pl = win.pads[0][0], win.pads[1][0]
-    with _threads_for(out.size * plan.w2.shape[0]):
-        _RUNNERS[backend](plan.x, plan.w2, plan.bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed)
+    _RUNNERS[backend](plan.x, plan.w2, plan.bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed)
     return out
 
 

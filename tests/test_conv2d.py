@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fastconv import _plan, nhwc
+from fastconv._loops import threads as threads_policy
 from fastconv.nhwc import BACKENDS, conv2d
 
 
@@ -120,6 +121,7 @@ def test_blocks_and_threads_sum_the_same(backend, threads, monkeypatch):
     w = rng.standard_normal((3, 2, 6, 10)).astype(np.float32)
     want = conv2d_loop(x, w, (2, 1), ((1, 1), (0, 1)))
     monkeypatch.setattr(nhwc, "BLOCK_BYTES", 1)  # im2col: one output row per block
+    monkeypatch.setattr(threads_policy, "SERIAL_WORK", 0)  # shared among the threads even though small
     before = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
@@ -356,25 +358,12 @@ def test_maxpool_layer_matches_numpy(shape, pool, stride, padding, pad):
     np.testing.assert_array_equal(got, maxpool_loop(x, pool, stride, pad))
 
 
-def test_small_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
-    """Below SERIAL_MACS a call runs with numba's thread count at 1, then gives the caller's count back."""
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("one thread only")
-    seen = []
-    run = nhwc._RUNNERS["direct"]
-    monkeypatch.setitem(nhwc._RUNNERS, "direct", lambda *a: (seen.append(numba.get_num_threads()), run(*a)))
-    rng = np.random.default_rng(8)
-    x = rng.standard_normal((1, 9, 9, 3)).astype(np.float32)
+def test_a_huge_dilation_in_the_tile_kernel_matches_im2col():
+    """dilation 50000 with "same" padding: only the centre tap lands in the image; no buffer of the window's span."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 9, 11, 3)).astype(np.float32)
     w = rng.standard_normal((3, 3, 3, 16)).astype(np.float32)
-    before = numba.get_num_threads()
-    numba.set_num_threads(2)
-    try:
-        small = conv2d(x, w, 1, "same", backend="direct")
-        assert numba.get_num_threads() == 2
-        monkeypatch.setattr(nhwc, "SERIAL_MACS", 0)
-        large = conv2d(x, w, 1, "same", backend="direct")
-    finally:
-        numba.set_num_threads(before)
-    assert seen == [1, 2]
-    np.testing.assert_array_equal(small, large)
-    np.testing.assert_allclose(small, conv2d_loop(x, w, (1, 1), ((1, 1), (1, 1))), rtol=1e-5, atol=1e-5)
+    got = conv2d(x, w, padding="same", dilation=50000, backend="direct")
+    want = conv2d(x, w, padding="same", dilation=50000, backend="im2col")
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got, np.einsum("nhwc,cf->nhwf", x, w[1, 1]), rtol=1e-5, atol=1e-5)

@@ -125,7 +125,7 @@ def test_eight_python_threads_calling_at_once():
 
 
 def test_an_exception_in_a_worker_thread_fails_the_call():
-    # Bounds checking on, and ``direct``'s block loop asked for blocks past the
+    # Bounds checking on, and ``direct``'s block function asked for blocks past the
     # last channel: those blocks index the image out of bounds on whichever
     # thread takes them.  The call must raise IndexError, not hang or return.
     with tempfile.TemporaryDirectory() as cache:
@@ -141,9 +141,42 @@ def test_an_exception_in_a_worker_thread_fails_the_call():
             n_blocks = (508 + correlate2d._ROWS - 1) // correlate2d._ROWS
             args = (x, k, 1, 1, 1, 1, 0, 0, out)
             try:
-                threads.run(correlate2d._direct_inplace, correlate2d._inplace_blocks, args, 2 * n_blocks, 1 << 40)
+                threads.run(correlate2d.PATHS["tiles"], args, 2 * n_blocks, 1 << 40)
             except IndexError as e:
                 print("raised IndexError:", e)
+            else:
+                print("no exception")
+            """,
+            timeout=400,
+            NUMBA_BOUNDSCHECK="1",
+            NUMBA_CACHE_DIR=cache,
+        )
+    assert_ok(proc)
+    assert "raised IndexError" in proc.stdout, proc.stdout
+
+
+def test_an_exception_in_a_conv2d_worker_thread_fails_the_call():
+    # conv2d's direct loop told the kernel is 5x5 while the weights hold 3x3 taps:
+    # under bounds checking, every output whose window reaches kernel row 3 indexes
+    # the weights out of bounds, on whichever thread computes it.  The call must
+    # raise IndexError (not a SystemError, a hang, or a silently wrong result).
+    with tempfile.TemporaryDirectory() as cache:
+        proc = run_python(
+            """
+            import numba, numpy as np
+            from fastconv import nhwc
+
+            numba.set_num_threads(2)
+            rng = np.random.default_rng(0)
+            x = rng.random((4, 64, 64, 8))
+            w2 = rng.random((3 * 3 * 8, 16))
+            out = np.zeros((4, 64, 64, 16))
+            try:
+                nhwc._run_direct(x, w2, None, 5, 5, 2, 2, 1, 1, 1, 1, False, out)
+            except IndexError as e:
+                print("raised IndexError:", e)
+            except BaseException as e:
+                print("raised", type(e).__name__, e)
             else:
                 print("no exception")
             """,
@@ -167,3 +200,56 @@ def test_inside_a_dask_threaded_task():
     for img, y in zip(images, got, strict=True):
         want = correlate2d(img.astype(np.float64), k.astype(np.float64), mode="same")
         np.testing.assert_allclose(y, want, rtol=0, atol=1e-4)
+
+
+def _recording_kernel(calls, fail_at=None):
+    """A block function in Python: records which thread computed which blocks; raises at block ``fail_at``."""
+    import threading
+
+    def kernel(out, t0, t1):
+        calls.append((t0, t1, threading.get_ident()))
+        for t in range(t0, t1):
+            if t == fail_at:
+                raise MemoryError(f"block {t}")
+            out[t] += 1
+
+    return kernel
+
+
+def test_small_calls_stay_on_the_calling_thread():
+    import threading
+
+    from fastconv._loops import threads
+
+    calls, out = [], np.zeros(40)
+    threads.run(_recording_kernel(calls), (out,), 40, threads.SERIAL_WORK - 1)
+    assert calls == [(0, 40, threading.get_ident())]
+    np.testing.assert_array_equal(out, np.ones(40))
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="one core")
+def test_large_calls_compute_every_block_once_and_restore_the_thread_count(monkeypatch):
+    import numba
+
+    from fastconv._loops import threads
+
+    before = numba.get_num_threads()
+    calls, out = [], np.zeros(103)
+    with threads.limit(2):
+        assert numba.get_num_threads() == 2
+        threads.run(_recording_kernel(calls), (out,), 103, threads.SERIAL_WORK)
+    assert numba.get_num_threads() == before
+    np.testing.assert_array_equal(out, np.ones(103))  # each block exactly once
+    assert len(calls) == threads.CHUNKS_PER_THREAD * 2
+
+
+def test_an_exception_in_a_block_is_raised_by_the_call():
+    import numba
+
+    from fastconv._loops import threads
+
+    for fail_at in (0, 50, 102):
+        calls, out = [], np.zeros(103)
+        with threads.limit(2), pytest.raises(MemoryError, match=f"block {fail_at}"):
+            threads.run(_recording_kernel(calls, fail_at), (out,), 103, threads.SERIAL_WORK)
+    assert numba.get_num_threads() >= 1

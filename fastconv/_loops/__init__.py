@@ -13,7 +13,8 @@ Modules, by job:
     24 columns), the border and staging of input rows, compile-time helpers
     for storing and narrowing sums.
 ``threads``
-    How ``direct`` spreads row blocks over threads.
+    The one thread policy: how ``direct``, the ``conv2d`` kernels and max
+    pooling share their blocks among threads.
 ``conv2d``
     The NHWC loops behind ``conv2d`` and ``fastconv.nn`` (the float32
     register-tile kernels, im2col blocks, the generic direct loop, max

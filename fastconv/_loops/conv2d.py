@@ -10,13 +10,16 @@ zero padding before the first row and column, ``(sh, sw)`` the stride and
 where taps that fall outside ``x`` count as zero, then clamps at zero if
 ``relu`` is set.  Padding is never materialised: the kernels skip the taps
 that fall outside the image.  Kernels check nothing; :mod:`fastconv.nhwc`
-validates arguments, picks dtypes and allocates ``out``.
+validates arguments, picks dtypes and allocates ``out``.  The convolution and
+pooling kernels are block functions: their last two arguments ``t0, t1`` name
+the blocks of output rows they compute, and :func:`fastconv._loops.threads.run`
+shares the blocks among threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.extending import overload
 
 from .._jit import jit
@@ -113,9 +116,9 @@ def _block_product(a, b, out):
     return exact
 
 
-@jit(parallel=True)
-def im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows_per_block, out2):
-    """im2col convolution, one ``prange`` iteration per block of ``rows_per_block`` output rows.
+@jit()
+def im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, rows_per_block, out2, t0, t1):
+    """im2col convolution of blocks ``t0 <= t < t1`` of ``rows_per_block`` output rows (see :mod:`.threads`).
 
     ``out2`` is ``out`` reshaped to ``(N*OH*OW, F)``; output row ``r`` is
     image ``r // OH``, row ``r % OH``.  Each block writes the patch matrix of
@@ -128,8 +131,7 @@ def im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, row
     K = w2.shape[0]
     x2 = x.reshape(N * H, W * C)
     n_rows = N * OH
-    n_blocks = (n_rows + rows_per_block - 1) // rows_per_block
-    for t in prange(n_blocks):
+    for t in range(t0, t1):
         r0 = t * rows_per_block
         r1 = min(n_rows, r0 + rows_per_block)
         patches = np.empty(((r1 - r0) * OW, K), dtype=x.dtype)
@@ -139,9 +141,9 @@ def im2col_blocks(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, OH, OW, row
         bias_relu(o, bias, relu)
 
 
-@jit(parallel=True)
-def direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out3):
-    """Direct convolution; one output row ``(n, i)`` per ``prange`` iteration.
+@jit()
+def direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out3, t0, t1):
+    """Direct convolution of output rows ``t0 <= t < t1`` (row ``t`` is image ``t // OH``, row ``t % OH``).
 
     ``w2`` is ``w`` reshaped to ``(kh*kw*C, F)`` and ``out3`` is ``out``
     reshaped to ``(N*OH, OW, F)``.  For each output pixel and each tap
@@ -153,7 +155,7 @@ def direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out3):
     F = w2.shape[1]
     NOH, OW = out3.shape[0], out3.shape[1]
     OH = NOH // N
-    for t in prange(NOH):
+    for t in range(t0, t1):
         n = t // OH
         i = t - n * OH
         orow = out3[t]
@@ -183,16 +185,17 @@ def direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out3):
                         o[f] = 0
 
 
-@jit(parallel=True)
-def maxpool(x, ph, pw, sh, sw, pt, pl, out):
+@jit()
+def maxpool(x, ph, pw, sh, sw, pt, pl, out, t0, t1):
     """``out[n, i, j, c] = max over the window (ph, pw) at (i*sh - pt, j*sw - pl)``.
 
     Taps outside ``x`` are ignored (Keras' and TensorFlow's "same" max
     pooling never counts padding); every window holds at least one pixel.
-    ``x`` and ``out`` are C-contiguous float32.  One ``prange`` iteration per
-    output row.  Each output starts from the window's first pixel, then takes
-    every tap ``v`` with ``v > max``, in row, column order (so a NaN in the
-    first pixel stays).  Channels go 8 at a time in vectors (:func:`vmax`),
+    ``x`` and ``out`` are C-contiguous float32.  Computes output rows
+    ``t0 <= t < t1`` (row ``t`` is image ``t // OH``, row ``t % OH``).  Each
+    output starts from the window's first pixel, then takes every tap ``v``
+    with ``v > max``, in row, column order (so a NaN in the first pixel stays).
+    Channels go 8 at a time in vectors (:func:`vmax`),
     the remainder one by one, with the same comparisons.
     """
     N, H, W, C = x.shape
@@ -200,7 +203,7 @@ def maxpool(x, ph, pw, sh, sw, pt, pl, out):
     xb = np.int64(x.ctypes.data)
     ob = np.int64(out.ctypes.data)
     C8 = C - C % 8
-    for t in prange(N * OH):
+    for t in range(t0, t1):
         n = t // OH
         i = t - n * OH
         y0 = max(i * sh - pt, 0)
@@ -319,7 +322,7 @@ def _store_pixel(VW, NV, dst, v0, v1, b0, b1, relu):
 
 
 @jit(contract=True, inline=True)
-def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, VW, NV):
+def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, VW, NV):
     """float32 direct convolution, register-blocked: tiles of 8 output pixels x ``L = NV*VW`` filters.
 
     ``VW`` (8 or 16) is the width of the vectors and ``NV`` (1 or 2) the
@@ -327,15 +330,16 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
     pair, the entry points below): 8 pixels x 16 filters in 16 ymm
     registers, 8 x 32 in 16 zmm registers, or 8 x 16 in 8 zmm registers.
     ``wp`` is the weight bank packed by :func:`pack_weights` with ``L`` lanes
-    and ``bias`` has ``L * wp.shape[0]`` entries (zeros beyond ``F``).  A
-    ``prange`` iteration is one block of ``rows_per_block`` output rows of one
-    image.  For each tile (8 consecutive pixels of a row, 16 filters) the
-    16 accumulator vectors stay in registers for the whole ``kh*kw*C``
-    reduction (see :func:`_tile_taps`), then get the bias, ReLU, and are
+    and ``bias`` has ``L * wp.shape[0]`` entries (zeros beyond ``F``).  Block
+    ``t`` (``t0 <= t < t1``) is ``rows_per_block`` output rows of one image.
+    For each tile (8 consecutive pixels of a row, 16 filters) the 16
+    accumulator vectors stay in registers for the whole ``kh*kw*C`` reduction
+    (see :func:`_tile_taps`), then get the bias, ReLU, and are
     stored once.  With ``dw == 1`` the ``kw*C`` taps of one kernel row are
     contiguous in both the NHWC input row and the packed weights, so each
-    kernel row is one run of ``kw*C`` steps (27 for a 3x3 RGB layer, unrolled
-    when ``kw*C == 9``).
+    kernel row is one run of ``kw*C`` steps (9 for a 3x3 RGB layer, unrolled:
+    measured 1.7x faster on that layer); with ``dw > 1``, ``kw`` runs of ``C``
+    steps.
 
     The input is read in place.  Where a tile row would reach past the image
     (padding on the left/right, or the last, partial tile of a row), the
@@ -351,6 +355,7 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
     FB = wp.shape[0]
     K = kh * kw * C
     KW = kw * C
+    runs, run = (1, KW) if dw == 1 else (kw, C)  # contiguous runs of taps per kernel row, and their length
     n_tiles = (OW + P - 1) // P
     Wp = (n_tiles * P - 1) * sw + (kw - 1) * dw + 1  # padded input columns one output row reads
     copy = pl > 0 or Wp - pl > W
@@ -360,7 +365,7 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
     ob = np.int64(out.ctypes.data)
     bb = np.int64(bias.ctypes.data)
     row_blocks = (OH + rows_per_block - 1) // rows_per_block
-    for t in prange(N * row_blocks):
+    for t in range(t0, t1):
         n = t // row_blocks
         i0 = (t - n * row_blocks) * rows_per_block
         i1 = min(i0 + rows_per_block, OH)
@@ -368,22 +373,28 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
         tb = np.int64(tmp.ctypes.data)
         y0 = i0 * sh - pt  # first input row the block reads (may be above the image)
         if copy:
-            # The block's input rows, each once, zero-padded to Wp columns; rows outside the image are never read.
-            n_rows = (i1 - 1 - i0) * sh + (kh - 1) * dh + 1
-            buf = np.empty((n_rows, Wp * C), np.float32)
+            # The block's input rows inside the image, each once, zero-padded to Wp columns (rows
+            # outside the image are never read; with a large row dilation the block's window spans far
+            # more rows than the image has, and a buffer of that span would not fit in memory).
+            yb = max(y0, 0)  # input row of buf[0]
+            n_rows = max(0, min(y0 + (i1 - 1 - i0) * sh + (kh - 1) * dh + 1, H) - yb)
+            buf = np.empty((max(n_rows, 1), Wp * C), np.float32)
             q0 = min(pl, Wp) * C
             q1 = min(pl + W, Wp) * C
             for r in range(n_rows):
-                y = y0 + r
-                if 0 <= y < H:
-                    dst = buf[r]
-                    dst[:q0] = 0
-                    dst[q0:q1] = x[n, y].reshape(W * C)[: q1 - q0]
-                    dst[q1:] = 0
+                dst = buf[r]
+                src = x[n, yb + r].reshape(W * C)
+                for q in range(q0):
+                    dst[q] = 0
+                for q in range(q0, q1):
+                    dst[q] = src[q - q0]
+                for q in range(q1, Wp * C):
+                    dst[q] = 0
             bufb = np.int64(buf.ctypes.data)
         else:
             buf = np.empty((1, 1), np.float32)
             bufb = np.int64(0)
+            yb = y0
         rstride = 4 * Wp * C
         for i in range(i0, i1):
             for j0 in range(0, OW, P):
@@ -409,26 +420,20 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
                         if y < 0 or y >= H:
                             continue
                         if copy:
-                            rb = bufb + (y - y0) * rstride + 4 * j0 * sw * C
+                            rb = bufb + (y - yb) * rstride + 4 * j0 * sw * C
                         else:
                             rb = xb + 4 * (((n * H + y) * W + j0 * sw - pl) * C)
-                        if dw == 1:
-                            wa = wb + 4 * ((fb * K + a * KW) * L)
-                            if KW == 9:
+                        # With dw == 1 the kernel row is one run of KW contiguous taps; else kw runs of C.
+                        for b in range(runs):
+                            wa = wb + 4 * ((fb * K + a * KW + b * run) * L)
+                            if run == 9:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb, ps, wa, 9, a00, a01, a10, a11, a20, a21, a30, a31,
-                                               a40, a41, a50, a51, a60, a61, a70, a71)
+                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, 9, a00, a01, a10, a11, a20, a21,
+                                               a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                             else:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb, ps, wa, KW, a00, a01, a10, a11, a20, a21, a30, a31,
-                                               a40, a41, a50, a51, a60, a61, a70, a71)
-                                )  # fmt: skip
-                        else:
-                            for b in range(kw):
-                                wa = wb + 4 * ((fb * K + (a * kw + b) * C) * L)
-                                (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, C, a00, a01, a10, a11, a20, a21,
+                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, run, a00, a01, a10, a11, a20, a21,
                                                a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                     f0 = fb * L
@@ -464,19 +469,19 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
         keep_alive(tmp)
 
 
-@jit(parallel=True, contract=True)
-def direct_tiles_8x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
+@jit(contract=True)
+def direct_tiles_8x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
     """:func:`_direct_tiles` with 2 vectors of 8 lanes per pixel: 8 pixels x 16 filters (16 ymm registers)."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, 8, 2)
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 2)
 
 
-@jit(parallel=True, contract=True)
-def direct_tiles_16x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
+@jit(contract=True)
+def direct_tiles_16x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
     """:func:`_direct_tiles` with 2 vectors of 16 lanes per pixel: 8 pixels x 32 filters (16 zmm registers)."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, 16, 2)
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 2)
 
 
-@jit(parallel=True, contract=True)
-def direct_tiles_16x1(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out):
+@jit(contract=True)
+def direct_tiles_16x1(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
     """:func:`_direct_tiles` with 1 vector of 16 lanes per pixel: 8 pixels x 16 filters (8 zmm registers)."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, 16, 1)
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 1)

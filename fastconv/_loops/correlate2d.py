@@ -2,27 +2,30 @@
 
 Notation as in :mod:`fastconv._loops`.  :func:`direct` picks the arithmetic
 (exact narrow integers, exact floats, or the input's own float type) and the
-path: input rows read in place (:func:`_direct_inplace`) or staged first
-(:func:`_direct_staged`); 3x3 kernels go to :mod:`fastconv._loops.sum3x3`,
-other sizes add up to 15 taps per pass into a block of partial sums.
+path, in Python: input rows read in place (``_inplace_*``) or staged first
+(``_staged_*``); 3x3 kernels go to :mod:`fastconv._loops.sum3x3`, float32 at
+stride 1 to the register tiles of :mod:`fastconv._loops.tiles2d`, other sizes
+add up to 15 taps per pass into a block of partial sums.  Each path is one
+compiled block function (:data:`PATHS`), so a call compiles only its own
+path's loops.
 
-The multiply-add helpers (``_rows35`` ... ``_tap1``) are compiled with
-``jit(contract=True)``: LLVM fuses each ``w * p + acc`` into one FMA (about 5%
-faster per pass here, and fewer roundings); the order of the sums
-is unchanged and NaN/inf propagate (see :mod:`fastconv._jit`).
+The multiply-add helpers (``_rows35`` ... ``_tap1``) are inlined into their
+callers, which are compiled with ``jit(contract=True)``: LLVM fuses each
+``w * p + acc`` into one FMA (about 5% faster per pass here, and fewer
+roundings); the order of the sums is unchanged and NaN/inf propagate (see
+:mod:`fastconv._jit`).  Inlined, they are not compiled on their own.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .._jit import jit
 from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
-from .sum3x3 import _sum9, _sum9_rows
+from .sum3x3 import _sum9, _sum9_rows, _sum9_rows_s2
 from .threads import run
-from .tiles2d import TILE_COLS, TILE_ROWS, tile_row_filter, tile_rows, tiles_apply
+from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_apply
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
 # a local buffer (float32: 2 KiB, well inside L1 with the input rows it reads).
@@ -37,7 +40,7 @@ _SEPARABLE_TAPS = 20
 _SEPARABLE_MIN_WORK = 1 << 20
 
 
-@jit(contract=True)
+@jit(contract=True, inline=True)
 def _rows35(acc, n, p, q, r, k, a, b):
     """``acc[j] += sum k[a+u, b+v] * row_u[j + v]`` over 3 kernel rows ``u`` and 5 taps ``v`` (``dw == 1``)."""
     a0, a1, a2, a3, a4 = k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], k[a, b + 4]
@@ -51,7 +54,7 @@ def _rows35(acc, n, p, q, r, k, a, b):
         )
 
 
-@jit(contract=True)
+@jit(contract=True, inline=True)
 def _rows15(acc, n, p, k, a, b):
     """``acc[j] += sum_v k[a, b+v] * p[j + v]`` over 5 taps ``v`` of one kernel row (``dw == 1``)."""
     a0, a1, a2, a3, a4 = k[a, b], k[a, b + 1], k[a, b + 2], k[a, b + 3], k[a, b + 4]
@@ -59,28 +62,28 @@ def _rows15(acc, n, p, k, a, b):
         acc[j] += a0 * p[j] + a1 * p[j + 1] + a2 * p[j + 2] + a3 * p[j + 3] + a4 * p[j + 4]
 
 
-@jit(contract=True)
+@jit(contract=True, inline=True)
 def _rows31(acc, n, p, q, r, w0, w1, w2):
     """``acc[j] += w0*p[j] + w1*q[j] + w2*r[j]``: one tap of three kernel rows."""
     for j in range(n):
         acc[j] += w0 * p[j] + w1 * q[j] + w2 * r[j]
 
 
-@jit(contract=True)
+@jit(contract=True, inline=True)
 def _taps4(acc, n, p0, p1, p2, p3, w0, w1, w2, w3):
     """``acc[j] += w0*p0[j] + w1*p1[j] + w2*p2[j] + w3*p3[j]``: four taps of one kernel row."""
     for j in range(n):
         acc[j] += w0 * p0[j] + w1 * p1[j] + w2 * p2[j] + w3 * p3[j]
 
 
-@jit(contract=True)
+@jit(contract=True, inline=True)
 def _tap1(acc, n, p0, w0):
     """``acc[j] += w0 * p0[j]``: one tap."""
     for j in range(n):
         acc[j] += w0 * p0[j]
 
 
-@jit()
+@jit(contract=True)
 def _block_dense(xc, k, r0, dh, base, n, acc):
     """Partial sums of ``n`` output columns, stride 1 and column dilation 1, read straight from ``xc``.
 
@@ -113,12 +116,12 @@ def _block_dense(xc, k, r0, dh, base, n, acc):
         a += 1
 
 
-@jit()
+@jit(contract=True)
 def _block_staged(buf, u0, ustep, k, ph, off, j0, n, acc):
     """Partial sums of ``n`` output columns from staged rows, starting at output ``j0``.
 
     Kernel row ``a`` reads staged row ``buf[u0 + a*ustep]``; tap ``b`` of it
-    reads ``buf[., ph[b], off[b] + j0 :]`` (see :func:`_direct_staged`).
+    reads ``buf[., ph[b], off[b] + j0 :]`` (see :func:`_staged_layout`).
     """
     kh, kw = k.shape
     for j in range(n):
@@ -156,69 +159,139 @@ def _stage_taps(xrow, base, sw, dw, buf):
             dst[m] = src[m * sw]
 
 
-@jit()
-def _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
-    """``direct`` reading the input rows in place: float input, or 8/16-bit integers with a narrow integer kernel.
+@jit(inline=True)
+def _block_of(t, n_blocks, OH):
+    """Channel and output rows ``[i0, i1)`` of row block ``t`` (``_ROWS`` rows of one channel)."""
+    c = t // n_blocks
+    i0 = (t - c * n_blocks) * _ROWS
+    return c, i0, min(OH, i0 + _ROWS)
 
-    Column stride 1, or a 3x3 kernel at column stride 2 and column dilation 1.
-    Computes row blocks ``t0 <= t < t1`` (block ``t`` is ``_ROWS`` output
-    rows of one channel; see :func:`_n_blocks`).
+
+@jit()
+def _inplace_3x3(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """Row blocks ``t0 <= t < t1`` of a 3x3 kernel read in place at column stride 1 (see :func:`_sum9_rows`).
+
+    Float input, or an 8/16-bit integer image with a narrow integer kernel.
+    Block ``t`` is ``_ROWS`` output rows of one channel (see :func:`direct`).
     """
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, 3, sw, dw, pl)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
+        if ib0 < ib1:
+            _sum9_rows(k, xc, ib0 * sh - pt, sh, dh, dw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc)
+
+
+@jit()
+def _inplace_3x3_s2(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_3x3` at column stride 2 and column dilation 1 (see :func:`_sum9_rows_s2`)."""
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, 3, sw, dw, pl)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        acc = np.empty(_BLOCK, dtype=k.dtype)
+        # three de-interleaved input rows (see _sum9_rows_s2)
+        ring = np.empty((3, 2, max(j_hi - j_lo, 0) + 1), dtype=x.dtype)
+        ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
+        if ib0 < ib1:
+            _sum9_rows_s2(k, xc, ib0 * sh - pt, sh, dh, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring)
+
+
+@jit()
+def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """Row blocks ``t0 <= t < t1`` of a float32 kernel at stride and dilation 1: register tiles, read in place.
+
+    The interior goes through :func:`tile_region`; border outputs from small
+    zero-padded copies of the input they read (:func:`_padded_block`).
+    """
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    kh, kw = k.shape
+    i_lo, i_hi = _interior(OH, H, kh, 1, 1, pt)
+    j_lo, j_hi = _interior(OW, W, kw, 1, 1, pl)
+    n_in = j_hi - j_lo
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    zero = np.int64(0)  # not the literal 0: one compiled signature of the callees, not one per constant
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        oc = out[c]
+        ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
+        if n_in <= 0 or ib0 >= ib1:
+            _padded_block(xc, k, pt, pl, oc, i0, i1, zero, OW)
+            continue
+        # border regions at least a tile wide/tall where the output allows (overlaps are harmless)
+        if i0 < ib0:
+            _padded_block(xc, k, pt, pl, oc, i0, min(i1, max(ib0, i0 + TILE_ROWS)), zero, OW)
+        if ib1 < i1:
+            _padded_block(xc, k, pt, pl, oc, max(i0, min(ib1, i1 - TILE_ROWS)), i1, zero, OW)
+        if j_lo > 0:
+            _padded_block(xc, k, pt, pl, oc, ib0, ib1, zero, min(OW, max(j_lo, TILE_COLS)))
+        if j_hi < OW:
+            _padded_block(xc, k, pt, pl, oc, ib0, ib1, max(0, min(j_hi, OW - TILE_COLS)), OW)
+        tile_region(xc, k, ib0 - pt, j_lo - pl, oc, ib0, ib1, j_lo, j_hi)
+
+
+@jit()
+def _inplace_3x3_inside(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_3x3` when every window lies inside the image (no border code compiled or run)."""
+    _, OH, OW = out.shape
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)
+    zero = np.int64(0)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        _sum9_rows(k, x[c], i0 * sh, sh, dh, dw, zero, out[c], i0, i1, zero, OW, acc)
+
+
+@jit()
+def _tiles_inside(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_tiles` when every window lies inside the image (no border code compiled or run)."""
+    _, OH, OW = out.shape
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    zero = np.int64(0)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        tile_region(x[c], k, i0, zero, out[c], i0, i1, zero, OW)
+
+
+@jit()
+def _inplace_rows(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """Row blocks ``t0 <= t < t1`` of any other kernel read in place at column stride 1 (:func:`_interior_row`)."""
     C, H, W = x.shape
     _, OH, OW = out.shape
     kh, kw = k.shape
     i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
     j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
-    n_in = j_hi - j_lo
-    R = _ROWS
-    n_blocks = (OH + R - 1) // R
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)
     for t in range(t0, t1):
-        c = t // n_blocks
-        i0 = (t - c * n_blocks) * R
-        i1 = min(OH, i0 + R)
+        c, i0, i1 = _block_of(t, n_blocks, OH)
         xc = x[c]
-        acc = np.empty(_BLOCK, dtype=k.dtype)
-        # float32 at stride and dilation 1: register tiles (3x3 included: measured faster than _sum9_rows)
-        tiled = tiles_apply(xc, k, out[c]) and sh == 1 and sw == 1 and dh == 1 and dw == 1
-        if kh == 3 and kw == 3 and not tiled:
-            ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
-            if ib0 < ib1:
-                # at column stride 2: three de-interleaved input rows (see _sum9_rows)
-                ring = np.empty((3, 2, n_in + 1 if sw == 2 else 1), dtype=x.dtype)
-                _sum9_rows(
-                    k, xc, ib0 * sh - pt, sh, dh, dw, sw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring
-                )
-            continue
         oc = out[c]
-        if tiled:  # borders from small zero-padded copies
-            ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
-            if n_in <= 0 or ib0 >= ib1:
-                _padded_block(xc, k, pt, pl, oc, i0, i1, 0, OW, acc)
-                continue
-            # border regions at least a tile wide/tall where the output allows (overlaps are harmless)
-            if i0 < ib0:
-                _padded_block(xc, k, pt, pl, oc, i0, min(i1, max(ib0, i0 + TILE_ROWS)), 0, OW, acc)
-            if ib1 < i1:
-                _padded_block(xc, k, pt, pl, oc, max(i0, min(ib1, i1 - TILE_ROWS)), i1, 0, OW, acc)
-            if j_lo > 0:
-                _padded_block(xc, k, pt, pl, oc, ib0, ib1, 0, min(OW, max(j_lo, TILE_COLS)), acc)
-            if j_hi < OW:
-                _padded_block(xc, k, pt, pl, oc, ib0, ib1, max(0, min(j_hi, OW - TILE_COLS)), OW, acc)
-            _tiled_rows(xc, k, ib0 - pt, j_lo - pl, oc, ib0, ib1, j_lo, j_hi, acc)
-            continue
         ib0, ib1 = _block_border(xc, k, oc, i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
         for r in range(ib0, ib1):
             _interior_row(xc, k, r * sh - pt, dh, dw, j_lo - pl, oc[r, j_lo:j_hi], acc)
 
 
 @jit()
-def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1, acc):
+def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1):
     """Outputs ``[i0, i1) x [j0, j1)`` of one channel from a zero-padded copy of the input they read (float32 tiles).
 
     Stride and dilation 1.  The copy (``i1 - i0 + kh - 1`` rows of
     ``j1 - j0 + kw - 1`` columns) lets outputs whose window reaches into the
-    padding run without bounds checks: through the register tiles where the
-    block is wide enough, else along the row.
+    padding run without bounds checks, through the register tiles
+    (:func:`tile_region`).
     """
     H, W = xc.shape
     kh, kw = k.shape
@@ -227,34 +300,16 @@ def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1, acc):
     s0, s1 = max(0, c0), min(W, c0 + buf.shape[1])
     for u in range(buf.shape[0]):
         y = i0 - pt + u
-        if 0 <= y < H and s0 < s1:
-            buf[u, s0 - c0 : s1 - c0] = xc[y, s0:s1]
-    _tiled_rows(buf, k, 0, 0, oc, i0, i1, j0, j1, acc)
+        if 0 <= y < H:
+            src = xc[y]
+            dst = buf[u]
+            for s in range(s0, s1):
+                dst[s - c0] = src[s]
+    zero = np.int64(0)  # not the literal 0 (see _inplace_tiles)
+    tile_region(buf, k, zero, zero, oc, i0, i1, j0, j1)
 
 
-@jit()
-def _tiled_rows(x, k, r0, s0, oc, i0, i1, j0, j1, acc):
-    """Outputs ``[i0, i1) x [j0, j1)``, all windows inside ``x``: register tiles where they fit, else along the row.
-
-    Stride and dilation 1; output ``(i0, j0)`` reads ``x[r0, s0]`` with tap
-    ``(0, 0)``.  A region of at least one tile is covered by whole tiles: the
-    last row group and the last column tile are moved back to end at the
-    region's edge, overlapping their neighbours (which compute the same values).
-    """
-    n = j1 - j0
-    if n < TILE_COLS or i1 - i0 < TILE_ROWS:
-        for r in range(i0, i1):
-            _interior_row(x, k, r0 + r - i0, 1, 1, s0, oc[r, j0:j1], acc)
-        return
-    nt = n // TILE_COLS
-    for g in range(i0, i1, TILE_ROWS):
-        i = min(g, i1 - TILE_ROWS)
-        tile_rows(x, k, r0 + i - i0, s0, oc, i, j0, nt)
-        if nt * TILE_COLS < n:
-            tile_rows(x, k, r0 + i - i0, s0 + n - TILE_COLS, oc, i, j1 - TILE_COLS, 1)
-
-
-@jit()
+@jit(contract=True)
 def _interior_row(xc, k, r0, dh, dw, base, o, acc):
     """Interior outputs ``o`` of one row at column stride 1: no bounds checks, partial sums in ``acc``.
 
@@ -279,25 +334,25 @@ def _interior_row(xc, k, r0, dh, dw, base, o, acc):
 
 
 @jit()
-def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
-    """``direct`` for integer input or column stride > 1: stages the input rows first (row blocks ``t0 <= t < t1``).
+def _staged_layout(x, k, sh, sw, dh, dw, pt, pl, out):
+    """Where :func:`_staged_3x3` / :func:`_staged_rows` put each tap and how much they stage.
 
     Staging converts integers to the accumulator's type and lays the taps out
     at unit stride.  Along a row: for ``sw <= kw`` a row is split into its
     ``sw`` phases (tap ``b`` at column offset ``q = b*dw`` reads phase
     ``q % sw`` from ``q // sw``); for larger strides each tap gets its own
     staged row of the ``n`` interior outputs, so scratch never grows with the
-    stride.  Across rows: a task takes ``_ROWS`` output rows and stages every
+    stride.  Across rows: a block takes ``_ROWS`` output rows and stages every
     input row they read once, so rows shared by neighbouring outputs are not
     staged again, unless that span is more than ``kh`` rows per output (a
     large row stride): then each output row stages its own ``kh`` rows.
     Scratch is thus bounded by the output width and the kernel size.
+
+    Returns ``(ph, off, buf, acc)``: tap ``b`` reads ``buf[., ph[b], off[b] + j]``;
+    ``buf`` and ``acc`` are the scratch of one thread.
     """
-    C, H, W = x.shape
-    _, OH, OW = out.shape
     kh, kw = k.shape
-    i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
-    j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
+    j_lo, j_hi = _interior(out.shape[2], x.shape[2], kw, sw, dw, pl)
     n_in = j_hi - j_lo
     phases = sw <= kw
     ph = np.empty(kw, dtype=np.int64)
@@ -311,60 +366,115 @@ def _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
         P, L = sw, n_in + ((kw - 1) * dw) // sw + 1
     else:
         P, L = kw, max(n_in, 1)
+    span = (_ROWS - 1) * sh + (kh - 1) * dh + 1  # input rows one block reads
+    buf = np.empty((kh if span > _ROWS * kh else span, P, L), dtype=k.dtype)
+    return ph, off, buf, np.empty(_BLOCK, dtype=k.dtype)
+
+
+@jit()
+def _stage_block(xc, k, sh, sw, dh, dw, pt, pl, oc, i0, buf):
+    """Stage the input rows output rows ``[i0, i0 + _ROWS)`` read into ``buf`` (unless each row stages its own)."""
+    H, W = xc.shape
+    kh, kw = k.shape
+    j_lo, j_hi = _interior(oc.shape[1], W, kw, sw, dw, pl)
+    n_in = j_hi - j_lo
+    span = (_ROWS - 1) * sh + (kh - 1) * dh + 1
+    if n_in <= 0 or span > _ROWS * kh:
+        return
+    top = i0 * sh - pt  # input row of buf[0]
     base = j_lo * sw - pl  # input column of tap (0, 0) for output column j_lo
-    R = _ROWS
-    n_blocks = (OH + R - 1) // R
-    span = (R - 1) * sh + (kh - 1) * dh + 1  # input rows one block reads
-    per_row = span > R * kh
-    for t in range(t0, t1):
-        c = t // n_blocks
-        i0 = (t - c * n_blocks) * R
-        i1 = min(OH, i0 + R)
-        xc = x[c]
-        acc = np.empty(_BLOCK, dtype=k.dtype)
-        top = i0 * sh - pt  # input row of buf[0]
-        buf = np.empty((kh if per_row else span, P, L), dtype=k.dtype)
-        if n_in > 0 and not per_row:
-            for u in range(span):
-                if 0 <= top + u < H:
-                    if phases:
-                        _stage(xc[top + u], base, sw, buf[u])
-                    else:
-                        _stage_taps(xc[top + u], base, sw, dw, buf[u, :, :n_in])
-        for i in range(i0, i1):
-            row = out[c, i]
-            r0 = i * sh - pt
-            if not (i_lo <= i < i_hi and n_in > 0):
-                _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
-                continue
-            _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
-            _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
-            o = row[j_lo:j_hi]
-            if per_row:  # stage this output's kh input rows (all inside the image: interior row)
-                for a in range(kh):
-                    if phases:
-                        _stage(xc[r0 + a * dh], base, sw, buf[a])
-                    else:
-                        _stage_taps(xc[r0 + a * dh], base, sw, dw, buf[a, :, :n_in])
-                u0, ustep = 0, 1
+    for u in range(span):
+        if 0 <= top + u < H:
+            if sw <= kw:
+                _stage(xc[top + u], base, sw, buf[u])
             else:
-                u0, ustep = r0 - top, dh
-            if kh == 3 and kw == 3:
-                u1, u2 = u0 + ustep, u0 + 2 * ustep  # staged rows of kernel rows 1, 2
-                _sum9(
-                    k,
-                    buf[u0, ph[0], off[0] :],
-                    buf[u0, ph[1], off[1] :],
-                    buf[u0, ph[2], off[2] :],
-                    buf[u1, ph[0], off[0] :],
-                    buf[u1, ph[1], off[1] :],
-                    buf[u1, ph[2], off[2] :],
-                    buf[u2, ph[0], off[0] :],
-                    buf[u2, ph[1], off[1] :],
-                    buf[u2, ph[2], off[2] :],
-                    o,
-                )
+                _stage_taps(xc[top + u], base, sw, dw, buf[u, :, :n_in])
+
+
+@jit()
+def _staged_row(xc, k, sh, sw, dh, dw, pt, pl, oc, i, i0, buf, acc):
+    """Border outputs of output row ``i`` (in the block from ``i0``); the staged row of its kernel row 0, or -1.
+
+    Returns ``(u0, ustep)``: kernel row ``a`` of row ``i``'s interior outputs
+    reads ``buf[u0 + a*ustep]``; ``u0 == -1`` when the row has no interior
+    outputs (all computed here).
+    """
+    H, W = xc.shape
+    kh, kw = k.shape
+    OH, OW = oc.shape
+    i_lo, i_hi = _interior(OH, H, kh, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, kw, sw, dw, pl)
+    n_in = j_hi - j_lo
+    row = oc[i]
+    r0 = i * sh - pt
+    if not (i_lo <= i < i_hi and n_in > 0):
+        _edge(xc, k, r0, -pl, sw, dh, dw, np.int64(0), OW, row, acc)
+        return -1, 0
+    _edge(xc, k, r0, -pl, sw, dh, dw, np.int64(0), j_lo, row, acc)
+    _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
+    span = (_ROWS - 1) * sh + (kh - 1) * dh + 1
+    if span > _ROWS * kh:  # stage this output's kh input rows (all inside the image: interior row)
+        base = j_lo * sw - pl
+        for a in range(kh):
+            if sw <= kw:
+                _stage(xc[r0 + a * dh], base, sw, buf[a])
+            else:
+                _stage_taps(xc[r0 + a * dh], base, sw, dw, buf[a, :, :n_in])
+        return 0, 1
+    return r0 - (i0 * sh - pt), dh
+
+
+@jit()
+def _staged_3x3(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """Row blocks ``t0 <= t < t1`` of a 3x3 kernel from staged rows (integer input, or column stride > 1).
+
+    See :func:`_staged_layout`; the nine taps are held in registers (:func:`_sum9`).
+    """
+    _, OH, OW = out.shape
+    j_lo, j_hi = _interior(OW, x.shape[2], 3, sw, dw, pl)
+    ph, off, buf, acc = _staged_layout(x, k, sh, sw, dh, dw, pt, pl, out)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        _stage_block(xc, k, sh, sw, dh, dw, pt, pl, out[c], i0, buf)
+        for i in range(i0, i1):
+            u0, ustep = _staged_row(xc, k, sh, sw, dh, dw, pt, pl, out[c], i, i0, buf, acc)
+            if u0 < 0:
                 continue
+            u1, u2 = u0 + ustep, u0 + 2 * ustep  # staged rows of kernel rows 1, 2
+            _sum9(
+                k,
+                buf[u0, ph[0], off[0] :],
+                buf[u0, ph[1], off[1] :],
+                buf[u0, ph[2], off[2] :],
+                buf[u1, ph[0], off[0] :],
+                buf[u1, ph[1], off[1] :],
+                buf[u1, ph[2], off[2] :],
+                buf[u2, ph[0], off[0] :],
+                buf[u2, ph[1], off[1] :],
+                buf[u2, ph[2], off[2] :],
+                out[c, i, j_lo:j_hi],
+            )
+
+
+@jit()
+def _staged_rows(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """Row blocks ``t0 <= t < t1`` of any kernel from staged rows, four taps per pass (:func:`_block_staged`)."""
+    _, OH, OW = out.shape
+    j_lo, j_hi = _interior(OW, x.shape[2], k.shape[1], sw, dw, pl)
+    n_in = j_hi - j_lo
+    ph, off, buf, acc = _staged_layout(x, k, sh, sw, dh, dw, pt, pl, out)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        _stage_block(xc, k, sh, sw, dh, dw, pt, pl, out[c], i0, buf)
+        for i in range(i0, i1):
+            u0, ustep = _staged_row(xc, k, sh, sw, dh, dw, pt, pl, out[c], i, i0, buf, acc)
+            if u0 < 0:
+                continue
+            o = out[c, i, j_lo:j_hi]
             for jb in range(0, n_in, _BLOCK):
                 n = min(_BLOCK, n_in - jb)
                 _block_staged(buf, u0, ustep, k, ph, off, jb, n, acc)
@@ -429,7 +539,7 @@ def _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t0, t1):
                 if per_row:
                     for a in range(kh):
                         _row_pass(xc[r0 + a * dh, base + jb :], v, dw, m, tmp[a])
-                    _column_pass(tmp, 0, 1, u, m, out[c, i, j_lo + jb :])
+                    _column_pass(tmp, np.int64(0), np.int64(1), u, m, out[c, i, j_lo + jb :])
                 else:
                     _column_pass(tmp, r0 - top, dh, u, m, out[c, i, j_lo + jb :])
 
@@ -450,18 +560,14 @@ def _separable_tiles(xc, u, v, top, s0, m, tmp, oc, ib0, ib1, j0):
     tail = nt * TILE_COLS < m
     for g in range(0, span, TILE_ROWS):
         r = min(g, span - TILE_ROWS)
-        tile_row_filter(xc, v, top + r, s0, tmp, r, 0, nt)
+        tile_row_filter(xc, v, top + r, s0, tmp, r, np.int64(0), nt)
         if tail:
-            tile_row_filter(xc, v, top + r, s0 + m - TILE_COLS, tmp, r, m - TILE_COLS, 1)
+            tile_row_filter(xc, v, top + r, s0 + m - TILE_COLS, tmp, r, m - TILE_COLS, np.int64(1))
     u2 = u.reshape((u.shape[0], 1))
-    for g in range(ib0, ib1, TILE_ROWS):
-        i = min(g, ib1 - TILE_ROWS)
-        tile_rows(tmp, u2, i - ib0, 0, oc, i, j0, nt)
-        if tail:
-            tile_rows(tmp, u2, i - ib0, m - TILE_COLS, oc, i, j0 + m - TILE_COLS, 1)
+    tile_region(tmp, u2, np.int64(0), np.int64(0), oc, ib0, ib1, j0, j0 + m)
 
 
-@jit()
+@jit(contract=True)
 def _row_pass(src, v, dw, m, dst):
     """``dst[j] = sum_b v[b] * src[j + b*dw]`` for ``j < m``, four taps per pass."""
     kw = v.shape[0]
@@ -487,7 +593,7 @@ def _row_pass(src, v, dw, m, dst):
         b += 1
 
 
-@jit()
+@jit(contract=True)
 def _column_pass(tmp, r, step, u, m, o):
     """``o[j] = sum_a u[a] * tmp[r + a*step, j]`` for ``j < m``, four rows per pass."""
     kh = u.shape[0]
@@ -548,13 +654,8 @@ def _exact_float_kernel(x, k):
     return k
 
 
-@jit()
-def _abs_sum(k):
-    """``sum |k|`` in float64 (no integer overflow)."""
-    total = 0.0
-    for v in k.ravel():
-        total += abs(np.float64(v))
-    return total
+#: The largest magnitude of each integer image dtype the narrow lanes take.
+_TOP = {np.dtype(np.int8): 128, np.dtype(np.uint8): 255, np.dtype(np.int16): 32768, np.dtype(np.uint16): 65535}
 
 
 def _int_kernel(x, k):
@@ -565,10 +666,10 @@ def _int_kernel(x, k):
     below ``2**31`` in int32: exact, and AVX2 packs 16 or 8 of them in a
     register.  Returns None for images wider than 16 bits or a larger bound.
     """
-    if x.dtype.itemsize > 2:
+    top = _TOP.get(x.dtype)
+    if top is None:
         return None
-    top = 128 if x.dtype == np.int8 else 255 if x.dtype == np.uint8 else 32768 if x.dtype == np.int16 else 65535
-    bound = top * _abs_sum(k) * (1 + 1e-9)  # float64 rounding of the sum
+    bound = top * float(np.abs(k, dtype=np.float64).sum()) * (1 + 1e-9)  # float64 rounding of the sum
     if x.dtype.itemsize == 1 and bound < 2.0**15:
         return k.astype(np.int16)
     if bound < 2.0**31:
@@ -576,125 +677,116 @@ def _int_kernel(x, k):
     return None
 
 
-@jit()
-def _inplace_block(x, k, sh, sw, dh, dw, pt, pl, out, t):
-    """:func:`_direct_inplace` on block ``t``; 1 if it raised, else 0 (see :mod:`fastconv._loops.threads`)."""
-    try:
-        _direct_inplace(x, k, sh, sw, dh, dw, pt, pl, out, t, t + 1)
-    except Exception:  # noqa: BLE001  (reported through the status; the caller re-raises)
-        return 1
-    return 0
+def _integer_arithmetic(x, k):
+    """``(kernel, narrow)`` for an integer result: ``k`` in the lanes :func:`direct` sums in, and whether they
+    are narrow integer lanes (read in place) rather than exact float or int64 (staged)."""
+    k16 = _int_kernel(x, k)
+    if k16 is not None:
+        return k16, True
+    return _exact_float_kernel(x, k), False
 
 
-@jit()
-def _staged_block(x, k, sh, sw, dh, dw, pt, pl, out, t):
-    """:func:`_direct_staged` on block ``t``; 1 if it raised, else 0 (see :mod:`fastconv._loops.threads`)."""
-    try:
-        _direct_staged(x, k, sh, sw, dh, dw, pt, pl, out, t, t + 1)
-    except Exception:  # noqa: BLE001
-        return 1
-    return 0
+#: Small kernels already converted by :func:`_integer_arithmetic`, by image dtype and kernel bytes
+#: (a repeated call with the same kernel skips the bound and the conversion).
+_ARITHMETIC: dict = {}
+_ARITHMETIC_ENTRIES = 256
+_SMALL_KERNEL = 64
 
 
-@jit()
-def _first_failed(status):
-    """Index of the first nonzero entry of ``status``, or -1."""
-    for t in range(status.shape[0]):
-        if status[t]:
-            return t
-    return -1
+def _integer_kernel(x, k):
+    """:func:`_integer_arithmetic`, remembered for small kernels."""
+    if k.size > _SMALL_KERNEL:
+        return _integer_arithmetic(x, k)
+    key = (x.dtype, k.dtype, k.shape, k.tobytes())
+    found = _ARITHMETIC.get(key)
+    if found is None:
+        if len(_ARITHMETIC) >= _ARITHMETIC_ENTRIES:
+            _ARITHMETIC.clear()
+        found = _ARITHMETIC[key] = _integer_arithmetic(x, k)
+    return found
 
 
-@jit(parallel=True)
-def _inplace_blocks(x, k, sh, sw, dh, dw, pt, pl, out, n_blocks):
-    """Blocks ``[0, n_blocks)`` of :func:`_direct_inplace` in a ``prange``; the first failed block or -1."""
-    status = np.zeros(n_blocks, dtype=np.uint8)
-    for t in prange(n_blocks):
-        status[t] = _inplace_block(x, k, sh, sw, dh, dw, pt, pl, out, t)
-    return _first_failed(status)
+_F32 = np.dtype(np.float32)
 
 
-@jit(parallel=True)
-def _staged_blocks(x, k, sh, sw, dh, dw, pt, pl, out, n_blocks):
-    """Blocks ``[0, n_blocks)`` of :func:`_direct_staged` in a ``prange``; the first failed block or -1."""
-    status = np.zeros(n_blocks, dtype=np.uint8)
-    for t in prange(n_blocks):
-        status[t] = _staged_block(x, k, sh, sw, dh, dw, pt, pl, out, t)
-    return _first_failed(status)
+def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
+    """The block function of :func:`direct` for these arrays (see its notes), chosen here so that Numba
+    compiles only the loops that call reaches."""
+    kh, kw = k.shape
+    k3x3 = kh == 3 and kw == 3
+    if narrow or x.dtype == k.dtype:
+        _, H, W = x.shape
+        _, OH, OW = out.shape
+        # every window inside the image (no padding reached): no border code
+        inside = pt == 0 and pl == 0 and (OH - 1) * sh + (kh - 1) * dh < H and (OW - 1) * sw + (kw - 1) * dw < W
+        if sw == 1:
+            if sh == 1 and dh == 1 and dw == 1 and x.dtype == _F32:
+                return _tiles_inside if inside else _inplace_tiles
+            if k3x3:
+                return _inplace_3x3_inside if inside else _inplace_3x3
+            return _inplace_rows
+        if k3x3 and sw == 2 and dw == 1:
+            return _inplace_3x3_s2
+    return _staged_3x3 if k3x3 else _staged_rows
 
 
-@jit()
-def _separable_block(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t):
-    """:func:`_direct_separable` on block ``t``; 1 if it raised, else 0 (see :mod:`fastconv._loops.threads`)."""
-    try:
-        _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t, t + 1)
-    except Exception:  # noqa: BLE001
-        return 1
-    return 0
-
-
-@jit(parallel=True)
-def _separable_blocks(x, k, u, v, sh, sw, dh, dw, pt, pl, out, n_blocks):
-    """Blocks ``[0, n_blocks)`` of :func:`_direct_separable` in a ``prange``; the first failed block or -1."""
-    status = np.zeros(n_blocks, dtype=np.uint8)
-    for t in prange(n_blocks):
-        status[t] = _separable_block(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t)
-    return _first_failed(status)
+#: The block functions of :func:`direct` by path: ``kernel(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1)``.
+PATHS = {
+    "tiles": _inplace_tiles,
+    "tiles inside": _tiles_inside,
+    "3x3": _inplace_3x3,
+    "3x3 inside": _inplace_3x3_inside,
+    "3x3 s2": _inplace_3x3_s2,
+    "rows": _inplace_rows,
+    "staged 3x3": _staged_3x3,
+    "staged": _staged_rows,
+}
 
 
 def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     """Row-block loops vectorised along the output row (the fast path).
 
-    The output is cut into blocks of ``_ROWS`` rows, computed in parallel
-    (see :func:`fastconv._loops.threads.run`; ``numba.set_num_threads`` sets the thread count);
-    each block writes only its own rows.  Output columns whose window reaches
-    into the zero padding are computed with bounds checks; the interior runs
-    without them, along the row, so LLVM vectorises the inner loop:
+    The output is cut into blocks of ``_ROWS`` rows of one channel, computed
+    on one or more threads (see :func:`fastconv._loops.threads.run`;
+    ``numba.set_num_threads`` sets the thread count); each block writes only
+    its own rows.  Output columns whose window reaches into the zero padding
+    are computed with bounds checks; the interior runs without them, along
+    the row, so LLVM vectorises the inner loop.  The path is chosen here, in
+    Python, and each path is its own compiled block function (:data:`PATHS`):
 
-    - float input, and 8/16-bit integer input with a narrow integer kernel,
-      is read in place at column stride 1, and for a 3x3 kernel also at
-      column stride 2 (:func:`_direct_inplace`; each input row is then
-      de-interleaved once into even and odd columns); otherwise each input
-      row is first staged (:func:`_direct_staged`): converted to the
-      accumulator's type and, for a column stride ``sw > 1``, split into
-      ``sw`` unit-stride phases;
-    - a 3x3 kernel keeps its nine taps in registers and runs a whole block
-      of rows in one loop nest (:func:`_sum9_rows`); other float32 kernels at
-      stride and dilation 1 run register tiles of 4 rows x 24 columns
-      (:mod:`fastconv._loops.tiles2d`), their border outputs from small
-      zero-padded copies of the input (:func:`_padded_block`); the rest add up
-      to 15 taps per pass into a block of partial sums that stays in L1.
+    - ``"tiles"``: float32 at stride and dilation 1, any kernel size, 3x3
+      included (measured faster than the 3x3 row loop): register tiles of 4
+      rows x 24 columns (:mod:`fastconv._loops.tiles2d`), the border outputs
+      from small zero-padded copies of the input (:func:`_padded_block`);
+    - ``"3x3"``, ``"3x3 s2"``: other float input, and 8/16-bit integer input
+      with a narrow integer kernel, read in place, a 3x3 kernel keeping its
+      nine taps in registers (:func:`_sum9_rows`; at column stride 2 each input
+      row is de-interleaved once into even and odd columns);
+    - ``"rows"``: other kernels read in place at column stride 1, up to 15
+      taps per pass into a block of partial sums that stays in L1;
+    - ``"staged 3x3"``, ``"staged"``: otherwise each input row is first
+      staged: converted to the accumulator's type and, for a column stride
+      ``sw > 1``, split into ``sw`` unit-stride phases.
+
+    Float kernels of at least ``_SEPARABLE_TAPS`` taps that are an outer
+    product go through :func:`_direct_separable` on large calls.
 
     Integer inputs are summed exactly: in int16 lanes for an 8-bit image
     when ``max|x| * sum|k| < 2**15``, in int32 for 8/16-bit images below
     ``2**31`` (see :func:`_int_kernel`), else in float32 or float64 when that
     is exact (see :func:`_exact_float_kernel`), else in int64.  Calls of less than
-    :data:`fastconv._loops.threads.SERIAL_TAPS` (multiply-adds plus input values) run on the calling thread only.
+    :data:`fastconv._loops.threads.SERIAL_WORK` (multiply-adds plus input values) run on the calling thread only.
     """
     narrow = False
     if out.dtype.kind in "iu":
-        k16 = _int_kernel(x, k)
-        if k16 is not None:
-            k, narrow = k16, True
-        else:
-            k = _exact_float_kernel(x, k)
-    taps = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
-    k3x3 = k.shape[0] == 3 and k.shape[1] == 3
-    if (
-        sw == 1
-        and x.dtype == k.dtype
-        and k.dtype.kind == "f"
-        and k.size >= _SEPARABLE_TAPS
-        and taps >= _SEPARABLE_MIN_WORK
-    ):
-        factors = _separable_factors(k)
+        k, narrow = _integer_kernel(x, k)
+    C, OH, _ = out.shape
+    work = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
+    if work >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
+        factors = _separable_factors(k) if k.dtype.kind == "f" else None
         if factors is not None:
-            n_blocks = out.shape[0] * ((out.shape[1] + _SEP_ROWS - 1) // _SEP_ROWS)
-            args = (x, k, *factors, sh, sw, dh, dw, pt, pl, out)
-            run(_direct_separable, _separable_blocks, args, n_blocks, taps)
+            n_blocks = C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS)
+            run(_direct_separable, (x, k, *factors, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
             return
-    n_blocks = out.shape[0] * ((out.shape[1] + _ROWS - 1) // _ROWS)
-    if (sw == 1 or (sw == 2 and dw == 1 and k3x3)) and (x.dtype == k.dtype or narrow):
-        run(_direct_inplace, _inplace_blocks, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
-    else:
-        run(_direct_staged, _staged_blocks, (x, k, sh, sw, dh, dw, pt, pl, out), n_blocks, taps)
+    kernel = _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow)
+    run(kernel, (x, k, sh, sw, dh, dw, pt, pl, out), C * ((OH + _ROWS - 1) // _ROWS), work)

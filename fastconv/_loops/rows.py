@@ -5,11 +5,13 @@ Notation as in :mod:`fastconv._loops`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._jit import jit
 from .lanes import _store
 
 
-@jit()
+@jit(inline=True)
 def _interior(n_out, n_in, kn, stride, dilation, pad):
     """Output positions ``[lo, hi)`` along one axis whose window lies inside the unpadded input."""
     lo = (pad + stride - 1) // stride
@@ -88,12 +90,13 @@ def _block_border(xc, k, oc, i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt,
     ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
     if j_hi <= j_lo or ib0 >= ib1:
         ib0 = ib1 = i1
+    zero = np.int64(0)  # not the literal 0: one compiled signature of _edge, not two
     for i in range(i0, i1):
         row = oc[i]
         r0 = i * sh - pt
         if not ib0 <= i < ib1:
-            _edge(xc, k, r0, -pl, sw, dh, dw, 0, OW, row, acc)
+            _edge(xc, k, r0, -pl, sw, dh, dw, zero, OW, row, acc)
             continue
-        _edge(xc, k, r0, -pl, sw, dh, dw, 0, j_lo, row, acc)
+        _edge(xc, k, r0, -pl, sw, dh, dw, zero, j_lo, row, acc)
         _edge(xc, k, r0, -pl, sw, dh, dw, j_hi, OW, row, acc)
     return ib0, ib1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .lanes import _is_int, _narrow, _store
+from .lanes import _is_int, _narrow, _store, _sum_offset, _sum_target
 from .rows import _stage
 
 
@@ -33,9 +33,9 @@ def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
         o[j] = _store(_narrow(v, k), o)
 
 
-@jit()
-def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
-    """``dst[j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
+@jit(inline=True)
+def _line9(k, xc, ra, rb, rc, base, dw, n, dst, d0):
+    """``dst[d0 + j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
 
     ``r_a`` is ``ra``, ``rb``, ``rc`` for kernel rows 0, 1, 2.  The input is
     indexed with unsigned indices (no wraparound checks), so the loop
@@ -53,17 +53,18 @@ def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
         v = k00 * xc[ua, c0 + uj] + k01 * xc[ua, c1 + uj] + k02 * xc[ua, c2 + uj]
         v += k10 * xc[ub, c0 + uj] + k11 * xc[ub, c1 + uj] + k12 * xc[ub, c2 + uj]
         v += k20 * xc[uc, c0 + uj] + k21 * xc[uc, c1 + uj] + k22 * xc[uc, c2 + uj]
-        dst[j] = _store(_narrow(v, k), dst)
+        dst[d0 + j] = _store(_narrow(v, k), dst)
 
 
 @jit()
-def _line9_s2(k, ring, sa, sb, sc, n, dst):
-    """:func:`_line9` at column stride 2 (``dw == 1``) from staged rows.
+def _line9_s2(k, ring, sa, sb, sc, j0, n, dst, d0):
+    """:func:`_line9` at column stride 2 (``dw == 1``) from staged rows, outputs ``j0 <= j < j0 + n``.
 
     ``ring[s, 0]`` / ``ring[s, 1]`` hold the even / odd columns of the input
     row in slot ``s`` (slots ``sa``, ``sb``, ``sc`` for kernel rows 0, 1, 2), so
     the taps of output ``j`` are ``even[j]``, ``odd[j]`` and ``even[j + 1]``:
-    unit stride, and the loop vectorises.
+    unit stride, and the loop vectorises (``ring`` is passed whole, C-contiguous,
+    and offset by ``j0``: a view of it would not be).  ``dst[d0 + j - j0]`` is output ``j``.
     """
     k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
     k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
@@ -72,11 +73,11 @@ def _line9_s2(k, ring, sa, sb, sc, n, dst):
     z = np.uint64(0)
     u1 = np.uint64(1)
     for j in range(n):
-        uj = np.uint64(j)
+        uj = np.uint64(j + j0)
         v = k00 * ring[ua, z, uj] + k01 * ring[ua, u1, uj] + k02 * ring[ua, z, uj + u1]
         v += k10 * ring[ub, z, uj] + k11 * ring[ub, u1, uj] + k12 * ring[ub, z, uj + u1]
         v += k20 * ring[uc, z, uj] + k21 * ring[uc, u1, uj] + k22 * ring[uc, z, uj + u1]
-        dst[j] = _store(_narrow(v, k), dst)
+        dst[d0 + j] = _store(_narrow(v, k), dst)
 
 
 @jit()
@@ -88,21 +89,42 @@ def _ring_slot(xc, r, dh, base, ring, held):
     """
     s = (r // dh) % 3
     if held[s] != r:
-        _stage(xc[r], base, 2, ring[s])
+        _stage(xc[r], base, 2, ring[s])  # the literal 2: a stride known when compiled
         held[s] = r
     return s
 
 
 @jit()
-def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
-    """3x3 kernel: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only), see :func:`_line9`.
+def _sum9_rows(k, xc, r0, sh, dh, dw, base, oc, i0, i1, j0, j1, acc):
+    """3x3 kernel at column stride 1: ``oc[i, j]`` for ``i0 <= i < i1``, ``j0 <= j < j1`` (interior only).
 
     Output ``(i0 + i, j0 + j)`` reads input rows ``r0 + i*sh + a*dh`` from
-    column ``base + j*sw + b*dw``.  A narrow integer kernel sums a chunk of
-    the row into ``acc`` (its own dtype, so 16 int16 lanes per register) and
-    then widens the chunk into the row; a float kernel writes the row directly.
-    At ``sw == 2`` each input row is de-interleaved once into ``ring`` (three
-    slots of even and odd columns, reused by the next output row).
+    column ``base + j + b*dw`` (see :func:`_line9`).  A narrow integer kernel
+    sums a chunk of the row into ``acc`` (its own dtype, so 16 int16 lanes per
+    register) and then widens the chunk into the row; a float kernel writes
+    the row directly, a chunk at a time (one compiled :func:`_line9` either way).
+    """
+    n = j1 - j0
+    B = acc.shape[0]
+    for i in range(i1 - i0):
+        ra = r0 + i * sh
+        o = oc[i0 + i, j0:]
+        for jb in range(0, n, B):
+            m = min(B, n - jb)
+            # the whole row (no view of it: one that LLVM can still vectorise stores into), or acc
+            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, _sum_target(acc, o, k), _sum_offset(jb, k))
+            if _is_int(k):
+                ob = o[jb:]
+                for j in range(m):
+                    ob[j] = acc[j]
+
+
+@jit()
+def _sum9_rows_s2(k, xc, r0, sh, dh, base, oc, i0, i1, j0, j1, acc, ring):
+    """:func:`_sum9_rows` at column stride 2 and column dilation 1 (see :func:`_line9_s2`).
+
+    Each input row is de-interleaved once into ``ring`` (three slots of even
+    and odd columns, reused by the next output row).
     """
     n = j1 - j0
     B = acc.shape[0]
@@ -110,25 +132,15 @@ def _sum9_rows(k, xc, r0, sh, dh, dw, sw, base, oc, i0, i1, j0, j1, acc, ring):
     for i in range(i1 - i0):
         ra = r0 + i * sh
         o = oc[i0 + i, j0:]
-        if sw == 2:
-            sa = _ring_slot(xc, ra, dh, base, ring, held)
-            sb = _ring_slot(xc, ra + dh, dh, base, ring, held)
-            sc = _ring_slot(xc, ra + 2 * dh, dh, base, ring, held)
-            if _is_int(k):
-                for jb in range(0, n, B):
-                    m = min(B, n - jb)
-                    _line9_s2(k, ring[:, :, jb:], sa, sb, sc, m, acc)
-                    ob = o[jb:]
-                    for j in range(m):
-                        ob[j] = acc[j]
-            else:
-                _line9_s2(k, ring, sa, sb, sc, n, o)
-        elif _is_int(k):
-            for jb in range(0, n, B):
-                m = min(B, n - jb)
-                _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, acc)
-                ob = o[jb:]
-                for j in range(m):
-                    ob[j] = acc[j]
-        else:
-            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base, dw, n, o)
+        sa = _ring_slot(xc, ra, dh, base, ring, held)
+        sb = _ring_slot(xc, ra + dh, dh, base, ring, held)
+        sc = _ring_slot(xc, ra + 2 * dh, dh, base, ring, held)
+        if not _is_int(k):
+            _line9_s2(k, ring, sa, sb, sc, 0, n, o, 0)
+            continue
+        for jb in range(0, n, B):
+            m = min(B, n - jb)
+            _line9_s2(k, ring, sa, sb, sc, jb, m, acc, 0)
+            ob = o[jb:]
+            for j in range(m):
+                ob[j] = acc[j]

@@ -52,54 +52,87 @@ def _store_tile(o, orow, a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, 
 
 
 @jit(contract=True)
-def tile_rows(x, k, r0, s0, out, i0, j0, ntiles):
-    """``out[i0 + r, j0 + j] = sum_{a,b} k[a, b] * x[r0 + r + a, s0 + j + b]`` for ``r < 4``, ``j < 24 * ntiles``.
+def tile_region(x, k, r0, s0, out, i0, i1, j0, j1):
+    """``out[i, j] = sum_{a,b} k[a, b] * x[r0 + i - i0 + a, s0 + j - j0 + b]`` for ``i0 <= i < i1``, ``j0 <= j < j1``.
 
     ``x`` (H, W), ``k`` (kh, kw) and ``out`` (OH, OW) are C-contiguous float32;
     stride and dilation 1; every tap read lies inside ``x`` (the caller keeps
-    tiles in the interior).
+    the region in the interior).  The region is covered by whole tiles of 4
+    rows x 24 columns: the last row group and the last column tile are moved
+    back to end at the region's edge, overlapping their neighbours (which
+    compute the same values).  A region narrower than a tile (or shorter) is
+    computed from a zero-padded copy of the input it reads into a scratch
+    tile, then copied out: every output, whatever the region's size, is the
+    same sum in the same order.
     """
     kh, kw = k.shape
-    xrow = 4 * x.shape[1]
-    orow = 4 * out.shape[1]
+    m, n = i1 - i0, j1 - j0
+    if m <= 0 or n <= 0:
+        return
+    narrow = m < TILE_ROWS or n < TILE_COLS
+    if narrow:
+        rows, cols = max(m, TILE_ROWS), max(n, TILE_COLS)
+        src = np.zeros((rows + kh - 1, cols + kw - 1), dtype=np.float32)
+        for u in range(m + kh - 1):
+            xr = x[r0 + u, s0:]
+            sr = src[u]
+            for v in range(n + kw - 1):
+                sr[v] = xr[v]
+        dst = np.empty((rows, cols), dtype=np.float32)
+        xa, xrow = np.int64(src.ctypes.data), 4 * src.shape[1]
+        oa, orow = np.int64(dst.ctypes.data), 4 * cols
+    else:
+        rows, cols = m, n
+        src = dst = np.empty((1, 1), dtype=np.float32)
+        xa, xrow = np.int64(x.ctypes.data) + 4 * (r0 * x.shape[1] + s0), 4 * x.shape[1]
+        oa, orow = np.int64(out.ctypes.data) + 4 * (i0 * out.shape[1] + j0), 4 * out.shape[1]
     ka = np.int64(k.ctypes.data)
-    xa = np.int64(x.ctypes.data) + 4 * (r0 * x.shape[1] + s0)
-    oa = np.int64(out.ctypes.data) + 4 * (i0 * out.shape[1] + j0)
-    for tt in range(ntiles):
-        off = 96 * tt
-        a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32 = _zero_tile()
-        for t in range(kh + 3):
-            xr = xa + off + t * xrow
-            k0 = ka + 4 * t * kw  # kernel row t (output row 0), t - 1 (row 1), ...
-            for b in range(kw):
-                x0 = vload(xr + 4 * b, 8)
-                x1 = vload(xr + 4 * b + 32, 8)
-                x2 = vload(xr + 4 * b + 64, 8)
-                kb = k0 + 4 * b
-                if t < kh:
-                    w = vbcast(kb, 8)
-                    a00 = vfma(x0, w, a00)
-                    a01 = vfma(x1, w, a01)
-                    a02 = vfma(x2, w, a02)
-                if 1 <= t <= kh:
-                    w = vbcast(kb - 4 * kw, 8)
-                    a10 = vfma(x0, w, a10)
-                    a11 = vfma(x1, w, a11)
-                    a12 = vfma(x2, w, a12)
-                if 2 <= t <= kh + 1:
-                    w = vbcast(kb - 8 * kw, 8)
-                    a20 = vfma(x0, w, a20)
-                    a21 = vfma(x1, w, a21)
-                    a22 = vfma(x2, w, a22)
-                if t >= 3:
-                    w = vbcast(kb - 12 * kw, 8)
-                    a30 = vfma(x0, w, a30)
-                    a31 = vfma(x1, w, a31)
-                    a32 = vfma(x2, w, a32)
-        _store_tile(oa + off, orow, a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32)
+    for g in range(0, rows, TILE_ROWS):
+        gi = min(g, rows - TILE_ROWS)
+        for cc in range(0, cols, TILE_COLS):
+            cj = min(cc, cols - TILE_COLS)
+            xt = xa + gi * xrow + 4 * cj
+            a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32 = _zero_tile()
+            for t in range(kh + 3):
+                xr = xt + t * xrow
+                k0 = ka + 4 * t * kw  # kernel row t (output row 0), t - 1 (row 1), ...
+                for b in range(kw):
+                    x0 = vload(xr + 4 * b, 8)
+                    x1 = vload(xr + 4 * b + 32, 8)
+                    x2 = vload(xr + 4 * b + 64, 8)
+                    kb = k0 + 4 * b
+                    if t < kh:
+                        w = vbcast(kb, 8)
+                        a00 = vfma(x0, w, a00)
+                        a01 = vfma(x1, w, a01)
+                        a02 = vfma(x2, w, a02)
+                    if 1 <= t <= kh:
+                        w = vbcast(kb - 4 * kw, 8)
+                        a10 = vfma(x0, w, a10)
+                        a11 = vfma(x1, w, a11)
+                        a12 = vfma(x2, w, a12)
+                    if 2 <= t <= kh + 1:
+                        w = vbcast(kb - 8 * kw, 8)
+                        a20 = vfma(x0, w, a20)
+                        a21 = vfma(x1, w, a21)
+                        a22 = vfma(x2, w, a22)
+                    if t >= 3:
+                        w = vbcast(kb - 12 * kw, 8)
+                        a30 = vfma(x0, w, a30)
+                        a31 = vfma(x1, w, a31)
+                        a32 = vfma(x2, w, a32)
+            _store_tile(oa + gi * orow + 4 * cj, orow, a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32)
+    if narrow:
+        for i in range(m):
+            orw = out[i0 + i, j0:]
+            dr = dst[i]
+            for j in range(n):
+                orw[j] = dr[j]
     keep_alive(x)
     keep_alive(k)
     keep_alive(out)
+    keep_alive(src)
+    keep_alive(dst)
 
 
 def tiles_apply(x, k, out):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _plan
 from .._loops import conv2d as _loops
+from .._loops import threads
 from ..nhwc import Filters
 
 #: Activations the layers know, by their Keras name.
@@ -139,7 +140,8 @@ class MaxPooling2D:
         win = _plan.window((h, w), self.pool_size, self.strides, self.padding, k_name="pool_size")
         (oh, ow), (pt, pl) = win.out_hw, (win.pads[0][0], win.pads[1][0])
         out = np.empty((n, oh, ow, c), dtype=np.float32)
-        _loops.maxpool(np.ascontiguousarray(x, np.float32), *self.pool_size, *win.stride, pt, pl, out)
+        args = (np.ascontiguousarray(x, np.float32), *self.pool_size, *win.stride, pt, pl, out)
+        threads.run(_loops.maxpool, args, n * oh, out.size * self.pool_size[0] * self.pool_size[1])
         return out
 
 

@@ -1,0 +1,137 @@
+"""Seconds to a first result: fastconv in new processes, with an empty and with a filled Numba cache.
+
+``python -m benches.first_call`` prints the table; :func:`measure` is what
+``python -m benches.report`` puts in its report.  Every figure is the wall time of
+a new Python process (interpreter start-up included), with ``NUMBA_CACHE_DIR`` a new
+temporary directory, so the project's own cache is neither used nor disturbed:
+
+- ``first call uint8``: import + ``convolve2d`` of the seed's 200x200 uint8 image with
+  kernel1, cache empty (it compiles the path that call takes);
+- ``first call float32``: the same with a float32 200x200 image and 3x3 kernel, in its
+  own empty cache;
+- ``fastconv precompile``: the command, cache empty;
+- ``new process, cached``: import + the uint8 call again, cache filled by the first.
+
+:func:`cpu` names the processor and its vector width (AVX-512 or AVX2), which decide
+the kernels' speed and which tile shapes fastconv compiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_CALL = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import fastconv
+t1 = time.perf_counter()
+rng = np.random.default_rng(0)
+if sys.argv[1] == "uint8":
+    img = rng.integers(0, 256, size=(200, 200), dtype=np.uint8)
+    k = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
+else:
+    img = rng.random((200, 200), dtype=np.float32)
+    k = rng.random((3, 3), dtype=np.float32)
+fastconv.convolve2d(img, k)
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "call": t2 - t1}))
+"""
+
+#: What each figure must stay under, in seconds.
+TARGETS = {
+    "first call uint8": 5.0,
+    "first call float32": 5.0,
+    "fastconv precompile": 60.0,
+    "new process, cached": 0.8,
+}
+
+
+def cpu() -> str:
+    """The CPU's model name and the widest vectors Numba compiles for, e.g. ``"AMD EPYC (AVX-512)"``."""
+    name = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import llvmlite.binding
+
+        features = {k for k, on in llvmlite.binding.get_host_cpu_features().items() if on}
+    except Exception:  # noqa: BLE001  (features unknown on this platform)
+        features = set()
+    width = "AVX-512" if "avx512f" in features else "AVX2" if "avx2" in features else "no AVX2"
+    return f"{name} ({width}, {os.cpu_count()} cores)"
+
+
+def _timed(args, env) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr}")
+    return wall, done.stdout
+
+
+def measure(precompile: bool = True) -> dict:
+    """Wall seconds of each process described in the module notes (``precompile=False`` leaves that one out)."""
+    python = [sys.executable]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="fastconv-cache-") as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        wall, out = _timed(python + ["-c", _CALL, "uint8"], env)
+        results["first call uint8"] = wall
+        results["first call uint8, in the call"] = json.loads(out.strip().splitlines()[-1])["call"]
+        wall, out = _timed(python + ["-c", _CALL, "uint8"], env)
+        results["new process, cached"] = wall
+    with tempfile.TemporaryDirectory(prefix="fastconv-cache-") as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        wall, out = _timed(python + ["-c", _CALL, "float32"], env)
+        results["first call float32"] = wall
+        results["first call float32, in the call"] = json.loads(out.strip().splitlines()[-1])["call"]
+    if precompile:
+        with tempfile.TemporaryDirectory(prefix="fastconv-cache-") as cache:
+            env["NUMBA_CACHE_DIR"] = cache
+            results["fastconv precompile"], _ = _timed(python + ["-m", "fastconv", "precompile"], env)
+    results["python alone"], _ = _timed(python + ["-c", "pass"], env)
+    results["import numba"], _ = _timed(python + ["-c", "import numba"], env)
+    results["cpu"] = cpu()
+    return results
+
+
+def rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """``(figure, seconds, target, met)`` for each measured figure with a target."""
+    out = []
+    for name, target in TARGETS.items():
+        if name in results:
+            value = results[name]
+            out.append((name, f"{value:.2f}", f"<= {target:g}", "yes" if value <= target else "no"))
+    return out
+
+
+def main() -> int:
+    results = measure(precompile="--no-precompile" not in sys.argv)
+    print(f"CPU: {results['cpu']}")
+    for name, value, target, met in rows(results):
+        print(f"  {name:24s} {value:>8s} s  (target {target} s: {met})")
+    for name in ("first call uint8, in the call", "first call float32, in the call", "python alone", "import numba"):
+        print(f"  {name:34s} {results[name]:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
