@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
+from .._validation import int_range
 from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
 from .sum3x3 import _sum9, _sum9_rows, _sum9_rows_s2
@@ -644,18 +645,14 @@ def _exact_float_kernel(x, k):
     """
     if x.dtype.itemsize > 4:
         return k
-    info = np.iinfo(x.dtype)
-    bound = max(-int(info.min), int(info.max)) * float(np.abs(k.astype(np.float64)).sum())
+    low, high = int_range(x.dtype)
+    bound = max(-low, high) * float(np.abs(k.astype(np.float64)).sum())
     bound *= 1 + 1e-9  # float64 rounding of the sum above
     if x.dtype.itemsize <= 2 and bound < 2.0**24:
         return k.astype(np.float32)
     if bound < 2.0**53:
         return k.astype(np.float64)
     return k
-
-
-#: The largest magnitude of each integer image dtype the narrow lanes take.
-_TOP = {np.dtype(np.int8): 128, np.dtype(np.uint8): 255, np.dtype(np.int16): 32768, np.dtype(np.uint16): 65535}
 
 
 def _int_kernel(x, k):
@@ -666,9 +663,10 @@ def _int_kernel(x, k):
     below ``2**31`` in int32: exact, and AVX2 packs 16 or 8 of them in a
     register.  Returns None for images wider than 16 bits or a larger bound.
     """
-    top = _TOP.get(x.dtype)
-    if top is None:
+    if x.dtype.itemsize > 2 or x.dtype.kind not in "iu":
         return None
+    low, high = int_range(x.dtype)  # the same dtype ranges as the overflow check's
+    top = max(-low, high)
     bound = top * float(np.abs(k, dtype=np.float64).sum()) * (1 + 1e-9)  # float64 rounding of the sum
     if x.dtype.itemsize == 1 and bound < 2.0**15:
         return k.astype(np.int16)
