@@ -138,11 +138,13 @@ class _CompileWatch:
 
     def __init__(self):
         self.active = 0
+        self.started = 0
         self.lock = threading.Lock()
 
     def notify(self, ev):
         with self.lock:
             self.active += 1 if ev.is_start else -1
+            self.started += 1 if ev.is_start else 0
 
 
 def _compiling(watch: _CompileWatch) -> bool:
@@ -155,7 +157,8 @@ def compile_note(after: float | None = None, stream=None) -> Iterator[None]:
     """Print one line on ``stream`` (stderr) once per process if Numba is compiling ``after`` s into the block.
 
     ``after`` defaults to the environment variable ``FASTCONV_COMPILE_NOTE_AFTER``
-    (seconds), else 1.5 s: a compilation shorter than that goes unannounced.
+    (seconds), else 1.5 s: a compilation shorter than that goes unannounced; with 0
+    every compilation in the block is announced.
 
     Compiling is seen through Numba's ``numba:compile`` event, sent for a
     cache miss only: a compilation under way ``after`` s into the block, or at
@@ -183,7 +186,7 @@ def compile_note(after: float | None = None, stream=None) -> Iterator[None]:
         if done.wait(after):
             return
         while not _noted:  # a Dask worker's first call may compile later in the block
-            if _compiling(counter):
+            if _compiling(counter) or (after == 0 and counter.started):
                 return note()
             if done.wait(0.25):
                 return
@@ -199,3 +202,5 @@ def compile_note(after: float | None = None, stream=None) -> Iterator[None]:
         done.set()
         watcher.join()
         event.unregister("numba:compile", listener)
+        if after == 0 and counter.started and not _noted:  # a compilation shorter than one look
+            note()
