@@ -22,12 +22,12 @@ disturbed run); every answer is checked against scipy's first.
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
 import time
 
 import numpy as np
 import pytest
+
+from benches.first_call import cpu
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"]
 SIZES = [3, 5, 7, 11, 15]
@@ -130,14 +130,6 @@ def _best(funcs, rounds, budget):
     return best
 
 
-def cpu_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown CPU"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", help="also write the table to this file")
@@ -153,7 +145,7 @@ def main(argv=None):
         "",
         f"`python benches/bench_scipy.py --rounds {args.rounds}` (one run; float32 data except the signal case,"
         " float64). CPU: "
-        f"{cpu_name()}; Numba {numba.__version__} on {numba.get_num_threads()} threads; scipy {scipy.__version__}"
+        f"{cpu()}; Numba {numba.__version__} on {numba.get_num_threads()} threads; scipy {scipy.__version__}"
         " (one thread). Best time of the rounds, the two taking turns; speed-up = scipy's time / fastconv's.",
         "",
         "| case | scipy (ms) | fastconv (ms) | speed-up | target | met |",

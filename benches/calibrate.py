@@ -43,7 +43,6 @@ import argparse
 import datetime
 import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
@@ -52,6 +51,7 @@ import numba
 import numpy as np
 
 import fastconv
+from benches.first_call import cpu
 from fastconv import _fft, _method
 
 
@@ -63,16 +63,6 @@ def _cpu_time(f, repeat: int) -> float:
         f()
         best = min(best, time.thread_time() - t0)
     return best
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _direct_rates(img, kernels, repeat, **kw):
@@ -234,7 +224,7 @@ def main(argv=None) -> int:
     if args.check is not None:
         rows = check(args.repeat)
         header = (
-            f"CPU time of one thread ({_cpu_name()}, least of {args.repeat} calls, kernel spectra cached), "
+            f"CPU time of one thread ({cpu()}, least of {args.repeat} calls, kernel spectra cached), "
             f"constants from {_method.costs_path()}; for the Gaussians the model's direct column is the separable path."
         )
         args.check.write_text(header + "\n\n" + "\n".join(rows) + "\n")
@@ -245,7 +235,7 @@ def main(argv=None) -> int:
     runs = [measure(args.repeat) for _ in range(args.runs)]
     seconds = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
     data = {
-        "machine": _cpu_name(),
+        "machine": cpu(),
         "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benches.calibrate",
         "clock": "thread CPU time, 1 Numba thread, 1 FFT worker, least of --repeat calls, median of --runs runs",

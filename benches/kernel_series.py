@@ -26,6 +26,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from benches.first_call import cpu
 from benches.peers import (
     CASES,
     KERNEL_SERIES_PEERS,
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
         "# Kernel-size series, peers taking turns" + (" (one thread, CPU time)" if args.cpu else ""),
         "",
         f"Run {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')} with "
-        f"`python -m benches.kernel_series --rounds {args.rounds}{' --cpu' if args.cpu else ''}` on {_cpu()}; "
+        f"`python -m benches.kernel_series --rounds {args.rounds}{' --cpu' if args.cpu else ''}` on {cpu()}; "
         f"{threads}. Each figure is the "
         f"least of {args.rounds} rounds (median in brackets); in each round every implementation of a case runs "
         "once, in turn, the first one a step further along the list each round (the first call of a round "
@@ -193,16 +194,6 @@ def main(argv=None) -> int:
     print("\n".join(rows))
     print(f"wrote {args.out}")
     return 0
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":
