@@ -19,23 +19,26 @@ failing the import.
 
 Threads
 -------
-fastconv's own loops are plain (not ``parallel=True``) kernels shared among
-threads by :mod:`fastconv._loops.threads`, sized by ``numba.set_num_threads``
-or ``NUMBA_NUM_THREADS``.  Reading that setting starts Numba's threading
-layer, and a ``jit(parallel=True)`` kernel runs on it, so the layer is chosen
-first, once, by :func:`threading_layer`: on the first multi-threaded call or
-the first parallel kernel defined, not at ``import fastconv`` (which then
-loads nothing it does not need).  Unless the environment variable
+fastconv's loops are plain (not ``parallel=True``) kernels, run on the
+calling thread for small calls and through small ``jit(parallel=True)``
+drivers on Numba's threading layer for large ones (see
+:mod:`fastconv._loops.threads`), sized by ``numba.set_num_threads`` or
+``NUMBA_NUM_THREADS``.  The layer is chosen once, by :func:`threading_layer`,
+when fastconv is imported (it costs some 2 ms): Numba starts its layer the
+first time anything reads or sets the thread count, which a program may do
+before its first fastconv call.  Unless the environment variable
 ``NUMBA_THREADING_LAYER`` says otherwise, it is the TBB layer (the ``tbb``
 package, a dependency): safe for many Python threads calling at once and in
-processes forked after a parallel call.  The ``tbb`` wheel installs
+processes forked after a parallel call, and its work stealing keeps both
+cores busy when another process holds one.  The ``tbb`` wheel installs
 ``libtbb.so.12`` under ``sys.prefix/lib``, where Numba's loader does not
 look, so it is loaded from there first.  Without a usable TBB the
 ``workqueue`` layer is selected, and every ``jit(parallel=True)`` kernel is
 then wrapped so that one parallel call runs at a time in the process
 (``workqueue`` aborts the process when two threads enter it at once); such a
 wrapped kernel is called from Python only.  The selection sets
-``numba.config.THREADING_LAYER`` for the whole process.
+``numba.config.THREADING_LAYER`` for the whole process; a program that
+started Numba's threads before importing fastconv keeps the layer it got.
 """
 
 from __future__ import annotations
@@ -98,6 +101,31 @@ def threading_layer() -> str:
             if _layer is None:
                 _layer = _select_threading_layer()
     return _layer
+
+
+def _launch_from_main_thread() -> None:
+    """Start Numba's TBB pool now, from the main thread, when that is the thread importing fastconv.
+
+    Numba's TBB layer takes the thread that started the pool for the process's
+    main thread, and a ``fork()`` from any other thread leaves the pool as it
+    is and prints "Attempted to fork from a non-main thread" in the child.
+    When the first parallel call comes from a worker thread (a web server's, a
+    dask threaded scheduler's) and the process later forks from its real main
+    thread, that warning would be printed for nothing.  Started here, the pool
+    knows the main thread, and a fork from it shuts the pool down cleanly and
+    the child starts its own.  Costs about a millisecond.
+    """
+    if threading_layer() != "tbb" or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        from numba.np.ufunc.parallel import _launch_threads
+
+        _launch_threads()
+    except Exception:  # noqa: BLE001 - the layer then starts on first use, as Numba does by default
+        return
+
+
+_launch_from_main_thread()  # at import: before anything can start Numba's threads (module notes)
 
 
 # Layers that take concurrent callers; any other gets one parallel call at a time.

@@ -244,8 +244,10 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     >>> choose((1, 1024, 1024), (63, 63), (1, 1), (1, 1), (31, 31), (1, 1024, 1024), np.int64)
     'direct'
     """
+    if k_shape[0] * k_shape[1] < _MIN_FFT_TAPS:  # first: the common small kernel decides in one product
+        return "direct"
     dtype = np.dtype(dtype)
-    if dtype.kind != "f" or k_shape[0] * k_shape[1] < _MIN_FFT_TAPS:
+    if dtype.kind != "f":
         return "direct"
     t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
     t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)

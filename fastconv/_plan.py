@@ -345,6 +345,84 @@ def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="con
     )
 
 
+# The common call's dtype rules, looked up: (image dtype, kernel dtype) -> (result, accumulator, loop input),
+# for native byte order, as :func:`dtypes` and :func:`_loop_input_dtype` give them.
+_COMMON_DTYPES = [np.dtype(t) for t in ("uint8", "uint16", "int16", "int32", "int64", "float32", "float64")]
+_QUICK_TYPES = {}
+for _i in _COMMON_DTYPES:
+    for _k in _COMMON_DTYPES:
+        _result, _acc = dtypes(_i, _k)
+        _QUICK_TYPES[_i, _k] = (_result, _acc, _loop_input_dtype(_i, _acc))
+
+#: Integer kernels already checked against an image dtype's range (a repeated call skips the bound).
+_BOUND_CHECKED: set = set()
+_SMALL_KERNEL = 64
+
+
+def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Plan | None:
+    """The :class:`Plan` of a common call in a few attribute checks, or None: then :func:`correlate` plans it.
+
+    The common call: 2-D C-contiguous native ``ndarray`` image and kernel of the
+    dtypes in ``_QUICK_TYPES``, int ``stride`` and ``padding``, every other
+    argument at its default.  The plan is the one :func:`correlate` makes; any
+    other call, and any call that would fail (whose message :func:`correlate`
+    gives), returns None.
+    """
+    if (
+        type(img) is not np.ndarray
+        or type(k) is not np.ndarray
+        or img.ndim != 2
+        or k.ndim != 2
+        or type(stride) is not int
+        or type(padding) is not int
+        or type(dilation) is not int
+        or dilation != 1
+        or flip is not False
+        or type(pad_mode) is not str
+        or pad_mode != "constant"
+        or type(cval) is not int
+        or cval != 0
+        or dtype is not None
+        or stride < 1
+        or padding < 0
+    ):
+        return None
+    types = _QUICK_TYPES.get((img.dtype, k.dtype))
+    flags = img.flags
+    if types is None or not (flags.c_contiguous and flags.aligned):
+        return None
+    result_dtype, acc, x_dtype = types
+    (H, W), (kh, kw) = img.shape, k.shape
+    ph, pw = H + 2 * padding, W + 2 * padding
+    if kh > ph or kw > pw or max(ph, pw) >= MAX_EXTENT or img.size == 0 or k.size == 0:
+        return None
+    if result_dtype.kind in "iu":
+        key = (img.dtype, k.dtype, k.shape, k.tobytes()) if k.size <= _SMALL_KERNEL else None
+        if key not in _BOUND_CHECKED:
+            v.check_int_bound(img, k, dtype=result_dtype)  # raises as correlate would
+            if key is not None:
+                if len(_BOUND_CHECKED) >= 256:
+                    _BOUND_CHECKED.clear()
+                _BOUND_CHECKED.add(key)
+    oh, ow = (ph - kh) // stride + 1, (pw - kw) // stride + 1
+    pads = ((padding, padding), (padding, padding))
+    win = Window((H, W), (kh, kw), (min(stride, ph), min(stride, pw)), (1, 1), pads, (oh, ow))
+    x = img if img.dtype == x_dtype else img.astype(x_dtype)
+    return Plan(
+        x.reshape(1, H, W),
+        _loop_array(k, acc),
+        win.stride,
+        (1, 1),
+        (padding, padding),
+        (1, oh, ow),
+        acc,
+        (oh, ow),
+        False,
+        result_dtype,
+        win,
+    )
+
+
 def _loop_image(img, win: Window, dtype, folded: bool, pad_mode=None, cval=0):
     """The image as the loops read it: ``(1, H, W*C)`` folded or ``(C, H, W)``, padded with ``pad_mode`` if given."""
     x = img if folded or img.ndim == 2 else np.moveaxis(img, 2, 0)

@@ -135,8 +135,12 @@ def convolve2d(
     >>> fastconv.convolve2d(img, np.ones((2, 2)), out=out) is out
     True
     """
-    v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
-    plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
+    plan = None
+    if backend == "auto" and out is None:  # the common call, planned in a few attribute checks
+        plan = _plan.quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
+    if plan is None:
+        v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
+        plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if backend == "auto":
         backend = _method.choose(
             plan.x.shape, plan.kern.shape, plan.stride, plan.dilation, plan.pads, plan.out_shape, plan.dtype, plan.kern

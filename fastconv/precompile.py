@@ -5,9 +5,10 @@ seconds for the path one call takes) and caches the machine code (next to the
 modules, or in ``NUMBA_CACHE_DIR``).  :func:`precompile` runs
 :func:`fastconv.convolve2d` and :func:`fastconv.conv2d` once on small inputs of
 the common dtypes, with kernels and strides that lead through the paths
-common calls take (:data:`fastconv._loops.correlate2d.PATHS`; the serial and the
-multi-threaded call run the same compiled block function, so small inputs
-suffice), so that every loop they reach is compiled and written to the
+common calls take (:data:`fastconv._loops.correlate2d.PATHS`), each call
+through its parallel driver as a large call would go (small inputs suffice:
+:func:`fastconv._loops.threads.every_call_parallel`), so that every loop they
+reach is compiled and written to the
 cache; a later process loads it instead of compiling.  :func:`compile_note`
 is the CLI's one-time note on stderr while a first call compiles.
 """
@@ -25,14 +26,23 @@ import numba
 import numpy as np
 from numba.core import event
 
+from ._loops import threads
+
 _noted = False  # the compile note is printed once per process
 
 #: Image dtypes compiled by default: 8- and 16-bit images, and float images.
 COMMON_DTYPES = ("uint8", "uint16", "float32", "float64")
 
+#: Image dtypes whose 3x3 stride-1 paths and layer are also compiled through their parallel drivers
+#: (:mod:`fastconv._loops.threads`; some 3 s each, which keeps ``fastconv precompile`` within a
+#: minute): the CNN and benchmark dtype.  A large call of another dtype (a uint8 photo over
+#: about 340x340) compiles its driver on first use, once.
+PARALLEL_DTYPES = ("float32",)
+
 
 def dispatchers() -> list:
-    """Every compiled (Numba) function of ``fastconv._loops`` and ``fastconv._fft``, for their cache statistics."""
+    """Every compiled (Numba) function of ``fastconv._loops`` and ``fastconv._fft`` and every parallel driver made
+    so far, for their cache statistics."""
     import importlib
     import pkgutil
 
@@ -46,7 +56,7 @@ def dispatchers() -> list:
         for value in vars(module).values():
             if isinstance(value, numba.core.registry.CPUDispatcher) and value not in found:
                 found.append(value)
-    return found
+    return found + threads.drivers()
 
 
 def _kernels(image_dtype: np.dtype) -> list[np.ndarray]:
@@ -69,8 +79,10 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
     For each image dtype: 3x3 and 5x4 kernels of the image's kind (integer
     kernels narrow lanes for integer images), at stride 1 with and without
     padding, and 3x3 at stride 2; a 3x3 ``conv2d`` layer (float32 weights for
-    float images).  Other calls (other strides, wider integer lanes) compile
-    what they need on first use, a few seconds each.
+    float images); for :data:`PARALLEL_DTYPES` the 3x3 stride-1 calls and the layer
+    also through their parallel drivers.  Other calls (other strides, wider
+    integer lanes, large calls of other dtypes) compile what they need on
+    first use, a few seconds each.
 
     Parameters
     ----------
@@ -105,14 +117,19 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
             raise TypeError(f"dtype must be an integer or float numpy dtype, got {name!r}")
         top = 255 if dt.itemsize == 1 or dt.kind == "f" else 4000
         t0 = time.perf_counter()
-        img = rng.integers(0, top, (24, 30)).astype(dt)
+        img = rng.integers(0, top, (40, 30)).astype(dt)
+        # the 3x3 stride-1 calls and the layer also through their parallel drivers for PARALLEL_DTYPES
+        parallel = dt.name in PARALLEL_DTYPES
         for k in _kernels(dt):
             # padding 0: every window inside the image; 1: border code too (two block functions); 3x3 at stride 2
             for stride, padding in ((1, 0), (1, 1), (2, 1))[: 3 if k.shape == (3, 3) else 2]:
-                convolve2d(img, k, stride=stride, padding=padding)
-        x = rng.integers(0, top, (1, 12, 12, 3)).astype(dt)
+                large = parallel and stride == 1 and k.shape == (3, 3)
+                with threads.every_call_parallel() if large else contextlib.nullcontext():
+                    convolve2d(img, k, stride=stride, padding=padding)
+        x = rng.integers(0, top, (2, 12, 12, 3)).astype(dt)
         w = rng.integers(-2, 3, (3, 3, 3, 16))
-        conv2d(x, w.astype(np.float32) if dt.kind == "f" else w, padding="same")
+        with threads.every_call_parallel() if parallel else contextlib.nullcontext():
+            conv2d(x, w.astype(np.float32) if dt.kind == "f" else w, padding="same")
         # the FFT backend's loops (float32 and float64 blocks; RGB and strided calls included)
         for result in (np.float32, np.float64):
             convolve2d(img, np.ones((5, 5)), stride=2, dtype=result, backend="fft")

@@ -111,3 +111,69 @@ def test_integer_cval_outside_the_image_dtype(cval):
     got = fastconv.convolve2d(img, k, padding="same", cval=cval)
     want = correlate2d_loop(np.pad(img.astype(object), ((0, 1), (1, 1)), constant_values=cval), k)
     np.testing.assert_array_equal(got, want.astype(np.int64))
+
+
+# --------------------------------------------------------------------------- the common call's short plan
+
+_COMMON = ["uint8", "uint16", "int16", "int32", "int64", "float32", "float64"]
+
+
+@pytest.mark.parametrize("img_dtype", _COMMON)
+@pytest.mark.parametrize("k_dtype", ["int64", "float32", "float64", "uint8"])
+def test_the_common_call_takes_the_short_plan_and_matches_the_loop(monkeypatch, img_dtype, k_dtype):
+    from fastconv import _plan
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a common call went through the full plan")
+
+    monkeypatch.setattr(_plan, "correlate", refuse)
+    rng = np.random.default_rng(7)
+    for shape, k_shape, stride, padding in [((9, 11), (3, 3), 1, 0), ((17, 8), (2, 5), 2, 1), ((5, 5), (5, 5), 3, 2)]:
+        img = rng.integers(0, 100, shape).astype(img_dtype)
+        k = rng.integers(-4, 5, k_shape).astype(k_dtype)
+        got = fastconv.convolve2d(img, k, stride, padding)
+        want = correlate2d_loop(img, k, stride=(stride, stride), pad=((padding, padding), (padding, padding)))
+        integer = np.dtype(img_dtype).kind in "iu" and np.dtype(k_dtype).kind in "iu"
+        # the documented rule: int64 for integers, float64 if either is float64, else float32
+        wide = "float64" in (img_dtype, k_dtype)
+        assert got.dtype == (np.int64 if integer else np.float64 if wide else np.float32)
+        np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (dict(stride=0), ValueError, "stride"),
+        (dict(padding=-1), ValueError, "padding"),
+        (dict(k=np.ones((9, 9))), ValueError, "larger than the padded image"),
+        (dict(img=np.ones((4, 0))), ValueError, "img must not be empty"),
+        (dict(img=np.full((6, 6), 2**62, np.int64), k=np.full((3, 3), 4, np.int64)), OverflowError, "overflow"),
+        (dict(img=np.ones((6, 6), np.complex64)), TypeError, "img must have a bool, integer or real float dtype"),
+    ],
+)
+def test_a_failing_common_call_gets_the_full_plans_message(call, error, words):
+    args = dict(img=np.ones((6, 6), np.float32), k=np.ones((3, 3), np.float32), stride=1, padding=0) | call
+    with pytest.raises(error, match=words):
+        fastconv.convolve2d(args["img"], args["k"], args["stride"], args["padding"])
+
+
+def test_uncommon_calls_take_the_full_plan():
+    from fastconv import _plan
+
+    img, k = np.ones((6, 6), np.float32), np.ones((3, 3), np.float32)
+    assert _plan.quick(img, k, 1, 0, 1, False, "constant", 0, None) is not None
+    for changed in [
+        dict(img=img.T.copy(order="F")),
+        dict(img=img.astype(">f4")),
+        dict(img=img[:, :, None]),
+        dict(img=img.tolist()),
+        dict(stride=(1, 1)),
+        dict(padding="same"),
+        dict(dilation=2),
+        dict(flip=True),
+        dict(pad_mode="edge"),
+        dict(cval=1),
+        dict(dtype=np.float64),
+    ]:
+        args = dict(img=img, k=k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None)
+        assert _plan.quick(**(args | changed)) is None, changed

@@ -7,6 +7,7 @@ scipy or a NumPy reference computed in that process.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -202,45 +203,54 @@ def test_inside_a_dask_threaded_task():
         np.testing.assert_allclose(y, want, rtol=0, atol=1e-4)
 
 
-def _recording_kernel(calls, fail_at=None):
-    """A block function in Python: records which thread computed which blocks; raises at block ``fail_at``."""
-    import threading
+@functools.cache
+def _recording_kernel():
+    """A block function: counts each block computed, records the thread and the span of its call."""
+    import numba
 
-    def kernel(out, t0, t1):
-        calls.append((t0, t1, threading.get_ident()))
+    @numba.njit(nogil=True)
+    def kernel(out, who, span, fail_at, t0, t1):
         for t in range(t0, t1):
             if t == fail_at:
-                raise MemoryError(f"block {t}")
+                raise MemoryError("block failed")
             out[t] += 1
+            who[t] = numba.get_thread_id()
+            span[t] = t1 - t0
 
     return kernel
 
 
-def test_small_calls_stay_on_the_calling_thread():
-    import threading
+def _record(n, fail_at=-1):
+    return np.zeros(n), np.full(n, -1), np.zeros(n, dtype=np.int64), fail_at
 
+
+def test_small_calls_stay_on_the_calling_thread():
     from fastconv._loops import threads
 
-    calls, out = [], np.zeros(40)
-    threads.run(_recording_kernel(calls), (out,), 40, threads.SERIAL_WORK - 1)
-    assert calls == [(0, 40, threading.get_ident())]
+    args = _record(40)
+    threads.run(_recording_kernel(), args, 40, threads.SERIAL_WORK - 1)
+    out, who, span, _ = args
     np.testing.assert_array_equal(out, np.ones(40))
+    np.testing.assert_array_equal(who, np.zeros(40))  # Numba's id of the calling thread
+    np.testing.assert_array_equal(span, np.full(40, 40))  # one call for all the blocks
 
 
 @pytest.mark.skipif(os.cpu_count() < 2, reason="one core")
-def test_large_calls_compute_every_block_once_and_restore_the_thread_count(monkeypatch):
+def test_large_calls_compute_every_block_once_and_restore_the_thread_count():
     import numba
 
     from fastconv._loops import threads
 
     before = numba.get_num_threads()
-    calls, out = [], np.zeros(103)
+    args = _record(103)
     with threads.limit(2):
         assert numba.get_num_threads() == 2
-        threads.run(_recording_kernel(calls), (out,), 103, threads.SERIAL_WORK)
+        threads.run(_recording_kernel(), args, 103, threads.SERIAL_WORK)
     assert numba.get_num_threads() == before
+    out, who, span, _ = args
     np.testing.assert_array_equal(out, np.ones(103))  # each block exactly once
-    assert len(calls) == threads.CHUNKS_PER_THREAD * 2
+    np.testing.assert_array_equal(span, np.ones(103))  # the parallel loop took the blocks one by one
+    assert set(who.tolist()) <= {0, 1}
 
 
 def test_an_exception_in_a_block_is_raised_by_the_call():
@@ -249,7 +259,6 @@ def test_an_exception_in_a_block_is_raised_by_the_call():
     from fastconv._loops import threads
 
     for fail_at in (0, 50, 102):
-        calls, out = [], np.zeros(103)
-        with threads.limit(2), pytest.raises(MemoryError, match=f"block {fail_at}"):
-            threads.run(_recording_kernel(calls, fail_at), (out,), 103, threads.SERIAL_WORK)
+        with threads.limit(2), pytest.raises(MemoryError, match="block failed"):
+            threads.run(_recording_kernel(), _record(103, fail_at), 103, threads.SERIAL_WORK)
     assert numba.get_num_threads() >= 1

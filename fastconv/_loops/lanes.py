@@ -65,19 +65,9 @@ def _sum_target(acc, row, k):
 
 @overload(_sum_target)
 def _sum_target_overload(acc, row, k):
-    # Decided at compile time, so a row loop calls its line kernel at one
-    # call site with one signature (no second, dead specialisation to compile).
+    # Decided at compile time, so both call sites of a row loop's line kernel
+    # (the float one, the integer one) have one signature: no second, dead
+    # specialisation to compile.
     if isinstance(k.dtype, types.Integer):
         return lambda acc, row, k: acc
     return lambda acc, row, k: row
-
-
-def _sum_offset(j0, k):
-    """Where in :func:`_sum_target` a chunk from output ``j0`` starts: 0 in ``acc`` (integer ``k``), else ``j0``."""
-
-
-@overload(_sum_offset)
-def _sum_offset_overload(j0, k):
-    if isinstance(k.dtype, types.Integer):
-        return lambda j0, k: 0
-    return lambda j0, k: j0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .lanes import _is_int, _narrow, _store, _sum_offset, _sum_target
+from .lanes import _is_int, _narrow, _store, _sum_target
 from .rows import _stage
 
 
@@ -33,9 +33,9 @@ def _sum9(k, t00, t01, t02, t10, t11, t12, t20, t21, t22, o):
         o[j] = _store(_narrow(v, k), o)
 
 
-@jit(inline=True)
-def _line9(k, xc, ra, rb, rc, base, dw, n, dst, d0):
-    """``dst[d0 + j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
+@jit()
+def _line9(k, xc, ra, rb, rc, base, dw, n, dst):
+    """``dst[j] = sum_ab k[a, b] * xc[r_a, base + j + b*dw]`` for ``j < n``: a 3x3 kernel at column stride 1.
 
     ``r_a`` is ``ra``, ``rb``, ``rc`` for kernel rows 0, 1, 2.  The input is
     indexed with unsigned indices (no wraparound checks), so the loop
@@ -53,7 +53,7 @@ def _line9(k, xc, ra, rb, rc, base, dw, n, dst, d0):
         v = k00 * xc[ua, c0 + uj] + k01 * xc[ua, c1 + uj] + k02 * xc[ua, c2 + uj]
         v += k10 * xc[ub, c0 + uj] + k11 * xc[ub, c1 + uj] + k12 * xc[ub, c2 + uj]
         v += k20 * xc[uc, c0 + uj] + k21 * xc[uc, c1 + uj] + k22 * xc[uc, c2 + uj]
-        dst[d0 + j] = _store(_narrow(v, k), dst)
+        dst[j] = _store(_narrow(v, k), dst)
 
 
 @jit()
@@ -102,21 +102,27 @@ def _sum9_rows(k, xc, r0, sh, dh, dw, base, oc, i0, i1, j0, j1, acc):
     column ``base + j + b*dw`` (see :func:`_line9`).  A narrow integer kernel
     sums a chunk of the row into ``acc`` (its own dtype, so 16 int16 lanes per
     register) and then widens the chunk into the row; a float kernel writes
-    the row directly, a chunk at a time (one compiled :func:`_line9` either way).
+    the whole row directly (:func:`_line9` is a call, not inlined, and its
+    row index is the loop's own counter: written into the row at an offset,
+    the same loop ran 2x slower on a column-dilated 3x3 call, the layout of
+    an RGB image).  For either kernel both call sites have one signature
+    (:func:`_sum_target`), so ``_line9`` compiles once.
     """
     n = j1 - j0
     B = acc.shape[0]
     for i in range(i1 - i0):
         ra = r0 + i * sh
         o = oc[i0 + i, j0:]
+        if not _is_int(k):
+            # the whole row at once (a float row is its own accumulator)
+            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base, dw, n, _sum_target(acc, o, k))
+            continue
         for jb in range(0, n, B):
             m = min(B, n - jb)
-            # the whole row (no view of it: one that LLVM can still vectorise stores into), or acc
-            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, _sum_target(acc, o, k), _sum_offset(jb, k))
-            if _is_int(k):
-                ob = o[jb:]
-                for j in range(m):
-                    ob[j] = acc[j]
+            _line9(k, xc, ra, ra + dh, ra + 2 * dh, base + jb, dw, m, acc)
+            ob = o[jb:]
+            for j in range(m):
+                ob[j] = acc[j]
 
 
 @jit()

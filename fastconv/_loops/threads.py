@@ -1,139 +1,153 @@
 """fastconv's one thread policy: when a call stays on the calling thread, how many threads help, how errors return.
 
-Every parallel loop of fastconv (``convolve2d``'s ``direct`` row blocks,
-``conv2d``'s kernels, max pooling) is a compiled *block function*
-``kernel(*args, t0, t1)`` that computes blocks ``t0 <= t < t1`` of its output,
-each block writing only its own part, and releases the GIL (``nogil``).
+Every parallel loop of fastconv (``convolve2d``'s ``direct`` row blocks and
+FFT passes, ``conv2d``'s kernels, max pooling, the 3-D slice sums) is a
+compiled *block function* ``kernel(*args, t0, t1)`` that computes blocks
+``t0 <= t < t1`` of its output, each block writing only its own part.
 :func:`run` calls it:
 
-- **Serial** when the call is small (``work`` below :data:`SERIAL_WORK`, about
-  200 us on one core: handing blocks to another thread costs a few
-  microseconds and, when the other core is busy, a scheduler time slice), when
-  there is one block, or when one thread is asked for.
-- Otherwise on ``numba.get_num_threads()`` threads: the calling thread and up
-  to ``n - 1`` helper threads of a small process-wide pool take chunks of
-  blocks from a shared counter until none are left.  A helper that has not
-  started by the time the caller has taken every chunk finds nothing to do, so
-  a call never waits for a thread that is not running (another process holding
-  the core, or many Python threads calling at once); the caller waits only for
-  chunks already being computed.
-- An exception in any chunk (a ``MemoryError``, an ``IndexError`` under
-  ``NUMBA_BOUNDSCHECK=1``) stops the handing out of chunks and is raised by
-  :func:`run` in the calling thread, with its traceback, once the chunks in
-  flight are done: a call never returns a partly computed result and never
-  hangs.
+- **Serial** when the call is small (``work`` below :data:`SERIAL_WORK`), when
+  there is one block, or when one thread is asked for: a plain call of the
+  block function, which is compiled for the path the call takes and nothing
+  else (no parallel-loop machinery), so a first small call compiles in
+  seconds.
+- Otherwise through the kernel's *parallel driver*: a ``jit(parallel=True)``
+  function of three lines whose ``prange`` over the blocks hands them to Numba's
+  threading layer (TBB unless ``NUMBA_THREADING_LAYER`` says otherwise, see
+  :mod:`fastconv._jit`) on ``numba.get_num_threads()`` threads.  Its threads
+  wait for work spinning briefly, so a parallel call starts in microseconds,
+  and TBB's work stealing keeps the cores busy when another process holds
+  one.  One driver is made per block function, on its first large call, and
+  cached on disk like every kernel (:func:`_driver`); it costs a few seconds
+  to compile once.
+- An exception in any block (a ``MemoryError``, an ``IndexError`` under
+  ``NUMBA_BOUNDSCHECK=1``) is caught in that block and recorded; once the
+  parallel loop is over, :func:`run` computes the first failed block again on
+  the calling thread, which raises the exception with its traceback (or, if
+  it does not fail again, computes the block).  A call never returns a partly
+  computed result and never hangs.
 
 The thread count is Numba's (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``),
 read per call, so :func:`limit` (used by ``fastconv.dask`` and ``conv2d``)
-and the caller's own setting apply.  The kernels are plain ``jit`` functions,
-not ``parallel=True`` ones: Numba compiles each for the path a call takes and
-nothing else, with none of the parallel-loop machinery, so a first call
-compiles in seconds.  The pool's threads are made on first use and made again
-in a process forked after a call (``os.register_at_fork``).
+and the caller's own setting apply.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import threading
+import time
+import types
 
 import numba
+import numpy as np
+from numba import prange
 
-from .._jit import threading_layer
+from .._jit import jit, threading_layer
 
-#: Below this much work (multiply-adds plus input values read; about 200 us on one core of
-#: an AVX2 or AVX-512 machine: a 512x512 3x3 call) a call runs on the calling thread only.
-#: Handing out blocks costs microseconds on a quiet machine, but when the other cores are busy
-#: a helper can lose its core in the middle of a chunk, and the call then waits a scheduler
-#: time slice for it: measured with two other processes on the two cores, a 256x256 3x3 call
-#: took 4x its one-thread time when shared.  Above the bound the threads gain on either kind
-#: of machine; below it, the one-thread time is what a call costs, whatever the load.
-SERIAL_WORK = 1 << 22
+#: Below this much work (multiply-adds plus input values read; some 50 us on one core of an
+#: AVX2 or AVX-512 machine: a 340x340 3x3 call) a call runs on the calling thread only.
+#: Starting a parallel loop on Numba's threading layer costs some 10 us when its threads are
+#: waiting and more when another process holds a core; above the bound two threads gain on
+#: either kind of machine (``python -m benches.bench_latency``), below it the one-thread time
+#: is what a call costs, whatever the load.
+SERIAL_WORK = 1 << 20
 
-#: Chunks of blocks per thread: with fewer, one slow thread holds up the call; with more,
-#: each chunk's hand-over (about a microsecond) adds up.
-CHUNKS_PER_THREAD = 4
-
-_pool_lock = threading.Lock()
-_tasks: queue.SimpleQueue = queue.SimpleQueue()
-_helpers: list[threading.Thread] = []
-
-
-def _helper_loop(tasks):
-    while True:
-        tasks.get()()
+# The parallel driver of one block function is made of three functions, copies of the
+# templates below whose globals name that block function: ``_call`` calls it (an argument
+# tuple cannot be unpacked inside ``try``), ``_guard`` turns its exception into a status, and
+# ``_drive`` runs the blocks in a ``prange``.  Each copy gets its own name, so Numba caches it
+# in its own index file (a block function passed as an argument instead would make a driver
+# that Numba cannot cache: a dispatcher's type differs between processes).
 
 
-def _ensure_helpers(n: int) -> None:
-    """Start helper threads until there are ``n``."""
-    if len(_helpers) >= n:
-        return
-    with _pool_lock:
-        while len(_helpers) < n:
-            t = threading.Thread(target=_helper_loop, args=(_tasks,), name="fastconv-helper", daemon=True)
-            t.start()
-            _helpers.append(t)
+def _call_template(args, t0, t1):
+    _KERNEL(*args, t0, t1)  # noqa: F821  (a global of each copy)
 
 
-def _after_fork_in_child() -> None:
-    global _tasks, _pool_lock
-    _pool_lock = threading.Lock()
-    _tasks = queue.SimpleQueue()
-    _helpers.clear()
+def _guard_template(args, t0, t1):
+    try:
+        _CALL(args, t0, t1)  # noqa: F821
+    except Exception:  # noqa: BLE001  (computed again by run, which raises it)
+        return 1
+    return 0
+
+
+def _drive_template(args, status):
+    for t in prange(len(status)):
+        status[t] = _GUARD(args, t, t + 1)  # noqa: F821
+
+
+_drivers: dict = {}
+_drivers_lock = threading.Lock()
+_copies: list = []  # every function made by _copy, for fastconv.precompile's cache statistics
+
+
+def _copy(template, name: str, names: dict, **options):
+    """``template`` compiled as a function called ``name`` whose globals include ``names``."""
+    code = template.__code__.replace(co_name=name, co_qualname=name)
+    glb = {"__name__": __name__, "__builtins__": __builtins__, "prange": prange, **names}
+    made = jit(**options)(types.FunctionType(code, glb, name))
+    _copies.append(getattr(made, "dispatcher", made))  # the dispatcher behind a one-at-a-time wrapper
+    return made
+
+
+def drivers() -> list:
+    """The Numba dispatchers of every parallel driver made so far in this process (and their helpers)."""
+    return list(_copies)
+
+
+def _driver(kernel):
+    """The parallel driver ``drive(args, status)`` (a status per block) of the block function ``kernel``, made once."""
+    drive = _drivers.get(kernel)
+    if drive is None:
+        with _drivers_lock:
+            drive = _drivers.get(kernel)
+            if drive is None:
+                func = kernel.py_func
+                tag = f"{func.__module__.rsplit('.', 1)[-1]}_{func.__qualname__}".replace(".", "_")
+                call = _copy(_call_template, f"_call__{tag}", {"_KERNEL": kernel})
+                guard = _copy(_guard_template, f"_guard__{tag}", {"_CALL": call})
+                drive = _drivers[kernel] = _copy(_drive_template, f"_drive__{tag}", {"_GUARD": guard}, parallel=True)
+    return drive
+
+
+_state = threading.local()
+
+# When a thread other than the main one last ran a parallel loop (time.monotonic()).
+_state_off_main = [float("-inf")]
+
+
+def _settle_before_fork() -> None:
+    """Before ``fork()``: if another thread ran a parallel loop a moment ago, give it time to leave TBB.
+
+    Numba shuts its TBB pool down before a fork; a Python thread that ran a
+    parallel loop and was joined just now may still be detaching from TBB,
+    and the shutdown then fails ("Unable to join threads to shut down before
+    fork()" on stdout).  A few milliseconds are enough (measured: 5 ms); a
+    process whose parallel calls all come from its main thread forks at once.
+    """
+    if time.monotonic() - _state_off_main[0] < 1.0:
+        time.sleep(0.02)
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_settle_before_fork)
 
 
-class _Call:
-    """One parallel call's shared state: the next chunk, the threads inside it, the first error."""
+@contextlib.contextmanager
+def every_call_parallel():
+    """Run every call of more than one block through its parallel driver, in this thread (``fastconv precompile``).
 
-    __slots__ = ("kernel", "args", "bounds", "next", "running", "closed", "error", "cond")
-
-    def __init__(self, kernel, args, bounds):
-        self.kernel = kernel
-        self.args = args
-        self.bounds = bounds
-        self.next = 0
-        self.running = 0
-        self.closed = False
-        self.error = None
-        self.cond = threading.Condition(threading.Lock())
-
-    def work(self):
-        """Take chunks until none are left (or one failed); record the first exception."""
-        cond = self.cond
-        with cond:
-            if self.closed:
-                return
-            self.running += 1
-        try:
-            while True:
-                with cond:
-                    c = self.next
-                    if c >= len(self.bounds) - 1 or self.error is not None:
-                        return
-                    self.next = c + 1
-                self.kernel(*self.args, self.bounds[c], self.bounds[c + 1])
-        except BaseException as exc:  # noqa: BLE001  (raised again by run, in the caller)
-            with cond:
-                if self.error is None:
-                    self.error = exc
-        finally:
-            with cond:
-                self.running -= 1
-                cond.notify_all()
-
-    def finish(self):
-        """Close the call to helpers that have not started; wait for the ones inside it."""
-        cond = self.cond
-        with cond:
-            self.closed = True
-            while self.running:
-                cond.wait()
+    With one thread (``numba.get_num_threads() == 1``) calls stay serial and no driver is made.
+    """
+    before = getattr(_state, "every_call_parallel", False)
+    _state.every_call_parallel = True
+    try:
+        yield
+    finally:
+        _state.every_call_parallel = before
 
 
 def threads() -> int:
@@ -153,7 +167,8 @@ def run(kernel, args, n_blocks: int, work: int) -> None:
     Parameters
     ----------
     kernel : compiled function
-        Computes blocks ``t0 <= t < t1``; blocks write disjoint parts of the output.
+        A Numba ``jit`` function computing blocks ``t0 <= t < t1``; blocks write
+        disjoint parts of the output.
     args : tuple
         The arguments before ``t0, t1``.
     n_blocks : int
@@ -161,22 +176,21 @@ def run(kernel, args, n_blocks: int, work: int) -> None:
     work : int
         The call's work (multiply-adds plus values read), compared with :data:`SERIAL_WORK`.
     """
-    if work < SERIAL_WORK or n_blocks <= 1:
-        return kernel(*args, 0, n_blocks)
+    if (work < SERIAL_WORK and not getattr(_state, "every_call_parallel", False)) or n_blocks <= 1:
+        kernel(*args, 0, n_blocks)
+        return
     n = min(threads(), n_blocks)
     if n <= 1:
         kernel(*args, 0, n_blocks)
         return
-    chunks = min(n_blocks, CHUNKS_PER_THREAD * n)
-    bounds = [n_blocks * c // chunks for c in range(chunks + 1)]
-    call = _Call(kernel, args, bounds)
-    _ensure_helpers(n - 1)
-    for _ in range(n - 1):
-        _tasks.put(call.work)
-    call.work()
-    call.finish()
-    if call.error is not None:
-        raise call.error
+    status = np.zeros(n_blocks, dtype=np.uint8)
+    if threading.current_thread() is not threading.main_thread():
+        _state_off_main[0] = time.monotonic()
+    _driver(kernel)(args, status)
+    failed = np.flatnonzero(status)
+    if failed.size:
+        t = int(failed[0])
+        kernel(*args, t, t + 1)  # raises the block's exception here, in the calling thread
 
 
 @contextlib.contextmanager
