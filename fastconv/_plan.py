@@ -108,9 +108,13 @@ def normalize_padding(padding, in_hw, k_hw, stride, dilation):
         if word == "valid":
             return (0, 0), (0, 0)
         if word == "full":
-            return tuple((dilation[i] * (k_hw[i] - 1),) * 2 for i in range(2))
+            fh, fw = dilation[0] * (k_hw[0] - 1), dilation[1] * (k_hw[1] - 1)
+            return (fh, fh), (fw, fw)
         if word == "same":
-            return tuple(same_padding(in_hw[i], k_hw[i], stride[i], dilation[i]) for i in range(2))
+            return (
+                same_padding(in_hw[0], k_hw[0], stride[0], dilation[0]),
+                same_padding(in_hw[1], k_hw[1], stride[1], dilation[1]),
+            )
         raise _padding_error(padding)
     if v.is_int(padding):
         p = int(padding)
@@ -164,29 +168,36 @@ def window(in_hw, k_hw, stride=1, padding=0, dilation=1, *, k_name: str = "k") -
 
     ``k_name`` names the kernel in messages (``"w"`` for a CNN layer, ``"pool_size"``).
     """
-    stride = _pair(stride, "stride")
-    dilation = _pair(dilation, "dilation")
+    # Written out per axis (no generator expressions): this runs on every call, and each
+    # tuple(... for i in range(2)) costs about a microsecond.
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
     in_hw, k_hw = (int(in_hw[0]), int(in_hw[1])), (int(k_hw[0]), int(k_hw[1]))
-    if min(k_hw) < 1:
+    (H, W), (kh, kw) = in_hw, k_hw
+    if kh < 1 or kw < 1:
         raise ValueError(f"{k_name} must be at least 1x1, got {k_hw}")
     if type(padding) is int and padding >= 0:
         pads = ((padding, padding), (padding, padding))
     else:
-        pads = normalize_padding(padding, in_hw, k_hw, stride, dilation)
-    padded = in_hw[0] + pads[0][0] + pads[0][1], in_hw[1] + pads[1][0] + pads[1][1]
-    if max(padded) >= MAX_EXTENT:
-        raise ValueError(f"padding {padding!r} gives a padded image of {padded}, beyond {MAX_EXTENT} rows or columns")
+        pads = normalize_padding(padding, in_hw, k_hw, (sh, sw), (dh, dw))
+    ph, pw = H + pads[0][0] + pads[0][1], W + pads[1][0] + pads[1][1]
+    if ph >= MAX_EXTENT or pw >= MAX_EXTENT:
+        raise ValueError(f"padding {padding!r} gives a padded image of {(ph, pw)}, beyond {MAX_EXTENT} rows or columns")
     # A tap spacing that only a one-tap axis sees has no effect: 1 keeps the loops' arithmetic small.
-    dilation = tuple(1 if k_hw[i] == 1 else dilation[i] for i in range(2))
-    span = tuple(dilation[i] * (k_hw[i] - 1) + 1 for i in range(2))
-    if span[0] > padded[0] or span[1] > padded[1]:
+    if kh == 1:
+        dh = 1
+    if kw == 1:
+        dw = 1
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if span_h > ph or span_w > pw:
         raise ValueError(
-            f"{k_name} of shape {k_hw} with dilation {dilation} spans {span}, larger than the padded image {padded}"
+            f"{k_name} of shape {k_hw} with dilation {(dh, dw)} spans {(span_h, span_w)}, "
+            f"larger than the padded image {(ph, pw)}"
         )
-    out_hw = tuple((padded[i] - span[i]) // stride[i] + 1 for i in range(2))
+    out_hw = ((ph - span_h) // sh + 1, (pw - span_w) // sw + 1)
     # A stride beyond the padded image leaves one output position; the padded size gives the same result.
-    stride = tuple(min(stride[i], padded[i]) for i in range(2))
-    return Window(in_hw, k_hw, stride, dilation, pads, out_hw)
+    stride = (sh if sh < ph else ph, sw if sw < pw else pw)
+    return Window._make((in_hw, k_hw, stride, (dh, dw), pads, out_hw))
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -406,20 +417,24 @@ def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Pla
                 _BOUND_CHECKED.add(key)
     oh, ow = (ph - kh) // stride + 1, (pw - kw) // stride + 1
     pads = ((padding, padding), (padding, padding))
-    win = Window((H, W), (kh, kw), (min(stride, ph), min(stride, pw)), (1, 1), pads, (oh, ow))
+    # _make: a NamedTuple's own constructor parses keywords and costs more than the rest of this function
+    win = Window._make(((H, W), (kh, kw), (min(stride, ph), min(stride, pw)), (1, 1), pads, (oh, ow)))
     x = img if img.dtype == x_dtype else img.astype(x_dtype)
-    return Plan(
-        x.reshape(1, H, W),
-        _loop_array(k, acc),
-        win.stride,
-        (1, 1),
-        (padding, padding),
-        (1, oh, ow),
-        acc,
-        (oh, ow),
-        False,
-        result_dtype,
-        win,
+    return Plan._make(
+        (
+            x.reshape(1, H, W),
+            _loop_array(k, acc),
+            win.stride,
+            (1, 1),
+            (padding, padding),
+            (1, oh, ow),
+            acc,
+            (oh, ow),
+            False,
+            result_dtype,
+            win,
+            None,
+        )
     )
 
 
