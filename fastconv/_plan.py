@@ -365,8 +365,9 @@ for _i in _COMMON_DTYPES:
         _result, _acc = dtypes(_i, _k)
         _QUICK_TYPES[_i, _k] = (_result, _acc, _loop_input_dtype(_i, _acc))
 
-#: Integer kernels already checked against an image dtype's range (a repeated call skips the bound).
-_BOUND_CHECKED: set = set()
+#: Small integer kernels for which an image dtype's range alone settles the overflow bound
+#: (:func:`fastconv._validation.bound_by_range`): a repeated call skips the bound.
+_BOUND_BY_RANGE: set = set()
 _SMALL_KERNEL = 64
 
 
@@ -409,12 +410,12 @@ def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Pla
         return None
     if result_dtype.kind in "iu":
         key = (img.dtype, k.dtype, k.shape, k.tobytes()) if k.size <= _SMALL_KERNEL else None
-        if key not in _BOUND_CHECKED:
+        if key is None or key not in _BOUND_BY_RANGE:
             v.check_int_bound(img, k, dtype=result_dtype)  # raises as correlate would
-            if key is not None:
-                if len(_BOUND_CHECKED) >= 256:
-                    _BOUND_CHECKED.clear()
-                _BOUND_CHECKED.add(key)
+            if key is not None and v.bound_by_range(img.dtype, k, result_dtype):
+                if len(_BOUND_BY_RANGE) >= 256:
+                    _BOUND_BY_RANGE.clear()
+                _BOUND_BY_RANGE.add(key)
     oh, ow = (ph - kh) // stride + 1, (pw - kw) // stride + 1
     pads = ((padding, padding), (padding, padding))
     # _make: a NamedTuple's own constructor parses keywords and costs more than the rest of this function

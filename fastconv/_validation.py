@@ -123,6 +123,16 @@ def _sum_abs(k: np.ndarray) -> int:
     return sum(abs(v) for v in k.ravel().tolist())  # Python ints
 
 
+def bound_by_range(x_dtype: np.dtype, k: np.ndarray, dtype=np.int64) -> bool:
+    """True when ``x_dtype``'s range alone bounds every sum of a correlation with ``k`` within signed ``dtype``.
+
+    Then :func:`check_int_bound` passes for every image of that dtype (zero padding, no bias), whatever
+    its values, so a caller may remember the answer for the kernel.
+    """
+    low, high = int_range(x_dtype)
+    return max(high, -low) * _sum_abs(k) <= int_range(np.dtype(dtype))[1]
+
+
 def check_int_bound(
     x: np.ndarray, k: np.ndarray, *, fill: int = 0, bias=None, dtype=np.int64, x_name="img", k_name="k"
 ) -> None:

@@ -177,3 +177,16 @@ def test_uncommon_calls_take_the_full_plan():
     ]:
         args = dict(img=img, k=k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None)
         assert _plan.quick(**(args | changed)) is None, changed
+
+
+def test_a_kernel_that_passed_the_bound_once_is_checked_again_on_larger_values():
+    k = np.array([[1, 1], [1, 1]], np.int64)
+    small = np.array([[1, 2], [3, 4]], np.int64)
+    assert int(fastconv.convolve2d(small, k)[0, 0]) == 10
+    huge = np.array([[2**61, -(2**61)], [2**61, 2**61 - 1]], np.int64)  # bound 4 * 2**61 = 2**63
+    with pytest.raises(OverflowError):
+        fastconv.convolve2d(huge, k)
+    # a uint8 image's range settles the bound for this kernel: remembered, and still right
+    u = np.full((4, 4), 255, np.uint8)
+    for _ in range(2):
+        np.testing.assert_array_equal(fastconv.convolve2d(u, k), np.full((3, 3), 1020))
