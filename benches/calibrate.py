@@ -31,6 +31,11 @@ spread over threads alike.  The result is written as JSON to ``--out``
 ``~/.cache/fastconv/costs.json``); ``--out fastconv/costs.json`` replaces the
 defaults committed with the package.
 
+``speedup``: the wall-time speedup of ``direct`` and of ``fft`` on Numba's threads
+(``NUMBA_NUM_THREADS``) over one, on a 1024x1024 float32 image with a 19x19 kernel
+(where the one-thread model's choice is close), from alternating one- and n-thread
+calls; ``--speedups-into FILE`` measures only these and writes them into ``FILE``.
+
 ``--check FILE.md`` measures instead how well the constants in use predict: direct and
 fft on 1024x1024 and 2048x2048 float32 images with kernels from 3x3 to 127x127 (and
 rank-1 Gaussians), modelled and measured, the backend ``"auto"`` picks and its time
@@ -202,6 +207,40 @@ def check(repeat: int = 3, sizes=(1024, 2048), sides=(3, 5, 7, 11, 15, 19, 23, 2
     return rows
 
 
+def measure_speedups(threads: int, rounds: int = 9, repeat: int = 3, size: int = 1024, k: int = 19) -> dict:
+    """Wall-time speedup of ``direct`` and ``fft`` on ``threads`` threads over one, where the choice is close.
+
+    ``size x size`` float32 with a ``k x k`` kernel, ``padding="same"`` (the crossover of the
+    one-thread model on 1024 and 2048 images); one thread and ``threads`` threads alternate,
+    each the best of ``repeat`` calls, and each speedup is the median of ``rounds`` ratios.
+    """
+    rng = np.random.default_rng(0)
+    img = rng.random((size, size), dtype=np.float32)
+    kernel = rng.random((k, k), dtype=np.float32)
+    out = {"threads": threads, "image": f"{size}x{size} float32", "kernel": f"{k}x{k}, same"}
+    for backend in ("direct", "fft"):
+
+        def call(backend=backend):
+            fastconv.convolve2d(img, kernel, padding="same", backend=backend)
+
+        call()
+        ratios = []
+        for _ in range(rounds):
+            times = []
+            for n in (1, threads):
+                numba.set_num_threads(n)
+                best = math.inf
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    call()
+                    best = min(best, time.perf_counter() - t0)
+                times.append(best)
+            ratios.append(times[0] / times[1])
+        out[backend] = float(np.median(ratios))
+    numba.set_num_threads(1)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -217,9 +256,23 @@ def main(argv=None) -> int:
         metavar="MD",
         help="instead of measuring the constants, compare the model with measured times and write a Markdown table",
     )
+    parser.add_argument(
+        "--speedups-into",
+        type=Path,
+        metavar="JSON",
+        help="only measure the speedups on Numba's threads and write them into this existing cost file",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    threads = numba.config.NUMBA_NUM_THREADS
+    if args.speedups_into is not None:
+        data = json.loads(args.speedups_into.read_text())
+        data["speedup"] = measure_speedups(threads)
+        args.speedups_into.write_text(json.dumps(data, indent=2) + "\n")
+        print(json.dumps(data["speedup"]))
+        print(f"wrote {args.speedups_into}")
+        return 0
     numba.set_num_threads(1)
     if args.check is not None:
         rows = check(args.repeat)
@@ -242,6 +295,7 @@ def main(argv=None) -> int:
         "runs": [{key: r[key] for key in r} for r in runs],
         "versions": {"numpy": np.__version__, "numba": numba.__version__, "python": sys.version.split()[0]},
         "seconds": seconds,
+        "speedup": measure_speedups(threads),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")

@@ -16,7 +16,11 @@ times, the time of
   1-D transform's overhead), with the block size that minimises this
   (:func:`fft_block`);
 
-and returns the name of the cheapest.  Integer results always go to
+each divided by the backend's speedup on the threads the call will use
+(:func:`speedup`: Amdahl's law, from the speedup measured at the calibration's
+thread count; ``direct``'s row blocks share out well, the FFT of an image that
+is one block hardly does, which moves the crossover to larger kernels on more
+threads), and returns the name of the cheapest.  Integer results always go to
 ``direct`` (exact; the FFT rounds), whatever the model says: a float ``dtype=``
 is how a caller asks for a float (possibly FFT) computation of integer inputs.
 
@@ -94,6 +98,27 @@ def _load(path: str) -> dict:
 def costs() -> dict:
     """The per-operation times in seconds, by name (see :data:`_KEYS`)."""
     return _load(str(costs_path()))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_speedups(path: str) -> dict | None:
+    return json.loads(Path(path).read_text()).get("speedup")
+
+
+def speedup(backend: str, threads: int) -> float:
+    """The modelled speedup of ``backend`` (``"direct"`` or ``"fft"``) on ``threads`` threads over one.
+
+    The cost file's ``speedup`` entry holds the speedups measured on ``n0`` threads
+    (``python -m benches.calibrate``); the parallel share ``p = (1 - 1/S) * n0/(n0 - 1)``
+    (Amdahl's law, clipped to [0, 1]) gives ``1 / ((1 - p) + p/threads)``.  Without the
+    entry, or on one thread, 1.
+    """
+    measured = _load_speedups(str(costs_path()))
+    if threads <= 1 or not measured or measured.get("threads", 1) <= 1:
+        return 1.0
+    n0, s0 = measured["threads"], measured[backend]
+    p = min(1.0, max(0.0, (1 - 1 / s0) * n0 / (n0 - 1)))
+    return 1 / ((1 - p) + p / threads)
 
 
 def _fast_length(n: int) -> int:
@@ -249,11 +274,15 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         return "direct"
-    t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
-    t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype)
+    from ._loops import threads
+
+    n = threads.workers(math.prod(out_shape) * k_shape[0] * k_shape[1] + math.prod(x_shape_chw))
+    s_direct = speedup("direct", n)
+    t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
+    t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / speedup("fft", n)
     if t_fft >= t_direct:
         return "direct"
     if kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype):
-        if separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) <= t_fft:
+        if separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct <= t_fft:
             return "direct"
     return "fft"

@@ -206,6 +206,42 @@ def test_costs_file(tmp_path, monkeypatch):
         _method.costs()
 
 
+def test_speedups_move_the_choice_with_the_thread_count(tmp_path, monkeypatch):
+    """The model divides each backend's time by its Amdahl speedup on the threads the call uses."""
+    import json
+
+    import numba
+
+    from fastconv._loops import threads
+
+    data = json.loads(_method.DEFAULT_COSTS.read_text())
+    data["speedup"] = {"threads": 2, "direct": 1.8, "fft": 1.0}
+    path = tmp_path / "costs.json"
+    path.write_text(json.dumps(data))
+    monkeypatch.setenv("FASTCONV_COSTS", str(path))
+    # Amdahl by hand: p = (1 - 1/1.8) * 2/1 = 8/9 of direct runs in parallel; on 4 threads 1/(1/9 + 2/9) = 3
+    assert _method.speedup("direct", 1) == 1.0
+    assert _method.speedup("direct", 2) == pytest.approx(1.8)
+    assert _method.speedup("direct", 4) == pytest.approx(3.0)
+    assert _method.speedup("fft", 4) == 1.0
+    # a kernel size where the one-thread model prefers the FFT by less than 1.8x
+    shape, out = (1, 2048, 2048), (1, 2048, 2048)
+    k = next(
+        k
+        for k in range(5, 64, 2)
+        if 1
+        < _method.direct_time(shape, (k, k), (1, 1), (1, 1), (k // 2,) * 2, out, np.float32)
+        / _method.fft_time(shape, (k, k), (1, 1), (1, 1), (k // 2,) * 2, out, np.float32)
+        < 1.8
+    )
+    args = (shape, (k, k), (1, 1), (1, 1), (k // 2, k // 2), out, np.float32)
+    with threads.limit(1):
+        assert _method.choose(*args) == "fft"
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        with threads.limit(2):
+            assert _method.choose(*args) == "direct"
+
+
 def test_spectrum_once_per_block_size():
     rng = np.random.default_rng(10)
     img = rng.random((100, 100)).astype(np.float32)

@@ -1,0 +1,88 @@
+"""Does ``backend="auto"`` pick the faster backend on several threads? ``python -m benches.auto_threads``.
+
+Wall time of ``direct``, ``fft`` and ``auto`` on 1024x1024 and 2048x2048 float32
+images with random full-rank kernels from 11x11 to 47x47 (where the choice is
+close), ``padding="same"``, on Numba's threads (``NUMBA_NUM_THREADS``).  The three
+alternate call by call (each the best of 3 calls, the median of ``--rounds``
+rounds), so a slow spell of a shared machine falls on all three alike.  Prints a
+Markdown table (``--out`` writes it too): the backend ``auto`` runs and its time over
+the faster one's.  ``python -m benches.calibrate --check`` is the one-thread CPU-time
+counterpart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+import fastconv
+from benches.first_call import cpu
+from fastconv import _method
+
+SIZES = (1024, 2048)
+KERNELS = (11, 15, 19, 23, 27, 31, 47)
+
+
+def _best(f, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def rows(rounds: int = 7, repeat: int = 3) -> list[str]:
+    rng = np.random.default_rng(0)
+    out = [
+        "| image | kernel | direct ms | fft ms | auto ms | auto runs | auto / faster |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for n in SIZES:
+        img = rng.random((n, n), dtype=np.float32)
+        for k in KERNELS:
+            kernel = rng.random((k, k), dtype=np.float32)
+            calls = {
+                b: (lambda b=b, img=img, kernel=kernel: fastconv.convolve2d(img, kernel, padding="same", backend=b))
+                for b in ("direct", "fft", "auto")
+            }
+            for f in calls.values():
+                f()
+            times = {b: [] for b in calls}
+            for _ in range(rounds):
+                for b, f in calls.items():
+                    times[b].append(_best(f, repeat))
+            med = {b: float(np.median(v)) * 1e3 for b, v in times.items()}
+            p = k // 2
+            runs = _method.choose((1, n, n), (k, k), (1, 1), (1, 1), (p, p), (1, n, n), np.float32, kernel)
+            ratio = med["auto"] / min(med["direct"], med["fft"])
+            times_ms = f"{med['direct']:.2f} | {med['fft']:.2f} | {med['auto']:.2f}"
+            out.append(f"| {n}x{n} | {k}x{k} | {times_ms} | {runs} | {ratio:.2f} |")
+            print(out[-1], flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benches.auto_threads", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds, the median kept (default 7)")
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    args = parser.parse_args(argv)
+    header = (
+        f"Wall time on {numba.get_num_threads()} Numba threads ({cpu()}), float32, padding='same', "
+        f"direct/fft/auto alternating, median of {args.rounds} rounds of the best of 3 calls; "
+        f"cost constants from {_method.costs_path().name}."
+    )
+    print(header)
+    table = rows(args.rounds)
+    if args.out is not None:
+        args.out.write_text(header + "\n\n" + "\n".join(table) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
