@@ -77,13 +77,21 @@ _KEYS = (
 
 
 def costs_path() -> Path:
-    """The JSON file the constants are read from (see the module docstring)."""
+    """The JSON file the constants are read from (see the module docstring).
+
+    Whether the user's calibration file exists is looked up once per process (a
+    ``stat`` per lookup was most of a choice's time): a calibration written later
+    is read by the next process.
+    """
     env = os.environ.get("FASTCONV_COSTS")
     if env:
         return Path(env)
-    if USER_COSTS.is_file():
-        return USER_COSTS
-    return DEFAULT_COSTS
+    return _default_path()
+
+
+@functools.lru_cache(maxsize=1)
+def _default_path() -> Path:
+    return USER_COSTS if USER_COSTS.is_file() else DEFAULT_COSTS
 
 
 @functools.lru_cache(maxsize=1)
