@@ -41,6 +41,38 @@ MAX_EXTENT = 2**62
 _INT64 = np.dtype(np.int64)
 
 
+# --------------------------------------------------------------------------- outputs
+
+#: Outputs of at least this many bytes are placed by :func:`empty_apart`; smaller ones come from ``np.empty``.
+APART_BYTES = 1 << 16
+#: Level-1 data caches of x86-64 CPUs of either vendor map addresses 4096 bytes apart to one set
+#: (32 KiB 8-way or 48 KiB 12-way: 4 KiB per way).
+_WAY_BYTES = 4096
+
+
+def empty_apart(shape, dtype, near: np.ndarray) -> np.ndarray:
+    """``np.empty(shape, dtype)``, its first byte half a cache way (2048 bytes, mod 4096) from ``near``'s.
+
+    NumPy puts every large array at the same offset within a page, so an
+    output whose rows are as long as its input's (``padding="same"``, a row of
+    4096 bytes or a multiple) would have each output row in the L1 cache sets
+    of the input rows read for it: a register tile's 4 output rows and 8 input
+    rows then compete for 8 ways, and the loops run 15% slower (1024x1024
+    float32 5x5, measured).  Shifting the output by half a way puts its rows in
+    other sets whatever the row length.  The result is a C-contiguous,
+    64-byte-aligned view of a buffer 4096 bytes larger (``result.base``);
+    arrays under :data:`APART_BYTES` come from ``np.empty``.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes < APART_BYTES:
+        return np.empty(shape, dtype=dtype)
+    raw = np.empty(nbytes + _WAY_BYTES, dtype=np.uint8)
+    target = (near.ctypes.data + _WAY_BYTES // 2) % _WAY_BYTES // 64 * 64
+    shift = (target - raw.ctypes.data) % _WAY_BYTES
+    return raw[shift : shift + nbytes].view(dtype).reshape(shape)
+
+
 # --------------------------------------------------------------------------- geometry
 
 

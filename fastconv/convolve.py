@@ -159,10 +159,10 @@ def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:
     """
     direct_write = not plan.channels_moved and plan.result_dtype == plan.dtype
     if direct_write:
-        result = out if out is not None else np.empty(plan.result_shape, dtype=plan.dtype)
+        result = out if out is not None else _plan.empty_apart(plan.result_shape, plan.dtype, plan.x)
         raw = result.reshape(plan.out_shape)
     else:
-        raw = np.empty(plan.out_shape, dtype=plan.dtype)
+        raw = _plan.empty_apart(plan.out_shape, plan.dtype, plan.x)
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
     loops(plan.x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
     if plan.fill is not None:  # a nonzero cval: the outputs touching the padding from the padded image

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastconv
+from fastconv import _plan
 from tests.reference import correlate2d_loop
 
 scipy_ndimage = pytest.importorskip("scipy.ndimage")
@@ -190,3 +191,18 @@ def test_a_kernel_that_passed_the_bound_once_is_checked_again_on_larger_values()
     u = np.full((4, 4), 255, np.uint8)
     for _ in range(2):
         np.testing.assert_array_equal(fastconv.convolve2d(u, k), np.full((3, 3), 1020))
+
+
+def test_large_outputs_sit_half_a_cache_way_from_the_input():
+    # rows as long as the input's would otherwise share the input rows' L1 sets (see _plan.empty_apart)
+    x = np.zeros((512, 512), np.float32)
+    for shape, dtype in (((512, 512), np.float32), ((3, 512, 512), np.float64), ((128, 300), np.int16)):
+        a = _plan.empty_apart(shape, dtype, x)
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        assert a.ctypes.data % 64 == 0
+        assert 2048 - 64 < (a.ctypes.data - x.ctypes.data) % 4096 <= 2048
+    small = _plan.empty_apart((8, 8), np.float32, x)
+    assert small.shape == (8, 8) and small.base is None
+    out = fastconv.convolve2d(x, np.ones((5, 5), np.float32), padding="same")
+    assert 2048 - 64 < (out.ctypes.data - x.ctypes.data) % 4096 <= 2048
+    np.testing.assert_array_equal(out[2:-2, 2:-2], 0)

@@ -212,35 +212,43 @@ def _inplace_3x3_s2(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
 def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     """Row blocks ``t0 <= t < t1`` of a float32 kernel at stride and dilation 1: register tiles, read in place.
 
-    The interior goes through :func:`tile_region`; border outputs from small
-    zero-padded copies of the input they read (:func:`_padded_block`).
+    The interior goes through :func:`tile_region`.  Outputs whose window
+    reaches into the padding come from small zero-padded copies of the input
+    they read (:func:`_padded_tiles`): whole rows at the top and bottom, and a
+    strip a tile wide (or the padding's width, if larger) at each side, whose
+    copy buffers are made once per call.  The interior starts where the strips
+    end, so no output is computed twice.
     """
     C, H, W = x.shape
     _, OH, OW = out.shape
     kh, kw = k.shape
     i_lo, i_hi = _interior(OH, H, kh, 1, 1, pt)
     j_lo, j_hi = _interior(OW, W, kw, 1, 1, pl)
-    n_in = j_hi - j_lo
     n_blocks = (OH + _ROWS - 1) // _ROWS
     zero = np.int64(0)  # not the literal 0: one compiled signature of the callees, not one per constant
+    # side strips [0, jl) and [jr, OW): at least a tile wide where the output allows
+    jl = min(OW, max(j_lo, TILE_COLS)) if j_lo > 0 else zero
+    jr = max(jl, min(j_hi, OW - TILE_COLS)) if j_hi < OW else OW
+    left = np.zeros((_ROWS + kh - 1, jl + kw - 1), dtype=x.dtype)
+    right = np.zeros((_ROWS + kh - 1, OW - jr + kw - 1), dtype=x.dtype)
     for t in range(t0, t1):
         c, i0, i1 = _block_of(t, n_blocks, OH)
         xc = x[c]
         oc = out[c]
         ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
-        if n_in <= 0 or ib0 >= ib1:
+        if j_hi <= j_lo or ib0 >= ib1:
             _padded_block(xc, k, pt, pl, oc, i0, i1, zero, OW)
             continue
-        # border regions at least a tile wide/tall where the output allows (overlaps are harmless)
+        # top and bottom rows at least a tile tall where the block allows (overlaps are harmless)
         if i0 < ib0:
             _padded_block(xc, k, pt, pl, oc, i0, min(i1, max(ib0, i0 + TILE_ROWS)), zero, OW)
         if ib1 < i1:
             _padded_block(xc, k, pt, pl, oc, max(i0, min(ib1, i1 - TILE_ROWS)), i1, zero, OW)
-        if j_lo > 0:
-            _padded_block(xc, k, pt, pl, oc, ib0, ib1, zero, min(OW, max(j_lo, TILE_COLS)))
-        if j_hi < OW:
-            _padded_block(xc, k, pt, pl, oc, ib0, ib1, max(0, min(j_hi, OW - TILE_COLS)), OW)
-        tile_region(xc, k, ib0 - pt, j_lo - pl, oc, ib0, ib1, j_lo, j_hi)
+        if jl > 0:
+            _padded_tiles(xc, k, pt, pl, oc, ib0, ib1, zero, jl, left)
+        if jr < OW:
+            _padded_tiles(xc, k, pt, pl, oc, ib0, ib1, jr, OW, right)
+        tile_region(xc, k, ib0 - pt, jl - pl, oc, ib0, ib1, jl, jr)
 
 
 @jit()
@@ -289,23 +297,35 @@ def _inplace_rows(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
 def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1):
     """Outputs ``[i0, i1) x [j0, j1)`` of one channel from a zero-padded copy of the input they read (float32 tiles).
 
-    Stride and dilation 1.  The copy (``i1 - i0 + kh - 1`` rows of
-    ``j1 - j0 + kw - 1`` columns) lets outputs whose window reaches into the
-    padding run without bounds checks, through the register tiles
-    (:func:`tile_region`).
+    Stride and dilation 1; the copy is made here (see :func:`_padded_tiles`).
+    """
+    kh, kw = k.shape
+    buf = np.zeros((i1 - i0 + kh - 1, j1 - j0 + kw - 1), dtype=xc.dtype)
+    _padded_tiles(xc, k, pt, pl, oc, i0, i1, j0, j1, buf)
+
+
+@jit()
+def _padded_tiles(xc, k, pt, pl, oc, i0, i1, j0, j1, buf):
+    """Outputs ``[i0, i1) x [j0, j1)`` of one channel through a zero-padded copy ``buf`` of the input they read.
+
+    Stride and dilation 1.  ``buf`` has ``j1 - j0 + kw - 1`` columns and at
+    least ``i1 - i0 + kh - 1`` rows; its columns outside the input must be zero
+    (they are never written here, so a buffer may serve every call with the
+    same columns), its rows outside the input are zeroed.  The copy lets
+    outputs whose window reaches into the padding run without bounds checks,
+    through the register tiles (:func:`tile_region`).
     """
     H, W = xc.shape
     kh, kw = k.shape
-    buf = np.zeros((i1 - i0 + kh - 1, j1 - j0 + kw - 1), dtype=xc.dtype)
     c0 = j0 - pl  # input column of buf[:, 0]
     s0, s1 = max(0, c0), min(W, c0 + buf.shape[1])
-    for u in range(buf.shape[0]):
+    for u in range(i1 - i0 + kh - 1):
         y = i0 - pt + u
         if 0 <= y < H:
-            src = xc[y]
-            dst = buf[u]
-            for s in range(s0, s1):
-                dst[s - c0] = src[s]
+            if s0 < s1:
+                buf[u, s0 - c0 : s1 - c0] = xc[y, s0:s1]
+        else:
+            buf[u, :] = 0
     zero = np.int64(0)  # not the literal 0 (see _inplace_tiles)
     tile_region(buf, k, zero, zero, oc, i0, i1, j0, j1)
 
