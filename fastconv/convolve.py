@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _fft, _method, _plan
 from . import _validation as v
-from ._loops import correlate2d, reference
+from ._loops import correlate2d, reference, threads
 
 #: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs the one of least
 #: modelled time, ``"direct"`` or ``"fft"`` (see :mod:`fastconv._method`); integer results always
@@ -18,6 +18,9 @@ BACKENDS = {
     "direct": correlate2d.direct,
     "fft": _fft.fft,
 }
+
+
+_ONE, _ZERO, _CONSTANT, _AUTO = 1, 0, "constant", "auto"
 
 
 def convolve2d(
@@ -135,10 +138,32 @@ def convolve2d(
     >>> fastconv.convolve2d(img, np.ones((2, 2)), out=out) is out
     True
     """
-    plan = None
-    if backend == "auto" and out is None:  # the common call, planned in a few attribute checks
+    plan = key = None
+    if (
+        out is None
+        and dtype is None
+        and type(img) is np.ndarray
+        and type(k) is np.ndarray
+        and type(stride) is int
+        and type(padding) is int
+        # the defaults themselves (a small int and a string literal are one object in CPython): any other
+        # value, equal or not, goes the long way
+        and dilation is _ONE
+        and flip is False
+        and pad_mode is _CONSTANT
+        and cval is _ZERO
+        and backend is _AUTO
+    ):  # the common call: a small one planned before runs at once, else it is planned in a few attribute checks
+        kd = k.dtype
+        key = (img.dtype, kd, img.shape, k.shape, stride, padding, k.tobytes() if kd.kind != "f" and k.size <= 64 else 0)
+        small = _SMALL.get(key)
+        if small is not None:
+            result = small(img, k)
+            if result is not None:
+                return result
         plan = _plan.quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if plan is None:
+        key = None
         v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
         plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if backend == "auto":
@@ -147,7 +172,66 @@ def convolve2d(
         )
     if out is not None:
         v.check_out(out, plan.result_shape, plan.result_dtype, (("img", img), ("k", k)))
-    return run(plan, BACKENDS[backend], out)
+    result = run(plan, BACKENDS[backend], out)
+    if key is not None and backend == "direct":
+        _remember(key, plan)
+    return result
+
+
+#: Small common calls planned before, by :func:`convolve2d`'s key (dtypes, shapes, stride, padding and an
+#: integer kernel's bytes): a function of ``(img, k)`` that computes the call, or returns None when the
+#: arrays' layout is not the one planned (see :func:`_remember`).
+_SMALL: dict = {}
+_SMALL_ENTRIES = 256
+
+
+def _remember(key, plan: _plan.Plan) -> None:
+    """Keep a small direct call (one planned by :func:`fastconv._plan.quick`) for the next call with ``key``.
+
+    A call of less than :data:`fastconv._loops.threads.SERIAL_WORK` spends
+    more time planning than computing (3x3 images: several microseconds of
+    Python around a kernel call of less than one).  What the plan and
+    :func:`fastconv._loops.correlate2d.prepare` decide from the key (the block
+    function, the geometry, the dtypes, an integer kernel converted to its
+    lanes) is kept, and the next call with the same key only checks the
+    arrays' layout, allocates the result and calls the block function.
+    Integer results are kept only when the image dtype's range bounds every
+    sum (:func:`fastconv._validation.bound_by_range`): then no image of that
+    dtype needs the overflow check.
+    """
+    img_dtype = key[0]
+    if plan.fill is not None or plan.channels_moved or plan.result_dtype != plan.dtype:
+        return
+    integer = plan.dtype.kind in "iu"
+    if integer and (type(key[-1]) is not bytes or not v.bound_by_range(img_dtype, plan.kern, plan.result_dtype)):
+        return
+    if getattr(threads._state, "every_call_parallel", False):
+        return
+    x, acc = plan.x, plan.kern.dtype
+    (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
+    out_shape, result_shape, dtype = plan.out_shape, plan.result_shape, plan.dtype
+    probe = np.empty(out_shape, dtype=dtype)  # prepare reads its shape and dtype only
+    kernel, k_args, n_blocks, work = correlate2d.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, probe)
+    if work >= threads.SERIAL_WORK or len(k_args) != 1:
+        return
+    x_dtype = x.dtype
+    convert = x_dtype != img_dtype
+    fixed = k_args[0].copy() if integer else None  # converted from this kernel's values (in the key)
+    k_as_is = key[1] == acc
+
+    def small(img, k):
+        flags, k_flags = img.flags, k.flags
+        if not (flags.c_contiguous and flags.aligned and k_flags.c_contiguous and k_flags.aligned):
+            return None
+        xs = img.astype(x_dtype) if convert else img
+        kern = fixed if fixed is not None else k if k_as_is else k.astype(acc)
+        result = np.empty(result_shape, dtype=dtype)
+        kernel(xs[None], kern, sh, sw, dh, dw, pt, pl, result[None], 0, n_blocks)
+        return result
+
+    if len(_SMALL) >= _SMALL_ENTRIES:
+        _SMALL.clear()
+    _SMALL[key] = small
 
 
 def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:

@@ -206,3 +206,63 @@ def test_large_outputs_sit_half_a_cache_way_from_the_input():
     out = fastconv.convolve2d(x, np.ones((5, 5), np.float32), padding="same")
     assert 2048 - 64 < (out.ctypes.data - x.ctypes.data) % 4096 <= 2048
     np.testing.assert_array_equal(out[2:-2, 2:-2], 0)
+
+
+def _refuse_planning(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a repeated small call was planned again")
+
+    monkeypatch.setattr(_plan, "quick", refuse)
+    monkeypatch.setattr(_plan, "correlate", refuse)
+
+
+@pytest.mark.parametrize("img_dtype", _COMMON)
+@pytest.mark.parametrize("k_dtype", ["int64", "float32", "uint8"])
+def test_a_repeated_small_call_runs_its_kept_plan_on_new_values(monkeypatch, img_dtype, k_dtype):
+    rng = np.random.default_rng(11)
+    geometries = [((9, 11), (3, 3), 1, 0), ((12, 7), (2, 5), 2, 1), ((6, 6), (1, 1), 1, 3)]
+    kernels = {g: rng.integers(-4, 5, g[1]).astype(k_dtype) for g in geometries}
+    for shape, k_shape, stride, padding in geometries:  # planned once, kept
+        fastconv.convolve2d(rng.integers(0, 100, shape).astype(img_dtype), kernels[shape, k_shape, stride, padding], stride, padding)
+    integer_k = np.dtype(k_dtype).kind in "iu"
+    if not (img_dtype == "int64" and integer_k):  # an int64 image's sums need the overflow check every call
+        _refuse_planning(monkeypatch)
+    for _ in range(3):
+        for g in geometries:
+            shape, k_shape, stride, padding = g
+            img = rng.integers(0, 100, shape).astype(img_dtype)
+            # an integer kernel is kept with its values: the same values in a new array; a float one with any
+            k = kernels[g].copy() if integer_k else rng.normal(size=k_shape).astype(k_dtype)
+            got = fastconv.convolve2d(img, k, stride, padding)
+            want = correlate2d_loop(img, k, stride=(stride, stride), pad=((padding, padding), (padding, padding)))
+            scale = 100 * float(np.abs(k.astype(np.float64)).sum())  # float32 rounding of sums up to this size
+            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6, atol=1e-6 * scale)
+
+
+def test_a_kept_small_call_follows_a_kernel_changed_in_place():
+    img = np.arange(30, dtype=np.int64).reshape(5, 6)
+    k = np.array([[0, 1, 0]], np.int64)  # sum |k| = 1: an int64 image's range bounds it, so the call is kept
+    shift = k.copy()
+    fastconv.convolve2d(img, k)
+    k[0] = [1, 0, 0]  # new values in the same array: planned again (an integer kernel's bytes are in the key)
+    np.testing.assert_array_equal(fastconv.convolve2d(img, k), correlate2d_loop(img, k))
+    # and the plan kept for the first values still holds those values, not the array's new ones
+    np.testing.assert_array_equal(fastconv.convolve2d(img, shift.copy()), correlate2d_loop(img, shift))
+    with pytest.raises(OverflowError):
+        fastconv.convolve2d(np.full((5, 6), 2**62, np.int64), np.array([[0, 2, 0]], np.int64))
+    zero = np.zeros((1, 3), np.int64)  # bounded by any range: kept, and summed in int64 from the kernel as given
+    fastconv.convolve2d(img, zero)
+    zero[0, 0] = 1
+    np.testing.assert_array_equal(fastconv.convolve2d(img, np.zeros((1, 3), np.int64)), np.zeros((5, 4)))
+
+
+def test_a_kept_small_call_with_another_layout_is_planned_again():
+    rng = np.random.default_rng(3)
+    k = rng.normal(size=(3, 3)).astype(np.float32)
+    img = rng.normal(size=(8, 9)).astype(np.float32)
+    fastconv.convolve2d(img, k)
+    big = rng.normal(size=(16, 18)).astype(np.float32)
+    for other in (big[::2, ::2], np.asfortranarray(img), big[:8, :9]):
+        assert other.shape == img.shape and not other.flags.c_contiguous
+        np.testing.assert_allclose(fastconv.convolve2d(other, k), correlate2d_loop(other, k), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fastconv.convolve2d(img, np.asfortranarray(k)), correlate2d_loop(img, k), rtol=1e-5, atol=1e-5)

@@ -720,7 +720,9 @@ def _integer_kernel(x, k):
     if found is None:
         if len(_ARITHMETIC) >= _ARITHMETIC_ENTRIES:
             _ARITHMETIC.clear()
-        found = _ARITHMETIC[key] = _integer_arithmetic(x, k)
+        kern, narrow = _integer_arithmetic(x, k)
+        # kept by value: never the caller's array, which may change after this call
+        found = _ARITHMETIC[key] = (kern.copy() if kern is k else kern), narrow
     return found
 
 
@@ -795,6 +797,19 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     is exact (see :func:`_exact_float_kernel`), else in int64.  Calls of less than
     :data:`fastconv._loops.threads.SERIAL_WORK` (multiply-adds plus input values) run on the calling thread only.
     """
+    kernel, k_args, n_blocks, work = prepare(x, k, sh, sw, dh, dw, pt, pl, out)
+    run(kernel, (x, *k_args, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
+
+
+def prepare(x, k, sh, sw, dh, dw, pt, pl, out):
+    """What :func:`direct` runs for these arrays: ``(kernel, k_args, n_blocks, work)``.
+
+    ``kernel(x, *k_args, sh, sw, dh, dw, pt, pl, out, t0, t1)`` computes blocks
+    ``[t0, t1)`` of ``n_blocks``; ``work`` goes to
+    :func:`fastconv._loops.threads.run`.  The choice depends on the arrays'
+    dtypes and shapes, the geometry and, for integer results and the separable
+    path, the kernel's values.
+    """
     narrow = False
     if out.dtype.kind in "iu":
         k, narrow = _integer_kernel(x, k)
@@ -803,8 +818,5 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     if work >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
         factors = _separable_factors(k) if k.dtype.kind == "f" else None
         if factors is not None:
-            n_blocks = C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS)
-            run(_direct_separable, (x, k, *factors, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
-            return
-    kernel = _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow)
-    run(kernel, (x, k, sh, sw, dh, dw, pt, pl, out), C * ((OH + _ROWS - 1) // _ROWS), work)
+            return _direct_separable, (k, *factors), C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS), work
+    return _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (k,), C * ((OH + _ROWS - 1) // _ROWS), work
