@@ -155,7 +155,15 @@ def convolve2d(
         and backend is _AUTO
     ):  # the common call: a small one planned before runs at once, else it is planned in a few attribute checks
         kd = k.dtype
-        key = (img.dtype, kd, img.shape, k.shape, stride, padding, k.tobytes() if kd.kind != "f" and k.size <= 64 else 0)
+        key = (
+            img.dtype,
+            kd,
+            img.shape,
+            k.shape,
+            stride,
+            padding,
+            k.tobytes() if kd.kind != "f" and k.size <= 64 else 0,
+        )
         small = _SMALL.get(key)
         if small is not None:
             result = small(img, k)

@@ -223,7 +223,9 @@ def test_a_repeated_small_call_runs_its_kept_plan_on_new_values(monkeypatch, img
     geometries = [((9, 11), (3, 3), 1, 0), ((12, 7), (2, 5), 2, 1), ((6, 6), (1, 1), 1, 3)]
     kernels = {g: rng.integers(-4, 5, g[1]).astype(k_dtype) for g in geometries}
     for shape, k_shape, stride, padding in geometries:  # planned once, kept
-        fastconv.convolve2d(rng.integers(0, 100, shape).astype(img_dtype), kernels[shape, k_shape, stride, padding], stride, padding)
+        fastconv.convolve2d(
+            rng.integers(0, 100, shape).astype(img_dtype), kernels[shape, k_shape, stride, padding], stride, padding
+        )
     integer_k = np.dtype(k_dtype).kind in "iu"
     if not (img_dtype == "int64" and integer_k):  # an int64 image's sums need the overflow check every call
         _refuse_planning(monkeypatch)
@@ -265,4 +267,6 @@ def test_a_kept_small_call_with_another_layout_is_planned_again():
     for other in (big[::2, ::2], np.asfortranarray(img), big[:8, :9]):
         assert other.shape == img.shape and not other.flags.c_contiguous
         np.testing.assert_allclose(fastconv.convolve2d(other, k), correlate2d_loop(other, k), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(fastconv.convolve2d(img, np.asfortranarray(k)), correlate2d_loop(img, k), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        fastconv.convolve2d(img, np.asfortranarray(k)), correlate2d_loop(img, k), rtol=1e-5, atol=1e-5
+    )
