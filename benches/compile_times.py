@@ -9,7 +9,9 @@ the longest compile event including its callees (``with callees``).  Numba's own
 helpers (``arrayobj.impl`` and the like) appear under their module's name.
 
 Calls: ``uint8``, the seed's 200x200 uint8 image with kernel1; ``float32``, a 200x200
-float32 image with a 3x3 kernel; ``conv2d``, a batch-1 32x32x3 -> 16 layer, float32.
+float32 image with a 3x3 kernel; ``conv2d``, a batch-1 32x32x3 -> 16 layer, float32;
+``precompile-DTYPE`` (e.g. ``precompile-float32``), what ``fastconv precompile`` compiles for
+that image dtype.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ if sys.argv[1] == "uint8":
     fastconv.convolve2d(img, np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]))
 elif sys.argv[1] == "float32":
     fastconv.convolve2d(rng.random((200, 200), dtype=np.float32), rng.random((3, 3), dtype=np.float32))
+elif sys.argv[1].startswith("precompile-"):
+    from fastconv.precompile import precompile
+
+    precompile([sys.argv[1].split("-", 1)[1]])
 else:
     x = rng.random((1, 32, 32, 3), dtype=np.float32)
     fastconv.conv2d(x, rng.random((3, 3, 3, 16), dtype=np.float32), padding="same")
@@ -71,8 +77,8 @@ for name, (n, own, total) in sorted(table.items(), key=lambda kv: -kv[1][1]):
 
 def main(argv=None) -> int:
     which = (argv or sys.argv[1:] or ["uint8"])[0]
-    if which not in ("uint8", "float32", "conv2d"):
-        print(f"error: unknown call {which!r} (uint8, float32 or conv2d)", file=sys.stderr)
+    if which not in ("uint8", "float32", "conv2d") and not which.startswith("precompile-"):
+        print(f"error: unknown call {which!r} (uint8, float32, conv2d or precompile-DTYPE)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="fastconv-cache-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)

@@ -76,7 +76,10 @@ def _guard_template(args, t0, t1):
 
 def _drive_template(args, status):
     for t in prange(len(status)):
-        status[t] = _GUARD(args, t, t + 1)  # noqa: F821
+        # block indices as the int64 of a plain call (a prange index is unsigned): one compiled
+        # signature of the block function for both
+        i = np.int64(t)
+        status[t] = _GUARD(args, i, i + 1)  # noqa: F821
 
 
 _drivers: dict = {}
@@ -87,7 +90,7 @@ _copies: list = []  # every function made by _copy, for fastconv.precompile's ca
 def _copy(template, name: str, names: dict, **options):
     """``template`` compiled as a function called ``name`` whose globals include ``names``."""
     code = template.__code__.replace(co_name=name, co_qualname=name)
-    glb = {"__name__": __name__, "__builtins__": __builtins__, "prange": prange, **names}
+    glb = {"__name__": __name__, "__builtins__": __builtins__, "prange": prange, "np": np, **names}
     made = jit(**options)(types.FunctionType(code, glb, name))
     _copies.append(getattr(made, "dispatcher", made))  # the dispatcher behind a one-at-a-time wrapper
     return made
