@@ -4,9 +4,9 @@
 (one output value, so the arithmetic is nothing):
 
 - ``fastconv``: ``fastconv.convolve2d`` (what a user calls);
-- ``fastconv loops``: the ``direct`` backend given prepared arrays
-  (:func:`fastconv._loops.correlate2d.direct`: the arithmetic choice, the path choice, the
-  compiled call), so that ``fastconv`` minus it is the front end's validation and planning;
+- ``fastconv loops``: the compiled block function alone, called with the arrays and the
+  kernel as :func:`fastconv._loops.correlate2d.prepare` chose them (Numba's dispatch and the
+  loop), so that ``fastconv`` minus it is the Python around the loop;
 - ``cv2.filter2D``: OpenCV on the same input (``CV_32F`` result, zero border, as in
   ``benches/peers.py``).
 
@@ -46,8 +46,10 @@ def _loops(img, k):
 
     dtype = np.int64 if img.dtype.kind in "iu" else np.float32
     x = img[np.newaxis]
+    kern = k.astype(dtype)
     out = np.empty((1, 1, 1), dtype=dtype)
-    return lambda: correlate2d.direct(x, k, 1, 1, 1, 1, 0, 0, out), lambda r: out[0]
+    block, k_args, n_blocks, _ = correlate2d.prepare(x, kern, 1, 1, 1, 1, 0, 0, out)
+    return lambda: block(x, *k_args, 1, 1, 1, 1, 0, 0, out, 0, n_blocks), lambda r: out[0]
 
 
 def _cv2(img, k):

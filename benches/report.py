@@ -331,8 +331,9 @@ def latency_lines(table) -> list[str]:
     )
     if loops is not None and whole is not None:
         lines += [
-            f"`fastconv loops` is the `direct` backend given prepared arrays: of fastconv's {fmt_time(whole)} per "
-            f"float32 call, {fmt_time(whole - loops)} is the front end (validation, dtype rules, allocation).",
+            f"`fastconv loops` is the compiled loop alone (Numba's dispatch included): of fastconv's "
+            f"{fmt_time(whole)} per float32 call, {fmt_time(whole - loops)} is the Python around it (the kept "
+            "plan's lookup, the layout checks, the result's allocation).",
             "",
         ]
     return lines
