@@ -215,8 +215,8 @@ def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     The interior goes through :func:`tile_region`.  Outputs whose window
     reaches into the padding come from small zero-padded copies of the input
     they read (:func:`_padded_tiles`): whole rows at the top and bottom, and a
-    strip a tile wide (or the padding's width, if larger) at each side, whose
-    copy buffers are made once per call.  The interior starts where the strips
+    strip a tile wide (or the padding's width, if larger) at each side; the
+    three copy buffers are made once per call.  The interior starts where the strips
     end, so no output is computed twice.
     """
     C, H, W = x.shape
@@ -231,19 +231,20 @@ def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     jr = max(jl, min(j_hi, OW - TILE_COLS)) if j_hi < OW else OW
     left = np.zeros((_ROWS + kh - 1, jl + kw - 1), dtype=x.dtype)
     right = np.zeros((_ROWS + kh - 1, OW - jr + kw - 1), dtype=x.dtype)
+    whole = np.zeros((_ROWS + kh - 1, OW + kw - 1), dtype=x.dtype)  # rows at the top and bottom
     for t in range(t0, t1):
         c, i0, i1 = _block_of(t, n_blocks, OH)
         xc = x[c]
         oc = out[c]
         ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
         if j_hi <= j_lo or ib0 >= ib1:
-            _padded_block(xc, k, pt, pl, oc, i0, i1, zero, OW)
+            _padded_tiles(xc, k, pt, pl, oc, i0, i1, zero, OW, whole)
             continue
         # top and bottom rows at least a tile tall where the block allows (overlaps are harmless)
         if i0 < ib0:
-            _padded_block(xc, k, pt, pl, oc, i0, min(i1, max(ib0, i0 + TILE_ROWS)), zero, OW)
+            _padded_tiles(xc, k, pt, pl, oc, i0, min(i1, max(ib0, i0 + TILE_ROWS)), zero, OW, whole)
         if ib1 < i1:
-            _padded_block(xc, k, pt, pl, oc, max(i0, min(ib1, i1 - TILE_ROWS)), i1, zero, OW)
+            _padded_tiles(xc, k, pt, pl, oc, max(i0, min(ib1, i1 - TILE_ROWS)), i1, zero, OW, whole)
         if jl > 0:
             _padded_tiles(xc, k, pt, pl, oc, ib0, ib1, zero, jl, left)
         if jr < OW:
@@ -291,17 +292,6 @@ def _inplace_rows(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
         ib0, ib1 = _block_border(xc, k, oc, i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
         for r in range(ib0, ib1):
             _interior_row(xc, k, r * sh - pt, dh, dw, j_lo - pl, oc[r, j_lo:j_hi], acc)
-
-
-@jit()
-def _padded_block(xc, k, pt, pl, oc, i0, i1, j0, j1):
-    """Outputs ``[i0, i1) x [j0, j1)`` of one channel from a zero-padded copy of the input they read (float32 tiles).
-
-    Stride and dilation 1; the copy is made here (see :func:`_padded_tiles`).
-    """
-    kh, kw = k.shape
-    buf = np.zeros((i1 - i0 + kh - 1, j1 - j0 + kw - 1), dtype=xc.dtype)
-    _padded_tiles(xc, k, pt, pl, oc, i0, i1, j0, j1, buf)
 
 
 @jit()
