@@ -189,7 +189,15 @@ def run(kernel, args, n_blocks: int, work: int) -> None:
     status = np.zeros(n_blocks, dtype=np.uint8)
     if threading.current_thread() is not threading.main_thread():
         _state_off_main[0] = time.monotonic()
-    _driver(kernel)(args, status)
+    drive = _driver(kernel)
+    # blocks handed out one at a time, not split into one equal share per thread up front: a
+    # thread the OS or the host slows down then holds back only its current block
+    chunk = numba.get_parallel_chunksize()
+    numba.set_parallel_chunksize(1)
+    try:
+        drive(args, status)
+    finally:
+        numba.set_parallel_chunksize(chunk)
     failed = np.flatnonzero(status)
     if failed.size:
         t = int(failed[0])
