@@ -397,6 +397,12 @@ for _i in _COMMON_DTYPES:
         _result, _acc = dtypes(_i, _k)
         _QUICK_TYPES[_i, _k] = (_result, _acc, _loop_input_dtype(_i, _acc))
 
+
+def common_dtypes(img_dtype: np.dtype, k_dtype: np.dtype) -> bool:
+    """True for the image and kernel dtypes of a common call (native 8- to 64-bit integers, float32, float64)."""
+    return (img_dtype, k_dtype) in _QUICK_TYPES
+
+
 #: Small integer kernels for which an image dtype's range alone settles the overflow bound
 #: (:func:`fastconv._validation.bound_by_range`): a repeated call skips the bound.
 _BOUND_BY_RANGE: set = set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
@@ -145,7 +147,7 @@ def convolve2d(
         and type(img) is np.ndarray
         and type(k) is np.ndarray
         and type(stride) is int
-        and type(padding) is int
+        and (type(padding) is int or type(padding) is str)
         # the defaults themselves (a small int and a string literal are one object in CPython): any other
         # value, equal or not, goes the long way
         and dilation is _ONE
@@ -169,9 +171,9 @@ def convolve2d(
             result = small(img, k)
             if result is not None:
                 return result
-        plan = _plan.quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
+        if type(padding) is int:
+            plan = _plan.quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if plan is None:
-        key = None
         v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
         plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
     if backend == "auto":
@@ -194,7 +196,7 @@ _SMALL_ENTRIES = 256
 
 
 def _remember(key, plan: _plan.Plan) -> None:
-    """Keep a small direct call (one planned by :func:`fastconv._plan.quick`) for the next call with ``key``.
+    """Keep a small direct common call (2-D arrays, int stride, int or word padding) for the next call with ``key``.
 
     A call of less than :data:`fastconv._loops.threads.SERIAL_WORK` spends
     more time planning than computing (3x3 images: several microseconds of
@@ -208,19 +210,21 @@ def _remember(key, plan: _plan.Plan) -> None:
     dtype needs the overflow check.
     """
     img_dtype = key[0]
-    if plan.fill is not None or plan.channels_moved or plan.result_dtype != plan.dtype:
+    x, acc = plan.x, plan.kern.dtype
+    out_shape, result_shape, dtype = plan.out_shape, plan.result_shape, plan.dtype
+    if correlate2d.work(x.size, plan.kern.size, math.prod(out_shape)) >= threads.SERIAL_WORK:
+        return  # a larger call: planning is a small part of it
+    if plan.fill is not None or plan.channels_moved or dtype != plan.result_dtype or threads.parallel_forced():
         return
-    integer = plan.dtype.kind in "iu"
+    if not _plan.common_dtypes(img_dtype, key[1]):
+        return
+    integer = dtype.kind in "iu"
     if integer and (type(key[-1]) is not bytes or not v.bound_by_range(img_dtype, plan.kern, plan.result_dtype)):
         return
-    if getattr(threads._state, "every_call_parallel", False):
-        return
-    x, acc = plan.x, plan.kern.dtype
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
-    out_shape, result_shape, dtype = plan.out_shape, plan.result_shape, plan.dtype
     probe = np.empty(out_shape, dtype=dtype)  # prepare reads its shape and dtype only
-    kernel, k_args, n_blocks, work = correlate2d.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, probe)
-    if work >= threads.SERIAL_WORK or len(k_args) != 1:
+    kernel, k_args, n_blocks, _ = correlate2d.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, probe)
+    if len(k_args) != 1:
         return
     x_dtype = x.dtype
     convert = x_dtype != img_dtype

@@ -11,7 +11,7 @@ import pytest
 
 import fastconv
 from fastconv import _plan
-from tests.reference import correlate2d_loop
+from tests.reference import correlate2d_loop, padding_pairs
 
 scipy_ndimage = pytest.importorskip("scipy.ndimage")
 scipy_signal = pytest.importorskip("scipy.signal")
@@ -220,7 +220,13 @@ def _refuse_planning(monkeypatch):
 @pytest.mark.parametrize("k_dtype", ["int64", "float32", "uint8"])
 def test_a_repeated_small_call_runs_its_kept_plan_on_new_values(monkeypatch, img_dtype, k_dtype):
     rng = np.random.default_rng(11)
-    geometries = [((9, 11), (3, 3), 1, 0), ((12, 7), (2, 5), 2, 1), ((6, 6), (1, 1), 1, 3)]
+    geometries = [
+        ((9, 11), (3, 3), 1, 0),
+        ((12, 7), (2, 5), 2, 1),
+        ((6, 6), (1, 1), 1, 3),
+        ((10, 9), (3, 3), 1, "same"),
+        ((8, 13), (4, 3), 2, "valid"),
+    ]
     kernels = {g: rng.integers(-4, 5, g[1]).astype(k_dtype) for g in geometries}
     for shape, k_shape, stride, padding in geometries:  # planned once, kept
         fastconv.convolve2d(
@@ -236,7 +242,8 @@ def test_a_repeated_small_call_runs_its_kept_plan_on_new_values(monkeypatch, img
             # an integer kernel is kept with its values: the same values in a new array; a float one with any
             k = kernels[g].copy() if integer_k else rng.normal(size=k_shape).astype(k_dtype)
             got = fastconv.convolve2d(img, k, stride, padding)
-            want = correlate2d_loop(img, k, stride=(stride, stride), pad=((padding, padding), (padding, padding)))
+            pads = padding_pairs(padding, shape, k_shape, (stride, stride), (1, 1))
+            want = correlate2d_loop(img, k, stride=(stride, stride), pad=pads)
             scale = 100 * float(np.abs(k.astype(np.float64)).sum())  # float32 rounding of sums up to this size
             np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6, atol=1e-6 * scale)
 

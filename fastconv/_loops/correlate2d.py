@@ -789,8 +789,8 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
     is exact (see :func:`_exact_float_kernel`), else in int64.  Calls of less than
     :data:`fastconv._loops.threads.SERIAL_WORK` (multiply-adds plus input values) run on the calling thread only.
     """
-    kernel, k_args, n_blocks, work = prepare(x, k, sh, sw, dh, dw, pt, pl, out)
-    run(kernel, (x, *k_args, sh, sw, dh, dw, pt, pl, out), n_blocks, work)
+    kernel, k_args, n_blocks, amount = prepare(x, k, sh, sw, dh, dw, pt, pl, out)
+    run(kernel, (x, *k_args, sh, sw, dh, dw, pt, pl, out), n_blocks, amount)
 
 
 def prepare(x, k, sh, sw, dh, dw, pt, pl, out):
@@ -806,9 +806,14 @@ def prepare(x, k, sh, sw, dh, dw, pt, pl, out):
     if out.dtype.kind in "iu":
         k, narrow = _integer_kernel(x, k)
     C, OH, _ = out.shape
-    work = out.size * k.size + x.size  # multiply-adds, plus a read (or staging) of each input value
-    if work >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
+    amount = work(x.size, k.size, out.size)
+    if amount >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
         factors = _separable_factors(k) if k.dtype.kind == "f" else None
         if factors is not None:
-            return _direct_separable, (k, *factors), C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS), work
-    return _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (k,), C * ((OH + _ROWS - 1) // _ROWS), work
+            return _direct_separable, (k, *factors), C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS), amount
+    return _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (k,), C * ((OH + _ROWS - 1) // _ROWS), amount
+
+
+def work(x_size: int, k_size: int, out_size: int) -> int:
+    """A call's work for the thread policy: its multiply-adds, plus a read (or staging) of each input value."""
+    return out_size * k_size + x_size

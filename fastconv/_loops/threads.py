@@ -153,6 +153,11 @@ def every_call_parallel():
         _state.every_call_parallel = before
 
 
+def parallel_forced() -> bool:
+    """True inside :func:`every_call_parallel` in this thread."""
+    return getattr(_state, "every_call_parallel", False)
+
+
 def threads() -> int:
     """The number of threads a parallel call uses: Numba's setting for the calling thread."""
     threading_layer()  # reading the setting starts Numba's threading layer: choose it first
@@ -179,7 +184,7 @@ def run(kernel, args, n_blocks: int, work: int) -> None:
     work : int
         The call's work (multiply-adds plus values read), compared with :data:`SERIAL_WORK`.
     """
-    if (work < SERIAL_WORK and not getattr(_state, "every_call_parallel", False)) or n_blocks <= 1:
+    if (work < SERIAL_WORK and not parallel_forced()) or n_blocks <= 1:
         kernel(*args, 0, n_blocks)
         return
     n = min(threads(), n_blocks)
