@@ -215,9 +215,10 @@ def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     The interior goes through :func:`tile_region`.  Outputs whose window
     reaches into the padding come from small zero-padded copies of the input
     they read (:func:`_padded_tiles`): whole rows at the top and bottom, and a
-    strip a tile wide (or the padding's width, if larger) at each side; the
-    three copy buffers are made once per call.  The interior starts where the strips
-    end, so no output is computed twice.
+    strip a tile wide (or the padding's width, if larger) at each side.  The
+    copy buffers are made once per call of this function (once per block in a
+    parallel call), the whole rows' one only when a block has padded rows.  The
+    interior starts where the strips end, so no output is computed twice.
     """
     C, H, W = x.shape
     _, OH, OW = out.shape
@@ -231,12 +232,14 @@ def _inplace_tiles(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     jr = max(jl, min(j_hi, OW - TILE_COLS)) if j_hi < OW else OW
     left = np.zeros((_ROWS + kh - 1, jl + kw - 1), dtype=x.dtype)
     right = np.zeros((_ROWS + kh - 1, OW - jr + kw - 1), dtype=x.dtype)
-    whole = np.zeros((_ROWS + kh - 1, OW + kw - 1), dtype=x.dtype)  # rows at the top and bottom
+    whole = np.zeros((0, OW + kw - 1), dtype=x.dtype)  # whole rows: made by the first block with a padded row
     for t in range(t0, t1):
         c, i0, i1 = _block_of(t, n_blocks, OH)
         xc = x[c]
         oc = out[c]
         ib0, ib1 = max(i0, i_lo), min(i1, i_hi)
+        if whole.shape[0] == 0 and (i0 < ib0 or ib1 < i1 or j_hi <= j_lo or ib0 >= ib1):
+            whole = np.zeros((_ROWS + kh - 1, OW + kw - 1), dtype=x.dtype)
         if j_hi <= j_lo or ib0 >= ib1:
             _padded_tiles(xc, k, pt, pl, oc, i0, i1, zero, OW, whole)
             continue
