@@ -26,6 +26,7 @@ The loops (:mod:`fastconv._loops`) take what a plan holds and check nothing.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -64,12 +65,13 @@ def empty_apart(shape, dtype, near: np.ndarray) -> np.ndarray:
     arrays under :data:`APART_BYTES` come from ``np.empty``.
     """
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < APART_BYTES:
         return np.empty(shape, dtype=dtype)
     raw = np.empty(nbytes + _WAY_BYTES, dtype=np.uint8)
-    target = (near.ctypes.data + _WAY_BYTES // 2) % _WAY_BYTES // 64 * 64
-    shift = (target - raw.ctypes.data) % _WAY_BYTES
+    # addresses from __array_interface__ (1 us each; ndarray.ctypes builds an object, np.prod an array)
+    target = (near.__array_interface__["data"][0] + _WAY_BYTES // 2) % _WAY_BYTES // 64 * 64
+    shift = (target - raw.__array_interface__["data"][0]) % _WAY_BYTES
     return raw[shift : shift + nbytes].view(dtype).reshape(shape)
 
 
