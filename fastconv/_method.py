@@ -282,9 +282,9 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         return "direct"
-    from ._loops import threads
+    from ._loops import correlate2d, threads
 
-    n = threads.workers(math.prod(out_shape) * k_shape[0] * k_shape[1] + math.prod(x_shape_chw))
+    n = threads.workers(correlate2d.work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape)))
     s_direct = speedup("direct", n)
     t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
     t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / speedup("fft", n)

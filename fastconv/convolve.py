@@ -164,7 +164,7 @@ def convolve2d(
             k.shape,
             stride,
             padding,
-            k.tobytes() if kd.kind != "f" and k.size <= 64 else 0,
+            k.tobytes() if kd.kind != "f" and k.size <= _SMALL_KERNEL else 0,
         )
         small = _SMALL.get(key)
         if small is not None:
@@ -193,6 +193,8 @@ def convolve2d(
 #: arrays' layout is not the one planned (see :func:`_remember`).
 _SMALL: dict = {}
 _SMALL_ENTRIES = 256
+#: Integer kernels of up to this many taps are kept with their values (the key holds their bytes).
+_SMALL_KERNEL = 64
 
 
 def _remember(key, plan: _plan.Plan) -> None:
