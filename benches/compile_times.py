@@ -1,6 +1,6 @@
 """Where a first call's compile time goes: seconds per compiled function, in a new process with an empty cache.
 
-``python -m benches.compile_times [uint8|float32|conv2d]`` runs one first call in a
+``python -m benches.compile_times [uint8|float32|conv2d|precompile[-DTYPE]]`` runs one first call in a
 child process whose ``NUMBA_CACHE_DIR`` is a new empty directory, records Numba's
 ``numba:compile`` events (:mod:`numba.core.event`) and prints, per compiled
 function: the signatures compiled, the seconds spent in its own compilation
@@ -10,8 +10,8 @@ helpers (``arrayobj.impl`` and the like) appear under their module's name.
 
 Calls: ``uint8``, the seed's 200x200 uint8 image with kernel1; ``float32``, a 200x200
 float32 image with a 3x3 kernel; ``conv2d``, a batch-1 32x32x3 -> 16 layer, float32;
-``precompile-DTYPE`` (e.g. ``precompile-float32``), what ``fastconv precompile`` compiles for
-that image dtype.
+``precompile``, what ``fastconv precompile`` compiles; ``precompile-DTYPE`` (e.g.
+``precompile-float32``), what it compiles for that image dtype.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ if sys.argv[1] == "uint8":
     fastconv.convolve2d(img, np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]))
 elif sys.argv[1] == "float32":
     fastconv.convolve2d(rng.random((200, 200), dtype=np.float32), rng.random((3, 3), dtype=np.float32))
-elif sys.argv[1].startswith("precompile-"):
-    from fastconv.precompile import precompile
+elif sys.argv[1].startswith("precompile"):
+    from fastconv.precompile import COMMON_DTYPES, precompile
 
-    precompile([sys.argv[1].split("-", 1)[1]])
+    precompile(sys.argv[1].split("-", 1)[1:] or COMMON_DTYPES)
 else:
     x = rng.random((1, 32, 32, 3), dtype=np.float32)
     fastconv.conv2d(x, rng.random((3, 3, 3, 16), dtype=np.float32), padding="same")
@@ -77,8 +77,10 @@ for name, (n, own, total) in sorted(table.items(), key=lambda kv: -kv[1][1]):
 
 def main(argv=None) -> int:
     which = (argv or sys.argv[1:] or ["uint8"])[0]
-    if which not in ("uint8", "float32", "conv2d") and not which.startswith("precompile-"):
-        print(f"error: unknown call {which!r} (uint8, float32, conv2d or precompile-DTYPE)", file=sys.stderr)
+    if which not in ("uint8", "float32", "conv2d", "precompile") and not which.startswith("precompile-"):
+        print(
+            f"error: unknown call {which!r} (uint8, float32, conv2d, precompile or precompile-DTYPE)", file=sys.stderr
+        )
         return 2
     with tempfile.TemporaryDirectory(prefix="fastconv-cache-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)

@@ -63,22 +63,23 @@ def _kernels(image_dtype: np.dtype) -> list[np.ndarray]:
     """The kernels of common calls on ``image_dtype``: 3x3 and another size, integer (narrow lanes) or float.
 
     An integer image gets integer kernels (a float kernel converts the image to
-    float32 or float64 and runs those dtypes' loops); a float image gets its
-    own float dtype.
+    float32 or float64 and runs those dtypes' loops), among them a 3x3 cross
+    (five nonzero taps: the seed's kernel2, whose zero taps are skipped); a
+    float image gets its own float dtype.
     """
     rng = np.random.default_rng(0)
-    kernels = [rng.integers(-2, 3, (3, 3)), rng.integers(-2, 3, (5, 4))]
+    kernels = [rng.integers(-2, 3, (3, 3)) | 1, rng.integers(-2, 3, (5, 4))]  # | 1: no zero taps in the 3x3
     if np.dtype(image_dtype).kind == "f":
-        kernels = [k.astype(image_dtype) for k in kernels]
-    return kernels
+        return [k.astype(image_dtype) for k in kernels]
+    return kernels + [np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]])]
 
 
 def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
     """Compile (and cache) the kernels common :func:`fastconv.convolve2d` and :func:`fastconv.conv2d` calls use.
 
     For each image dtype: 3x3 and 5x4 kernels of the image's kind (integer
-    kernels narrow lanes for integer images), at stride 1 with and without
-    padding, and 3x3 at stride 2; a 3x3 ``conv2d`` layer (float32 weights for
+    kernels narrow lanes for integer images, and a 3x3 cross with its zero taps
+    skipped), at stride 1 with and without padding, and 3x3 at stride 2; a 3x3 ``conv2d`` layer (float32 weights for
     float images); for :data:`PARALLEL_DTYPES` the 3x3 stride-1 calls and the layer
     also through their parallel drivers.  Other calls (other strides, wider
     integer lanes, large calls of other dtypes) compile what they need on
@@ -124,7 +125,9 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
         parallel = dt.name in PARALLEL_DTYPES
         for k in _kernels(dt):
             # padding 0: every window inside the image; 1: border code too (two block functions); 3x3 at stride 2
-            for stride, padding in ((1, 0), (1, 1), (2, 1))[: 3 if k.shape == (3, 3) else 2]:
+            # (but for the cross, whose stride-2 call takes the nine-tap loop)
+            cross = k.shape == (3, 3) and np.count_nonzero(k) <= 5
+            for stride, padding in ((1, 0), (1, 1), (2, 1))[: 3 if k.shape == (3, 3) and not cross else 2]:
                 large = parallel and stride == 1 and k.shape == (3, 3)
                 with threads.every_call_parallel() if large else contextlib.nullcontext():
                     convolve2d(img, k, stride=stride, padding=padding)

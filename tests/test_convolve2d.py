@@ -228,6 +228,38 @@ def test_3x3_every_stride_and_dilation(dtype, dilation):
             assert_matches(got, want, img, k)
 
 
+CROSS, CORNERS = [(0, 1), (1, 0), (1, 1), (1, 2), (2, 1)], [(0, 0), (0, 2), (2, 0), (2, 2)]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+@pytest.mark.parametrize("taps", [[], [(1, 1)], CROSS, CORNERS])
+def test_3x3_with_zero_taps(dtype, taps):
+    """Integer 3x3 kernels with four or more zero taps (the seed's kernel2 cross, corners, one tap, none) skip them.
+
+    Every geometry the zero-skipping loop takes (row strides, dilations, padding,
+    an image too small for an interior) against the plain loop; the call must take
+    that loop (``prepare``), and a sixth nonzero tap must not.
+    """
+    from fastconv._loops import correlate2d
+
+    rng = np.random.default_rng(len(taps))
+    img = random_array(rng, (21, 26), dtype)
+    k = np.zeros((3, 3), dtype=np.int64)
+    for a, b in taps:
+        k[a, b] = rng.integers(-9, 10) or 5
+    for stride in [(1, 1), (2, 1), (3, 1)]:
+        for pad in [0, 1, 3]:
+            for dilation in [(1, 1), (2, 3)]:
+                got = fastconv.convolve2d(img, k, stride=stride, padding=pad, dilation=dilation, backend="direct")
+                want = correlate2d_loop(img, k, stride, ((pad, pad), (pad, pad)), dilation)
+                assert_matches(got, want, img, k)
+    assert fastconv.convolve2d(img[:2, :2], k, padding=1).shape == (2, 2)
+    out = np.empty((1, 19, 24), dtype=np.int64)
+    assert correlate2d.prepare(img[None], k, 1, 1, 1, 1, 0, 0, out)[0] is correlate2d.PATHS["3x3 sparse"]
+    k[0, 0] = k[0, 2] = k[2, 0] = k[2, 2] = k[1, 0] = k[1, 2] = 1
+    assert correlate2d.prepare(img[None], k, 1, 1, 1, 1, 0, 0, out)[0] is not correlate2d.PATHS["3x3 sparse"]
+
+
 # --------------------------------------------------------------------------- random cases
 
 padding_strategy = st.one_of(

@@ -24,7 +24,7 @@ from .._jit import jit
 from .._validation import int_range
 from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
-from .sum3x3 import _sum9, _sum9_rows, _sum9_rows_s2
+from .sum3x3 import _sum5_rows, _sum9, _sum9_rows, _sum9_rows_s2
 from .threads import run
 from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_apply
 
@@ -190,6 +190,23 @@ def _inplace_3x3(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
 
 
 @jit()
+def _inplace_3x3_sparse(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_3x3` for a narrow integer kernel with at most five nonzero taps (:func:`_sum5_rows`)."""
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, 3, sw, dw, pl)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
+        if ib0 < ib1:
+            _sum5_rows(k, xc, ib0 * sh - pt, sh, dh, dw, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc)
+
+
+@jit()
 def _inplace_3x3_s2(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     """:func:`_inplace_3x3` at column stride 2 and column dilation 1 (see :func:`_sum9_rows_s2`)."""
     C, H, W = x.shape
@@ -315,8 +332,9 @@ def _padded_tiles(xc, k, pt, pl, oc, i0, i1, j0, j1, buf):
     for u in range(i1 - i0 + kh - 1):
         y = i0 - pt + u
         if 0 <= y < H:
-            if s0 < s1:
-                buf[u, s0 - c0 : s1 - c0] = xc[y, s0:s1]
+            row, src = buf[u], xc[y]
+            for s in range(s0, s1):  # a loop, not a slice assignment (whose error message takes 1.3 s to compile)
+                row[s - c0] = src[s]
         else:
             buf[u, :] = 0
     zero = np.int64(0)  # not the literal 0 (see _inplace_tiles)
@@ -727,6 +745,8 @@ def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
     compiles only the loops that call reaches."""
     kh, kw = k.shape
     k3x3 = kh == 3 and kw == 3
+    if narrow and k3x3 and sw == 1 and np.count_nonzero(k) <= 5:
+        return _inplace_3x3_sparse
     if narrow or x.dtype == k.dtype:
         _, H, W = x.shape
         _, OH, OW = out.shape
@@ -749,6 +769,7 @@ PATHS = {
     "tiles inside": _tiles_inside,
     "3x3": _inplace_3x3,
     "3x3 inside": _inplace_3x3_inside,
+    "3x3 sparse": _inplace_3x3_sparse,
     "3x3 s2": _inplace_3x3_s2,
     "rows": _inplace_rows,
     "staged 3x3": _staged_3x3,
@@ -777,6 +798,9 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
       with a narrow integer kernel, read in place, a 3x3 kernel keeping its
       nine taps in registers (:func:`_sum9_rows`; at column stride 2 each input
       row is de-interleaved once into even and odd columns);
+    - ``"3x3 sparse"``: a narrow integer 3x3 kernel with at most five nonzero
+      taps at column stride 1 sums those five only (:func:`_sum5_rows`; the
+      seed's kernel2, a Laplacian cross);
     - ``"rows"``: other kernels read in place at column stride 1, up to 15
       taps per pass into a block of partial sums that stays in L1;
     - ``"staged 3x3"``, ``"staged"``: otherwise each input row is first

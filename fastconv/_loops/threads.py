@@ -54,24 +54,30 @@ from .._jit import jit, threading_layer
 #: is what a call costs, whatever the load.
 SERIAL_WORK = 1 << 20
 
-# The parallel driver of one block function is made of three functions, copies of the
-# templates below whose globals name that block function: ``_call`` calls it (an argument
-# tuple cannot be unpacked inside ``try``), ``_guard`` turns its exception into a status, and
-# ``_drive`` runs the blocks in a ``prange``.  Each copy gets its own name, so Numba caches it
-# in its own index file (a block function passed as an argument instead would make a driver
-# that Numba cannot cache: a dispatcher's type differs between processes).
+# The parallel driver of one block function is made of two functions whose globals name that
+# block function: ``_guard`` calls it and turns its exception into a status, ``_drive`` runs the
+# blocks in a ``prange``.  ``_guard`` passes the argument tuple's items one by one (a tuple cannot
+# be unpacked with ``*`` inside ``try``), so its code is made per number of arguments; each
+# function gets its own name, so Numba caches it in its own index file (a block function passed
+# as an argument instead would make a driver that Numba cannot cache: a dispatcher's type differs
+# between processes).  Every function calling a block function compiles its code again (Numba
+# links and optimises the callee into the caller), so each layer costs about as much to compile
+# as the block function: two layers, not three.
 
 
-def _call_template(args, t0, t1):
-    _KERNEL(*args, t0, t1)  # noqa: F821  (a global of each copy)
-
-
-def _guard_template(args, t0, t1):
-    try:
-        _CALL(args, t0, t1)  # noqa: F821
-    except Exception:  # noqa: BLE001  (computed again by run, which raises it)
-        return 1
-    return 0
+def _guard_code(n_args: int):
+    """The code of ``_guard(args, t0, t1)``: ``_KERNEL(args[0], ..., args[n_args - 1], t0, t1)``, 1 if it raised."""
+    items = "".join(f"args[{i}], " for i in range(n_args))
+    source = (
+        "def _guard_template(args, t0, t1):\n"
+        "    try:\n"
+        f"        _KERNEL({items}t0, t1)\n"
+        "    except Exception:\n"
+        "        return 1\n"
+        "    return 0\n"
+    )
+    module = compile(source, __file__, "exec")  # this file's name: Numba's cache locates it by its source file
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
 def _drive_template(args, status):
@@ -79,7 +85,7 @@ def _drive_template(args, status):
         # block indices as the int64 of a plain call (a prange index is unsigned): one compiled
         # signature of the block function for both
         i = np.int64(t)
-        status[t] = _GUARD(args, i, i + 1)  # noqa: F821
+        status[t] = _GUARD(args, i, i + 1)  # noqa: F821  (a global of each copy)
 
 
 _drivers: dict = {}
@@ -87,9 +93,9 @@ _drivers_lock = threading.Lock()
 _copies: list = []  # every function made by _copy, for fastconv.precompile's cache statistics
 
 
-def _copy(template, name: str, names: dict, **options):
-    """``template`` compiled as a function called ``name`` whose globals include ``names``."""
-    code = template.__code__.replace(co_name=name, co_qualname=name)
+def _copy(code, name: str, names: dict, **options):
+    """The function of ``code`` compiled as a function called ``name`` whose globals include ``names``."""
+    code = code.replace(co_name=name, co_qualname=name)
     glb = {"__name__": __name__, "__builtins__": __builtins__, "prange": prange, "np": np, **names}
     made = jit(**options)(types.FunctionType(code, glb, name))
     _copies.append(getattr(made, "dispatcher", made))  # the dispatcher behind a one-at-a-time wrapper
@@ -110,9 +116,9 @@ def _driver(kernel):
             if drive is None:
                 func = kernel.py_func
                 tag = f"{func.__module__.rsplit('.', 1)[-1]}_{func.__qualname__}".replace(".", "_")
-                call = _copy(_call_template, f"_call__{tag}", {"_KERNEL": kernel})
-                guard = _copy(_guard_template, f"_guard__{tag}", {"_CALL": call})
-                drive = _drivers[kernel] = _copy(_drive_template, f"_drive__{tag}", {"_GUARD": guard}, parallel=True)
+                guard = _copy(_guard_code(func.__code__.co_argcount - 2), f"_guard__{tag}", {"_KERNEL": kernel})
+                drive = _copy(_drive_template.__code__, f"_drive__{tag}", {"_GUARD": guard}, parallel=True)
+                _drivers[kernel] = drive
     return drive
 
 
