@@ -304,6 +304,7 @@ def first_call_lines(results) -> list[str]:
             "first call float32, in the call",
             "fastconv precompile",
             "new process, cached",
+            "new process, one cached @njit function",
             "python alone",
             "import numba",
         )
@@ -312,7 +313,9 @@ def first_call_lines(results) -> list[str]:
     return [
         "Each row is one new process (wall time, interpreter start-up included) with `NUMBA_CACHE_DIR` a new "
         "empty directory (`benches/first_call.py`); `in the call` is the first `convolve2d` call alone, "
-        "inside that process.",
+        "inside that process. `new process, cached` (the uint8 call again, its cache filled) is the median of 5 "
+        "processes, alternating with 5 of `one cached @njit function`: NumPy, Numba and a one-line "
+        "`@njit(cache=True)` function called from its filled cache, the floor of any Numba library.",
         "",
         markdown(cells, ("process", "time"), "lr"),
         "",
