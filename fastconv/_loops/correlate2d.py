@@ -544,12 +544,12 @@ def _direct_separable(x, k, u, v, sh, sw, dh, dw, pt, pl, out, t0, t1):
     base = j_lo - pl  # input column of tap (0, 0) for output column j_lo
     R = _SEP_ROWS
     n_blocks = (OH + R - 1) // R
+    acc = np.empty(_BLOCK, dtype=k.dtype)  # the border's partial sums (_block_border)
     for t in range(t0, t1):
         c = t // n_blocks
         i0 = (t - c * n_blocks) * R
         i1 = min(OH, i0 + R)
         xc = x[c]
-        acc = np.empty(1, dtype=k.dtype)
         ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
         if ib0 >= ib1:
             continue
