@@ -4,8 +4,9 @@ Two implementations compute the same sums, both parallel over blocks of
 output rows (:mod:`fastconv._loops.threads`; threads: ``numba.set_num_threads``):
 
 ``"direct"``
-    For float32, a register-blocked kernel: tiles of 8 output pixels x 16
-    filters whose accumulators stay in vector registers for the whole
+    For float32, a register-blocked kernel: tiles of 6 or 8 output pixels x
+    8 to 32 filters, sized to the vector registers of the CPU Numba compiles
+    for (:func:`_tile_shape`), whose accumulators stay in registers for the whole
     ``kh*kw*C`` reduction, weights packed once per call into the order the
     tile reads them, input read in place (a zero-padded copy of the rows
     under an output row only where padding is needed), multiply-adds fused
@@ -104,26 +105,33 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         threads.run(_k.im2col_blocks, args, (N * OH + rows - 1) // rows, out.size * K)
 
 
-def _tile_shape(F: int) -> tuple[int, int]:
-    """``(lanes per vector, vectors per pixel)`` of the direct kernel's tile for ``F`` filters.
+#: Relative cost per multiply-add of AVX2's 8 x 8 tile against its 6 x 16 tile: 9 loads per 8 FMAs
+#: against 8 loads per 12 (measured 1.18-1.32 on an AMD EPYC Zen 3 over the benchmark's layers; a
+#: CPU with fewer load ports than Zen 3's three pays more, so this is the low end).
+NARROW_TILE_COST = 1.25
 
-    With AVX-512, 8 x 32 tiles (two zmm per pixel) when ``F`` is a multiple of
-    32, else 8 x 16 (one zmm); without, 8 x 16 in two ymm.
+
+def _tile_shape(F: int, OW: int) -> tuple[int, int, int]:
+    """``(lanes per vector, vectors per pixel, pixels)`` of the direct kernel's tile for ``F`` filters, ``OW`` columns.
+
+    With AVX-512, 8 pixels x 32 filters (two zmm per pixel) when ``F`` is a
+    multiple of 32, else 8 x 16 (one zmm).  With AVX2, 6 pixels x 16 filters
+    (two ymm per pixel, 12 of the 16 registers), unless rows of ``OW``
+    outputs leave so much of the last 6-pixel tile empty that 8 x 8 tiles
+    (one ymm per pixel) cost less: ``OW = 8`` computes 12 pixels in 6-pixel
+    tiles, 8 in 8-pixel ones.
     """
-    if not WIDE_VECTORS:
-        return 8, 2
-    return (16, 2) if F % 32 == 0 else (16, 1)
+    if WIDE_VECTORS:
+        return (16, 2, 8) if F % 32 == 0 else (16, 1, 8)
+    six = -(-OW // 6) * 6
+    eight = -(-OW // 8) * 8
+    return (8, 1, 8) if eight * NARROW_TILE_COST < six else (8, 2, 6)
 
 
-def pack(w2: np.ndarray) -> np.ndarray:
-    """The float32 weights ``w2`` (kh*kw*C, F) packed for the direct tile kernel: (ceil(F/L), kh*kw*C, L).
-
-    ``L = lanes * vectors`` filters per tile (see :func:`_tile_shape`).
-    """
-    lanes, vectors = _tile_shape(w2.shape[1])
-    L = lanes * vectors
-    wp = np.empty(((w2.shape[1] + L - 1) // L, w2.shape[0], L), dtype=np.float32)
-    _k.pack_weights(w2, L, wp)
+def pack(w2: np.ndarray, lanes: int) -> np.ndarray:
+    """The float32 weights ``w2`` (kh*kw*C, F) packed for tiles of ``lanes`` filters: (ceil(F/lanes), K, lanes)."""
+    wp = np.empty(((w2.shape[1] + lanes - 1) // lanes, w2.shape[0], lanes), dtype=np.float32)
+    _k.pack_weights(w2, lanes, wp)
     return wp
 
 
@@ -136,17 +144,27 @@ def _rows_per_block(n, oh):
 
 
 def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=None):
-    """Fill ``out`` (N, OH, OW, F) with the direct kernel (the register tiles for float32)."""
+    """Fill ``out`` (N, OH, OW, F) with the direct kernel (the register tiles for float32).
+
+    ``packed`` maps a tile's filter count to ``w2`` packed for it (:func:`pack`), kept by the caller
+    across calls; the pack this call needs is added to it.
+    """
     N = x.shape[0]
     OH, OW, F = out.shape[1:]
     if x.dtype == np.float32:
-        wp = pack(w2) if packed is None else packed
-        b = np.zeros(wp.shape[0] * wp.shape[2], dtype=np.float32)
+        shape = _tile_shape(F, OW)
+        lanes = shape[0] * shape[1]
+        wp = packed.get(lanes) if packed is not None else None
+        if wp is None:
+            wp = pack(w2, lanes)
+            if packed is not None:
+                packed[lanes] = wp
+        b = np.zeros(wp.shape[0] * lanes, dtype=np.float32)
         if bias is not None:
             b[:F] = bias
         rows = _rows_per_block(N, OH)
         args = (x, wp, b, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows, out)
-        threads.run(_TILE_KERNELS[_tile_shape(F)], args, N * ((OH + rows - 1) // rows), out.size * w2.shape[0])
+        threads.run(_TILE_KERNELS[shape], args, N * ((OH + rows - 1) // rows), out.size * w2.shape[0])
         return
     if bias is None:
         bias = np.zeros(F, dtype=out.dtype)
@@ -155,7 +173,13 @@ def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
 
 
 _RUNNERS = {"im2col": _run_im2col, "direct": _run_direct}
-_TILE_KERNELS = {(8, 2): _k.direct_tiles_8x2, (16, 2): _k.direct_tiles_16x2, (16, 1): _k.direct_tiles_16x1}
+#: The tile kernel by ``(lanes, vectors, pixels)`` (:func:`_tile_shape`).
+_TILE_KERNELS = {
+    (8, 2, 6): _k.direct_tiles_6x16,
+    (8, 1, 8): _k.direct_tiles_8x8,
+    (16, 2, 8): _k.direct_tiles_8x32,
+    (16, 1, 8): _k.direct_tiles_8x16,
+}
 
 
 def _choose_backend(dtype) -> str:
@@ -166,7 +190,7 @@ def _choose_backend(dtype) -> str:
 def _compute(plan: _plan.ConvPlan, relu: bool, backend: str, packed=None) -> np.ndarray:
     """Run a planned layer: ``(N, OH, OW, F)`` in ``plan.dtype``, with ReLU applied if ``relu``.
 
-    ``packed`` is ``pack(plan.w2)`` made in advance (float32 only), or None.
+    ``packed`` is a dict of ``plan.w2``'s packs kept across calls (float32 only; see :func:`_run_direct`), or None.
     """
     win = plan.window
     out = np.empty(plan.out_shape, dtype=plan.dtype)
@@ -201,7 +225,7 @@ class Filters:
         kh, kw, c, f = w.shape
         self.k_hw, self.channels = (kh, kw), c
         self.w2 = np.ascontiguousarray(w, np.float32).reshape(kh * kw * c, f)
-        self.packed = pack(self.w2)  # the direct kernel's weight order, made once
+        self.packed: dict = {}  # the direct kernel's weight order per tile width, each made once
         self.bias = None
         if bias is not None:
             bias = v.check_array(bias, "bias", (1,))
@@ -258,7 +282,7 @@ def conv2d(
         Added to every output pixel of filter ``f``.
     backend : {"auto", "im2col", "direct"}, default "auto"
         ``"im2col"``: patch matrix times weight matrix through BLAS;
-        ``"direct"``: Numba loops (register tiles of 8 pixels x 16 filters
+        ``"direct"``: Numba loops (register tiles of 6-8 pixels x 8-32 filters
         for float32). ``"auto"`` takes im2col for float64 and direct
         otherwise.
 

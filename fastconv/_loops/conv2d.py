@@ -25,9 +25,6 @@ from numba.extending import overload
 from .._jit import jit
 from .vec import keep_alive, vadd, vbcast, vfma, vload, vmax, vrelu, vstore, vzero
 
-#: Output pixels of one register tile (along a row).
-TILE_PIXELS = 8
-
 
 @jit()
 def im2col_rows(x, x2, kh, kw, pt, pl, sh, sw, dh, dw, OH, OW, r0, r1, buf):
@@ -247,16 +244,17 @@ def pack_weights(w2, L, wp):
 
 @jit(contract=True, inline=True)
 def _tile_taps(
-    VW, NV, x0, ps, wa, steps, a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71
+    VW, NV, P, x0, ps, wa, steps, a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71
 ):
-    """Add ``steps`` consecutive taps to the tile of 8 pixels x ``NV`` vectors of ``VW`` filters.
+    """Add ``steps`` consecutive taps to the tile of ``P`` pixels x ``NV`` vectors of ``VW`` filters.
 
     Pixel ``p`` of the tile reads its inputs at byte address ``x0 + p*ps``
     (4 bytes per tap); the ``NV*VW`` weights of each tap are the next
     ``4*NV*VW`` bytes at ``wa``.  Per tap: ``NV`` weight vectors, then for
     each pixel one broadcast and ``NV`` FMAs.  ``a?1`` are used only when
-    ``NV == 2`` (``VW`` and ``NV`` are constants of the compiled kernel, so
-    the test costs nothing).  Returns the 16 accumulators.
+    ``NV == 2``, ``a6?`` and ``a7?`` only when ``P == 8`` (``VW``, ``NV`` and
+    ``P`` are constants of the compiled kernel, so the tests cost nothing).
+    Returns the 16 accumulators.
     """
     x1 = x0 + ps
     x2 = x1 + ps
@@ -288,12 +286,13 @@ def _tile_taps(
             v = vbcast(x5 + o, VW)
             a50 = vfma(v, w0, a50)
             a51 = vfma(v, w1, a51)
-            v = vbcast(x6 + o, VW)
-            a60 = vfma(v, w0, a60)
-            a61 = vfma(v, w1, a61)
-            v = vbcast(x7 + o, VW)
-            a70 = vfma(v, w0, a70)
-            a71 = vfma(v, w1, a71)
+            if P == 8:
+                v = vbcast(x6 + o, VW)
+                a60 = vfma(v, w0, a60)
+                a61 = vfma(v, w1, a61)
+                v = vbcast(x7 + o, VW)
+                a70 = vfma(v, w0, a70)
+                a71 = vfma(v, w1, a71)
         else:
             a00 = vfma(vbcast(x0 + o, VW), w0, a00)
             a10 = vfma(vbcast(x1 + o, VW), w0, a10)
@@ -301,8 +300,9 @@ def _tile_taps(
             a30 = vfma(vbcast(x3 + o, VW), w0, a30)
             a40 = vfma(vbcast(x4 + o, VW), w0, a40)
             a50 = vfma(vbcast(x5 + o, VW), w0, a50)
-            a60 = vfma(vbcast(x6 + o, VW), w0, a60)
-            a70 = vfma(vbcast(x7 + o, VW), w0, a70)
+            if P == 8:
+                a60 = vfma(vbcast(x6 + o, VW), w0, a60)
+                a70 = vfma(vbcast(x7 + o, VW), w0, a70)
         wa += 4 * NV * VW
     return a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71
 
@@ -322,13 +322,18 @@ def _store_pixel(VW, NV, dst, v0, v1, b0, b1, relu):
 
 
 @jit(contract=True, inline=True)
-def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, VW, NV):
-    """float32 direct convolution, register-blocked: tiles of 8 output pixels x ``L = NV*VW`` filters.
+def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, VW, NV, P):
+    """float32 direct convolution, register-blocked: tiles of ``P`` output pixels x ``L = NV*VW`` filters.
 
-    ``VW`` (8 or 16) is the width of the vectors and ``NV`` (1 or 2) the
-    vectors per pixel, both compile-time constants (one compiled kernel per
-    pair, the entry points below): 8 pixels x 16 filters in 16 ymm
-    registers, 8 x 32 in 16 zmm registers, or 8 x 16 in 8 zmm registers.
+    ``VW`` (8 or 16) is the width of the vectors, ``NV`` (1 or 2) the
+    vectors per pixel and ``P`` (6 or 8) the pixels per tile, all
+    compile-time constants (one compiled kernel per triple, the entry points
+    below).  The tile's ``P*NV`` accumulators, the ``NV`` weight vectors of
+    a tap and one broadcast input must fit in the CPU's vector registers:
+    with AVX2's 16 ymm registers, 6 pixels x 16 filters (12 + 2 + 1 = 15);
+    with AVX-512's 32 zmm registers, 8 x 32 (16 + 2 + 1 = 19) or 8 x 16.
+    (8 x 16 on 16 ymm registers needs 19: the compiled loop keeps spilling
+    and reloading accumulators on every tap.)
     ``wp`` is the weight bank packed by :func:`pack_weights` with ``L`` lanes
     and ``bias`` has ``L * wp.shape[0]`` entries (zeros beyond ``F``).  Block
     ``t`` (``t0 <= t < t1``) is ``rows_per_block`` output rows of one image.
@@ -350,7 +355,6 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
     """
     N, H, W, C = x.shape
     OH, OW, F = out.shape[1], out.shape[2], out.shape[3]
-    P = 8
     L = NV * VW
     FB = wp.shape[0]
     K = kh * kw * C
@@ -428,13 +432,13 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
                             wa = wb + 4 * ((fb * K + a * KW + b * run) * L)
                             if run == 9:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, 9, a00, a01, a10, a11, a20, a21,
-                                               a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
+                                    _tile_taps(VW, NV, P, rb + 4 * b * dw * C, ps, wa, 9, a00, a01, a10, a11, a20,
+                                               a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                             else:
                                 (a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71) = (
-                                    _tile_taps(VW, NV, rb + 4 * b * dw * C, ps, wa, run, a00, a01, a10, a11, a20, a21,
-                                               a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
+                                    _tile_taps(VW, NV, P, rb + 4 * b * dw * C, ps, wa, run, a00, a01, a10, a11, a20,
+                                               a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71)
                                 )  # fmt: skip
                     f0 = fb * L
                     b0 = vload(bb + 4 * f0, VW)
@@ -470,18 +474,24 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
 
 
 @jit(contract=True)
-def direct_tiles_8x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
-    """:func:`_direct_tiles` with 2 vectors of 8 lanes per pixel: 8 pixels x 16 filters (16 ymm registers)."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 2)
+def direct_tiles_6x16(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
+    """:func:`_direct_tiles`: 6 pixels x 2 vectors of 8 lanes (16 filters), 12 of AVX2's 16 ymm registers."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 2, 6)
 
 
 @jit(contract=True)
-def direct_tiles_16x2(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
-    """:func:`_direct_tiles` with 2 vectors of 16 lanes per pixel: 8 pixels x 32 filters (16 zmm registers)."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 2)
+def direct_tiles_8x32(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
+    """:func:`_direct_tiles`: 8 pixels x 2 vectors of 16 lanes (32 filters), 16 of AVX-512's 32 zmm registers."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 2, 8)
 
 
 @jit(contract=True)
-def direct_tiles_16x1(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
-    """:func:`_direct_tiles` with 1 vector of 16 lanes per pixel: 8 pixels x 16 filters (8 zmm registers)."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 1)
+def direct_tiles_8x16(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
+    """:func:`_direct_tiles`: 8 pixels x 1 vector of 16 lanes (16 filters), 8 of AVX-512's 32 zmm registers."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 1, 8)
+
+
+@jit(contract=True)
+def direct_tiles_8x8(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
+    """:func:`_direct_tiles`: 8 pixels x 1 vector of 8 lanes (8 filters), 8 of AVX2's 16 ymm registers."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 1, 8)
