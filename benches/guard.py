@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benches.alternate import calls_per_turn, interleave
+
 ROOT = Path(__file__).resolve().parent.parent
 #: A turn is one call, or as many calls as take this long (small calls are timed in batches).
 BATCH_SECONDS = 0.02
@@ -212,30 +214,10 @@ def cases() -> list[Case]:
 # --------------------------------------------------------------------------- timing
 
 
-def _turn(f: Callable, n: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(n):
-        f()
-    return (time.perf_counter() - t0) / n
-
-
-def _calls_per_turn(f_base: Callable, f_new: Callable) -> int:
-    f_base(), f_new()  # compiled (or loaded from the cache) before anything is timed
-    one = min(_turn(f_base, 1), _turn(f_new, 1), _turn(f_base, 1), _turn(f_new, 1))
-    return max(1, int(BATCH_SECONDS / max(one, 1e-7)))
-
-
 def alternate(f_base: Callable, f_new: Callable, rounds: int, n: int = 1) -> tuple[list[float], list[float]]:
     """Seconds per call of each, ``rounds`` turns each, base and new in turn (the order swapped every round)."""
-    base, new = [], []
-    for r in range(rounds):
-        if r % 2 == 0:
-            base.append(_turn(f_base, n))
-            new.append(_turn(f_new, n))
-        else:
-            new.append(_turn(f_new, n))
-            base.append(_turn(f_base, n))
-    return base, new
+    times = interleave({"base": f_base, "new": f_new}, rounds, n)
+    return times["base"], times["new"]
 
 
 def sign_test(k: int, n: int) -> float:
@@ -364,7 +346,7 @@ def main(argv=None) -> int:
         if not pattern.search(case.name):
             continue
         f_base, f_new = case.make(base), case.make(new)
-        n = _calls_per_turn(f_base, f_new)
+        n = calls_per_turn({"base": f_base, "new": f_new}, BATCH_SECONDS)
         row = summary(case.name, *alternate(f_base, f_new, args.rounds, n))
         rows.append(row)
         print(f"  {row['case']:40s} {row['ratio']:.2f} [{row['q1']:.2f}, {row['q3']:.2f}] {row['verdict']}", flush=True)
