@@ -147,6 +147,9 @@ TILE_CASES = {
     "stride-2-odd-width": (2, 15, 17, 5, 16, 3, 3, (2, 2), (1, 1), ((0, 1), (0, 1))),
     "stride-3-by-1": (2, 14, 26, 3, 9, 2, 3, (3, 1), (1, 1), ((1, 0), (1, 1))),
     "column-dilation": (2, 9, 21, 4, 16, 3, 3, (1, 2), (2, 3), ((1, 2), (3, 3))),  # dw > 1: tap by tap
+    # wide rows: left-strip tiles from a padded copy, interior tiles in place, right-strip tiles from a copy
+    "wide-row-strips-and-interior": (1, 5, 61, 3, 16, 3, 3, (1, 1), (1, 1), ((1, 1), (2, 2))),
+    "wide-row-stride-2-right-strip": (2, 6, 64, 4, 8, 3, 3, (2, 2), (1, 1), ((0, 1), (0, 1))),
     "1x1-kernel": (2, 5, 9, 24, 40, 1, 1, (1, 1), (1, 1), ((0, 0), (0, 0))),
     "5x5-kernel-one-channel": (2, 12, 12, 1, 16, 5, 5, (1, 1), (1, 1), ((2, 2), (2, 2))),
 }
