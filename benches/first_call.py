@@ -84,16 +84,23 @@ TARGETS = {
 
 
 def cpu() -> str:
-    """The CPU's model name and the widest vectors Numba compiles for, e.g. ``"AMD EPYC (AVX-512)"``."""
+    """The CPU: model name, family and model, widest vectors, e.g. ``"AMD EPYC family 25 model 1 (AVX2, 2 cores)"``."""
     name = platform.processor() or "unknown CPU"
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip():
+                    break  # the first processor's block is enough
     except OSError:
         pass
+    name = fields.get("model name", name)
+    if "cpu family" in fields and "model" in fields:  # "AMD EPYC" names Zen 3 and Zen 4 alike
+        name += f" family {fields['cpu family']} model {fields['model']}"
     try:
         import llvmlite.binding
 
