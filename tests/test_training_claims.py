@@ -82,7 +82,7 @@ def test_levels_against_chance_and_seventy_percent():
     half = stats.t.ppf(0.975, 4) * a.std(ddof=1) / math.sqrt(5)
     lo, hi = a.mean() - half - 0.70, a.mean() + half - 0.70
     assert lo < 0 < hi and seventy.verdict == "holds, same size"
-    assert level_verdict((-0.1, -0.12, -0.08)) == "does not hold: ours lower"
+    assert level_verdict((-0.1, -0.12, -0.08)) == "does not hold: ours lower by 8.00-12.00 points"
     four = dict(_rec("deeper", 5000, 1e-4, s, 0.70) for s in range(4))
     assert _accuracy_claims(Runs(four), cfg)[0].verdict == "too few runs"
 

@@ -65,14 +65,16 @@ def level_verdict(ci: tuple[float, float, float] | None) -> str:
     Examples
     --------
     >>> level_verdict((0.0, -0.01, 0.01)), level_verdict((-0.2, -0.25, -0.15)), level_verdict(None)
-    ('holds, same size', 'does not hold: ours lower', 'too few runs')
+    ('holds, same size', 'does not hold: ours lower by 15.00-25.00 points', 'too few runs')
     """
     if ci is None:
         return "too few runs"
     _, lo, hi = ci
     if lo <= 0 <= hi:
         return "holds, same size"
-    return "does not hold: ours lower" if hi < 0 else "does not hold: ours higher"
+    if hi < 0:
+        return f"does not hold: ours lower by {-100 * hi:.2f}-{-100 * lo:.2f} points"
+    return f"does not hold: ours higher by {100 * lo:.2f}-{100 * hi:.2f} points"
 
 
 def _accuracy_claims(runs: Runs, cfg: Config) -> list[Claim]:
@@ -203,7 +205,7 @@ def _history_claims(runs: Runs, cfg: Config) -> list[Claim]:
                 words,
             )
         )
-    cells, all_above = [], True
+    cells, all_above, below_at_end = [], True, []
     for s in fresh_sizes(cfg):
         rs = [r for r in runs.of(s) if r.get("history", {}).get("val_accuracy")]
         if not rs:
@@ -213,6 +215,8 @@ def _history_claims(runs: Runs, cfg: Config) -> list[Claim]:
         ]
         last = [r["history"]["accuracy"][-1] > r["history"]["val_accuracy"][-1] for r in rs]
         all_above &= all(above)
+        if not all(last):
+            below_at_end.append(f"{s.n:,}")
         cells.append(f"{s.n // 1000}k: {sum(above)}/{len(above)} epochs, final epoch {sum(last)}/{len(last)} runs")
     if cells:
         out.append(
@@ -222,7 +226,10 @@ def _history_claims(runs: Runs, cfg: Config) -> list[Claim]:
                 "(Keras' history: training accuracy with dropout on)",
                 "Figure 5 (no figures printed)",
                 "train above validation: " + "; ".join(cells),
-                "holds" if all_above else "does not hold: not in every epoch, nor at 40k",
+                "holds"
+                if all_above
+                else "does not hold: not in every epoch"
+                + (f", nor at the last epoch of every run at {', '.join(below_at_end)}" if below_at_end else ""),
             )
         )
     return out

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from training.config import Config
-from training.registry import EXPERIMENTS, RunSpec
+from training.registry import DETERMINISTIC_MODELS, EXPERIMENTS, RunSpec
 
 
 def load_records(out: Path) -> dict[str, dict]:
@@ -89,7 +89,7 @@ class Runs:
 
     def seeds(self) -> list[int]:
         """The seeds of the stochastic runs that have records."""
-        return sorted({seed_of(r) for r in self.records.values() if r["config"]["model"] != "majority"})
+        return sorted({seed_of(r) for r in self.records.values() if r["config"]["model"] not in DETERMINISTIC_MODELS})
 
 
 def _when(text: str | None) -> datetime | None:
