@@ -114,3 +114,21 @@ def test_the_committed_report_has_a_verdict_for_every_claim_listed():
     for where in ("2b(iv), Table 6", "2c, Tables 7-8", "2d, Tables 9, 5", "2b(ii), Figure 4", "2b(iii), Table 5"):
         assert any(line.startswith(f"| {where} ") for line in text.splitlines()), where
     assert "holds, same size" in text and "too few runs" in text  # the vocabulary is explained
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--rounds", "1"], "--rounds: must be >= 2, got 1"),
+        (["--batches", "0"], "--batches: must be >= 1, got 0"),
+        (["--out", "{tmp}/nowhere"], "--out: no such directory"),
+    ],
+)
+def test_cputime_refuses_bad_arguments_before_measuring(argv, message, tmp_path, capsys):
+    from training.cputime import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(tmp=tmp_path) for a in argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cpu_time.json").exists()

@@ -232,6 +232,44 @@ def _history_claims(runs: Runs, cfg: Config) -> list[Claim]:
                 + (f", nor at the last epoch of every run at {', '.join(below_at_end)}" if below_at_end else ""),
             )
         )
+    sized = [(s, r) for s in fresh_sizes(cfg) for r in runs.of(s) if r.get("history", {}).get("val_loss")]
+    if len({s.n for s, _ in sized}) >= 2:
+        for key, name, sign in (("val_accuracy", "validation accuracy", 1), ("val_loss", "validation loss", -1)):
+            rho = trend([math.log10(s.n) for s, _ in sized], [r["history"][key][-1] for _, r in sized])
+            words = (
+                "too few runs"
+                if rho is None
+                else "holds"
+                if rho[1] < 0.05 and rho[0] * sign > 0
+                else ("within noise" if rho[1] >= 0.05 else "reversed")
+            )
+            out.append(
+                Claim(
+                    "2b(iii), Figure 5",
+                    f'"as the training size is increased the accuracy increases and the loss decreases": final-epoch '
+                    f"{name}, fresh models",
+                    "Figure 5 (no figures printed)",
+                    "-"
+                    if rho is None
+                    else f"Spearman rho with log10(n) {rho[0]:+.2f} (p = {rho[1]:.1g}, {len(sized)} runs)",
+                    words,
+                )
+            )
+    if recs:
+        lower = [r["history"]["loss"][-1] < r["history"]["val_loss"][-1] for r in recs if r["history"].get("val_loss")]
+        out.append(
+            Claim(
+                "2b(ii), Figure 4",
+                '"the training [loss] remains significantly less than that of the validation loss" (final epoch)',
+                "Figure 4 (no figures printed)",
+                f"training loss below validation loss at the last epoch in {sum(lower)} of {len(lower)} runs",
+                "too few runs"
+                if len(lower) < MIN_RUNS
+                else "holds"
+                if all(lower)
+                else f"holds in {sum(lower)} of {len(lower)} runs",
+            )
+        )
     return out
 
 
