@@ -461,6 +461,17 @@ def claims(runs: Runs, cfg: Config, names: list[str], out: Path) -> list[Claim]:
     if "l1" in names:
         rows += _l1_trend_claims(runs, cfg)
     rows += _time_claims(runs, cfg, out)
+    if "deeper" in names and any(runs.of(s) for s in fresh_sizes(cfg, "deeper")):
+        rows.append(
+            Claim(
+                "2d, Figure 7",
+                "the deeper network's history per size: the text draws no claim from it beyond Table 9's "
+                "(accuracy and time, judged above and in the verdicts table)",
+                "Figure 7 (no figures printed)",
+                "`history_deeper.png`",
+                "nothing of its own to test",
+            )
+        )
     return rows
 
 
@@ -479,11 +490,16 @@ def section_claims(runs: Runs, names: list[str], cfg: Config, out: Path) -> str:
         f"CPU time per training sample was measured by `python -m training.cputime` ({cpu['cpu']}, "
         f"{cpu['logical_cores']} logical cores, one TensorFlow thread, {cpu['rounds']} rounds of "
         f"{cpu['batches_per_round']} batches of {cpu['batch_size']} per network, alternating network by network; "
-        f"load average {cpu['load_average_1min'][0]:.1f} -> {cpu['load_average_1min'][-1]:.1f}, which the CPU "
-        f"time of the process does not include; {cpu['measured_at']}): "
+        f"load average {cpu['load_average_1min'][0]:.1f} -> {cpu['load_average_1min'][-1]:.1f}, whose processes' "
+        "CPU time the process's own does not include, though they share its caches; "
+        f"{cpu['measured_at']}): "
         + ", ".join(f"{n} {1e6 * float(np.median(v)):,.0f} us" for n, v in cpu["cpu_s_per_sample"].items())
-        + " (median per round). Ratios are the geometric mean of the per-round ratios with a paired 95% interval; "
-        "a time claim about sizes is judged against the published ratio of times like the accuracy differences. "
+        + " per sample (median per round) for a training step alone (`train_on_batch`: no validation pass, no "
+        "input pipeline). Ratios between networks are the geometric mean of the per-round ratios with a paired "
+        '95% interval; the deeper network\'s "shorter training time" is judged like an accuracy difference, our '
+        "ratio's interval against the published ratio of each size (*same size*: inside it; *larger* / "
+        '*smaller*: a larger / smaller saving than published). "Time increases with size" is judged by count: '
+        "the samples fitted grow with n at an unchanged cost per sample. "
         if cpu
         else "No CPU-time measurement is in this folder, so the time claims between networks are not judged. "
     )
