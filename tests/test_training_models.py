@@ -92,3 +92,13 @@ def test_baseline_predicts_majority():
     y = np.array([2, 5, 5, 7, 5, 2])
     clf = build_baseline().fit(np.zeros((len(y), 1)), y)
     assert (clf.predict(np.zeros((4, 1))) == 5).all()
+
+
+def test_one_table_of_model_names():
+    """The registry's table names every network models.py builds, and nothing else trains a network."""
+    from training.models import LAYERS
+    from training.registry import MODELS as NAMES
+    from training.registry import NETWORKS, NO_MODEL
+
+    assert set(NETWORKS) == set(LAYERS) == set(MODELS)
+    assert set(NAMES) == set(NETWORKS) | set(NO_MODEL)

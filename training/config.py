@@ -38,6 +38,7 @@ class Config:
     data: str | None = None  # explicit CIFAR-10 path; None = search (training.data)
     quick: bool = False  # tiny smoke-test settings (see quick())
     force: bool = False  # redo runs whose records already exist
+    trust_unkeyed: bool = False  # reuse records that name no data content key without checking their data
     verbose: int = 2  # Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch
 
     @property

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,23 @@ class Cifar10:
         """One line naming the source, its sizes and whether it was shuffled."""
         shuffle = f", shuffled once with seed {SHUFFLE_SEED}" if self.shuffled else ""
         return f"{self.source} ({len(self.y_train):,} train, {len(self.y_test):,} test{shuffle})"
+
+    def record_source(self) -> str:
+        """:meth:`describe` with nothing of this machine's layout: the file named without its folders, and
+        no word of the local cache (a record names its data by file name and :attr:`key`)."""
+        return record_source(self.describe())
+
+
+def record_source(text: str) -> str:
+    """A data description with every path cut to its last part and no ``(cached)``.
+
+    Examples
+    --------
+    >>> record_source("image-folder zip /data/x/cifar10-jpeg.zip (cached) (50,000 train, 10,000 test)")
+    'image-folder zip cifar10-jpeg.zip (50,000 train, 10,000 test)'
+    """
+    text = text.replace(" (cached)", "")
+    return re.sub(r"(?<![\w.])(?:\.{0,2}/)?(?:[^\s/()]+/)+(?=[^\s/()])", "", text)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,10 +20,41 @@ from dataclasses import dataclass, replace
 from training import published as PUB
 from training.config import Config
 
+
+@dataclass(frozen=True)
+class Model:
+    """One name a run's ``config.model`` can hold: what it is, whether it is random, what it costs.
+
+    ``network``: a Keras network of :data:`training.models.LAYERS` (trained, saved as ``.keras``);
+    ``deterministic``: one run stands for every seed (an exact constant in a comparison);
+    ``cost``: work per sample and epoch relative to ``stride`` (for the time estimate while running).
+    """
+
+    name: str
+    part: str
+    network: bool
+    deterministic: bool
+    cost: float
+    description: str
+
+
+#: The one table of model names, in the report's order.
+MODELS: dict[str, Model] = {
+    m.name: m
+    for m in (
+        Model("stride", "2a", True, False, 1.0, "strided convolutions downsample"),
+        Model("maxpool", "2c", True, False, 2.0, "max pooling downsamples (the appendix's model2)"),
+        Model("deeper", "2d", True, False, 0.6, "thinner and deeper, strided"),
+        Model("majority", "2b(i)", False, True, 0.0, "most-frequent-class baseline"),
+        Model("rescore", "2d", False, False, 0.0, "a trained model scored again (the published Table 9 code)"),
+    )
+}
+#: The Keras networks, in the report's order.
+NETWORKS = tuple(n for n, m in MODELS.items() if m.network)
 #: Models whose runs involve no randomness: one run stands for every seed (an exact constant in a comparison).
-DETERMINISTIC_MODELS = ("majority",)
+DETERMINISTIC_MODELS = tuple(n for n, m in MODELS.items() if m.deterministic)
 #: Models that train nothing (no ``.keras`` file).
-NO_MODEL = ("majority", "rescore")
+NO_MODEL = tuple(n for n, m in MODELS.items() if not m.network)
 
 
 @dataclass(frozen=True)
@@ -92,7 +123,8 @@ class Comparison:
     """One comparison of test accuracy the published report draws: setting ``a`` against setting ``b``.
 
     ``published_a`` and ``published_b`` are the published figures of the two sides. A side is an
-    exact constant only when its model is deterministic (:data:`DETERMINISTIC_MODELS`).
+    exact constant only when its model is deterministic (:data:`DETERMINISTIC_MODELS`). ``measure``
+    names the record field compared (test accuracy unless said otherwise).
     """
 
     claim: str
@@ -101,6 +133,12 @@ class Comparison:
     b: RunSpec
     published_a: float
     published_b: float
+    measure: str = "test_accuracy"  # the record field compared
+    measure_b: str | None = None  # side b's field when it differs (train against test of one setting)
+
+    @property
+    def field_b(self) -> str:
+        return self.measure_b or self.measure
 
     @property
     def published_diff(self) -> float:
@@ -192,21 +230,44 @@ def deeper_runs(cfg: Config, seed: int = 0) -> list[RunSpec]:
 # The comparisons each experiment makes (test accuracy)
 
 
+def base_run(cfg: Config) -> RunSpec:
+    """The stride network on ``base_size`` samples: Tables 1-2, Figure 4, Table 5's first row, Table 6's
+    ``cfg.l1`` row and Table 8 read this setting."""
+    return RunSpec("stride", cfg.base_size, cfg.l1)
+
+
+def fresh_sizes(cfg: Config, model: str = "stride") -> list[RunSpec]:
+    """A fresh ``model`` per training size (Table 5 with ``"stride"``, Table 9 with ``"deeper"``)."""
+    return [RunSpec(model, n, cfg.l1) for n in cfg.train_sizes]
+
+
 def baseline_comparisons(cfg: Config) -> list[Comparison]:
+    base = base_run(cfg)
     return [
         Comparison(
             "stride network vs most-frequent baseline",
             "Tables 2, 4",
-            RunSpec("stride", cfg.base_size, cfg.l1),
+            base,
             RunSpec("majority", cfg.base_size),
             PUB.TABLE2["accuracy"],
             PUB.BASELINE["test_accuracy"],
-        )
+        ),
+        Comparison(
+            "stride network, train vs test accuracy",
+            "Tables 1, 2",
+            base,
+            base,
+            PUB.TABLE1["accuracy"],
+            PUB.TABLE2["accuracy"],
+            measure="train_accuracy",
+            measure_b="test_accuracy",
+        ),
     ]
 
 
 def train_size_comparisons(cfg: Config) -> list[Comparison]:
-    """Each size against the first: fresh models, and (with ``warm_start``) the cumulative chain.
+    """Each size against the first: fresh models, and (with ``warm_start``) the cumulative chain; test
+    accuracy, then train accuracy.
 
     The published Table 5 is cumulative, so the chain compares like with like; the fresh rows
     compare what the published text sets out to measure.
@@ -216,56 +277,104 @@ def train_size_comparisons(cfg: Config) -> list[Comparison]:
         return out
     first = RunSpec("stride", n0, cfg.l1)
     chain = {s.n: s for s in warm_chain(cfg)}
-    for n in cfg.train_sizes[1:]:
-        if n not in PUB.TABLE5:
-            continue
-        pub = (PUB.TABLE5[n][2], PUB.TABLE5[n0][2])
-        out.append(
-            Comparison(f"{n:,} vs {n0:,} samples, fresh models", "Table 5", RunSpec("stride", n, cfg.l1), first, *pub)
-        )
-        if cfg.warm_start:
-            out.append(Comparison(f"{n:,} vs {n0:,} samples, cumulative chain", "Table 5", chain[n], first, *pub))
+    for measure, col, name in (("test_accuracy", 2, ""), ("train_accuracy", 1, ", train accuracy")):
+        for n in cfg.train_sizes[1:]:
+            if n not in PUB.TABLE5:
+                continue
+            pub = (PUB.TABLE5[n][col], PUB.TABLE5[n0][col])
+            fresh = RunSpec("stride", n, cfg.l1)
+            out.append(
+                Comparison(f"{n:,} vs {n0:,} samples, fresh models{name}", "Table 5", fresh, first, *pub, measure)
+            )
+            if cfg.warm_start:
+                out.append(
+                    Comparison(
+                        f"{n:,} vs {n0:,} samples, cumulative chain{name}", "Table 5", chain[n], first, *pub, measure
+                    )
+                )
     return out
 
 
 def l1_comparisons(cfg: Config) -> list[Comparison]:
     ref = min(cfg.l1_weights)
+    if ref not in PUB.TABLE6:
+        return []
     return [
         Comparison(
-            f"L1 {w:g} vs {ref:g}",
+            f"L1 {w:g} vs {ref:g}{name}",
             "Table 6",
             RunSpec("stride", cfg.base_size, w),
             RunSpec("stride", cfg.base_size, ref),
-            PUB.TABLE6[w][1],
-            PUB.TABLE6[ref][1],
+            PUB.TABLE6[w][col],
+            PUB.TABLE6[ref][col],
+            measure,
         )
+        for measure, col, name in (("test_accuracy", 1, ""), ("train_accuracy", 0, ", train accuracy"))
         for w in cfg.l1_weights
-        if w != ref and w in PUB.TABLE6 and ref in PUB.TABLE6
+        if w != ref and w in PUB.TABLE6
     ]
 
 
 def maxpool_comparisons(cfg: Config) -> list[Comparison]:
-    base = RunSpec("stride", cfg.base_size, cfg.l1)
+    base = base_run(cfg)
+    pool = replace(base, model="maxpool")
     return [
+        Comparison("max pooling vs strides", "Tables 7-8", pool, base, PUB.TABLE7[2], PUB.TABLE8[2]),
         Comparison(
-            "max pooling vs strides", "Tables 7-8", replace(base, model="maxpool"), base, PUB.TABLE7[2], PUB.TABLE8[2]
-        )
+            "max pooling vs strides, train accuracy",
+            "Tables 7-8",
+            pool,
+            base,
+            PUB.TABLE7[1],
+            PUB.TABLE8[1],
+            "train_accuracy",
+        ),
     ]
 
 
 def deeper_comparisons(cfg: Config) -> list[Comparison]:
     return [
         Comparison(
-            f"deeper vs stride, {n:,} samples",
+            f"deeper vs stride, {n:,} samples{name}",
             "Tables 9, 5",
             RunSpec("deeper", n, cfg.l1),
             RunSpec("stride", n, cfg.l1),
-            PUB.TABLE9[n][2],
-            PUB.TABLE5[n][2],
+            PUB.TABLE9[n][col],
+            PUB.TABLE5[n][col],
+            measure,
         )
+        for measure, col, name in (("test_accuracy", 2, ""), ("train_accuracy", 1, ", train accuracy"))
         for n in cfg.train_sizes
         if n in PUB.TABLE9 and n in PUB.TABLE5
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The runs each report section reads
+
+
+def baseline_reads(cfg: Config) -> dict[str, list[RunSpec]]:
+    return {"stride": [base_run(cfg)], "majority": [RunSpec("majority", cfg.base_size)]}
+
+
+def history_reads(cfg: Config) -> dict[str, list[RunSpec]]:
+    return {"stride": [base_run(cfg)]}
+
+
+def train_size_reads(cfg: Config) -> dict[str, list[RunSpec]]:
+    return {"fresh": fresh_sizes(cfg), "chain": cumulative_rows(cfg)}
+
+
+def l1_reads(cfg: Config) -> dict[str, list[RunSpec]]:
+    return {"weights": l1_runs(cfg)}
+
+
+def maxpool_reads(cfg: Config) -> dict[str, list[RunSpec]]:
+    return {"maxpool": [replace(base_run(cfg), model="maxpool")], "stride": [base_run(cfg)]}
+
+
+def deeper_reads(cfg: Config) -> dict[str, list[RunSpec]]:
+    return {"deeper": fresh_sizes(cfg, "deeper"), "stride": fresh_sizes(cfg), "replay": replay_runs(cfg)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,13 +383,15 @@ def deeper_comparisons(cfg: Config) -> list[Comparison]:
 
 @dataclass(frozen=True)
 class Experiment:
-    """One command-line experiment: what it trains, its seed group, its report section, its comparisons."""
+    """One command-line experiment: what it trains, its seed group, its report section and the runs that
+    section reads, its comparisons."""
 
     name: str
     part: str  # the published Part it repeats
     runs: Callable[[Config, int], list[RunSpec]]
     seed_group: str  # "base" (Config.seeds) or "size" (Config.size_seeds)
     section: str  # the function (module.function under training.report) that writes its report section
+    reads: Callable[[Config], dict[str, list[RunSpec]]]  # the runs that section reads, by role
     comparisons: Callable[[Config], list[Comparison]] = lambda cfg: []
 
     def seeds(self, cfg: Config) -> tuple[int, ...]:
@@ -300,12 +411,22 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
-        Experiment("baseline", "2b(i)", baseline_runs, "base", "base.section_baseline", baseline_comparisons),
-        Experiment("history", "2b(ii)", history_runs, "base", "base.section_history"),
-        Experiment("train-size", "2b(iii)", train_size_runs, "size", "size.section_train_size", train_size_comparisons),
-        Experiment("l1", "2b(iv)", l1_runs, "base", "base.section_l1", l1_comparisons),
-        Experiment("maxpool", "2c", maxpool_runs, "base", "base.section_maxpool", maxpool_comparisons),
-        Experiment("deeper", "2d", deeper_runs, "size", "size.section_deeper", deeper_comparisons),
+        Experiment(
+            "baseline", "2b(i)", baseline_runs, "base", "base.section_baseline", baseline_reads, baseline_comparisons
+        ),
+        Experiment("history", "2b(ii)", history_runs, "base", "base.section_history", history_reads),
+        Experiment(
+            "train-size",
+            "2b(iii)",
+            train_size_runs,
+            "size",
+            "size.section_train_size",
+            train_size_reads,
+            train_size_comparisons,
+        ),
+        Experiment("l1", "2b(iv)", l1_runs, "base", "base.section_l1", l1_reads, l1_comparisons),
+        Experiment("maxpool", "2c", maxpool_runs, "base", "base.section_maxpool", maxpool_reads, maxpool_comparisons),
+        Experiment("deeper", "2d", deeper_runs, "size", "size.section_deeper", deeper_reads, deeper_comparisons),
     )
 }
 #: What ``python -m training.run`` runs with no experiment named.

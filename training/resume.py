@@ -2,7 +2,8 @@
 
 A run is finished when its JSON record exists and was made with the same settings: those that
 change a result (:data:`RESULT_SETTINGS`), the distribution (:data:`DISTRIBUTION_SETTINGS`) and
-the data (its content key). A record alone suffices; a run's ``.keras`` model is needed only
+the data (its content key; a record without one is refused unless ``Config.trust_unkeyed``). A record
+alone suffices; a run's ``.keras`` model is needed only
 while a later run that continues or rescores it has yet to finish.
 """
 
@@ -42,17 +43,24 @@ def _listed(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _data_diff(made: dict, data: dict) -> list[str]:
+def _data_diff(made: dict, data: dict, trust_unkeyed: bool = False) -> list[str]:
     """How the record's data (``made``) differs from this invocation's (``data``, :func:`data_fields`).
 
-    The content key decides when both have one; a record written before keys were stored is
-    compared by the kind of source and whether it was shuffled.
+    The content key decides when both have one. A record without a key (written before keys were
+    stored) is refused when this invocation's data has one, unless ``trust_unkeyed``: then, as when
+    neither has a key, it is compared by the kind of source and whether it was shuffled only.
     """
     if made.get("key") and data.get("key"):
         same = made["key"] == data["key"]
         return (
             [] if same else [f"data {made['key']} from {made.get('source')!r} (now {data['key']}: {data['source']!r})"]
         )
+    if data.get("key") and not made.get("key") and not trust_unkeyed:
+        return [
+            f"data without a content key, from {made.get('source')!r} (now {data['key']}: {data['source']!r}); "
+            "check and key such records with python -m training.rekey DIR --data PATH, or pass --trust-unkeyed "
+            "to reuse them unchecked"
+        ]
     return [
         f"data {k} {made[k]!r} (now {data[k]!r})" for k in ("kind", "shuffled") if k in made and made[k] != data.get(k)
     ]
@@ -76,7 +84,7 @@ def check_settings(rec: dict, spec: RunSpec, cfg: Config, distribution: dict | N
             if k in made and made[k] != distribution[k]
         ]
     if data is not None:
-        diff += _data_diff(rec.get("data", {}), data)
+        diff += _data_diff(rec.get("data", {}), data, cfg.trust_unkeyed)
     if diff:
         raise SettingsMismatch(
             f"{rec.get('run', spec.run_id)}.json was made with other settings: {', '.join(diff)}; "

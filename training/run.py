@@ -169,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smoke run: a few hundred samples, 1 epoch")
     p.add_argument("--force", action="store_true", help="redo runs that already finished in --out")
     p.add_argument(
+        "--trust-unkeyed",
+        action="store_true",
+        help="reuse finished runs whose records name no data content key (made before keys were stored) "
+        "without checking their data; without it they are refused (python -m training.rekey checks and keys them)",
+    )
+    p.add_argument(
         "--warm-start",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -215,6 +221,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         device=args.device,
         data=args.data,
         force=args.force,
+        trust_unkeyed=args.trust_unkeyed,
         verbose=args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2),
     )
 

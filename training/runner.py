@@ -23,11 +23,11 @@ import numpy as np
 from training.config import Config
 from training.data import Cifar10, subset
 from training.files import write_atomic, write_json
-from training.registry import RunSpec
+from training.registry import MODELS, RunSpec
 from training.resume import load_record, to_run
 
 #: Rough cost of one sample-epoch relative to ``stride`` (for the time estimate only).
-_COST = {"stride": 1.0, "maxpool": 2.0, "deeper": 0.6, "majority": 0.0, "rescore": 0.0}
+_COST = {name: m.cost for name, m in MODELS.items()}
 
 
 @dataclass
@@ -67,9 +67,10 @@ class RunEnv:
 
     @property
     def data_fields(self) -> dict:
-        """The record's ``data``: the source described, its kind, whether shuffled, and its content key."""
+        """The record's ``data``: the source described by file name (no folders of this machine), its kind,
+        whether shuffled, and its content key."""
         d = self.data
-        return {"source": d.describe(), "kind": d.kind, "shuffled": d.shuffled, "key": d.key}
+        return {"source": d.record_source(), "kind": d.kind, "shuffled": d.shuffled, "key": d.key}
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -329,6 +330,14 @@ def run_keras(spec: RunSpec, cfg: Config, env: RunEnv, out: Path) -> tuple[dict,
     return rec, model
 
 
+def _load() -> float | None:
+    """The machine's 1-minute load average (None where the OS does not give one)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "?"
@@ -362,6 +371,7 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
         left = sum(cost[s.run_id] for s in todo[todo.index(spec) :])
         eta = elapsed / spent * left if spent else None
         log(f"run {i}/{len(specs)}: {spec.label()}  [elapsed {_fmt_time(elapsed)}, left ~{_fmt_time(eta)}]")
+        began, cpu0, load0 = time.perf_counter(), time.process_time(), _load()
         if spec.model == "majority":
             rec = run_majority(spec, cfg, env)
         elif spec.model == "rescore":
@@ -370,7 +380,12 @@ def execute(specs: list[RunSpec], cfg: Config, env: RunEnv, out: Path, log=print
             rec, model = run_keras(spec, cfg, env, out)
             if env.chief:
                 write_atomic(out / f"{spec.run_id}.keras", model.save)
-        rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # This run's own wall and CPU time (loading its subset, training, scoring, saving), measured here,
+        # and the machine's load beside them: two runs finishing in the same second are told apart.
+        rec["wall_s"] = time.perf_counter() - began
+        rec["cpu_time_s"] = time.process_time() - cpu0
+        rec["load_average_1min"] = [load0, _load()]
+        rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         if env.chief:
             write_json(out / f"{spec.run_id}.json", rec)
             shutil.rmtree(checkpoint_dir(out, spec), ignore_errors=True)

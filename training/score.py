@@ -2,7 +2,8 @@
 
 The test images come from :func:`training.data.load` (``--data``, or the search order
 of :mod:`training.data`) and are scaled as for training, ``x.astype("float32") / 255``;
-fastconv's forward pass (:mod:`fastconv.nn`, no TensorFlow) predicts them. With
+fastconv's forward pass (:mod:`fastconv.nn`, no TensorFlow) predicts them, scored by
+:func:`fastconv.nn.score.score_arrays` (the routine of ``python -m fastconv.nn``). With
 ``--compare-keras`` the same images also go through Keras' ``model.predict``, and the
 two are compared: predicted classes and the largest probability difference.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -46,23 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _keras_predict(path: str, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, float]:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    model = keras.models.load_model(path, compile=False)
-    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)  # build and trace outside the timing
-    t0 = time.perf_counter()
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    return np.asarray(probs), time.perf_counter() - t0
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit status (0; a user error exits with 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
 
     from fastconv.nn import ModelFileError, UnsupportedLayerError, load_model
+    from fastconv.nn.score import score_arrays, score_lines
     from training.data import DataError, load
     from training.pipeline import to_float
 
@@ -77,38 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     x, y = data.x_test[: args.n], np.asarray(data.y_test[: args.n])
     x = to_float(x)
     try:
-        model.predict(x[: args.batch_size], batch_size=args.batch_size)  # compile the kernels outside the timing
-        t0 = time.perf_counter()
-        probs = model.predict(x, batch_size=args.batch_size)
-        seconds = time.perf_counter() - t0
+        scored = score_arrays(
+            model, x, y, batch_size=args.batch_size, keras_path=args.model if args.compare_keras else None
+        )
     except ValueError as e:
         parser.error(f"argument model: {e}")
-    pred = probs.argmax(axis=1)
-    correct = int((pred == y).sum())
-    record = {
-        "model": os.path.abspath(args.model),
-        "data": data.describe(),
-        "images": len(y),
-        "fastconv": {
-            "correct": correct,
-            "accuracy": correct / len(y),
-            "correct_per_class": np.bincount(y[pred == y], minlength=10).tolist(),
-            "seconds": seconds,
-        },
-    }
+    record = {"model": os.path.abspath(args.model), "data": data.record_source(), "data_key": data.key, **scored}
     print(f"model     {args.model} ({model.name}, {len(model.layers)} layers)")
     print(f"data      {data.describe()}; scoring {len(y):,} test images")
-    print(f"fastconv  accuracy {correct / len(y):.4f} ({correct:,}/{len(y):,})  {seconds:.2f} s")
-    if args.compare_keras:
-        kprobs, kseconds = _keras_predict(args.model, x, args.batch_size)
-        kpred = kprobs.argmax(axis=1)
-        kcorrect = int((kpred == y).sum())
-        same = int((kpred == pred).sum())
-        diff = float(np.abs(kprobs - probs).max())
-        record["keras"] = {"correct": kcorrect, "accuracy": kcorrect / len(y), "seconds": kseconds}
-        record["agreement"] = {"same_class": same, "max_abs_prob_diff": diff}
-        print(f"keras     accuracy {kcorrect / len(y):.4f} ({kcorrect:,}/{len(y):,})  {kseconds:.2f} s")
-        print(f"agreement {same:,}/{len(y):,} same predicted class; max |prob difference| {diff:.2e}")
+    print("\n".join(score_lines(scored)))
     if args.json:
         try:
             write_json(args.json, record)

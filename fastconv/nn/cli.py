@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -88,17 +87,6 @@ def _load_arrays(args):
     return (x.astype(np.float32) / np.float32(scale)), y
 
 
-def _keras_predict(path, x, batch_size):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    model = keras.models.load_model(path, compile=False)
-    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)  # build and trace outside the timing
-    t0 = time.perf_counter()
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    return np.asarray(probs), time.perf_counter() - t0
-
-
 def _check_writable(path: str) -> None:
     """Fail now, not after the scoring, if ``--json PATH`` cannot be written."""
     try:
@@ -112,6 +100,7 @@ def score(args) -> dict:
     """Score ``args.model`` on the arrays of ``args``; print the figures and return them as a record."""
     from .layers import UnsupportedLayerError
     from .model import ModelFileError, load_model
+    from .score import score_arrays, score_lines
 
     if args.n is not None and args.n < 1:
         raise _UserError(f"--n must be >= 1, got {args.n}")
@@ -127,42 +116,17 @@ def score(args) -> dict:
         raise _UserError(f"reading .keras weights needs {e.name}: pip install 'fastconv[nn]'") from None
     x, y = _load_arrays(args)
     try:
-        model.predict(x[: min(len(x), args.batch_size)], batch_size=args.batch_size)  # compile the kernels
-        t0 = time.perf_counter()
-        probs = model.predict(x, batch_size=args.batch_size)
-        seconds = time.perf_counter() - t0
+        scored = score_arrays(
+            model, x, y, batch_size=args.batch_size, keras_path=args.model if args.compare_keras else None
+        )
     except ValueError as e:
         raise _UserError(str(e)) from None
-    pred = probs.argmax(axis=1)
-    correct = int((pred == y).sum())
-    record = {
-        "model": os.path.abspath(args.model),
-        "data": os.path.abspath(args.data),
-        "images": int(len(y)),
-        "fastconv": {"correct": correct, "accuracy": correct / len(y), "seconds": seconds},
-    }
+    except ImportError as e:
+        raise _UserError(f"--compare-keras needs TensorFlow/Keras ({e})") from None
+    record = {"model": os.path.abspath(args.model), "data": os.path.abspath(args.data), **scored}
     print(f"model     {args.model} ({model.name}, {len(model.layers)} layers)")
     print(f"data      {args.data}; scoring {len(y):,} images")
-    print(
-        f"fastconv  accuracy {correct / len(y):.4f} ({correct:,}/{len(y):,})  "
-        f"{seconds:.2f} s ({len(y) / seconds:,.0f} images/s)"
-    )
-    if args.compare_keras:
-        try:
-            kprobs, kseconds = _keras_predict(args.model, x, args.batch_size)
-        except ImportError as e:
-            raise _UserError(f"--compare-keras needs TensorFlow/Keras ({e})") from None
-        kpred = kprobs.argmax(axis=1)
-        kcorrect = int((kpred == y).sum())
-        same = int((kpred == pred).sum())
-        diff = float(np.abs(kprobs - probs).max())
-        record["keras"] = {"correct": kcorrect, "accuracy": kcorrect / len(y), "seconds": kseconds}
-        record["agreement"] = {"same_class": same, "max_abs_prob_diff": diff}
-        print(
-            f"keras     accuracy {kcorrect / len(y):.4f} ({kcorrect:,}/{len(y):,})  "
-            f"{kseconds:.2f} s ({len(y) / kseconds:,.0f} images/s)"
-        )
-        print(f"agreement {same:,}/{len(y):,} same predicted class; max |prob difference| {diff:.2e}")
+    print("\n".join(score_lines(scored)))
     return record
 
 

@@ -3,12 +3,15 @@
 ``python -m training.report DIR`` rebuilds everything from ``DIR/*.json`` (no training, no
 TensorFlow). The runs of one setting over several random seeds are summarised as mean ± sd
 (n runs), beside the published figure; each comparison the published report draws gets a verdict
-with the difference's 95% interval and its interval corrected for the family of comparisons.
+with the difference's paired 95% interval (Welch's beside it) and its interval corrected for the
+family of comparisons, and every other published claim of Part 2 a row with a verdict.
 
 Modules: :mod:`.records` (loading and grouping), :mod:`.stats` (spread, intervals, verdicts),
 :mod:`.tables` and :mod:`.plots`, the sections :mod:`.base` (5,000-sample experiments),
-:mod:`.size` (over training sizes), :mod:`.verdicts` and :mod:`.summary` (header, missing runs,
-throughput). Which section an experiment has is :attr:`training.registry.Experiment.section`.
+:mod:`.size` (over training sizes), :mod:`.verdicts` (differences, paired by seed), :mod:`.claims`
+(every other published claim) and :mod:`.summary` (header, missing runs, throughput). Which section
+an experiment has, and the runs it reads, are :attr:`training.registry.Experiment.section` and
+:attr:`~training.registry.Experiment.reads`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from training.files import write_atomic
 from training.registry import EXPERIMENTS
 from training.report.base import section_models
+from training.report.claims import section_claims
 from training.report.records import Runs, load_invocation, load_records
 from training.report.stats import difference_interval, spread, verdict
 from training.report.summary import header, section_missing, section_speed
@@ -49,6 +53,7 @@ def write_report(out: str | Path) -> Path:
     names, cfg, info = load_invocation(out)
     parts = [header(runs, cfg, info), section_missing(runs, names, cfg)]
     parts.append(section_verdicts(runs, names, cfg, out))
+    parts.append(section_claims(runs, names, cfg, out))
     parts.append(section_models(runs))
     parts += [_section(e.section)(runs, cfg, out) for name, e in EXPERIMENTS.items() if name in names]
     parts.append(section_speed(runs))

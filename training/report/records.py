@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from training.config import Config
-from training.registry import EXPERIMENTS, RunSpec
+from training.registry import DETERMINISTIC_MODELS, EXPERIMENTS, RunSpec
 
 
 def load_records(out: Path) -> dict[str, dict]:
@@ -60,30 +60,67 @@ class Runs:
     def values(self, spec: RunSpec, key: str) -> list[float]:
         return [r[key] for r in self.of(spec) if r.get(key) is not None]
 
+    def root(self, rec: dict) -> dict:
+        """The record a chain of ``warm_from`` runs starts from (``rec`` itself when it continues nothing)."""
+        seen = set()
+        while rec["config"].get("warm_from") in self.records and rec["run"] not in seen:
+            seen.add(rec["run"])
+            rec = self.records[rec["config"]["warm_from"]]
+        return rec
+
+    def paired(self, a: RunSpec, b: RunSpec, key_a: str, key_b: str | None = None) -> tuple[list[float], list[float]]:
+        """Values of ``key_a`` in ``a``'s runs and ``key_b`` in ``b``'s, paired by seed: the seeds both sides have.
+
+        A run that continues another (``warm_from``) is paired by the seed its chain started from,
+        and only when that is its own seed.
+        """
+        key_b = key_b or key_a
+
+        def by_seed(spec: RunSpec, key: str) -> dict[int, float]:
+            return {
+                seed_of(r): r[key]
+                for r in self.of(spec)
+                if r.get(key) is not None and seed_of(self.root(r)) == seed_of(r)
+            }
+
+        va, vb = by_seed(a, key_a), by_seed(b, key_b)
+        both = sorted(set(va) & set(vb))
+        return [va[s] for s in both], [vb[s] for s in both]
+
     def seeds(self) -> list[int]:
         """The seeds of the stochastic runs that have records."""
-        return sorted({seed_of(r) for r in self.records.values() if r["config"]["model"] != "majority"})
+        return sorted({seed_of(r) for r in self.records.values() if r["config"]["model"] not in DETERMINISTIC_MODELS})
 
 
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def run_wall_times(records: dict[str, dict], invocations: list[dict]) -> dict[str, float]:
-    """Wall seconds of each run: from the previous run's end (or its invocation's start) to its own end.
+def run_wall_times(
+    records: dict[str, dict], invocations: list[dict], order: list[str] | None = None
+) -> dict[str, float]:
+    """Wall seconds of each run.
 
-    Includes loading, scoring and writing, not only ``model.fit``; runs whose invocation is
-    unknown are left out.
+    A record that measured its own wall time (``wall_s``, from its start to its record, in the
+    process that ran it) gives that. An older record gets the time from the previous run's end (or
+    its invocation's start) to its own end; records that finished in the same second (their
+    ``finished_at`` had whole seconds) are taken in the plan's ``order`` (the order they ran in),
+    else by run id, so a quick run finishing in the same second as a long one is not credited with
+    the long one's time. Runs whose invocation is unknown are left out.
     """
+    rank = {rid: i for i, rid in enumerate(order or [])}
     starts = sorted(t for inv in invocations if (t := _when(inv.get("started"))))
-    done = sorted((t, rid) for rid, r in records.items() if (t := _when(r.get("finished_at"))))
+    done = sorted(
+        (t, rank.get(rid, len(rank)), rid) for rid, r in records.items() if (t := _when(r.get("finished_at")))
+    )
     walls, prev = {}, None
-    for t, rid in done:
+    for t, _, rid in done:
         began = [s for s in starts if s <= t]
         if not began:
             continue
         base = prev if prev is not None and prev >= began[-1] else began[-1]
-        walls[rid], prev = (t - base).total_seconds(), t
+        own = records[rid].get("wall_s")
+        walls[rid], prev = (float(own) if own is not None else (t - base).total_seconds()), t
     return walls
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from training import published as PUB
 from training.config import Config
-from training.registry import RunSpec, cumulative_rows, replay_runs, warm_chain
+from training.registry import EXPERIMENTS, RunSpec
 from training.report.plots import Series, plot_histories, plot_vs_size
 from training.report.records import Runs
 from training.report.stats import plural
@@ -34,15 +34,16 @@ def section_train_size(runs: Runs, cfg: Config, out: Path) -> str:
     """Part 2b(iii): Table 5 with fresh models, and the published cumulative training replayed."""
     note = settings_note(cfg)
     parts = [f"## Part 2b(iii): training-set size (Table 5, Figure 5){note}\n"]
-    fresh = [RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes]
+    reads = EXPERIMENTS["train-size"].reads(cfg)
+    fresh = reads["fresh"]
     table, pts = _size_table(runs, fresh, PUB.TABLE5, out / "table_train_size.csv")
     parts.append(
         "**Table 5, a fresh model per size** (what the published text sets out to measure); mean ± sd (n seeds)\n"
     )
     parts.append(table)
     series = {"fresh model per size": pts}
-    chain = cumulative_rows(cfg)
-    if any(runs.of(s) for s in warm_chain(cfg)):
+    chain = reads["chain"]
+    if any(runs.of(s) for s in chain[1:]):
         table, wpts = _size_table(runs, chain, PUB.TABLE5, out / "table_train_size_warm.csv")
         parts.append(
             "**Table 5 as the published code computes it: one model trained on each size in turn** "
@@ -76,25 +77,25 @@ def section_deeper(runs: Runs, cfg: Config, out: Path) -> str:
     """Part 2d: Table 9 and Figure 7, scored on the deeper network's own predictions."""
     note = settings_note(cfg)
     parts = [f"## Part 2d: thinner, deeper network (Table 9, Figure 7){note}\n"]
-    specs = [RunSpec("deeper", n, cfg.l1) for n in cfg.train_sizes]
+    reads = EXPERIMENTS["deeper"].reads(cfg)
+    specs = reads["deeper"]
     table, pts = _size_table(runs, specs, PUB.TABLE9, out / "table_deeper.csv")
     parts.append("A fresh deeper network per size, scored on its own predictions. Mean ± sd (n seeds).\n")
     parts.append(table)
     _history_plot(runs, specs, "deeper, ", out / "history_deeper.png", f"Figure 7: deeper network per size{note}")
-    chain = cumulative_rows(cfg)
-    replay = replay_runs(cfg)
+    replay = reads["replay"]
     series = {
         "deeper": pts,
         "stride (fresh)": [
-            (s.n, runs.values(s, "train_accuracy"), runs.values(s, "test_accuracy"))
-            for s in (RunSpec("stride", n, cfg.l1) for n in cfg.train_sizes)
+            (s.n, runs.values(s, "train_accuracy"), runs.values(s, "test_accuracy")) for s in reads["stride"]
         ],
     }
     if any(runs.of(s) for s in replay):
         table, rpts = _size_table(runs, replay, PUB.TABLE9, out / "table_deeper_published_replay.csv")
         parts.append(
             "**What the published Table 9 code computes, replayed** (`--warm-start`): the stride network left by "
-            f"our cumulative Table 5 chain (`{chain[-1].setting}`) scored on the first n training samples and the "
+            f"our cumulative Table 5 chain (`{EXPERIMENTS['train-size'].reads(cfg)['chain'][-1].setting}`) scored on "
+            "the first n training samples and the "
             "test set. Its test accuracy cannot change between rows, and its train accuracy is on samples it was "
             "trained on. Time is 0: nothing is trained.\n"
         )

@@ -45,15 +45,25 @@ def section_speed(runs: Runs) -> str:
     )
 
 
-def one_seed_minutes(runs: Runs, names: list[str] | tuple[str, ...], cfg: Config, walls: dict[str, float]) -> float:
+def one_seed_minutes(
+    runs: Runs, names: list[str] | tuple[str, ...], cfg: Config, walls: dict[str, float]
+) -> float | None:
     """Wall minutes one seed of ``names`` takes, from the records: each run's median wall time over the seeds
-    that have one (:func:`run_wall_times`), summed over the runs of one seed."""
+    that have one (:func:`run_wall_times`), summed over the runs of one seed; None when one of those runs
+    has no timed record."""
     one = cfg.replace(seeds=(cfg.seeds[0],), size_seeds=None)
     total = 0.0
     for spec in plan(names, one):
-        times = [walls[r["run"]] for r in runs.of(spec) if walls.get(r["run"])]
-        total += float(np.median(times)) if times else 0.0
+        times = [walls[r["run"]] for r in runs.of(spec) if walls.get(r["run"]) is not None]
+        if not times:
+            return None  # a run of one seed has no timed record: no total
+        total += float(np.median(times))
     return total / 60
+
+
+def names_of(info: dict) -> list[str]:
+    """The experiments an ``invocation.json`` names (every one when it names none)."""
+    return [n for n in info.get("experiments", EXPERIMENTS) if n in EXPERIMENTS]
 
 
 def wall_time_lines(runs: Runs, cfg: Config, info: dict) -> str:
@@ -72,14 +82,45 @@ def wall_time_lines(runs: Runs, cfg: Config, info: dict) -> str:
         else ""
     )
     compute = sum(r.get("train_time_s") or 0.0 for r in runs.records.values())
-    walls = run_wall_times(runs.records, invocations)
+    walls = run_wall_times(
+        runs.records, invocations, [s.run_id for s in plan(names_of(info), cfg.replace(warm_start=True))]
+    )
     every = one_seed_minutes(runs, list(EXPERIMENTS), cfg.replace(warm_start=True), walls)
     default = one_seed_minutes(runs, DEFAULT_EXPERIMENTS, cfg, walls)
     return (
         f"- Wall time: {total / 60:.1f} min over {plural(len(invocations), 'invocation')} ({commands}){note}; "
         f"training time (`model.fit`) summed over the runs: {compute / 3600:.2f} h\n"
-        f"- One seed, from these records (each run's wall time, from the end of the run before it, median over "
-        f"seeds, summed): `all` {every:.0f} min, the default `baseline history` {default:.1f} min\n"
+        f"- One seed, from these records (each run's wall time: its own where the record measured it, else from "
+        f"the end of the run before it, runs ending in the same second taken in the order they ran; median over "
+        f"seeds, summed): `all` {_minutes(every, 0)}, the default `baseline history` {_minutes(default, 1)}. "
+        "These are the runs alone: a process also starts Python and TensorFlow and loads the data (the first "
+        "load of a zip decodes it, later ones read a cache)\n" + resumed_line(runs)
+    )
+
+
+def _minutes(m: float | None, digits: int) -> str:
+    return "- (not every run has a timed record)" if m is None else f"{m:.{digits}f} min"
+
+
+def resumed_line(runs: Runs) -> str:
+    """A bullet naming the runs that were resumed from a checkpoint part-way, or ''."""
+    resumed = sorted(
+        (r["run"], r["resumed_after_epoch"]) for r in runs.records.values() if r.get("resumed_after_epoch")
+    )
+    if not resumed:
+        return ""
+    listed = ", ".join(f"`{rid}` (after epoch {e})" for rid, e in resumed)
+    nondet = any(not runs.records[rid]["config"].get("deterministic") for rid, _ in resumed)
+    return (
+        f"- Resumed part-way from a checkpoint (`resumed_after_epoch` in the record): {listed}. The rest of "
+        "such a run continues from the saved weights, optimizer state and epoch"
+        + (
+            "; without op determinism its later epochs are not bit-for-bit those an uninterrupted run would have "
+            "given, so it is one draw of its setting like the others, not a replay of an uninterrupted run"
+            if nondet
+            else ""
+        )
+        + "\n"
     )
 
 
