@@ -1,8 +1,10 @@
 """Does ``backend="auto"`` pick the faster backend on several threads? ``python -m benches.auto_threads``.
 
-Wall time of ``direct``, ``fft`` and ``auto`` on 1024x1024 and 2048x2048 float32
-images with random full-rank kernels from 11x11 to 47x47 (where the choice is
-close), ``padding="same"``, on Numba's threads (``NUMBA_NUM_THREADS``).  The three
+Wall time of ``direct``, ``fft`` and ``auto`` on float32 images (``--sizes``, default
+1024x1024 and 2048x2048) with random full-rank kernels (``--kernels``, default 3x3 to
+127x127), ``padding="same"``, on Numba's threads (``NUMBA_NUM_THREADS``).  ``auto``
+is called once before the timed rounds, so a measurement it makes for an
+uncalibrated machine (see :mod:`fastconv._method`) is done by then.  The three
 alternate call by call (each the best of 3 calls, the median of ``--rounds``
 rounds), so a slow spell of a shared machine falls on all three alike.  Prints a
 Markdown table (``--out`` writes it too): the backend ``auto`` runs and its time over
@@ -24,7 +26,7 @@ from benches.first_call import cpu
 from fastconv import _method
 
 SIZES = (1024, 2048)
-KERNELS = (11, 15, 19, 23, 27, 31, 47)
+KERNELS = (3, 5, 7, 9, 11, 15, 19, 23, 27, 31, 39, 47, 63, 95, 127)
 
 
 def _best(f, repeat: int) -> float:
@@ -36,15 +38,15 @@ def _best(f, repeat: int) -> float:
     return best
 
 
-def rows(rounds: int = 7, repeat: int = 3) -> list[str]:
+def rows(rounds: int = 7, repeat: int = 3, sizes=SIZES, kernels=KERNELS) -> list[str]:
     rng = np.random.default_rng(0)
     out = [
         "| image | kernel | direct ms | fft ms | auto ms | auto runs | auto / faster |",
         "| --- | --- | ---: | ---: | ---: | --- | ---: |",
     ]
-    for n in SIZES:
+    for n in sizes:
         img = rng.random((n, n), dtype=np.float32)
-        for k in KERNELS:
+        for k in kernels:
             kernel = rng.random((k, k), dtype=np.float32)
             calls = {
                 b: (lambda b=b, img=img, kernel=kernel: fastconv.convolve2d(img, kernel, padding="same", backend=b))
@@ -70,6 +72,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.auto_threads", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds, the median kept (default 7)")
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="image sides (default 1024 2048)")
+    parser.add_argument("--kernels", type=int, nargs="+", default=KERNELS, help="kernel sides (default 3 ... 127)")
     args = parser.parse_args(argv)
     header = (
         f"Wall time on {numba.get_num_threads()} Numba threads ({cpu()}), float32, padding='same', "
@@ -77,7 +81,7 @@ def main(argv=None) -> int:
         f"cost constants from {_method.costs_path().name}."
     )
     print(header)
-    table = rows(args.rounds)
+    table = rows(args.rounds, sizes=args.sizes, kernels=args.kernels)
     if args.out is not None:
         args.out.write_text(header + "\n\n" + "\n".join(table) + "\n")
         print(f"wrote {args.out}")

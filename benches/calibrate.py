@@ -45,10 +45,13 @@ over the faster one's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -241,6 +244,19 @@ def measure_speedups(threads: int, rounds: int = 9, repeat: int = 3, size: int =
     return out
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in its folder: a reader sees the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -269,7 +285,7 @@ def main(argv=None) -> int:
     if args.speedups_into is not None:
         data = json.loads(args.speedups_into.read_text())
         data["speedup"] = measure_speedups(threads)
-        args.speedups_into.write_text(json.dumps(data, indent=2) + "\n")
+        _write_atomically(args.speedups_into, json.dumps(data, indent=2) + "\n")
         print(json.dumps(data["speedup"]))
         print(f"wrote {args.speedups_into}")
         return 0
@@ -298,7 +314,7 @@ def main(argv=None) -> int:
         "speedup": measure_speedups(threads),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2) + "\n")
+    _write_atomically(args.out, json.dumps(data, indent=2) + "\n")
     for name, value in seconds.items():
         print(f"{name:24s} {value:.3e} s")
     print(f"wrote {args.out}")
