@@ -59,8 +59,12 @@ _MIN_FFT_TAPS = 25
 # Shortest block side (unless the whole axis is shorter): pocketfft's time per N log2 N was
 # measured 1.5-2x higher below about 200 values per line than from 256 to 1024.
 _MIN_BLOCK = 256
-# Largest block (values): a float32 block and its spectrum take 8 bytes per value.
-_MAX_BLOCK = 1 << 24
+# Largest block (values) unless the smallest candidate is larger: a float32 block and its spectrum take
+# 8 bytes per value, 12 MB here, which stays in a desktop CPU's last-level cache. Larger blocks cost more
+# per N log2 N than the model's constants say (the column transforms miss the cache): at 2048x2048
+# 127x127 "same" (one thread, ducc0, AMD EPYC Zen 3) whole-image 2304x2304 blocks took 70 ms of CPU
+# time, 384x2304 blocks 43 ms.
+_MAX_BLOCK = 3 << 19
 
 #: Constants that must be above zero: the rate of each backend's main work.
 _RATES = {
@@ -340,6 +344,8 @@ CLOSE = 2.0
 MEASURE_MIN_SECONDS = 2e-3
 #: The slower estimate above this (seconds): never measured (the measurement would take seconds).
 MEASURE_MAX_SECONDS = 1.0
+#: Runs of each backend per measurement (alternating; the least kept).
+MEASURE_RUNS = 3
 #: Answers kept in the file (the oldest dropped first).
 WISDOM_ENTRIES = 1024
 #: Where the answers are kept (``FASTCONV_WISDOM`` names another file).
@@ -469,9 +475,11 @@ def clear_wisdom() -> None:
 
 
 def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel) -> dict:
-    """Seconds of ``direct`` and ``fft`` on an array of the call's shape: each run twice, alternating, the least kept.
+    """Seconds of ``direct`` and ``fft`` on an array of the call's shape: each run :data:`MEASURE_RUNS` times,
+    alternating, the least kept.
 
-    The first runs compile what a backend has not compiled yet, so they are not counted alone.
+    The first runs compile what a backend has not compiled yet, and a busy machine slows some runs:
+    the least of several alternating runs is what each backend costs when it gets the cores.
     """
     from ._fft import fft
     from ._loops.correlate2d import direct
@@ -484,7 +492,7 @@ def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, ker
     out = np.empty(out_shape, dtype=dtype)
     args = (stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[1], out)
     times = {"direct": math.inf, "fft": math.inf}
-    for _ in range(2):
+    for _ in range(MEASURE_RUNS):
         for name, backend in (("direct", direct), ("fft", fft)):
             t0 = time.perf_counter()
             backend(x, k, *args)
@@ -531,7 +539,7 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     kept for its shape class (dtype, channels, kernel shape, stride, dilation,
     output size in half octaves, separability, threads) in :func:`wisdom_path`,
     with the CPU and library versions it holds for (:func:`machine`).  The
-    first call of a shape class thus takes about three calls' time more; later
+    first call of a shape class thus takes about five calls' time more; later
     calls, in this process or another, look the answer up.  :data:`MEASURE` or
     ``FASTCONV_AUTO_MEASURE=0`` turns this off, :func:`clear_wisdom` forgets.
 
