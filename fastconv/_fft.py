@@ -14,15 +14,17 @@ the wrap-around.  So the output is cut into blocks of that many positions
 the padded image is never built) is transformed, multiplied by the kernel's
 spectrum, transformed back, and its valid part written out.
 
-- **Block size**: chosen per call from scipy.fft's fast lengths by the cost
-  model of :mod:`fastconv._method` (FFT work ``N log N`` per block plus the
-  per-value passes): small kernels get small, cache-resident blocks, large
-  kernels blocks as large as the whole image.  Blocks are transformed in
-  batches (one ``rfft2`` over a stack of blocks).
+- **Block size**: chosen per call from fast FFT lengths (``2**a`` times 1, 3,
+  5, 9, 15 or 45) by the cost model of :mod:`fastconv._method` (FFT work
+  ``N log N`` per block plus the per-value passes), at most about 1.5 million
+  values (a block and its spectrum within a last-level cache): small kernels
+  get small, cache-resident blocks, large kernels long, flat ones.  Blocks are
+  transformed in batches (one 2-D transform over a stack of blocks).
 - **Kernel spectrum**: computed once per call and block size, in the image's
-  precision, and kept in a small cache keyed by the kernel's bytes and the block
-  size, so repeated calls with one kernel (the chunks of :mod:`fastconv.dask`)
-  transform it once per chunk shape.
+  precision, scaled by the inverse transform's ``1/N``, and kept in a cache
+  keyed by the kernel's bytes and the block size, bounded in bytes
+  (:data:`SPECTRA_BYTES`), so repeated calls with one kernel (the chunks of
+  :mod:`fastconv.dask`) transform it once per chunk shape.
 - **Dilation**: at stride 1 along an axis, a dilation ``d`` splits that axis
   into ``d`` interleaved phases, each an undilated correlation (the RGB images
   that :func:`fastconv.convolve2d` folds into ``(1, H, W*C)`` with column
@@ -38,12 +40,14 @@ spectrum, transformed back, and its valid part written out.
   checked as they are written; if one is not finite, the call is computed by
   ``direct`` instead, whose outputs each have their own value.
 - **Threads**: fastconv's one thread policy (:mod:`fastconv._loops.threads`):
-  scipy.fft's ``workers`` is its thread count, and gathering, multiplying and
+  the FFT library's thread count is its thread count, and gathering, multiplying and
   scattering are block functions it shares among threads; calls below
   :data:`fastconv._loops.threads.SERIAL_WORK` run on one thread.
 
-scipy.fft (pocketfft, C++) is imported on the first call here, not by ``import
-fastconv``: measured 3x faster than numpy.fft on float32 (see docs/bench/FFT.md).
+The transforms are ``ducc0.fft``'s (by pocketfft's author, C++; 1.1-1.3x faster
+than scipy.fft on an AVX2 Zen 3, docs/bench/FFT.md) when ducc0 is installed,
+else scipy.fft's (pocketfft; 3x faster than numpy.fft on float32); either is
+imported on the first call here, not by ``import fastconv``.
 """
 
 from __future__ import annotations
