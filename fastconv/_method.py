@@ -503,7 +503,7 @@ def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, ker
 
 
 def _measured(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, threads):
-    """The faster backend as measured for the call's shape class on this machine (measuring it once), or None."""
+    """The faster backend as measured for the call's shape class on this machine (measuring it the first time)."""
     global _wisdom
     key = _shape_class(x_shape_chw, k_shape, stride, dilation, out_shape, dtype, separable, threads)
     path = wisdom_path()
