@@ -5,7 +5,7 @@ Wall time of ``direct``, ``fft`` and ``auto`` on float32 images (``--sizes``, de
 127x127), ``padding="same"``, on Numba's threads (``NUMBA_NUM_THREADS``).  ``auto``
 is called once before the timed rounds, so a measurement it makes for an
 uncalibrated machine (see :mod:`fastconv._method`) is done by then.  The three
-alternate call by call (each the best of 3 calls per round; the ratio ``auto`` over
+alternate call by call, in an order turned at each call (each the best of 3 calls per round; the ratio ``auto`` over
 the faster one is taken per round and its median over ``--rounds`` rounds printed,
 with its range), so a slow spell of a shared machine falls on all three alike.  Prints a
 Markdown table (``--out`` writes it too): the backend ``auto`` runs and its time over
@@ -50,8 +50,11 @@ def rows(rounds: int = 7, repeat: int = 3, sizes=SIZES, kernels=KERNELS) -> list
             ratios = []
             for _ in range(rounds):
                 best = dict.fromkeys(calls, float("inf"))
-                for _ in range(repeat):  # call by call: direct, fft, auto, direct, ...
-                    for b, f in calls.items():
+                for r in range(repeat):  # call by call, the order turned each time (what ran before
+                    # a call, an FFT's or the direct loops', leaves the caches and threads in another state)
+                    order = list(calls)[r % 3 :] + list(calls)[: r % 3]
+                    for b in order:
+                        f = calls[b]
                         t0 = time.perf_counter()
                         f()
                         best[b] = min(best[b], time.perf_counter() - t0)
