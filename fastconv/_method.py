@@ -344,9 +344,11 @@ CLOSE = 3.0
 #: measurement would cost more).
 MEASURE_MIN_SECONDS = 2e-3
 #: The slower estimate above this (seconds): never measured (the measurement would take seconds).
-MEASURE_MAX_SECONDS = 0.25
-#: Runs of each backend per measurement (alternating; the least kept).
-MEASURE_RUNS = 3
+MEASURE_MAX_SECONDS = 0.1
+#: Most runs of each backend per measurement (alternating; the least kept; see :func:`_measure`).
+MEASURE_RUNS = 5
+#: Measured times within this factor of each other leave the model's choice (either costs little more).
+MEASURE_TIE = 1.1
 #: Answers kept in the file (the oldest dropped first).
 WISDOM_ENTRIES = 1024
 #: Where the answers are kept (``FASTCONV_WISDOM`` names another file).
@@ -476,11 +478,12 @@ def clear_wisdom() -> None:
 
 
 def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel) -> dict:
-    """Seconds of ``direct`` and ``fft`` on an array of the call's shape: each run :data:`MEASURE_RUNS` times,
-    alternating, the least kept.
+    """Seconds of ``direct`` and ``fft`` on an array of the call's shape, the least of alternating runs.
 
-    The first runs compile what a backend has not compiled yet, and a busy machine slows some runs:
-    the least of several alternating runs is what each backend costs when it gets the cores.
+    Three runs each, the order turned every round, and up to :data:`MEASURE_RUNS` while the two
+    lie within 1.5x of each other: the first runs compile what a backend has not compiled yet,
+    and a busy machine slows some runs, so the least of several is what each backend costs when
+    it gets the cores.
     """
     from ._fft import fft
     from ._loops.correlate2d import direct
@@ -493,17 +496,23 @@ def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, ker
     out = np.empty(out_shape, dtype=dtype)
     args = (stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[1], out)
     times = {"direct": math.inf, "fft": math.inf}
-    for _ in range(MEASURE_RUNS):
-        for name, backend in (("direct", direct), ("fft", fft)):
+    backends = (("direct", direct), ("fft", fft))
+    for r in range(MEASURE_RUNS):
+        for name, backend in backends if r % 2 == 0 else backends[::-1]:
             t0 = time.perf_counter()
             backend(x, k, *args)
             times[name] = min(times[name], time.perf_counter() - t0)
+        if r >= 2 and max(times.values()) >= 1.5 * min(times.values()):
+            break
     measurements += 1
     return times
 
 
-def _measured(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, threads):
-    """The faster backend as measured for the call's shape class on this machine (measuring it the first time)."""
+def _measured(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, threads, pick):
+    """The faster backend as measured for the call's shape class on this machine (measuring it the first time).
+
+    ``pick`` (the model's choice) stays unless the other backend was measured :data:`MEASURE_TIE` times faster.
+    """
     global _wisdom
     key = _shape_class(x_shape_chw, k_shape, stride, dilation, out_shape, dtype, separable, threads)
     path = wisdom_path()
@@ -520,7 +529,8 @@ def _measured(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, ke
                 del answers[next(iter(answers))]
             _write_wisdom(path, answers)
             _wisdom = answers
-    return "fft" if times["fft"] < times["direct"] else "direct"
+    other = "fft" if pick == "direct" else "direct"
+    return other if times[other] * MEASURE_TIE < times[pick] else pick
 
 
 def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel=None) -> str:
@@ -536,11 +546,12 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     When the model's two estimates lie within a factor :data:`CLOSE` of each
     other (a model whose constants come from another CPU can be wrong by that
     much) and the call takes more than :data:`MEASURE_MIN_SECONDS`, the two
-    backends are measured once on arrays of the call's shapes and the answer is
+    backends are measured once on arrays of the call's shapes (the model's
+    choice stays unless the other is measured 10% faster) and the times are
     kept for its shape class (dtype, channels, kernel shape, stride, dilation,
     output size in half octaves, separability, threads) in :func:`wisdom_path`,
     with the CPU and library versions it holds for (:func:`machine`).  The
-    first call of a shape class thus takes about five calls' time more; later
+    first call of a shape class thus takes some six to ten calls' time more; later
     calls, in this process or another, look the answer up.  :data:`MEASURE` or
     ``FASTCONV_AUTO_MEASURE=0`` turns this off, :func:`clear_wisdom` forgets.
 
@@ -578,5 +589,6 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     if high < CLOSE * low and MEASURE_MIN_SECONDS <= low and high <= MEASURE_MAX_SECONDS and measuring():
         if not separable and pick == "direct" and kernel is not None:
             separable = math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype)
-        return _measured(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, n)
+        args = (x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, n, pick)
+        return _measured(*args)
     return pick

@@ -308,3 +308,15 @@ def test_a_real_measurement_gives_the_right_result(tmp_path, monkeypatch):
     assert len(answers) == 1
     (times,) = answers.values()
     assert set(times) == {"direct", "fft"} and all(t > 0 for t in times.values())
+
+
+def test_a_near_tie_leaves_the_model_choice(wisdom):
+    """Measured times within MEASURE_TIE of each other: the model's choice stays (either costs little more)."""
+    call = _close_call()
+    _method.MEASURE = False
+    model = _method.choose(*call)
+    _method.MEASURE = True
+    other = "fft" if model == "direct" else "direct"
+    wisdom["times"] = {other: 1.0, model: 1.05}
+    assert _method.choose(*call) == model
+    assert len(wisdom["calls"]) == 1
