@@ -30,6 +30,13 @@ They are read, first found first, from the file named by the environment
 variable ``FASTCONV_COSTS``, from ``~/.cache/fastconv/costs.json`` (what the
 calibration writes by default), or from ``fastconv/costs.json`` (the defaults
 committed with the package, measured on an AMD EPYC (Zen 4) with 2 threads).
+A file that is not what the calibration writes gives one warning and the
+package's constants (:func:`_problem`).
+
+Constants measured on one CPU can be off by 2x on another, so where the
+model's two estimates are close :func:`choose` times both backends once per
+shape class on the machine it runs on and keeps the answer (FFTW's "wisdom":
+:func:`wisdom_path`, :func:`machine`, :data:`MEASURE`, :func:`clear_wisdom`).
 """
 
 from __future__ import annotations
