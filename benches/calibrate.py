@@ -45,10 +45,13 @@ over the faster one's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,8 +108,6 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
         else:
             seconds["direct_tap_f64"], v = _direct_rates(img, ks, repeat)
             values.append(v)
-        import scipy.fft as sfft
-
         g = np.exp(-(((np.arange(31) - 15) / 6.0) ** 2))
         ksep = np.outer(g, g).astype(dtype)
         t = _cpu_time(lambda img=img, ksep=ksep: fastconv.convolve2d(img, ksep, backend="direct"), repeat)
@@ -128,10 +129,9 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
         for n in (128, 192, 256, 384, 512, 768, 1024, 2048):
             stack = rng.random((max(1, (1 << 21) // (n * n)), n, n)).astype(dtype)
 
-            def pair(stack=stack, n=n):
-                spec = sfft.fft(sfft.rfft(stack, axis=-1, workers=1), axis=-2, workers=1, overwrite_x=True)
-                spec = sfft.ifft(spec, axis=-2, workers=1, overwrite_x=True)
-                sfft.irfft(spec, n=n, axis=-1, workers=1)
+            def pair(stack=stack, n=n):  # the backend's own transforms (ducc0's when installed, else scipy's)
+                spec = _fft._forward(stack, 1)
+                _fft._inverse_rows(_fft._inverse_columns(spec, 1), n, 1)
 
             N = n * n
             lhs.append((2 * len(stack) * N * math.log2(N), 2 * len(stack) * 2 * n))
@@ -241,6 +241,19 @@ def measure_speedups(threads: int, rounds: int = 9, repeat: int = 3, size: int =
     return out
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in its folder: a reader sees the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -269,7 +282,7 @@ def main(argv=None) -> int:
     if args.speedups_into is not None:
         data = json.loads(args.speedups_into.read_text())
         data["speedup"] = measure_speedups(threads)
-        args.speedups_into.write_text(json.dumps(data, indent=2) + "\n")
+        _write_atomically(args.speedups_into, json.dumps(data, indent=2) + "\n")
         print(json.dumps(data["speedup"]))
         print(f"wrote {args.speedups_into}")
         return 0
@@ -298,7 +311,7 @@ def main(argv=None) -> int:
         "speedup": measure_speedups(threads),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2) + "\n")
+    _write_atomically(args.out, json.dumps(data, indent=2) + "\n")
     for name, value in seconds.items():
         print(f"{name:24s} {value:.3e} s")
     print(f"wrote {args.out}")

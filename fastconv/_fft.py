@@ -14,15 +14,17 @@ the wrap-around.  So the output is cut into blocks of that many positions
 the padded image is never built) is transformed, multiplied by the kernel's
 spectrum, transformed back, and its valid part written out.
 
-- **Block size**: chosen per call from scipy.fft's fast lengths by the cost
-  model of :mod:`fastconv._method` (FFT work ``N log N`` per block plus the
-  per-value passes): small kernels get small, cache-resident blocks, large
-  kernels blocks as large as the whole image.  Blocks are transformed in
-  batches (one ``rfft2`` over a stack of blocks).
+- **Block size**: chosen per call from fast FFT lengths (``2**a`` times 1, 3,
+  5, 9, 15 or 45) by the cost model of :mod:`fastconv._method` (FFT work
+  ``N log N`` per block plus the per-value passes), at most about 1.5 million
+  values (a block and its spectrum within a last-level cache): small kernels
+  get small, cache-resident blocks, large kernels long, flat ones.  Blocks are
+  transformed in batches (one 2-D transform over a stack of blocks).
 - **Kernel spectrum**: computed once per call and block size, in the image's
-  precision, and kept in a small cache keyed by the kernel's bytes and the block
-  size, so repeated calls with one kernel (the chunks of :mod:`fastconv.dask`)
-  transform it once per chunk shape.
+  precision, scaled by the inverse transform's ``1/N``, and kept in a cache
+  keyed by the kernel's bytes and the block size, bounded in bytes
+  (:data:`SPECTRA_BYTES`), so repeated calls with one kernel (the chunks of
+  :mod:`fastconv.dask`) transform it once per chunk shape.
 - **Dilation**: at stride 1 along an axis, a dilation ``d`` splits that axis
   into ``d`` interleaved phases, each an undilated correlation (the RGB images
   that :func:`fastconv.convolve2d` folds into ``(1, H, W*C)`` with column
@@ -38,12 +40,14 @@ spectrum, transformed back, and its valid part written out.
   checked as they are written; if one is not finite, the call is computed by
   ``direct`` instead, whose outputs each have their own value.
 - **Threads**: fastconv's one thread policy (:mod:`fastconv._loops.threads`):
-  scipy.fft's ``workers`` is its thread count, and gathering, multiplying and
+  the FFT library's thread count is its thread count, and gathering, multiplying and
   scattering are block functions it shares among threads; calls below
   :data:`fastconv._loops.threads.SERIAL_WORK` run on one thread.
 
-scipy.fft (pocketfft, C++) is imported on the first call here, not by ``import
-fastconv``: measured 3x faster than numpy.fft on float32 (see docs/bench/FFT.md).
+The transforms are ``ducc0.fft``'s (by pocketfft's author, C++; 1.1-1.3x faster
+than scipy.fft on an AVX2 Zen 3, docs/bench/FFT.md) when ducc0 is installed,
+else scipy.fft's (pocketfft; 3x faster than numpy.fft on float32); either is
+imported on the first call here, not by ``import fastconv``.
 """
 
 from __future__ import annotations
@@ -62,8 +66,9 @@ from ._loops.correlate2d import direct
 # go one at a time. Measured (1024x1024, 23x23, one thread): 384 x 384 blocks took
 # 20.9 ms in batches of 2**21 values and 13.4 ms one at a time (1152 x 1152: 14.8 ms).
 _BATCH_VALUES = 1 << 17
-# Kernel spectra kept (LRU): one per kernel and block size.
-_SPECTRA_KEPT = 8
+#: Bytes of kernel spectra kept (least recently used dropped first): one spectrum per kernel and
+#: block size; a whole-image block's float32 spectrum of a 2048x2048 image takes 21 MB, of float64 42 MB.
+SPECTRA_BYTES = 128 << 20
 
 
 class Axis(NamedTuple):
@@ -109,14 +114,68 @@ _spectra: OrderedDict = OrderedDict()
 spectra_computed = 0
 
 
-def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.ndarray:
-    """``conj(rfft2(k_eff zero-padded to (nh, nw)))`` in ``k_eff``'s precision, from the cache when there.
+def _fft_module():
+    """``ducc0.fft`` when installed (by pocketfft's author; faster, see docs/bench/FFT.md), else None (scipy.fft)."""
+    global _DUCC
+    if _DUCC is False:
+        try:
+            import ducc0.fft as ducc_fft
+        except ImportError:
+            ducc_fft = None
+        _DUCC = ducc_fft
+    return _DUCC
 
-    The rows of the padded kernel past ``k_eff``'s are zero, so the row
-    transforms run on ``k_eff``'s rows only, then the column transforms on all.
-    """
+
+#: ``ducc0.fft`` once looked up (None: absent); False: not looked up yet.
+_DUCC = False
+
+
+def _forward(b: np.ndarray, workers: int) -> np.ndarray:
+    """The 2-D real spectrum of each block of ``b`` (``(nb, nh, nw)``): rows first, then columns."""
+    ducc = _fft_module()
+    if ducc is not None:
+        spec = ducc.r2c(b, axes=(2,), nthreads=workers)
+        return ducc.c2c(spec, axes=(1,), forward=True, out=spec, nthreads=workers)
     import scipy.fft as sfft
 
+    return sfft.fft(sfft.rfft(b, axis=-1, workers=workers), axis=-2, workers=workers, overwrite_x=True)
+
+
+def _inverse_columns(spec: np.ndarray, workers: int) -> np.ndarray:
+    """The unnormalised inverse transform of ``spec`` along its rows' axis (axis 1), in place where possible."""
+    ducc = _fft_module()
+    if ducc is not None:
+        return ducc.c2c(spec, axes=(1,), forward=False, out=spec, nthreads=workers)
+    import scipy.fft as sfft
+
+    return sfft.ifft(spec, axis=-2, norm="forward", workers=workers, overwrite_x=True)
+
+
+def _inverse_rows(spec: np.ndarray, nw: int, workers: int) -> np.ndarray:
+    """The unnormalised inverse real transform of ``spec`` along its last axis, ``nw`` real values per row."""
+    ducc = _fft_module()
+    if ducc is not None:
+        return ducc.c2r(spec, axes=(2,), lastsize=nw, forward=False, nthreads=workers, allow_overwriting_input=True)
+    import scipy.fft as sfft
+
+    return sfft.irfft(spec, n=nw, axis=-1, norm="forward", workers=workers)
+
+
+def spectrum_bytes() -> int:
+    """Bytes held by the cached kernel spectra."""
+    with _lock:
+        return sum(v.nbytes for v in _spectra.values())
+
+
+def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.ndarray:
+    """``conj(rfft2(k_eff zero-padded to (nh, nw))) / (nh*nw)`` in ``k_eff``'s precision, from the cache when there.
+
+    The factor ``1/(nh*nw)`` is the inverse transform's normalisation, applied here once
+    per kernel instead of to every block.  The rows of the padded kernel past ``k_eff``'s
+    are zero, so the row transforms run on ``k_eff``'s rows only, then the column
+    transforms on all.  The cache keeps the most recently used spectra up to
+    :data:`SPECTRA_BYTES` bytes in all (a spectrum larger than that is not kept).
+    """
     global spectra_computed
     key = (k_eff.tobytes(), k_eff.shape, k_eff.dtype.str, nh, nw)
     # computed under the lock: threads filtering chunks of one image (fastconv.dask) wait for
@@ -126,12 +185,19 @@ def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.nda
         if spec is not None:
             _spectra.move_to_end(key)
             return spec
+        import scipy.fft as sfft
+
         rows = sfft.rfft(k_eff, n=nw, axis=1, workers=workers)
-        spec = np.conj(sfft.fft(rows, n=nh, axis=0, workers=workers))
+        spec = sfft.fft(rows, n=nh, axis=0, workers=workers)
+        np.conjugate(spec, out=spec)
+        spec *= spec.real.dtype.type(1.0 / (nh * nw))
         spectra_computed += 1
-        _spectra[key] = spec
-        while len(_spectra) > _SPECTRA_KEPT:
-            _spectra.popitem(last=False)
+        limit = SPECTRA_BYTES
+        if spec.nbytes <= limit:
+            _spectra[key] = spec
+            held = sum(v.nbytes for v in _spectra.values())
+            while held > limit:
+                held -= _spectra.popitem(last=False)[1].nbytes
     return spec
 
 
@@ -250,7 +316,6 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
     if out.dtype.kind != "f" or x.dtype != out.dtype or k.dtype != out.dtype or not np.isfinite(k).all():
         direct(x, k, sh, sw, dh, dw, pt, pl, out)
         return
-    import scipy.fft as sfft
 
     from ._method import fft_block
 
@@ -283,10 +348,10 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
         # rfft2 and irfft2 as their two 1-D stages: measured 1.1x (forward) and 2x (inverse)
         # faster than scipy.fft.rfft2/irfft2 here, and the inverse's row stage then runs only on
         # the rows that hold (strided) outputs
-        spec = sfft.fft(sfft.rfft(b, axis=-1, workers=workers), axis=-2, workers=workers, overwrite_x=True)
+        spec = _forward(b, workers)
         _threads.run(_multiply, (spec, kspec), nb * nh, work)
-        spec = sfft.ifft(spec, axis=-2, workers=workers, overwrite_x=True)
-        res = sfft.irfft(spec[:, : valid_rows : rows.stride], n=nw, axis=-1, workers=workers)
+        spec = _inverse_columns(spec, workers)
+        res = _inverse_rows(spec[:, : valid_rows : rows.stride], nw, workers)
         bad = np.zeros(nb, dtype=np.uint8)
         _threads.run(_scatter, (res, tiles, t0, cols.stride, out, bad), nb, work)
         if bad.any():

@@ -30,14 +30,26 @@ They are read, first found first, from the file named by the environment
 variable ``FASTCONV_COSTS``, from ``~/.cache/fastconv/costs.json`` (what the
 calibration writes by default), or from ``fastconv/costs.json`` (the defaults
 committed with the package, measured on an AMD EPYC (Zen 4) with 2 threads).
+A file that is not what the calibration writes gives one warning and the
+package's constants (:func:`_problem`).
+
+Constants measured on one CPU can be off by 2x on another, so where the
+model's two estimates are close :func:`choose` times both backends once per
+shape class on the machine it runs on and keeps the answer (FFTW's "wisdom":
+:func:`wisdom_path`, :func:`machine`, :data:`MEASURE`, :func:`clear_wisdom`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
+import tempfile
+import threading
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +66,23 @@ _MIN_FFT_TAPS = 25
 # Shortest block side (unless the whole axis is shorter): pocketfft's time per N log2 N was
 # measured 1.5-2x higher below about 200 values per line than from 256 to 1024.
 _MIN_BLOCK = 256
-# Largest block (values): a float32 block and its spectrum take 8 bytes per value.
-_MAX_BLOCK = 1 << 24
+# Largest block (values) unless the smallest candidate is larger: a float32 block and its spectrum take
+# 8 bytes per value, 12 MB here, which stays in a desktop CPU's last-level cache. Larger blocks cost more
+# per N log2 N than the model's constants say (the column transforms miss the cache): at 2048x2048
+# 127x127 "same" (one thread, ducc0, AMD EPYC Zen 3) whole-image 2304x2304 blocks took 70 ms of CPU
+# time, 384x2304 blocks 43 ms.
+_MAX_BLOCK = 3 << 19
+
+#: Constants that must be above zero: the rate of each backend's main work.
+_RATES = {
+    "direct_tap_f32_tiles",
+    "direct_tap_f32",
+    "direct_tap_f64",
+    "separable_tap_f32",
+    "separable_tap_f64",
+    "fft_nlogn_f32",
+    "fft_nlogn_f64",
+}
 
 _KEYS = (
     "direct_tap_f32_tiles",
@@ -94,23 +121,79 @@ def _default_path() -> Path:
     return USER_COSTS if USER_COSTS.is_file() else DEFAULT_COSTS
 
 
-@functools.lru_cache(maxsize=1)
-def _load(path: str) -> dict:
-    data = json.loads(Path(path).read_text())
-    missing = [k for k in _KEYS if k not in data.get("seconds", {})]
+def _problem(data) -> str | None:
+    """What is wrong with the parsed cost file ``data`` (None: nothing).
+
+    ``seconds`` must give every constant of :data:`_KEYS` as a finite number, not
+    negative, and the per-tap and ``N log2 N`` rates above zero (a free operation
+    sends every call to that backend); ``speedup``, when there, a thread count of
+    at least 1 and finite speedups above zero for both backends.
+    """
+    if not isinstance(data, dict):
+        return f"a JSON object expected, got {type(data).__name__}"
+    seconds = data.get("seconds")
+    if not isinstance(seconds, dict):
+        return "no 'seconds' object"
+    missing = [k for k in _KEYS if k not in seconds]
     if missing:
-        raise ValueError(f"cost file {path} lacks {missing}: rerun python -m benches.calibrate")
-    return {k: float(data["seconds"][k]) for k in _KEYS}
+        return f"'seconds' lacks {missing}"
+    for k in _KEYS:
+        value = seconds[k]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            return f"seconds[{k!r}] must be a finite number >= 0, got {value!r}"
+        if value == 0 and k in _RATES:
+            return f"seconds[{k!r}] must be above 0, got {value!r}"
+    measured = data.get("speedup")
+    if measured is not None:
+        if not isinstance(measured, dict):
+            return f"'speedup' must be an object, got {type(measured).__name__}"
+        n = measured.get("threads", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            return f"speedup['threads'] must be an integer >= 1, got {n!r}"
+        for k in ("direct", "fft"):
+            value = measured.get(k)
+            if n > 1 and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
+            ):
+                return f"speedup[{k!r}] must be a finite number above 0, got {value!r}"
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _read(path: str) -> tuple[dict, dict | None]:
+    """The constants and the measured speedups of the cost file ``path``, validated.
+
+    A file that cannot be read or parsed, or whose content is not what
+    ``python -m benches.calibrate`` writes (see :func:`_problem`), gives a
+    ``RuntimeWarning`` naming it and what is wrong, once per process and file, and
+    the package's own constants (:data:`DEFAULT_COSTS`) instead.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+        problem = _problem(data)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        problem = f"not readable as JSON ({e})"
+    if problem is not None:
+        if Path(path) == DEFAULT_COSTS:
+            raise ValueError(f"fastconv's own cost file {path} is damaged: {problem}; reinstall fastconv")
+        warnings.warn(
+            f"fastconv: ignoring the cost file {path}: {problem}; using the package's constants "
+            "(rerun python -m benches.calibrate to write a new one)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return _read(str(DEFAULT_COSTS))
+    measured = data.get("speedup")
+    return {k: float(data["seconds"][k]) for k in _KEYS}, dict(measured) if measured else None
+
+
+def _load(path: str) -> dict:
+    return _read(path)[0]
 
 
 def costs() -> dict:
     """The per-operation times in seconds, by name (see :data:`_KEYS`)."""
-    return _load(str(costs_path()))
-
-
-@functools.lru_cache(maxsize=1)
-def _load_speedups(path: str) -> dict | None:
-    return json.loads(Path(path).read_text()).get("speedup")
+    return _read(str(costs_path()))[0]
 
 
 def speedup(backend: str, threads: int) -> float:
@@ -121,7 +204,7 @@ def speedup(backend: str, threads: int) -> float:
     (Amdahl's law, clipped to [0, 1]) gives ``1 / ((1 - p) + p/threads)``.  Without the
     entry, or on one thread, 1.
     """
-    measured = _load_speedups(str(costs_path()))
+    measured = _read(str(costs_path()))[1]
     if threads <= 1 or not measured or measured.get("threads", 1) <= 1:
         return 1.0
     n0, s0 = measured["threads"], measured[backend]
@@ -256,8 +339,209 @@ def _separable(kernel: np.ndarray, stride, dtype) -> bool:
     return _rank_one(np.ascontiguousarray(kernel).tobytes(), kernel.shape, kernel.dtype.str)
 
 
+# --- measured answers ("wisdom"): the model checked on the machine where it runs -----------------------
+
+#: Measure the two backends when the model's estimates are close (see :func:`choose`).  False, or the
+#: environment variable ``FASTCONV_AUTO_MEASURE=0``: the model alone decides (no measurement, no file).
+MEASURE = True
+#: The model's two estimates within this factor of each other: the call's shape class is measured.
+#: The shipped constants (an AVX-512 Zen 4) were off by up to 2x on an AVX2 Zen 3, mostly on direct's side.
+CLOSE = 3.0
+#: The faster estimate below this (seconds): never measured (a wrong choice costs little; the
+#: measurement would cost more).
+MEASURE_MIN_SECONDS = 2e-3
+#: The slower estimate above this (seconds): never measured (the measurement would take seconds).
+MEASURE_MAX_SECONDS = 0.1
+#: Most runs of each backend per measurement (alternating; the least kept; see :func:`_measure`).
+MEASURE_RUNS = 5
+#: Measured times within this factor of each other leave the model's choice (either costs little more).
+MEASURE_TIE = 1.1
+#: Answers kept in the file (the oldest dropped first).
+WISDOM_ENTRIES = 1024
+#: Where the answers are kept (``FASTCONV_WISDOM`` names another file).
+USER_WISDOM = USER_COSTS.with_name("auto.json")
+
+_wisdom_lock = threading.Lock()
+#: The answers read or measured so far in this process, by shape class; None: the file not read yet.
+_wisdom: dict | None = None
+#: Measurements made by this process (for tests).
+measurements = 0
+
+
+def measuring() -> bool:
+    """Whether ``"auto"`` measures close calls (:data:`MEASURE` and ``FASTCONV_AUTO_MEASURE``)."""
+    env = os.environ.get("FASTCONV_AUTO_MEASURE", "").strip().lower()
+    return MEASURE and env not in ("0", "no", "off", "false")
+
+
+def wisdom_path() -> Path:
+    """The file of measured answers: ``FASTCONV_WISDOM``, else ``~/.cache/fastconv/auto.json``."""
+    env = os.environ.get("FASTCONV_WISDOM")
+    return Path(env) if env else USER_WISDOM
+
+
+@functools.lru_cache(maxsize=1)
+def machine() -> dict:
+    """What the measured answers hold for: the CPU Numba compiles for, its vector width, the libraries' versions.
+
+    Answers measured under another of these are not used (and are replaced by new ones).
+    """
+    import llvmlite.binding as llvm
+    import numba
+    import scipy
+
+    from . import _fft
+
+    cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    features = numba.config.CPU_FEATURES or ""
+    if not features:
+        host = llvm.get_host_cpu_features()
+        wide = (
+            "avx512f" if host.get("avx512f") and numba.config.CPU_NAME is None else "avx2" if host.get("avx2") else ""
+        )
+    else:
+        wide = "avx512f" if "+avx512f" in features else "avx2" if "+avx2" in features else ""
+    ducc = _fft._fft_module()
+    return {
+        "cpu": cpu,
+        "vector_bits": {"avx512f": 512, "avx2": 256}.get(wide, 128),
+        "cores": os.cpu_count(),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "ducc0": None if ducc is None else _ducc_version(),
+    }
+
+
+def _ducc_version() -> str:
+    import ducc0
+
+    return ducc0.__version__
+
+
+def _shape_class(x_shape_chw, k_shape, stride, dilation, out_shape, dtype, separable: bool, threads: int) -> str:
+    """The key of a call's measured answer: everything the choice depends on, the output's size in half octaves."""
+    size = round(2 * math.log2(max(1, out_shape[1] * out_shape[2])))
+    return (
+        f"{np.dtype(dtype).name} c{x_shape_chw[0]} out2^{size / 2:g} k{k_shape[0]}x{k_shape[1]} "
+        f"s{stride[0]},{stride[1]} d{dilation[0]},{dilation[1]} {'sep ' if separable else ''}t{threads}"
+    )
+
+
+def _read_wisdom(path: Path) -> dict:
+    """The answers of ``path`` measured on this machine (see :func:`machine`); {} when none or not readable."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        warnings.warn(
+            f"fastconv: ignoring {path}: not readable as JSON ({e}); it will be rewritten", RuntimeWarning, stacklevel=2
+        )
+        return {}
+    if not isinstance(data, dict) or data.get("machine") != machine() or not isinstance(data.get("answers"), dict):
+        return {}
+    return {
+        k: v
+        for k, v in data["answers"].items()
+        if isinstance(v, dict) and all(isinstance(v.get(b), (int, float)) and v[b] > 0 for b in ("direct", "fft"))
+    }
+
+
+def _write_wisdom(path: Path, answers: dict) -> None:
+    """Write ``answers`` to ``path`` whole (a temporary file renamed over it); an unwritable folder is let be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump({"machine": machine(), "answers": answers}, f, indent=1)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def clear_wisdom() -> None:
+    """Forget the measured answers: this process's and the file's (:func:`wisdom_path`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastconv import _method
+    >>> os.environ["FASTCONV_WISDOM"] = os.path.join(tempfile.mkdtemp(), "auto.json")
+    >>> _method.clear_wisdom()
+    >>> _method.wisdom_path().exists()
+    False
+    >>> del os.environ["FASTCONV_WISDOM"]
+    """
+    global _wisdom
+    with _wisdom_lock:
+        _wisdom = {}
+        with contextlib.suppress(FileNotFoundError):
+            wisdom_path().unlink()
+
+
+def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel) -> dict:
+    """Seconds of ``direct`` and ``fft`` on an array of the call's shape, the least of alternating runs.
+
+    Three runs each, the order turned every round, and up to :data:`MEASURE_RUNS` while the two
+    lie within 1.5x of each other: the first runs compile what a backend has not compiled yet,
+    and a busy machine slows some runs, so the least of several is what each backend costs when
+    it gets the cores.
+    """
+    from ._fft import fft
+    from ._loops.correlate2d import direct
+
+    global measurements
+    x = np.full(x_shape_chw, 0.5, dtype=dtype)
+    if kernel is None or kernel.shape != tuple(k_shape):
+        kernel = np.full(k_shape, 1.0 / (k_shape[0] * k_shape[1]), dtype=dtype)
+    k = np.ascontiguousarray(kernel, dtype=dtype)
+    out = np.empty(out_shape, dtype=dtype)
+    args = (stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[1], out)
+    times = {"direct": math.inf, "fft": math.inf}
+    backends = (("direct", direct), ("fft", fft))
+    for r in range(MEASURE_RUNS):
+        for name, backend in backends if r % 2 == 0 else backends[::-1]:
+            t0 = time.perf_counter()
+            backend(x, k, *args)
+            times[name] = min(times[name], time.perf_counter() - t0)
+        if r >= 2 and max(times.values()) >= 1.5 * min(times.values()):
+            break
+    measurements += 1
+    return times
+
+
+def _measured(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, threads, pick):
+    """The faster backend as measured for the call's shape class on this machine (measuring it the first time).
+
+    ``pick`` (the model's choice) stays unless the other backend was measured :data:`MEASURE_TIE` times faster.
+    """
+    global _wisdom
+    key = _shape_class(x_shape_chw, k_shape, stride, dilation, out_shape, dtype, separable, threads)
+    path = wisdom_path()
+    with _wisdom_lock:
+        if _wisdom is None:
+            _wisdom = _read_wisdom(path)
+        times = _wisdom.get(key)
+        if times is None:
+            times = _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel)
+            answers = _read_wisdom(path)  # another process may have added answers since
+            answers.pop(key, None)
+            answers[key] = times
+            while len(answers) > WISDOM_ENTRIES:
+                del answers[next(iter(answers))]
+            _write_wisdom(path, answers)
+            _wisdom = answers
+    other = "fft" if pick == "direct" else "direct"
+    return other if times[other] * MEASURE_TIE < times[pick] else pick
+
+
 def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel=None) -> str:
-    """The backend of least modelled time for one call: ``"direct"`` or ``"fft"``.
+    """The backend of least modelled (or measured) time for one call: ``"direct"`` or ``"fft"``.
 
     Arguments are plain values in the backends' convention: ``x_shape_chw`` the
     ``(C, H, W)`` input, ``k_shape`` ``(kh, kw)``, ``stride``, ``dilation`` and
@@ -265,6 +549,18 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     result dtype, ``kernel`` the kernel as the backend gets it (for the rank
     test of the separable path; None: assumed not separable).  Integer
     results always get ``"direct"``.
+
+    When the model's two estimates lie within a factor :data:`CLOSE` of each
+    other (a model whose constants come from another CPU can be wrong by that
+    much) and the call takes more than :data:`MEASURE_MIN_SECONDS`, the two
+    backends are measured once on arrays of the call's shapes (the model's
+    choice stays unless the other is measured 10% faster) and the times are
+    kept for its shape class (dtype, channels, kernel shape, stride, dilation,
+    output size in half octaves, separability, threads) in :func:`wisdom_path`,
+    with the CPU and library versions it holds for (:func:`machine`).  The
+    first call of a shape class thus takes some six to ten calls' time more; later
+    calls, in this process or another, look the answer up.  :data:`MEASURE` or
+    ``FASTCONV_AUTO_MEASURE=0`` turns this off, :func:`clear_wisdom` forgets.
 
     Examples
     --------
@@ -288,9 +584,18 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     s_direct = speedup("direct", n)
     t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
     t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / speedup("fft", n)
-    if t_fft >= t_direct:
-        return "direct"
-    if kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype):
-        if separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct <= t_fft:
-            return "direct"
-    return "fft"
+    separable = False
+    if t_fft < t_direct and kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20:
+        separable = _separable(kernel, stride, dtype)
+        if separable:
+            t_direct = min(
+                t_direct, separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
+            )
+    pick = "fft" if t_fft < t_direct else "direct"
+    low, high = sorted((t_direct, t_fft))
+    if high < CLOSE * low and MEASURE_MIN_SECONDS <= low and high <= MEASURE_MAX_SECONDS and measuring():
+        if not separable and pick == "direct" and kernel is not None:
+            separable = math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype)
+        args = (x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, n, pick)
+        return _measured(*args)
+    return pick
