@@ -277,3 +277,128 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     cval_a = cval_b * float(b.sum()) if pad_mode == "constant" else cval
     out = _corr2d(t2.reshape(d, oh * ow), a[:, np.newaxis], [pads[0], (0, 0)], pad_mode, cval_a, dtype, backend)
     return out.reshape(out.shape[0], oh, ow)
+
+
+# Block shapes of the one-axis passes (:mod:`fastconv._loops.separable`): rows of a last-axis pass per
+# block at most, outputs along another axis per block (at least), inner values per block.
+_PASS_BLOCKS = 64
+_PASS_LINES = 64
+_PASS_INNER = 256
+
+
+def symmetry(w):
+    """scipy.ndimage's symmetry test of 1-D float64 weights: 1 symmetric, -1 antisymmetric, 0 neither.
+
+    Only odd lengths count; pairs equal (or opposite) within float64's epsilon count as such, and the
+    left-hand weight of each pair is then the one used.
+
+    Examples
+    --------
+    >>> symmetry(np.array([1.0, 2.0, 1.0])), symmetry(np.array([-1.0, 0.0, 1.0])), symmetry(np.ones(2))
+    (1, -1, 0)
+    """
+    n = w.size
+    if n % 2 == 0:
+        return 0
+    half = n // 2
+    left, right = w[:half][::-1], w[half + 1 :]
+    eps = np.finfo(np.float64).eps
+    if not (np.abs(right - left) > eps).any():
+        return 1
+    if not (np.abs(right + left) > eps).any():
+        return -1
+    return 0
+
+
+def line_index(n, before, after, pad_mode):
+    """:func:`extend_index`, with -1 for the positions of ``"constant"`` padding.
+
+    Examples
+    --------
+    >>> line_index(3, 1, 2, "constant")
+    array([-1,  0,  1,  2, -1, -1])
+    """
+    if pad_mode != "constant":
+        return extend_index(n, before, after, pad_mode).astype(np.int64)
+    i = np.arange(-before, n + after, dtype=np.int64)
+    return np.where((i >= 0) & (i < n), i, -1)
+
+
+def _bounds(dt):
+    """``(lo, hi, check)`` for :mod:`fastconv._loops.separable`: the open range of values an integer dtype keeps."""
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        return float(info.min) - 1.0, float(info.max) + 1.0, True
+    return 0.0, 0.0, False
+
+
+def line_pass(x, out, axis, w, kind, pad_mode, origin, cval):
+    """One scipy.ndimage 1-D pass of ``x`` along ``axis`` into ``out`` (C-contiguous, ``x``'s shape, no overlap).
+
+    ``kind`` 0 correlates with the float64 weights ``w`` (scipy's ``correlate1d``), 1 averages a box of
+    ``w.size`` values (``uniform_filter1d``); ``origin`` as scipy's.  Returns False when an integer
+    output would take a value its dtype cannot hold (scipy's cast is then undefined).
+
+    Examples
+    --------
+    >>> x = np.array([0, 1, 5], np.uint8)
+    >>> out = np.empty_like(x)
+    >>> line_pass(x, out, 0, np.ones(3) / 3, 0, "constant", 0, 0.0), out
+    (True, array([0, 1, 1], dtype=uint8))
+    """
+    from ._loops import separable, threads
+
+    size = w.size
+    s1 = size // 2
+    n = x.shape[axis]
+    idx = line_index(n, s1 + origin, size - s1 - 1 - origin, pad_mode)
+    sym = symmetry(w) if kind == 0 else 0
+    lo, hi, check = _bounds(out.dtype)
+    x = np.ascontiguousarray(x)
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+    inner = int(np.prod(x.shape[axis + 1 :], dtype=np.int64))
+    work = x.size * (size if kind == 0 else 2)
+    if inner == 1:
+        x2, o2 = x.reshape(outer, n), out.reshape(outer, n)
+        rows = max(1, -(-outer // _PASS_BLOCKS))
+        n_blocks = -(-outer // rows)
+        bad = np.zeros(n_blocks, dtype=np.uint8)
+        args = (x2, idx, w, sym, kind, float(cval), lo, hi, check, o2, bad, rows)
+        threads.run(separable.pass_last, args, n_blocks, work)
+    else:
+        x3, o3 = x.reshape(outer, n, inner), out.reshape(outer, n, inner)
+        lines = n if kind == 1 else max(_PASS_LINES, 4 * size)
+        cb = min(inner, _PASS_INNER)
+        n_blocks = outer * -(-n // lines) * -(-inner // cb)
+        bad = np.zeros(n_blocks, dtype=np.uint8)
+        args = (x3, idx, w, sym, kind, float(cval), lo, hi, check, o3, bad, lines, cb)
+        threads.run(separable.pass_middle, args, n_blocks, work)
+    return not bad.any()
+
+
+def filter_passes(x, steps, cval, out):
+    """The 1-D passes ``steps`` one after the other, as scipy.ndimage's separable filters make them.
+
+    ``steps`` holds ``(axis, w, kind, pad_mode, origin)`` (see :func:`line_pass`); each pass reads the
+    previous one's result in ``out``'s dtype, as scipy's passes do (they write into the output array).
+    ``out`` is C-contiguous and may overlap ``x``.  Returns ``out``, or None as :func:`line_pass` does.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(3, 3)
+    >>> filter_passes(x, [(0, np.ones(3) / 3, 0, "constant", 0)], 0.0, np.empty_like(x))[0]
+    array([1.        , 1.66666667, 2.33333333])
+    """
+    if not steps:
+        out[...] = x
+        return out
+    if np.shares_memory(x, out):
+        x = x.copy()
+    spare = np.empty_like(out) if len(steps) > 1 else None
+    src = x
+    for i, (axis, w, kind, pad_mode, origin) in enumerate(steps):
+        dst = out if (len(steps) - 1 - i) % 2 == 0 else spare
+        if not line_pass(src, dst, axis, w, kind, pad_mode, origin, cval):
+            return None
+        src = dst
+    return out
