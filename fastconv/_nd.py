@@ -156,6 +156,8 @@ def separable3(w, dtype):
     unfolded to ``(kd, kh*kw)`` is split by an SVD into ``a`` and a ``(kh, kw)`` matrix, which is split
     again into ``b`` and ``c``; the factors are accepted when ``sum |w - a b c|`` is at most two units of
     ``dtype``'s precision times ``sum |w|``, so three 1-D passes differ from the dense sum by rounding only.
+    ``b`` and ``c`` are scaled to ``sum |b| = sum |c| = 1``, so no intermediate pass overflows where the
+    result does not.
     """
     w64 = np.asarray(w, dtype=np.float64)
     if not np.isfinite(w64).all():
@@ -170,7 +172,9 @@ def separable3(w, dtype):
     approx = a[:, None, None] * b[None, :, None] * c[None, None, :]
     if np.abs(w64 - approx).sum() > 2 * np.finfo(dtype).eps * np.abs(w64).sum():
         return None
-    return a.astype(dtype), b.astype(dtype), c.astype(dtype)
+    # sum |c| = sum |b| = 1 (``a`` carries the scale): the first two passes stay within max |x|.
+    sb, sc = np.abs(b).sum(), np.abs(c).sum()
+    return (a * (sb * sc)).astype(dtype), (b / sb).astype(dtype), (c / sc).astype(dtype)
 
 
 def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="auto"):
@@ -324,6 +328,31 @@ def line_index(n, before, after, pad_mode):
     return np.where((i >= 0) & (i < n), i, -1)
 
 
+# The dtypes the one-axis and ordered loops are compiled for (input; output: the input's, float32 or
+# float64).  Other inputs are read as float64 first (scipy reads every value as a float64 too), other
+# outputs written through a float64 buffer and cast as C casts: fewer signatures to compile.
+_LOOP_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _loop_output(out, in_dtype):
+    """``(target, finish)``: the array the loop writes and ``finish(ok)`` that completes ``out`` from it."""
+    if out.dtype == in_dtype or out.dtype in _FLOATS:
+        return out, lambda ok: ok
+    tmp = np.empty(out.shape, dtype=np.float64)
+
+    def finish(ok):
+        if not ok:
+            return False
+        lo, hi, check = _bounds(out.dtype)
+        if check and tmp.size and not ((tmp > lo) & (tmp < hi)).all():
+            return False  # NaN included
+        np.copyto(out, tmp, casting="unsafe")  # toward zero, as C casts
+        return True
+
+    return tmp, finish
+
+
 def _bounds(dt):
     """``(lo, hi, check)`` for :mod:`fastconv._loops.separable`: the open range of values an integer dtype keeps."""
     if dt.kind in "iu":
@@ -353,8 +382,9 @@ def line_pass(x, out, axis, w, kind, pad_mode, origin, cval):
     n = x.shape[axis]
     idx = line_index(n, s1 + origin, size - s1 - 1 - origin, pad_mode)
     sym = symmetry(w) if kind == 0 else 0
+    x = np.ascontiguousarray(x, dtype=x.dtype if x.dtype in _LOOP_DTYPES else np.float64)
+    out, finish = _loop_output(out, x.dtype)
     lo, hi, check = _bounds(out.dtype)
-    x = np.ascontiguousarray(x)
     outer = int(np.prod(x.shape[:axis], dtype=np.int64))
     inner = int(np.prod(x.shape[axis + 1 :], dtype=np.int64))
     work = x.size * (size if kind == 0 else 2)
@@ -373,7 +403,7 @@ def line_pass(x, out, axis, w, kind, pad_mode, origin, cval):
         bad = np.zeros(n_blocks, dtype=np.uint8)
         args = (x3, idx, w, sym, kind, float(cval), lo, hi, check, o3, bad, lines, cb)
         threads.run(separable.pass_middle, args, n_blocks, work)
-    return not bad.any()
+    return finish(not bad.any())
 
 
 def filter_passes(x, steps, cval, out):
@@ -402,3 +432,41 @@ def filter_passes(x, steps, cval, out):
             return None
         src = dst
     return out
+
+
+def correlate_ordered(x, w, pads, pad_mode, cval, out):
+    """scipy.ndimage's ``correlate`` summed in its order (:mod:`fastconv._loops.ordered`) into ``out``.
+
+    ``x`` real, 1- to 3-D; ``w`` float64 of ``x.ndim`` dimensions (its zero taps skipped, as scipy's);
+    ``pads`` per axis ``(before, after)`` with numpy.pad's ``pad_mode`` (``"constant"``: ``cval``);
+    ``out`` C-contiguous of ``x``'s shape.  Returns False when an integer output would take a value its
+    dtype cannot hold.
+
+    Examples
+    --------
+    >>> out = np.empty(3, np.uint8)
+    >>> correlate_ordered(np.array([0, 1, 5], np.uint8), np.ones(3) / 3, [(1, 1)], "constant", 0.0, out), out
+    (True, array([0, 1, 1], dtype=uint8))
+    """
+    from ._loops import ordered, threads
+
+    lift = (1,) * (3 - x.ndim)
+    x3 = x.reshape(lift + x.shape).astype(np.float64)
+    w3 = w.reshape(lift + w.shape)
+    pads3 = [(0, 0)] * len(lift) + [tuple(p) for p in pads]
+    if pad_mode == "constant":
+        xp = np.pad(x3, pads3, mode="constant", constant_values=cval)
+    else:
+        index = [line_index(n, b, a, pad_mode) for n, (b, a) in zip(x3.shape, pads3, strict=True)]
+        xp = x3[np.ix_(*index)]
+    taps = np.nonzero(w3)
+    a, b, c = (np.ascontiguousarray(t, dtype=np.int64) for t in taps)
+    weights = np.ascontiguousarray(w3[taps], dtype=np.float64)
+    out, finish = _loop_output(out, out.dtype if out.dtype in _LOOP_DTYPES else None)
+    o3 = out.reshape(lift + out.shape)
+    lo, hi, check = _bounds(out.dtype)
+    n_rows = o3.shape[0] * o3.shape[1]
+    bad = np.zeros(n_rows, dtype=np.uint8)
+    args = (xp, a, b, c, weights, lo, hi, check, o3, bad)
+    threads.run(ordered.correlate_rows, args, n_rows, x.size * max(1, weights.size))
+    return finish(not bad.any())

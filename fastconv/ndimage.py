@@ -42,7 +42,7 @@ import operator
 import numpy as np
 import scipy.ndimage
 
-from ._nd import CALLS, correlate_nd, filter_passes
+from ._nd import CALLS, correlate_nd, correlate_ordered, filter_passes
 
 #: The functions of scipy.ndimage that fastconv computes (for the inputs it covers, see the module notes).
 COMPUTED = (
@@ -169,6 +169,8 @@ def _plan(input, weights, output, mode, cval, origin, axes, convolution):
     if axes is None:
         return None
     w = w.astype(np.float64)
+    # scipy's correlate skips every weight with |w| <= float64's epsilon (a NaN weight included)
+    w = np.where(np.abs(w) > np.finfo(np.float64).eps, w, 0.0)
     origins = _origin_list(origin, len(axes))
     if origins is None:
         return None
@@ -195,7 +197,9 @@ def _plan(input, weights, output, mode, cval, origin, axes, convolution):
 
 def _integer_weights(x, w, cval, constant):
     """``w`` as int64 when the correlation of integer ``x`` with ``w`` is an exact integer below 2**53, else None."""
-    if x.dtype.kind not in "iu" or not np.all(w == np.round(w)) or (constant and cval != int(cval)):
+    if x.dtype.kind not in "iu" or not np.all(w == np.round(w)) or not math.isfinite(cval):
+        return None
+    if constant and cval != int(cval):
         return None
     total = float(np.abs(w).sum())
     if total == 0:
@@ -218,6 +222,16 @@ def _compute(plan):
     constant = pad_mode == "constant"
     cval = plan.cval if constant else 0
     wi = _integer_weights(x, w, cval, constant)
+    if (wi is None and out_dt.kind in "iu") or not np.isfinite(w).all() or not math.isfinite(cval):
+        # scipy's own order of operations: its truncated integers, its NaN and inf, bit for bit
+        given = plan.output if isinstance(plan.output, np.ndarray) and plan.output.flags.c_contiguous else None
+        out = np.empty(x.shape, dtype=out_dt) if given is None or np.shares_memory(given, x) else given
+        if not correlate_ordered(x, w, pads, pad_mode, float(cval), out):
+            return None
+        if isinstance(plan.output, np.ndarray) and out is not plan.output:
+            np.copyto(plan.output, out, casting="unsafe")
+            return plan.output
+        return out
     if wi is not None:
         result = correlate_nd(x, wi, pads, pad_mode, int(cval), None)
     elif x.dtype == _FLOAT32 and out_dt == _FLOAT32:
