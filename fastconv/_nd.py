@@ -424,6 +424,10 @@ def filter_passes(x, steps, cval, out):
         return out
     if np.shares_memory(x, out):
         x = x.copy()
+    fused = _fused_steps(x, steps, out)
+    if fused is not None:
+        _fused_2d(x, fused, cval, out)
+        return out
     spare = np.empty_like(out) if len(steps) > 1 else None
     src = x
     for i, (axis, w, kind, pad_mode, origin) in enumerate(steps):
@@ -470,3 +474,44 @@ def correlate_ordered(x, w, pads, pad_mode, cval, out):
     args = (xp, a, b, c, weights, lo, hi, check, o3, bad)
     threads.run(ordered.correlate_rows, args, n_rows, x.size * max(1, weights.size))
     return finish(not bad.any())
+
+
+_FLOAT32 = np.dtype(np.float32)
+# Output rows per block of the fused 2-D passes.
+_FUSED_ROWS = 16
+
+
+def _fused_steps(x, steps, out):
+    """The two passes of a float32 2-D filter as ``(axis 0 pass, axis 1 pass)`` for :func:`_fused_2d`, or None.
+
+    Taken for float32 in and out with one pass per axis.  A box (kind 1) becomes ``size`` weights of
+    ``1 / size``.  Passes along axis 1 then axis 0 are swapped when neither pads with a constant (index
+    extensions commute; a constant border does not).
+    """
+    if x.ndim != 2 or x.dtype != _FLOAT32 or out.dtype != _FLOAT32 or len(steps) != 2:
+        return None
+    axes = [st[0] for st in steps]
+    if axes == [1, 0] and all(st[3] != "constant" for st in steps):
+        steps = steps[::-1]
+    elif axes != [0, 1]:
+        return None
+    fused = []
+    for _, w, kind, pad_mode, origin in steps:
+        if kind == 1:
+            w = np.full(w.size, 1.0 / w.size)
+        fused.append((w, pad_mode, origin))
+    return fused
+
+
+def _fused_2d(x, fused, cval, out):
+    """Both passes of :func:`_fused_steps`'s result, row by row (:mod:`fastconv._loops.sep2d`), on the threads."""
+    from ._loops import sep2d, threads
+
+    args = [np.ascontiguousarray(x)]
+    for (w, pad_mode, origin), n in zip(fused, x.shape, strict=True):
+        half = w.size // 2
+        args += [line_index(n, half + origin, w.size - 1 - half - origin, pad_mode), w.astype(np.float32), symmetry(w)]
+    h = x.shape[0]
+    n_blocks = -(-h // _FUSED_ROWS)
+    work = x.size * (fused[0][0].size + fused[1][0].size)
+    threads.run(sep2d.fused_rows, (*args, float(cval), out, _FUSED_ROWS), n_blocks, work)

@@ -227,6 +227,8 @@ def _n_d(in1, in2, mode, method, convolution):
     if found is None:
         return None
     a, b, rt = found
+    if method == "fft" and not (_finite(a) and _finite(b)):
+        return None  # scipy warns that the FFT spreads NaN and inf over the whole result, and does so
     swapped = _swap_needed(mode, a.shape, b.shape)
     if swapped is None:
         return None
@@ -308,6 +310,11 @@ def convolve(in1, in2, mode="full", method="auto"):
 _FLOAT32 = np.dtype(np.float32)
 
 
+def _finite(a):
+    """Whether every value of the real array ``a`` is finite (integers always are)."""
+    return a.dtype.kind != "f" or bool(np.isfinite(a).all())
+
+
 def _fft_n_d(in1, in2, mode, axes):
     """:func:`fftconvolve` / :func:`oaconvolve` on fastconv's FFT backend, or None (scipy's dtype rule)."""
     if axes is not None or mode not in ("full", "same", "valid") or "fft" not in BACKENDS:
@@ -317,6 +324,8 @@ def _fft_n_d(in1, in2, mode, axes):
         return None
     if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf" or np.float16 in (a.dtype, b.dtype):
         return None
+    if 1 in a.shape or 1 in b.shape or not (_finite(a) and _finite(b)):
+        return None  # scipy multiplies along axes of length 1 (keeping integer dtypes); NaN/inf: its warning
     # scipy's result: float32 when both inputs are float32 (its transforms stay in single precision), else float64.
     rt = _FLOAT32 if a.dtype == _FLOAT32 and b.dtype == _FLOAT32 else np.dtype(np.float64)
     swapped = _swap_needed(mode, a.shape, b.shape)

@@ -268,3 +268,9 @@ def test_fft_convolutions_equal_scipy(name):
         ours(np.ones((3, 5)), np.ones((5, 3)), "valid")
     z = np.ones(5) + 1j
     assert_allclose(ours(z, np.ones(3)), theirs(z, np.ones(3)))
+    # scipy multiplies along axes of length 1 (an integer result), and spreads NaN over the whole result
+    one = ours(np.array([4967]), np.array([3920]))
+    assert one.dtype == theirs(np.array([4967]), np.array([3920])).dtype and one[0] == 4967 * 3920
+    nan = np.ones(300)
+    nan[100] = np.nan
+    assert_array_equal(ours(nan, np.ones(7)), theirs(nan, np.ones(7)))
