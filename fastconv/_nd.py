@@ -479,6 +479,8 @@ def correlate_ordered(x, w, pads, pad_mode, cval, out):
 _FLOAT32 = np.dtype(np.float32)
 # Output rows per block of the fused 2-D passes.
 _FUSED_ROWS = 16
+# Output rows per block of the fused box (each block starts its column sums afresh).
+_BOX_ROWS = 64
 
 
 def _fused_steps(x, steps, out):
@@ -495,11 +497,12 @@ def _fused_steps(x, steps, out):
         steps = steps[::-1]
     elif axes != [0, 1]:
         return None
+    boxes = all(st[2] == 1 for st in steps)
     fused = []
     for _, w, kind, pad_mode, origin in steps:
-        if kind == 1:
+        if kind == 1 and not boxes:
             w = np.full(w.size, 1.0 / w.size)
-        fused.append((w, pad_mode, origin))
+        fused.append((w, pad_mode, origin, boxes))
     return fused
 
 
@@ -507,11 +510,31 @@ def _fused_2d(x, fused, cval, out):
     """Both passes of :func:`_fused_steps`'s result, row by row (:mod:`fastconv._loops.sep2d`), on the threads."""
     from ._loops import sep2d, threads
 
-    args = [np.ascontiguousarray(x)]
-    for (w, pad_mode, origin), n in zip(fused, x.shape, strict=True):
-        half = w.size // 2
-        args += [line_index(n, half + origin, w.size - 1 - half - origin, pad_mode), w.astype(np.float32), symmetry(w)]
+    x = np.ascontiguousarray(x)
+    index = [
+        line_index(n, w.size // 2 + origin, w.size - 1 - w.size // 2 - origin, pad_mode)
+        for (w, pad_mode, origin, _), n in zip(fused, x.shape, strict=True)
+    ]
     h = x.shape[0]
+    b1 = fused[1][0].size // 2 + fused[1][2]  # where the row starts in its extension
+    if fused[0][3]:  # two boxes: running column sums (sep2d.fused_box)
+        n_blocks = -(-h // _BOX_ROWS)
+        work = x.size * (4 + fused[1][0].size)
+        threads.run(sep2d.fused_box, (x, index[0], index[1], b1, float(cval), out, _BOX_ROWS), n_blocks, work)
+        return
+    (w0, *_), (w1, *_) = fused
+    args = (x, index[0], w0.astype(np.float32), symmetry(w0), index[1], b1, w1.astype(np.float32), symmetry(w1))
     n_blocks = -(-h // _FUSED_ROWS)
-    work = x.size * (fused[0][0].size + fused[1][0].size)
+    work = x.size * (w0.size + w1.size)
     threads.run(sep2d.fused_rows, (*args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+
+
+def laplace_2d(x, pad_modes, cval, out):
+    """scipy's ``laplace`` of a float32 2-D ``x`` into float32 ``out`` (:func:`fastconv._loops.sep2d.laplace_rows`)."""
+    from ._loops import sep2d, threads
+
+    x = np.ascontiguousarray(x)
+    index = [line_index(n, 1, 1, m) for n, m in zip(x.shape, pad_modes, strict=True)]
+    n_blocks = -(-x.shape[0] // _FUSED_ROWS)
+    threads.run(sep2d.laplace_rows, (x, index[0], index[1], float(cval), out, _FUSED_ROWS), n_blocks, 8 * x.size)
+    return out

@@ -274,3 +274,30 @@ def test_fft_convolutions_equal_scipy(name):
     nan = np.ones(300)
     nan[100] = np.nan
     assert_array_equal(ours(nan, np.ones(7)), theirs(nan, np.ones(7)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fused_float32_2d_passes(mode):
+    # float32 in and out, 2-D: the fused row-by-row loops (fastconv/_loops/sep2d.py), over several of
+    # their row blocks (16 rows, 64 for the box), against scipy's float64 passes within float32 rounding
+    x = _data((150, 97), np.float32, seed=7)
+    calls = [
+        ("gaussian_filter", (1.0,), {}),
+        ("gaussian_filter", (3.0,), {}),
+        ("gaussian_filter", (1.5,), {"order": (1, 0)}),
+        ("uniform_filter", (15,), {}),
+        ("uniform_filter", ((4, 7),), {"origin": (1, -3)}),
+        ("uniform_filter", ((70, 5),), {}),
+        ("sobel", (), {"axis": 0}),
+        ("sobel", (), {"axis": 1}),
+        ("prewitt", (), {}),
+        ("laplace", (), {}),
+    ]
+    for name, args, kw in calls:
+        expected = getattr(scipy.ndimage, name)(x, *args, mode=mode, cval=0.5, **kw)
+        got = getattr(fn, name)(x, *args, mode=mode, cval=0.5, **kw)
+        assert got.dtype == np.float32
+        assert_allclose(got, expected, rtol=0, atol=1e-5 * float(np.abs(expected).max()), err_msg=name)
+    modes = [mode, "wrap"]  # one mode per axis
+    assert_allclose(fn.laplace(x, mode=modes), scipy.ndimage.laplace(x, mode=modes), rtol=0, atol=1e-4)
+    assert_allclose(fn.sobel(x, mode=modes), scipy.ndimage.sobel(x, mode=modes), rtol=0, atol=1e-3)

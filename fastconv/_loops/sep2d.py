@@ -8,8 +8,8 @@ at a time, without an intermediate image:
 1. the column pass: ``mid[c] = sum_a w0[a] * x0[i + a, c]``, where row ``p``
    of the extended image ``x0`` is ``x[idx0[p]]`` or a row of ``cval``
    (``idx0[p] < 0``); vectorised along the row;
-2. ``mid`` extended as scipy extends the intermediate image:
-   ``line[p] = mid[idx1[p]]`` or ``cval``;
+2. ``mid`` (written in place inside ``line``) extended as scipy extends
+   the intermediate image: ``line[p] = mid[idx1[p]]`` or ``cval`` at the borders;
 3. the row pass: ``out[i, j] = sum_b w1[b] * line[j + b]``.
 
 Both passes sum each pair of taps before one multiply when the weights are
@@ -121,19 +121,113 @@ def _row_pass(line, w1, sym1, o):
         j += 1
 
 
+@jit(inline=True)
+def _extend(line, b, n, idx, fill):
+    """The border of ``line`` around ``line[b : b + n]``: ``line[p] = line[b + idx[p]]``, or ``fill`` where negative."""
+    for p in range(b):
+        q = idx[p]
+        line[p] = line[b + q] if q >= 0 else fill
+    for p in range(b + n, line.size):
+        q = idx[p]
+        line[p] = line[b + q] if q >= 0 else fill
+
+
 @jit(contract=True)
-def fused_rows(x, idx0, w0, sym0, idx1, w1, sym1, cval, out, rows, t0, t1):
-    """Output rows of blocks ``t0 <= t < t1`` (module notes)."""
+def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, out, rows, t0, t1):
+    """Output rows of blocks ``t0 <= t < t1`` (module notes); ``b1`` is where the row starts in its extension."""
     h, w = x.shape
     k1 = w1.size
     crow = np.full(w, cval, dtype=np.float32)
-    mid = np.empty(w, dtype=np.float32)
     line = np.empty(w + k1 - 1, dtype=np.float32)
+    mid = line[b1 : b1 + w]
     c32 = np.float32(cval)
     for t in range(t0, t1):
         for i in range(t * rows, min(h, (t + 1) * rows)):
             _column_pass(x, crow, idx0, i, w0, sym0, mid)
-            for p in range(w + k1 - 1):
-                q = idx1[p]
-                line[p] = mid[q] if q >= 0 else c32
+            _extend(line, b1, w, idx1, c32)
             _row_pass(line, w1, sym1, out[i])
+
+
+@jit(contract=True, inline=True)
+def _add(acc, n, a):
+    """``acc[c] += a[c]``."""
+    for c in range(n):
+        acc[c] += a[c]
+
+
+@jit(contract=True, inline=True)
+def _slide(acc, n, new, old):
+    """``acc[c] += new[c] - old[c]``: a running sum moved by one row."""
+    for c in range(n):
+        acc[c] += new[c] - old[c]
+
+
+@jit(contract=True)
+def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
+    """The mean of a ``k0 x k1`` box (``k0 = idx0.size - H + 1``), blocks of ``rows`` output rows.
+
+    Per block, the column sums of the box's rows run down the block (one row added, one taken away per
+    output row: the cost does not grow with ``k0``); each output row then sums ``k1`` shifted copies of
+    the extended column sums (adds only) and multiplies once by ``1 / (k0 k1)``.  Module notes for
+    ``idx0``/``idx1``/``cval``.
+    """
+    h, w = x.shape
+    k0 = idx0.size - h + 1
+    k1 = idx1.size - w + 1
+    crow = np.full(w, cval, dtype=np.float32)
+    line = np.empty(w + k1 - 1, dtype=np.float32)
+    col = line[b1 : b1 + w]
+    scale = np.float32(1.0 / (k0 * k1))
+    fill = np.float32(cval * k0)
+    for t in range(t0, t1):
+        i0 = t * rows
+        i1 = min(h, i0 + rows)
+        for c in range(w):
+            col[c] = 0
+        for j in range(k0):
+            q = idx0[i0 + j]
+            _add(col, w, x[q] if q >= 0 else crow)
+        for i in range(i0, i1):
+            if i > i0:
+                qn, qo = idx0[i + k0 - 1], idx0[i - 1]
+                _slide(col, w, x[qn] if qn >= 0 else crow, x[qo] if qo >= 0 else crow)
+            _extend(line, b1, w, idx1, fill)
+            o = out[i]
+            _set(o, w, line, np.float32(1.0))
+            for j in range(1, k1):
+                _add(o, w, line[j:])
+            for c in range(w):
+                o[c] *= scale
+
+
+@jit(contract=True)
+def laplace_rows(x, idx0, idx1, cval, out, rows, t0, t1):
+    """``out = d0 + d1``: the second differences ``[1, -2, 1]`` along axis 0 and along axis 1 of ``x``.
+
+    As scipy's ``laplace`` adds them (each pass of the input extended with ``idx0``/``idx1``, ``cval``
+    where negative), one output row at a time.
+    """
+    h, w = x.shape
+    crow = np.full(w, cval, dtype=np.float32)
+    line = np.empty(w + 2, dtype=np.float32)
+    c32 = np.float32(cval)
+    m2 = np.float32(-2.0)
+    for t in range(t0, t1):
+        for i in range(t * rows, min(h, (t + 1) * rows)):
+            qa, qb, qc = idx0[i], idx0[i + 1], idx0[i + 2]
+            a = x[qa] if qa >= 0 else crow
+            b = x[qb] if qb >= 0 else crow
+            d = x[qc] if qc >= 0 else crow
+            row = x[i]
+            for c in range(w):
+                line[1 + c] = row[c]
+            _extend(line, 1, w, idx1, c32)
+            o = out[i]
+            _second(o, w, a, b, d, line, line[1:], line[2:], m2)
+
+
+@jit(contract=True, inline=True)
+def _second(o, n, a, b, d, p, q, r, m2):
+    """``o[c] = (b[c] * -2 + (a[c] + d[c])) + (q[c] * -2 + (p[c] + r[c]))``."""
+    for c in range(n):
+        o[c] = (b[c] * m2 + (a[c] + d[c])) + (q[c] * m2 + (p[c] + r[c]))
