@@ -428,6 +428,8 @@ def filter_passes(x, steps, cval, out):
     if fused is not None:
         _fused_2d(x, fused, cval, out)
         return out
+    if _fused_volume(x, steps, cval, out):
+        return out
     spare = np.empty_like(out) if len(steps) > 1 else None
     src = x
     for i, (axis, w, kind, pad_mode, origin) in enumerate(steps):
@@ -508,25 +510,37 @@ def _fused_steps(x, steps, out):
 
 def _fused_2d(x, fused, cval, out):
     """Both passes of :func:`_fused_steps`'s result, row by row (:mod:`fastconv._loops.sep2d`), on the threads."""
+    _fused_runner(x.shape, fused, cval)(np.ascontiguousarray(x), out)
+
+
+def _fused_runner(shape, fused, cval):
+    """``run(x, out)``: the fused 2-D passes ``fused`` of images of ``shape`` (the loop's arguments made once)."""
     from ._loops import sep2d, threads
 
-    x = np.ascontiguousarray(x)
     index = [
         line_index(n, w.size // 2 + origin, w.size - 1 - w.size // 2 - origin, pad_mode)
-        for (w, pad_mode, origin, _), n in zip(fused, x.shape, strict=True)
+        for (w, pad_mode, origin, _), n in zip(fused, shape, strict=True)
     ]
-    h = x.shape[0]
+    h = shape[0]
+    size = shape[0] * shape[1]
     b1 = fused[1][0].size // 2 + fused[1][2]  # where the row starts in its extension
     if fused[0][3]:  # two boxes: running column sums (sep2d.fused_box)
         n_blocks = -(-h // _BOX_ROWS)
-        work = x.size * (4 + fused[1][0].size)
-        threads.run(sep2d.fused_box, (x, index[0], index[1], b1, float(cval), out, _BOX_ROWS), n_blocks, work)
-        return
+        work = size * (4 + fused[1][0].size)
+
+        def run_box(x, out):
+            threads.run(sep2d.fused_box, (x, index[0], index[1], b1, float(cval), out, _BOX_ROWS), n_blocks, work)
+
+        return run_box
     (w0, *_), (w1, *_) = fused
-    args = (x, index[0], w0.astype(np.float32), symmetry(w0), index[1], b1, w1.astype(np.float32), symmetry(w1))
+    args = (index[0], w0.astype(np.float32), symmetry(w0), index[1], b1, w1.astype(np.float32), symmetry(w1))
     n_blocks = -(-h // _FUSED_ROWS)
-    work = x.size * (w0.size + w1.size)
-    threads.run(sep2d.fused_rows, (*args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+    work = size * (w0.size + w1.size)
+
+    def run(x, out):
+        threads.run(sep2d.fused_rows, (x, *args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+
+    return run
 
 
 def laplace_2d(x, pad_modes, cval, out):
@@ -538,3 +552,48 @@ def laplace_2d(x, pad_modes, cval, out):
     n_blocks = -(-x.shape[0] // _FUSED_ROWS)
     threads.run(sep2d.laplace_rows, (x, index[0], index[1], float(cval), out, _FUSED_ROWS), n_blocks, 8 * x.size)
     return out
+
+
+def _fused_volume(x, steps, cval, out):
+    """A float32 3-D filter with one pass per axis (0, 1, 2) in float32 lanes; False when not such a call.
+
+    The pass along axis 0 is :mod:`fastconv._loops.sep2d`'s column pass on the ``(D, H*W)`` view (its
+    row pass the identity), the passes along axes 1 and 2 the fused 2-D passes of each slice: scipy's
+    order of passes, within float32 rounding of its float64 sums.
+    """
+    if x.ndim != 3 or x.dtype != _FLOAT32 or out.dtype != _FLOAT32 or [st[0] for st in steps] != [0, 1, 2]:
+        return False
+    d, h, w = x.shape
+    first = (0, steps[0][1] if steps[0][2] == 0 else np.full(steps[0][1].size, 1.0 / steps[0][1].size))
+    flat = (first[0], first[1], 0, steps[0][3], steps[0][4])
+    identity = (1, np.ones(1), 0, "constant", 0)
+    tmp = np.empty_like(out)
+    _fused_2d(np.ascontiguousarray(x).reshape(d, h * w), _fused_steps_of([flat, identity]), cval, tmp.reshape(d, h * w))
+    from ._loops import sep2d, threads
+
+    # boxes as weights of 1 / size here (fused_slices has no running sums)
+    (w0, m0, o0), (w1, m1, o1) = [
+        (st[1] if st[2] == 0 else np.full(st[1].size, 1.0 / st[1].size), st[3], st[4]) for st in steps[1:]
+    ]
+    args = (
+        line_index(h, w0.size // 2 + o0, w0.size - 1 - w0.size // 2 - o0, m0),
+        w0.astype(np.float32),
+        symmetry(w0),
+        line_index(w, w1.size // 2 + o1, w1.size - 1 - w1.size // 2 - o1, m1),
+        w1.size // 2 + o1,
+        w1.astype(np.float32),
+        symmetry(w1),
+    )
+    n_blocks = d * -(-h // _FUSED_ROWS)
+    work = x.size * (w0.size + w1.size)
+    threads.run(sep2d.fused_slices, (tmp, *args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+    return True
+
+
+def _fused_steps_of(steps):
+    """:func:`_fused_steps`' description of two passes along axes 0 and 1 (no checks)."""
+    boxes = all(st[2] == 1 for st in steps)
+    return [
+        (w if st[2] == 0 or boxes else np.full(w.size, 1.0 / w.size), st[3], st[4], boxes)
+        for st, w in ((st, st[1]) for st in steps)
+    ]

@@ -301,3 +301,20 @@ def test_fused_float32_2d_passes(mode):
     modes = [mode, "wrap"]  # one mode per axis
     assert_allclose(fn.laplace(x, mode=modes), scipy.ndimage.laplace(x, mode=modes), rtol=0, atol=1e-4)
     assert_allclose(fn.sobel(x, mode=modes), scipy.ndimage.sobel(x, mode=modes), rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "mirror", "wrap"])
+def test_fused_float32_3d_passes(mode):
+    # float32 volumes filtered along all three axes in order: the column pass over the (D, H*W) view,
+    # then the fused passes of each slice (several row blocks per slice)
+    v = _data((6, 40, 33), np.float32, seed=8)
+    for name, args, kw in [
+        ("gaussian_filter", (2.0,), {}),
+        ("gaussian_filter", ((1.0, 0.7, 1.3),), {"order": (1, 0, 2)}),
+        ("uniform_filter", ((3, 5, 4),), {"origin": (1, 0, -2)}),
+        ("sobel", (), {"axis": 0}),
+        ("prewitt", (), {"axis": 0}),
+    ]:
+        expected = getattr(scipy.ndimage, name)(v, *args, mode=mode, cval=-1.5, **kw)
+        got = getattr(fn, name)(v, *args, mode=mode, cval=-1.5, **kw)
+        assert_allclose(got, expected, rtol=0, atol=1e-5 * float(np.abs(expected).max()), err_msg=name)

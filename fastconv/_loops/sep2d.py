@@ -148,6 +148,26 @@ def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, out, rows, t0, t1):
             _row_pass(line, w1, sym1, out[i])
 
 
+@jit(contract=True)
+def fused_slices(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, out, rows, t0, t1):
+    """:func:`fused_rows` on every slice ``x[z]`` of a 3-D ``x``: block ``t`` is rows of one slice."""
+    d, h, w = x.shape
+    per = (h + rows - 1) // rows
+    k1 = w1.size
+    crow = np.full(w, cval, dtype=np.float32)
+    line = np.empty(w + k1 - 1, dtype=np.float32)
+    mid = line[b1 : b1 + w]
+    c32 = np.float32(cval)
+    for t in range(t0, t1):
+        z = t // per
+        xz, oz = x[z], out[z]
+        i0 = (t - z * per) * rows
+        for i in range(i0, min(h, i0 + rows)):
+            _column_pass(xz, crow, idx0, i, w0, sym0, mid)
+            _extend(line, b1, w, idx1, c32)
+            _row_pass(line, w1, sym1, oz[i])
+
+
 @jit(contract=True, inline=True)
 def _add(acc, n, a):
     """``acc[c] += a[c]``."""
