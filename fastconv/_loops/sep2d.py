@@ -188,7 +188,7 @@ def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
 
     Per block, the column sums of the box's rows run down the block (one row added, one taken away per
     output row: the cost does not grow with ``k0``); each output row then sums ``k1`` shifted copies of
-    the extended column sums (adds only) and multiplies once by ``1 / (k0 k1)``.  Module notes for
+    the extended column sums (adds only, :func:`_box_row`) and multiplies once by ``1 / (k0 k1)``.  Module notes for
     ``idx0``/``idx1``/``cval``.
     """
     h, w = x.shape
@@ -199,6 +199,8 @@ def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
     col = line[b1 : b1 + w]
     scale = np.float32(1.0 / (k0 * k1))
     fill = np.float32(cval * k0)
+    pow_a = np.empty(w + k1 - 1, dtype=np.float32)
+    pow_b = np.empty(w + k1 - 1, dtype=np.float32)
     for t in range(t0, t1):
         i0 = t * rows
         i1 = min(h, i0 + rows)
@@ -212,12 +214,39 @@ def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
                 qn, qo = idx0[i + k0 - 1], idx0[i - 1]
                 _slide(col, w, x[qn] if qn >= 0 else crow, x[qo] if qo >= 0 else crow)
             _extend(line, b1, w, idx1, fill)
-            o = out[i]
-            _set(o, w, line, np.float32(1.0))
-            for j in range(1, k1):
-                _add(o, w, line[j:])
-            for c in range(w):
-                o[c] *= scale
+            _box_row(line, k1, out[i], pow_a, pow_b, scale)
+
+
+@jit(contract=True)
+def _box_row(line, k1, o, pow_a, pow_b, scale):
+    """``o[c] = scale * sum_{j < k1} line[c + j]`` from sums of 1, 2, 4, ... values (the bits of ``k1``).
+
+    Sums of ``2m`` values are made from two of ``m`` (``pow[c] = cur[c] + cur[c + m]``), so a box of
+    ``k1`` values costs about ``2 log2(k1)`` adds per output instead of ``k1``.
+    """
+    n = o.size
+    for c in range(n):
+        o[c] = 0
+    cur = line
+    width = 1
+    off = 0
+    rem = k1
+    flip = True
+    while rem:
+        if rem & 1:
+            _add(o, n, cur[off:])
+            off += width
+        rem >>= 1
+        if rem:
+            nxt = pow_a if flip else pow_b
+            flip = not flip
+            m = cur.size - width
+            for c in range(m):
+                nxt[c] = cur[c] + cur[c + width]
+            cur = nxt[:m]
+            width *= 2
+    for c in range(n):
+        o[c] *= scale
 
 
 @jit(contract=True)
