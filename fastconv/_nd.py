@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 
 import numpy as np
 
@@ -430,6 +431,9 @@ def filter_passes(x, steps, cval, out):
         return out
     if _fused_volume(x, steps, cval, out):
         return out
+    exact = _exact_fused(x, steps, cval, out)
+    if exact is not None:
+        return out if exact else None
     spare = np.empty_like(out) if len(steps) > 1 else None
     src = x
     for i, (axis, w, kind, pad_mode, origin) in enumerate(steps):
@@ -597,3 +601,33 @@ def _fused_steps_of(steps):
         (w if st[2] == 0 or boxes else np.full(w.size, 1.0 / w.size), st[3], st[4], boxes)
         for st, w in ((st, st[1]) for st in steps)
     ]
+
+
+def _exact_fused(x, steps, cval, out):
+    """Two weighted passes (axes 0, 1) of a 2-D integer image fused in scipy's float64 arithmetic.
+
+    :func:`fastconv._loops.sep2d.exact_rows`: True when computed, False when a value leaves the output
+    dtype (scipy's cast decides), None when the call is not of this kind (integer image and output of
+    the same dtype, a ``cval`` the dtype holds).
+    """
+    if x.ndim != 2 or x.dtype.kind not in "iu" or x.dtype not in _LOOP_DTYPES or out.dtype != x.dtype:
+        return None
+    if [st[0] for st in steps] != [0, 1] or any(st[2] != 0 for st in steps):
+        return None
+    lo, hi, _ = _bounds(x.dtype)
+    if not (math.isfinite(cval) and lo < cval < hi and float(int(cval)) == cval):
+        return None  # a row of cval in the image's dtype must hold cval exactly
+    from ._loops import sep2d, threads
+
+    x = np.ascontiguousarray(x)
+    h, w = x.shape
+    (_, w0, _, m0, o0), (_, w1, _, m1, o1) = steps
+    idx0 = line_index(h, w0.size // 2 + o0, w0.size - 1 - w0.size // 2 - o0, m0)
+    idx1 = line_index(w, w1.size // 2 + o1, w1.size - 1 - w1.size // 2 - o1, m1)
+    b1 = w1.size // 2 + o1
+    crow = np.full(w, cval, dtype=x.dtype)
+    n_blocks = -(-h // _FUSED_ROWS)
+    bad = np.zeros(n_blocks, dtype=np.uint8)
+    args = (x, crow, idx0, w0, symmetry(w0), idx1, b1, w1, symmetry(w1), float(cval), lo, hi, out, bad, _FUSED_ROWS)
+    threads.run(sep2d.exact_rows, args, n_blocks, x.size * (w0.size + w1.size))
+    return not bad.any()

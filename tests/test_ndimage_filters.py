@@ -136,6 +136,14 @@ def test_integer_rounding_is_scipys():
     assert_array_equal(fn.correlate1d(pair, w, mode="constant"), expected)
     column = np.repeat(pair[:, None], 3, axis=1)  # the same along the first axis (the other loop)
     assert_array_equal(fn.correlate1d(column, w, axis=0, mode="constant"), expected[:, None].repeat(3, axis=1))
+    # 2-D integer images: both passes fused per row (fastconv/_loops/sep2d.py, exact_rows), each truncated
+    i16 = _data((150, 97), np.int16, seed=6)
+    assert_array_equal(fn.sobel(i16), scipy.ndimage.sobel(i16))
+    assert_array_equal(
+        fn.gaussian_filter(i16, 1.5, order=(0, 1)), scipy.ndimage.gaussian_filter(i16, 1.5, order=(0, 1))
+    )
+    kw = {"mode": "constant", "cval": 3}
+    assert_array_equal(fn.gaussian_filter(img, (1, 3), **kw), scipy.ndimage.gaussian_filter(img, (1, 3), **kw))
     neg = np.array([0, -3, 0, -1], np.int16)  # toward zero, not down
     assert_array_equal(fn.correlate1d(neg, [0.5, 0, 0], mode="constant"), [0, 0, -1, 0])
 

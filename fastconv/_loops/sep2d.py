@@ -280,3 +280,115 @@ def _second(o, n, a, b, d, p, q, r, m2):
     """``o[c] = (b[c] * -2 + (a[c] + d[c])) + (q[c] * -2 + (p[c] + r[c]))``."""
     for c in range(n):
         o[c] = (b[c] * m2 + (a[c] + d[c])) + (q[c] * m2 + (p[c] + r[c]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Integer images: the same fused passes in float64, in scipy's order of operations exactly (no fused
+# multiply-adds, one pair of taps per step, outermost first), each pass truncated as scipy stores it.
+
+
+@jit(inline=True)
+def _xset(acc, n, a, wc):
+    """``acc[c] = float64(a[c]) * wc`` (no fused multiply-add: scipy's rounding)."""
+    for c in range(n):
+        acc[c] = np.float64(a[c]) * wc
+
+
+@jit(inline=True)
+def _xpair(acc, n, a, b, wj):
+    """``acc[c] += (float64(a[c]) + float64(b[c])) * wj``."""
+    for c in range(n):
+        acc[c] += (np.float64(a[c]) + np.float64(b[c])) * wj
+
+
+@jit(inline=True)
+def _xanti(acc, n, a, b, wj):
+    """``acc[c] += (float64(a[c]) - float64(b[c])) * wj``."""
+    for c in range(n):
+        acc[c] += (np.float64(a[c]) - np.float64(b[c])) * wj
+
+
+@jit(inline=True)
+def _xtap(acc, n, a, wj):
+    """``acc[c] += float64(a[c]) * wj``."""
+    for c in range(n):
+        acc[c] += np.float64(a[c]) * wj
+
+
+@jit(inline=True)
+def _exact_pass(line, w, sym, acc, m):
+    """``acc[i]`` = scipy's float64 sum of the taps ``line[j + i]`` with weights ``w`` (``i < m``), in its order."""
+    size = w.size
+    s1 = size // 2
+    if sym != 0:
+        _xset(acc, m, line[s1:], w[s1])
+        for j in range(s1):
+            if sym > 0:
+                _xpair(acc, m, line[j:], line[size - 1 - j :], w[j])
+            else:
+                _xanti(acc, m, line[j:], line[size - 1 - j :], w[j])
+    else:
+        _xset(acc, m, line[size - 1 :], w[size - 1])
+        for j in range(size - 1):
+            _xtap(acc, m, line[j:], w[j])
+
+
+@jit()
+def exact_rows(x, crow, idx0, w0, sym0, idx1, b1, w1, sym1, cval, lo, hi, out, bad, rows, t0, t1):
+    """:func:`fused_rows` for integer images in scipy's float64 arithmetic, bit for bit.
+
+    The column pass sums rows of ``x`` (``crow``: a row of ``cval`` in ``x``'s dtype, where ``idx0`` is
+    negative) in scipy's order into ``mid``; each value is truncated toward zero as scipy stores its
+    intermediate image (a value outside ``(lo, hi)`` marks the block in ``bad``), the row is extended
+    with ``idx1``/``cval`` and the row pass summed and stored likewise.
+    """
+    h, w = x.shape
+    k0, k1 = w0.size, w1.size
+    h0 = k0 // 2
+    line = np.empty(w + k1 - 1, dtype=np.float64)
+    mid = np.empty(w, dtype=np.float64)
+    acc = np.empty(w, dtype=np.float64)
+    for t in range(t0, t1):
+        for i in range(t * rows, min(h, (t + 1) * rows)):
+            if sym0 != 0:
+                q = idx0[i + h0]
+                _xset(mid, w, x[q] if q >= 0 else crow, w0[h0])
+                for j in range(h0):
+                    qa, qb = idx0[i + j], idx0[i + k0 - 1 - j]
+                    a = x[qa] if qa >= 0 else crow
+                    b = x[qb] if qb >= 0 else crow
+                    if sym0 > 0:
+                        _xpair(mid, w, a, b, w0[j])
+                    else:
+                        _xanti(mid, w, a, b, w0[j])
+            else:
+                q = idx0[i + k0 - 1]
+                _xset(mid, w, x[q] if q >= 0 else crow, w0[k0 - 1])
+                for j in range(k0 - 1):
+                    qa = idx0[i + j]
+                    _xtap(mid, w, x[qa] if qa >= 0 else crow, w0[j])
+            ok = True
+            for col in range(w):
+                v = mid[col]
+                if lo < v < hi:
+                    line[b1 + col] = np.trunc(v)
+                else:
+                    line[b1 + col] = 0.0
+                    ok = False
+            for p in range(b1):
+                q = idx1[p]
+                line[p] = line[b1 + q] if q >= 0 else cval
+            for p in range(b1 + w, w + k1 - 1):
+                q = idx1[p]
+                line[p] = line[b1 + q] if q >= 0 else cval
+            _exact_pass(line, w1, sym1, acc, w)
+            o = out[i]
+            for col in range(w):
+                v = acc[col]
+                if lo < v < hi:
+                    o[col] = v
+                else:
+                    o[col] = 0
+                    ok = False
+            if not ok:
+                bad[t] = 1
