@@ -1,12 +1,14 @@
-"""Drop-in replacements for ``scipy.ndimage``'s correlation functions, run on fastconv.
+"""Drop-in for ``scipy.ndimage``: its whole namespace, its linear filters computed on fastconv.
 
-``from fastconv import ndimage`` in place of ``from scipy import ndimage`` gives
-:func:`correlate`, :func:`convolve`, :func:`correlate1d` and :func:`convolve1d`
-with scipy's signatures and results.  Real 1-, 2- and 3-D inputs of the
-integer and float32/float64 dtypes run on fastconv's compiled loops (threaded,
-through :func:`fastconv.convolve2d`); every other call (complex, bool or
-float16 data, more than three dimensions, a complex ``output``, an argument
-scipy refuses) is passed to scipy unchanged, so it behaves exactly as scipy.
+``from fastconv import ndimage`` in place of ``from scipy import ndimage`` gives every public name of
+scipy.ndimage.  The functions of :data:`COMPUTED` (``correlate``, ``convolve``, ``correlate1d``,
+``convolve1d``, ``gaussian_filter``, ``gaussian_filter1d``, ``uniform_filter``,
+``uniform_filter1d``, ``sobel``, ``prewitt``, ``laplace``, ``gaussian_laplace``,
+``gaussian_gradient_magnitude``, ``generic_laplace``, ``generic_gradient_magnitude``) take scipy's
+arguments and run real inputs on fastconv's compiled loops; every other name
+(:data:`HANDED_TO_SCIPY`) is scipy's own object, handed over by the module's ``__getattr__``.  A call
+fastconv does not cover (complex data, weights or output; bool or float16 data; an argument scipy
+refuses) goes to scipy unchanged, so it behaves exactly as scipy, its errors included.
 
 scipy.ndimage's modes are not numpy.pad's: ``"reflect"`` repeats the edge value
 (numpy's ``"symmetric"``), ``"mirror"`` does not (numpy's ``"reflect"``),
@@ -16,21 +18,26 @@ numpy's ``"wrap"`` in these filters, ``"grid-constant"`` is ``"constant"`` and
 
 Arithmetic
 ----------
-scipy computes in float64 and casts to the output dtype (truncating toward
-zero for integers).  Here:
+scipy computes in float64 and casts to the output dtype (truncating toward zero for integers).
 
-- integer input with whole-number weights (and a whole ``cval``) whose sums
-  stay below ``2**53`` is summed exactly in integers: the numbers scipy's
-  float64 sum gives;
-- float32 input with a float32 output is computed in float32 (threaded, twice
-  the vector width): equal to scipy's result within float32 rounding;
-- everything else is computed in float64 and cast as scipy casts.
+- The one-axis filters and the separable ones built from them run one pass per axis
+  (:mod:`fastconv._loops.separable`) in float64 in scipy's order of operations, each pass written in
+  the output's dtype: scipy's result bit for bit, for every dtype.  2-D integer images filtered along
+  both axes fuse the two passes per output row in the same arithmetic
+  (:func:`fastconv._loops.sep2d.exact_rows`).
+- float32 images with a float32 output filtered along every axis (2-D, or all three axes of a
+  volume in order) run fused in float32 lanes (:mod:`fastconv._loops.sep2d`): equal to scipy within
+  float32 rounding.
+- ``correlate``/``convolve``: integer input with whole-number weights is summed exactly in integers;
+  integer outputs with fractional weights, and non-finite weights or ``cval``, are summed in scipy's
+  order (:mod:`fastconv._loops.ordered`); float outputs are computed in their own precision through
+  :func:`fastconv.convolve2d`.  Weights of magnitude at most float64's epsilon (NaN included) are left
+  out, as scipy leaves them out.
 
-An integer result outside the output dtype's range (scipy lets it wrap in C)
-is recomputed by scipy.  scipy's n-D ``correlate`` reads outside the input for
-``mode="reflect"`` when the kernel reaches more than twice the input's length
-past an edge; this module extends the input as ``correlate1d`` does there
-(numpy.pad's ``"symmetric"``).
+An integer result outside the output dtype's range (scipy's C cast is undefined there) is recomputed
+by scipy.  scipy's n-D ``correlate`` reads outside the input for ``mode="reflect"`` when the kernel
+reaches more than twice the input's length past an edge; this module extends the input as
+``correlate1d`` does there (numpy.pad's ``"symmetric"``).
 """
 
 from __future__ import annotations
