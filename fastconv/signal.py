@@ -1,10 +1,12 @@
-"""Drop-in replacements for ``scipy.signal``'s correlation and convolution functions, run on fastconv.
+"""Drop-in for ``scipy.signal``: its whole namespace, its correlations and convolutions computed on fastconv.
 
-``from fastconv import signal`` in place of ``from scipy import signal`` gives
-:func:`correlate2d`, :func:`convolve2d` (modes ``full``/``same``/``valid``,
-boundaries ``fill``/``wrap``/``symm``, ``fillvalue``) and :func:`correlate`,
-:func:`convolve` (1-D to 3-D, ``method="auto"``/``"direct"``/``"fft"``) with
-scipy's signatures, result dtypes and results.  Real integer and
+``from fastconv import signal`` in place of ``from scipy import signal`` gives every public name of
+scipy.signal: :func:`correlate2d`, :func:`convolve2d` (modes ``full``/``same``/``valid``,
+boundaries ``fill``/``wrap``/``symm``, ``fillvalue``), :func:`correlate`,
+:func:`convolve` (1-D to 3-D, ``method="auto"``/``"direct"``/``"fft"``), :func:`fftconvolve` and
+:func:`oaconvolve` (1-D to 3-D, on fastconv's FFT backend) with scipy's signatures, result dtypes
+and results (:data:`COMPUTED`); every other name (:data:`HANDED_TO_SCIPY`) is scipy's own object,
+handed over by the module's ``__getattr__``.  Real integer and
 float32/float64 inputs run on :func:`fastconv.convolve2d`; complex, bool and
 float16 inputs, more than three dimensions, and any argument scipy refuses
 are passed to scipy unchanged.
