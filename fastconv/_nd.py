@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 
 import numpy as np
 
@@ -156,6 +157,8 @@ def separable3(w, dtype):
     unfolded to ``(kd, kh*kw)`` is split by an SVD into ``a`` and a ``(kh, kw)`` matrix, which is split
     again into ``b`` and ``c``; the factors are accepted when ``sum |w - a b c|`` is at most two units of
     ``dtype``'s precision times ``sum |w|``, so three 1-D passes differ from the dense sum by rounding only.
+    ``b`` and ``c`` are scaled to ``sum |b| = sum |c| = 1``, so no intermediate pass overflows where the
+    result does not.
     """
     w64 = np.asarray(w, dtype=np.float64)
     if not np.isfinite(w64).all():
@@ -170,7 +173,9 @@ def separable3(w, dtype):
     approx = a[:, None, None] * b[None, :, None] * c[None, None, :]
     if np.abs(w64 - approx).sum() > 2 * np.finfo(dtype).eps * np.abs(w64).sum():
         return None
-    return a.astype(dtype), b.astype(dtype), c.astype(dtype)
+    # sum |c| = sum |b| = 1 (``a`` carries the scale): the first two passes stay within max |x|.
+    sb, sc = np.abs(b).sum(), np.abs(c).sum()
+    return (a * (sb * sc)).astype(dtype), (b / sb).astype(dtype), (c / sc).astype(dtype)
 
 
 def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="auto"):
@@ -277,3 +282,352 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     cval_a = cval_b * float(b.sum()) if pad_mode == "constant" else cval
     out = _corr2d(t2.reshape(d, oh * ow), a[:, np.newaxis], [pads[0], (0, 0)], pad_mode, cval_a, dtype, backend)
     return out.reshape(out.shape[0], oh, ow)
+
+
+# Block shapes of the one-axis passes (:mod:`fastconv._loops.separable`): rows of a last-axis pass per
+# block at most, outputs along another axis per block (at least), inner values per block.
+_PASS_BLOCKS = 64
+_PASS_LINES = 64
+_PASS_INNER = 256
+
+
+def symmetry(w):
+    """scipy.ndimage's symmetry test of 1-D float64 weights: 1 symmetric, -1 antisymmetric, 0 neither.
+
+    Only odd lengths count; pairs equal (or opposite) within float64's epsilon count as such, and the
+    left-hand weight of each pair is then the one used.
+
+    Examples
+    --------
+    >>> symmetry(np.array([1.0, 2.0, 1.0])), symmetry(np.array([-1.0, 0.0, 1.0])), symmetry(np.ones(2))
+    (1, -1, 0)
+    """
+    n = w.size
+    if n % 2 == 0:
+        return 0
+    half = n // 2
+    left, right = w[:half][::-1], w[half + 1 :]
+    eps = np.finfo(np.float64).eps
+    if not (np.abs(right - left) > eps).any():
+        return 1
+    if not (np.abs(right + left) > eps).any():
+        return -1
+    return 0
+
+
+def line_index(n, before, after, pad_mode):
+    """:func:`extend_index`, with -1 for the positions of ``"constant"`` padding.
+
+    Examples
+    --------
+    >>> line_index(3, 1, 2, "constant")
+    array([-1,  0,  1,  2, -1, -1])
+    """
+    if pad_mode != "constant":
+        return extend_index(n, before, after, pad_mode).astype(np.int64)
+    i = np.arange(-before, n + after, dtype=np.int64)
+    return np.where((i >= 0) & (i < n), i, -1)
+
+
+# The dtypes the one-axis and ordered loops are compiled for (input; output: the input's, float32 or
+# float64).  Other inputs are read as float64 first (scipy reads every value as a float64 too), other
+# outputs written through a float64 buffer and cast as C casts: fewer signatures to compile.
+_LOOP_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _loop_output(out, in_dtype):
+    """``(target, finish)``: the array the loop writes and ``finish(ok)`` that completes ``out`` from it."""
+    if out.dtype == in_dtype or out.dtype in _FLOATS:
+        return out, lambda ok: ok
+    tmp = np.empty(out.shape, dtype=np.float64)
+
+    def finish(ok):
+        if not ok:
+            return False
+        lo, hi, check = _bounds(out.dtype)
+        if check and tmp.size and not ((tmp > lo) & (tmp < hi)).all():
+            return False  # NaN included
+        np.copyto(out, tmp, casting="unsafe")  # toward zero, as C casts
+        return True
+
+    return tmp, finish
+
+
+def _bounds(dt):
+    """``(lo, hi, check)`` for :mod:`fastconv._loops.separable`: the open range of values an integer dtype keeps."""
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        return float(info.min) - 1.0, float(info.max) + 1.0, True
+    return 0.0, 0.0, False
+
+
+def line_pass(x, out, axis, w, kind, pad_mode, origin, cval):
+    """One scipy.ndimage 1-D pass of ``x`` along ``axis`` into ``out`` (C-contiguous, ``x``'s shape, no overlap).
+
+    ``kind`` 0 correlates with the float64 weights ``w`` (scipy's ``correlate1d``), 1 averages a box of
+    ``w.size`` values (``uniform_filter1d``); ``origin`` as scipy's.  Returns False when an integer
+    output would take a value its dtype cannot hold (scipy's cast is then undefined).
+
+    Examples
+    --------
+    >>> x = np.array([0, 1, 5], np.uint8)
+    >>> out = np.empty_like(x)
+    >>> line_pass(x, out, 0, np.ones(3) / 3, 0, "constant", 0, 0.0), out
+    (True, array([0, 1, 1], dtype=uint8))
+    """
+    from ._loops import separable, threads
+
+    size = w.size
+    s1 = size // 2
+    n = x.shape[axis]
+    idx = line_index(n, s1 + origin, size - s1 - 1 - origin, pad_mode)
+    sym = symmetry(w) if kind == 0 else 0
+    x = np.ascontiguousarray(x, dtype=x.dtype if x.dtype in _LOOP_DTYPES else np.float64)
+    out, finish = _loop_output(out, x.dtype)
+    lo, hi, check = _bounds(out.dtype)
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+    inner = int(np.prod(x.shape[axis + 1 :], dtype=np.int64))
+    work = x.size * (size if kind == 0 else 2)
+    if inner == 1:
+        x2, o2 = x.reshape(outer, n), out.reshape(outer, n)
+        rows = max(1, -(-outer // _PASS_BLOCKS))
+        n_blocks = -(-outer // rows)
+        bad = np.zeros(n_blocks, dtype=np.uint8)
+        args = (x2, idx, w, sym, kind, float(cval), lo, hi, check, o2, bad, rows)
+        threads.run(separable.pass_last, args, n_blocks, work)
+    else:
+        x3, o3 = x.reshape(outer, n, inner), out.reshape(outer, n, inner)
+        lines = n if kind == 1 else max(_PASS_LINES, 4 * size)
+        cb = min(inner, _PASS_INNER)
+        n_blocks = outer * -(-n // lines) * -(-inner // cb)
+        bad = np.zeros(n_blocks, dtype=np.uint8)
+        args = (x3, idx, w, sym, kind, float(cval), lo, hi, check, o3, bad, lines, cb)
+        threads.run(separable.pass_middle, args, n_blocks, work)
+    return finish(not bad.any())
+
+
+def filter_passes(x, steps, cval, out):
+    """The 1-D passes ``steps`` one after the other, as scipy.ndimage's separable filters make them.
+
+    ``steps`` holds ``(axis, w, kind, pad_mode, origin)`` (see :func:`line_pass`); each pass reads the
+    previous one's result in ``out``'s dtype, as scipy's passes do (they write into the output array).
+    ``out`` is C-contiguous and may overlap ``x``.  Returns ``out``, or None as :func:`line_pass` does.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(3, 3)
+    >>> filter_passes(x, [(0, np.ones(3) / 3, 0, "constant", 0)], 0.0, np.empty_like(x))[0]
+    array([1.        , 1.66666667, 2.33333333])
+    """
+    if not steps:
+        out[...] = x
+        return out
+    if np.shares_memory(x, out):
+        x = x.copy()
+    fused = _fused_steps(x, steps, out)
+    if fused is not None:
+        _fused_2d(x, fused, cval, out)
+        return out
+    if _fused_volume(x, steps, cval, out):
+        return out
+    exact = _exact_fused(x, steps, cval, out)
+    if exact is not None:
+        return out if exact else None
+    spare = np.empty_like(out) if len(steps) > 1 else None
+    src = x
+    for i, (axis, w, kind, pad_mode, origin) in enumerate(steps):
+        dst = out if (len(steps) - 1 - i) % 2 == 0 else spare
+        if not line_pass(src, dst, axis, w, kind, pad_mode, origin, cval):
+            return None
+        src = dst
+    return out
+
+
+def correlate_ordered(x, w, pads, pad_mode, cval, out):
+    """scipy.ndimage's ``correlate`` summed in its order (:mod:`fastconv._loops.ordered`) into ``out``.
+
+    ``x`` real, 1- to 3-D; ``w`` float64 of ``x.ndim`` dimensions (its zero taps skipped, as scipy's);
+    ``pads`` per axis ``(before, after)`` with numpy.pad's ``pad_mode`` (``"constant"``: ``cval``);
+    ``out`` C-contiguous of ``x``'s shape.  Returns False when an integer output would take a value its
+    dtype cannot hold.
+
+    Examples
+    --------
+    >>> out = np.empty(3, np.uint8)
+    >>> correlate_ordered(np.array([0, 1, 5], np.uint8), np.ones(3) / 3, [(1, 1)], "constant", 0.0, out), out
+    (True, array([0, 1, 1], dtype=uint8))
+    """
+    from ._loops import ordered, threads
+
+    lift = (1,) * (3 - x.ndim)
+    x3 = x.reshape(lift + x.shape).astype(np.float64)
+    w3 = w.reshape(lift + w.shape)
+    pads3 = [(0, 0)] * len(lift) + [tuple(p) for p in pads]
+    if pad_mode == "constant":
+        xp = np.pad(x3, pads3, mode="constant", constant_values=cval)
+    else:
+        index = [line_index(n, b, a, pad_mode) for n, (b, a) in zip(x3.shape, pads3, strict=True)]
+        xp = x3[np.ix_(*index)]
+    taps = np.nonzero(w3)
+    a, b, c = (np.ascontiguousarray(t, dtype=np.int64) for t in taps)
+    weights = np.ascontiguousarray(w3[taps], dtype=np.float64)
+    out, finish = _loop_output(out, out.dtype if out.dtype in _LOOP_DTYPES else None)
+    o3 = out.reshape(lift + out.shape)
+    lo, hi, check = _bounds(out.dtype)
+    n_rows = o3.shape[0] * o3.shape[1]
+    bad = np.zeros(n_rows, dtype=np.uint8)
+    args = (xp, a, b, c, weights, lo, hi, check, o3, bad)
+    threads.run(ordered.correlate_rows, args, n_rows, x.size * max(1, weights.size))
+    return finish(not bad.any())
+
+
+_FLOAT32 = np.dtype(np.float32)
+# Output rows per block of the fused 2-D passes.
+_FUSED_ROWS = 16
+# Output rows per block of the fused box (each block starts its column sums afresh).
+_BOX_ROWS = 64
+
+
+def _fused_steps(x, steps, out):
+    """The two passes of a float32 2-D filter as ``(axis 0 pass, axis 1 pass)`` for :func:`_fused_2d`, or None.
+
+    Taken for float32 in and out with one pass per axis.  A box (kind 1) becomes ``size`` weights of
+    ``1 / size``.  Passes along axis 1 then axis 0 are swapped when neither pads with a constant (index
+    extensions commute; a constant border does not).
+    """
+    if x.ndim != 2 or x.dtype != _FLOAT32 or out.dtype != _FLOAT32 or len(steps) != 2:
+        return None
+    axes = [st[0] for st in steps]
+    if axes == [1, 0] and all(st[3] != "constant" for st in steps):
+        steps = steps[::-1]
+    elif axes != [0, 1]:
+        return None
+    boxes = all(st[2] == 1 for st in steps)
+    fused = []
+    for _, w, kind, pad_mode, origin in steps:
+        if kind == 1 and not boxes:
+            w = np.full(w.size, 1.0 / w.size)
+        fused.append((w, pad_mode, origin, boxes))
+    return fused
+
+
+def _fused_2d(x, fused, cval, out):
+    """Both passes of :func:`_fused_steps`'s result, row by row (:mod:`fastconv._loops.sep2d`), on the threads."""
+    _fused_runner(x.shape, fused, cval)(np.ascontiguousarray(x), out)
+
+
+def _fused_runner(shape, fused, cval):
+    """``run(x, out)``: the fused 2-D passes ``fused`` of images of ``shape`` (the loop's arguments made once)."""
+    from ._loops import sep2d, threads
+
+    index = [
+        line_index(n, w.size // 2 + origin, w.size - 1 - w.size // 2 - origin, pad_mode)
+        for (w, pad_mode, origin, _), n in zip(fused, shape, strict=True)
+    ]
+    h = shape[0]
+    size = shape[0] * shape[1]
+    b1 = fused[1][0].size // 2 + fused[1][2]  # where the row starts in its extension
+    if fused[0][3]:  # two boxes: running column sums (sep2d.fused_box)
+        n_blocks = -(-h // _BOX_ROWS)
+        work = size * (4 + fused[1][0].size)
+
+        def run_box(x, out):
+            threads.run(sep2d.fused_box, (x, index[0], index[1], b1, float(cval), out, _BOX_ROWS), n_blocks, work)
+
+        return run_box
+    (w0, *_), (w1, *_) = fused
+    args = (index[0], w0.astype(np.float32), symmetry(w0), index[1], b1, w1.astype(np.float32), symmetry(w1))
+    n_blocks = -(-h // _FUSED_ROWS)
+    work = size * (w0.size + w1.size)
+
+    def run(x, out):
+        threads.run(sep2d.fused_rows, (x, *args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+
+    return run
+
+
+def laplace_2d(x, pad_modes, cval, out):
+    """scipy's ``laplace`` of a float32 2-D ``x`` into float32 ``out`` (:func:`fastconv._loops.sep2d.laplace_rows`)."""
+    from ._loops import sep2d, threads
+
+    x = np.ascontiguousarray(x)
+    index = [line_index(n, 1, 1, m) for n, m in zip(x.shape, pad_modes, strict=True)]
+    n_blocks = -(-x.shape[0] // _FUSED_ROWS)
+    threads.run(sep2d.laplace_rows, (x, index[0], index[1], float(cval), out, _FUSED_ROWS), n_blocks, 8 * x.size)
+    return out
+
+
+def _fused_volume(x, steps, cval, out):
+    """A float32 3-D filter with one pass per axis (0, 1, 2) in float32 lanes; False when not such a call.
+
+    The pass along axis 0 is :mod:`fastconv._loops.sep2d`'s column pass on the ``(D, H*W)`` view (its
+    row pass the identity), the passes along axes 1 and 2 the fused 2-D passes of each slice: scipy's
+    order of passes, within float32 rounding of its float64 sums.
+    """
+    if x.ndim != 3 or x.dtype != _FLOAT32 or out.dtype != _FLOAT32 or [st[0] for st in steps] != [0, 1, 2]:
+        return False
+    d, h, w = x.shape
+    first = (0, steps[0][1] if steps[0][2] == 0 else np.full(steps[0][1].size, 1.0 / steps[0][1].size))
+    flat = (first[0], first[1], 0, steps[0][3], steps[0][4])
+    identity = (1, np.ones(1), 0, "constant", 0)
+    tmp = np.empty_like(out)
+    _fused_2d(np.ascontiguousarray(x).reshape(d, h * w), _fused_steps_of([flat, identity]), cval, tmp.reshape(d, h * w))
+    from ._loops import sep2d, threads
+
+    # boxes as weights of 1 / size here (fused_slices has no running sums)
+    (w0, m0, o0), (w1, m1, o1) = [
+        (st[1] if st[2] == 0 else np.full(st[1].size, 1.0 / st[1].size), st[3], st[4]) for st in steps[1:]
+    ]
+    args = (
+        line_index(h, w0.size // 2 + o0, w0.size - 1 - w0.size // 2 - o0, m0),
+        w0.astype(np.float32),
+        symmetry(w0),
+        line_index(w, w1.size // 2 + o1, w1.size - 1 - w1.size // 2 - o1, m1),
+        w1.size // 2 + o1,
+        w1.astype(np.float32),
+        symmetry(w1),
+    )
+    n_blocks = d * -(-h // _FUSED_ROWS)
+    work = x.size * (w0.size + w1.size)
+    threads.run(sep2d.fused_slices, (tmp, *args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+    return True
+
+
+def _fused_steps_of(steps):
+    """:func:`_fused_steps`' description of two passes along axes 0 and 1 (no checks)."""
+    boxes = all(st[2] == 1 for st in steps)
+    return [
+        (w if st[2] == 0 or boxes else np.full(w.size, 1.0 / w.size), st[3], st[4], boxes)
+        for st, w in ((st, st[1]) for st in steps)
+    ]
+
+
+def _exact_fused(x, steps, cval, out):
+    """Two weighted passes (axes 0, 1) of a 2-D integer image fused in scipy's float64 arithmetic.
+
+    :func:`fastconv._loops.sep2d.exact_rows`: True when computed, False when a value leaves the output
+    dtype (scipy's cast decides), None when the call is not of this kind (integer image and output of
+    the same dtype, a ``cval`` the dtype holds).
+    """
+    if x.ndim != 2 or x.dtype.kind not in "iu" or x.dtype not in _LOOP_DTYPES or out.dtype != x.dtype:
+        return None
+    if [st[0] for st in steps] != [0, 1] or any(st[2] != 0 for st in steps):
+        return None
+    lo, hi, _ = _bounds(x.dtype)
+    if not (math.isfinite(cval) and lo < cval < hi and float(int(cval)) == cval):
+        return None  # a row of cval in the image's dtype must hold cval exactly
+    from ._loops import sep2d, threads
+
+    x = np.ascontiguousarray(x)
+    h, w = x.shape
+    (_, w0, _, m0, o0), (_, w1, _, m1, o1) = steps
+    idx0 = line_index(h, w0.size // 2 + o0, w0.size - 1 - w0.size // 2 - o0, m0)
+    idx1 = line_index(w, w1.size // 2 + o1, w1.size - 1 - w1.size // 2 - o1, m1)
+    b1 = w1.size // 2 + o1
+    crow = np.full(w, cval, dtype=x.dtype)
+    n_blocks = -(-h // _FUSED_ROWS)
+    bad = np.zeros(n_blocks, dtype=np.uint8)
+    args = (x, crow, idx0, w0, symmetry(w0), idx1, b1, w1, symmetry(w1), float(cval), lo, hi, out, bad, _FUSED_ROWS)
+    threads.run(sep2d.exact_rows, args, n_blocks, x.size * (w0.size + w1.size))
+    return not bad.any()

@@ -596,3 +596,26 @@ def _write_tiled_tiff(out: da.Array, dst: Path, tile) -> None:
     if extra:
         kwargs["planarconfig"] = "contig"
     tifffile.imwrite(dst, tiles(), shape=out.shape, dtype=out.dtype, tile=(th, tw), bigtiff=True, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scipy.ndimage's separable filters over dask arrays (dask-image's ndfilters names): fastconv/_dask_filters.py.
+from ._dask_filters import (  # noqa: E402  (the block of its own, at the end of the module)
+    gaussian_filter,
+    gaussian_gradient_magnitude,
+    gaussian_laplace,
+    laplace,
+    prewitt,
+    sobel,
+    uniform_filter,
+)
+
+__all__ += [
+    "gaussian_filter",
+    "gaussian_gradient_magnitude",
+    "gaussian_laplace",
+    "laplace",
+    "prewitt",
+    "sobel",
+    "uniform_filter",
+]

@@ -1,12 +1,14 @@
-"""Drop-in replacements for ``scipy.ndimage``'s correlation functions, run on fastconv.
+"""Drop-in for ``scipy.ndimage``: its whole namespace, its linear filters computed on fastconv.
 
-``from fastconv import ndimage`` in place of ``from scipy import ndimage`` gives
-:func:`correlate`, :func:`convolve`, :func:`correlate1d` and :func:`convolve1d`
-with scipy's signatures and results.  Real 1-, 2- and 3-D inputs of the
-integer and float32/float64 dtypes run on fastconv's compiled loops (threaded,
-through :func:`fastconv.convolve2d`); every other call (complex, bool or
-float16 data, more than three dimensions, a complex ``output``, an argument
-scipy refuses) is passed to scipy unchanged, so it behaves exactly as scipy.
+``from fastconv import ndimage`` in place of ``from scipy import ndimage`` gives every public name of
+scipy.ndimage.  The functions of :data:`COMPUTED` (``correlate``, ``convolve``, ``correlate1d``,
+``convolve1d``, ``gaussian_filter``, ``gaussian_filter1d``, ``uniform_filter``,
+``uniform_filter1d``, ``sobel``, ``prewitt``, ``laplace``, ``gaussian_laplace``,
+``gaussian_gradient_magnitude``, ``generic_laplace``, ``generic_gradient_magnitude``) take scipy's
+arguments and run real inputs on fastconv's compiled loops; every other name
+(:data:`HANDED_TO_SCIPY`) is scipy's own object, handed over by the module's ``__getattr__``.  A call
+fastconv does not cover (complex data, weights or output; bool or float16 data; an argument scipy
+refuses) goes to scipy unchanged, so it behaves exactly as scipy, its errors included.
 
 scipy.ndimage's modes are not numpy.pad's: ``"reflect"`` repeats the edge value
 (numpy's ``"symmetric"``), ``"mirror"`` does not (numpy's ``"reflect"``),
@@ -16,37 +18,77 @@ numpy's ``"wrap"`` in these filters, ``"grid-constant"`` is ``"constant"`` and
 
 Arithmetic
 ----------
-scipy computes in float64 and casts to the output dtype (truncating toward
-zero for integers).  Here:
+scipy computes in float64 and casts to the output dtype (truncating toward zero for integers).
 
-- integer input with whole-number weights (and a whole ``cval``) whose sums
-  stay below ``2**53`` is summed exactly in integers: the numbers scipy's
-  float64 sum gives;
-- float32 input with a float32 output is computed in float32 (threaded, twice
-  the vector width): equal to scipy's result within float32 rounding;
-- everything else is computed in float64 and cast as scipy casts.
+- The one-axis filters and the separable ones built from them run one pass per axis
+  (:mod:`fastconv._loops.separable`) in float64 in scipy's order of operations, each pass written in
+  the output's dtype: scipy's result bit for bit, for every dtype.  2-D integer images filtered along
+  both axes fuse the two passes per output row in the same arithmetic
+  (:func:`fastconv._loops.sep2d.exact_rows`).
+- float32 images with a float32 output filtered along every axis (2-D, or all three axes of a
+  volume in order) run fused in float32 lanes (:mod:`fastconv._loops.sep2d`): equal to scipy within
+  float32 rounding.
+- ``correlate``/``convolve``: integer input with whole-number weights is summed exactly in integers;
+  integer outputs with fractional weights, and non-finite weights or ``cval``, are summed in scipy's
+  order (:mod:`fastconv._loops.ordered`); float outputs are computed in their own precision through
+  :func:`fastconv.convolve2d`.  Weights of magnitude at most float64's epsilon (NaN included) are left
+  out, as scipy leaves them out.
 
-An integer result outside the output dtype's range (scipy lets it wrap in C)
-is recomputed by scipy.  scipy's n-D ``correlate`` reads outside the input for
-``mode="reflect"`` when the kernel reaches more than twice the input's length
-past an edge; this module extends the input as ``correlate1d`` does there
-(numpy.pad's ``"symmetric"``).
+An integer result outside the output dtype's range (scipy's C cast is undefined there) is recomputed
+by scipy.  scipy's n-D ``correlate`` reads outside the input for ``mode="reflect"`` when the kernel
+reaches more than twice the input's length past an edge; this module extends the input as
+``correlate1d`` does there (numpy.pad's ``"symmetric"``).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 
 import numpy as np
 import scipy.ndimage
 
-from ._nd import CALLS, correlate_nd
+from ._nd import CALLS, correlate_nd, correlate_ordered, filter_passes, laplace_2d
+
+#: The functions of scipy.ndimage that fastconv computes (for the inputs it covers, see the module notes).
+COMPUTED = (
+    "convolve",
+    "convolve1d",
+    "correlate",
+    "correlate1d",
+    "gaussian_filter",
+    "gaussian_filter1d",
+    "gaussian_gradient_magnitude",
+    "gaussian_laplace",
+    "generic_gradient_magnitude",
+    "generic_laplace",
+    "laplace",
+    "prewitt",
+    "sobel",
+    "uniform_filter",
+    "uniform_filter1d",
+)
 
 # scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
-_SCIPY = {name: getattr(scipy.ndimage, name) for name in ("correlate", "convolve", "correlate1d", "convolve1d")}
+_SCIPY = {name: getattr(scipy.ndimage, name) for name in COMPUTED}
 
-__all__ = ["convolve", "convolve1d", "correlate", "correlate1d"]
+#: The rest of scipy.ndimage's public names: scipy's own objects, handed over unchanged (module notes).
+HANDED_TO_SCIPY = tuple(sorted(name for name in scipy.ndimage.__all__ if name not in COMPUTED))
+
+__all__ = sorted(COMPUTED + HANDED_TO_SCIPY)
+
+
+def __getattr__(name):
+    """scipy.ndimage's own object for each name of :data:`HANDED_TO_SCIPY`."""
+    if name in HANDED_TO_SCIPY:
+        return getattr(scipy.ndimage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(HANDED_TO_SCIPY))
+
 
 #: scipy.ndimage's filter modes as numpy.pad's modes.
 MODES = {
@@ -134,6 +176,8 @@ def _plan(input, weights, output, mode, cval, origin, axes, convolution):
     if axes is None:
         return None
     w = w.astype(np.float64)
+    # scipy's correlate skips every weight with |w| <= float64's epsilon (a NaN weight included)
+    w = np.where(np.abs(w) > np.finfo(np.float64).eps, w, 0.0)
     origins = _origin_list(origin, len(axes))
     if origins is None:
         return None
@@ -160,7 +204,9 @@ def _plan(input, weights, output, mode, cval, origin, axes, convolution):
 
 def _integer_weights(x, w, cval, constant):
     """``w`` as int64 when the correlation of integer ``x`` with ``w`` is an exact integer below 2**53, else None."""
-    if x.dtype.kind not in "iu" or not np.all(w == np.round(w)) or (constant and cval != int(cval)):
+    if x.dtype.kind not in "iu" or not np.all(w == np.round(w)) or not math.isfinite(cval):
+        return None
+    if constant and cval != int(cval):
         return None
     total = float(np.abs(w).sum())
     if total == 0:
@@ -183,6 +229,16 @@ def _compute(plan):
     constant = pad_mode == "constant"
     cval = plan.cval if constant else 0
     wi = _integer_weights(x, w, cval, constant)
+    if (wi is None and out_dt.kind in "iu") or not np.isfinite(w).all() or not math.isfinite(cval):
+        # scipy's own order of operations: its truncated integers, its NaN and inf, bit for bit
+        given = plan.output if isinstance(plan.output, np.ndarray) and plan.output.flags.c_contiguous else None
+        out = np.empty(x.shape, dtype=out_dt) if given is None or np.shares_memory(given, x) else given
+        if not correlate_ordered(x, w, pads, pad_mode, float(cval), out):
+            return None
+        if isinstance(plan.output, np.ndarray) and out is not plan.output:
+            np.copyto(plan.output, out, casting="unsafe")
+            return plan.output
+        return out
     if wi is not None:
         result = correlate_nd(x, wi, pads, pad_mode, int(cval), None)
     elif x.dtype == _FLOAT32 and out_dt == _FLOAT32:
@@ -306,36 +362,119 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     )
 
 
-def _plan1d(input, weights, axis, output, mode, cval, origin, convolution):
-    """The checks of scipy's ``correlate1d``/``convolve1d``: the weights as an n-D kernel along ``axis``; or None."""
-    x = np.asarray(input)
-    w = np.asarray(weights)
-    if w.ndim != 1 or w.size == 0 or x.ndim not in (1, 2, 3):
+# ---------------------------------------------------------------------------------------------------------------
+# The separable filters: one-axis passes in scipy's float64 arithmetic (fastconv._loops.separable).
+
+
+def _real_scalar(v):
+    """``v`` as a float when it is a real number scipy takes (not a bool); None otherwise."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         return None
+    return float(v)
+
+
+def _index(v):
+    """``v`` as an int (``operator.index``); None if it is not an integer."""
     try:
-        axis = operator.index(axis)
-        origin = operator.index(origin)
+        return operator.index(v)
     except TypeError:
         return None
-    if not -x.ndim <= axis < x.ndim:
+
+
+def _sequence(value, n):
+    """scipy's ``_normalize_sequence``: a list of ``n`` items (a string counts as one); None when scipy refuses."""
+    if not isinstance(value, str) and np.iterable(value):
+        items = list(value)
+        return items if len(items) == n else None
+    return [value] * n
+
+
+def _pad_modes(mode, n):
+    """``mode`` (one or ``n`` of scipy.ndimage's modes) as ``n`` numpy.pad modes; None if one is not a mode."""
+    modes = _sequence(mode, n)
+    if modes is None or not all(isinstance(m, str) and m in MODES for m in modes):
         return None
+    return [MODES[m] for m in modes]
+
+
+class _Filter:
+    """One call of a separable filter, normalised: the input, the output dtype, and its 1-D passes."""
+
+    def __init__(self, x, output, out_dt, cval):
+        self.x, self.output, self.out_dt, self.cval = x, output, out_dt, cval
+        self.steps = []
+
+    def add(self, axis, w, kind, pad_mode, origin=0):
+        """Append a pass along ``axis`` (:func:`fastconv._nd.line_pass`'s arguments)."""
+        self.steps.append((axis, np.ascontiguousarray(w, dtype=np.float64), kind, pad_mode, origin))
+
+
+def _filter(input, output, cval):
+    """A :class:`_Filter` for ``input`` when fastconv computes it (real dtypes, output accepted); else None."""
+    x = np.asarray(input)
+    if x.dtype not in _DTYPES or x.ndim < 1 or x.size == 0:
+        return None
+    out_dt = _output_dtype(output, x)
+    c = _real_scalar(cval)
+    if out_dt is None or c is None:
+        return None
+    return _Filter(x, output, out_dt, c)
+
+
+def _apply(f):
+    """The passes of ``f`` computed into the output (scipy's result), or None when scipy must compute them."""
+    if f is None:
+        return None
+    given = f.output if isinstance(f.output, np.ndarray) else None
+    out = given if given is not None and given.flags.c_contiguous else np.empty(f.x.shape, dtype=f.out_dt)
+    if filter_passes(f.x, f.steps, f.cval, out) is None:
+        return None
+    if given is not None and out is not given:
+        np.copyto(given, out, casting="unsafe")
+        return given
+    return out
+
+
+def _count(name, compute, fallback):
+    """``compute()`` counted under ``name`` in :data:`fastconv._nd.CALLS`, or ``fallback()`` when it gives None."""
+    result = compute()
+    if result is None:
+        CALLS[name, "scipy"] += 1
+        return fallback()
+    CALLS[name, "fastconv"] += 1
+    return result
+
+
+def _correlate1d_filter(input, weights, axis, output, mode, cval, origin, convolution):
+    """The :class:`_Filter` of ``correlate1d``/``convolve1d``, or None."""
+    f = _filter(input, output, cval)
+    w = np.asarray(weights)
+    axis, origin = _index(axis), _index(origin)
+    if f is None or w.ndim != 1 or w.size == 0 or w.dtype.kind not in "biuf" or axis is None or origin is None:
+        return None
+    if not -f.x.ndim <= axis < f.x.ndim or not isinstance(mode, str) or mode not in MODES:
+        return None
+    w = w.astype(np.float64)
     if convolution:
         w = w[::-1]
         origin = -origin - (0 if w.size % 2 else 1)
-    shape = [1] * x.ndim
-    shape[axis % x.ndim] = w.size
-    origins = [0] * x.ndim
-    origins[axis % x.ndim] = origin
-    return _plan(x, w.reshape(shape), output, mode, cval, origins, None, False)
+    if not -(w.size // 2) <= origin <= (w.size - 1) // 2:
+        return None
+    f.add(axis % f.x.ndim, w, 0, MODES[mode], origin)
+    return f
 
 
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """One-dimensional correlation along ``axis``: :func:`scipy.ndimage.correlate1d` on fastconv.
 
+    Computed in float64 in scipy's order of operations (a symmetric or antisymmetric kernel's pairs of
+    taps summed before one multiply), so the result is scipy's bit for bit, integer outputs included
+    (scipy truncates toward zero).
+
     Parameters
     ----------
     input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+        The array; real inputs of any number of dimensions run on fastconv, others on scipy.
     weights : array_like
         1-D weights.
     axis : int, default -1
@@ -356,14 +495,16 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
+    >>> ndimage.correlate1d(np.array([0, 1, 5], np.uint8), np.ones(3) / 3, mode="constant")
+    array([0, 1, 1], dtype=uint8)
     """
-    plan = _plan1d(input, weights, axis, output, mode, cval, origin, False)
-    return _run(
+    return _count(
         "ndimage.correlate1d",
-        plan,
+        lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, False)),
         lambda: _SCIPY["correlate1d"](input, weights, axis, output, mode, cval, origin),
     )
 
@@ -371,10 +512,13 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """One-dimensional convolution along ``axis``: :func:`scipy.ndimage.convolve1d` on fastconv.
 
+    :func:`correlate1d` with the weights reversed and ``origin`` negated (moved by one for an even
+    number of weights), as scipy does.
+
     Parameters
     ----------
     input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+        The array; real inputs of any number of dimensions run on fastconv, others on scipy.
     weights : array_like
         1-D weights.
     axis : int, default -1
@@ -399,9 +543,696 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     >>> ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
-    plan = _plan1d(input, weights, axis, output, mode, cval, origin, True)
-    return _run(
+    return _count(
         "ndimage.convolve1d",
-        plan,
+        lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, True)),
         lambda: _SCIPY["convolve1d"](input, weights, axis, output, mode, cval, origin),
+    )
+
+
+def gaussian_weights(sigma, order, radius):
+    """The weights of scipy's Gaussian filter of standard deviation ``sigma`` (derivative ``order``), ``2r + 1`` taps.
+
+    ``exp(-x**2 / (2 sigma**2))`` for ``-radius <= x <= radius``, normalised to sum 1; for ``order > 0``
+    multiplied by the polynomial ``q`` with ``(q phi)^(order) = q phi`` built by applying
+    ``q -> q' - x q / sigma**2`` ``order`` times.  Evaluated with the same operations as scipy, so the
+    weights are scipy's bit for bit.  In convolution order (use them reversed to correlate).
+
+    Examples
+    --------
+    >>> gaussian_weights(1.0, 0, 1).round(4)
+    array([0.2741, 0.4519, 0.2741])
+    """
+    sigma2 = sigma * sigma
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / sigma2 * x**2)
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    powers = np.arange(order + 1)
+    step = np.diag(powers[1:], 1) + np.diag(np.ones(order) / -sigma2, -1)  # q -> q' + q * (-x / sigma**2)
+    q = np.zeros(order + 1)
+    q[0] = 1
+    for _ in range(order):
+        q = step.dot(q)
+    return (x[:, None] ** powers).dot(q) * phi
+
+
+def _gaussian_pass(f, axis, sigma, order, pad_mode, truncate, radius):
+    """Append the pass of ``gaussian_filter1d`` along ``axis`` to ``f``; False when scipy must take the call."""
+    sd = _real_scalar(sigma)
+    t = _real_scalar(truncate)
+    order = _index(order)
+    if sd is None or t is None or order is None or order < 0 or not (math.isfinite(sd) and sd > 0):
+        return False
+    if not math.isfinite(t * sd + 0.5):
+        return False
+    lw = int(t * sd + 0.5)
+    if radius is not None:
+        lw = radius
+    if not isinstance(lw, numbers.Integral) or lw < 0:
+        return False
+    f.add(axis, gaussian_weights(sigma, order, int(lw))[::-1], 0, pad_mode)
+    return True
+
+
+def _gaussian_filter1d(input, sigma, axis, order, output, mode, cval, truncate, radius):
+    """The :class:`_Filter` of ``gaussian_filter1d``, or None."""
+    f = _filter(input, output, cval)
+    axis = _index(axis)
+    if f is None or axis is None or not -f.x.ndim <= axis < f.x.ndim or not isinstance(mode, str):
+        return None
+    if mode not in MODES or not _gaussian_pass(f, axis % f.x.ndim, sigma, order, MODES[mode], truncate, radius):
+        return None
+    return f
+
+
+def gaussian_filter1d(
+    input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *, radius=None
+):
+    """One-dimensional Gaussian filter: :func:`scipy.ndimage.gaussian_filter1d` on fastconv.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    sigma : float
+        Standard deviation of the Gaussian.
+    axis : int, default -1
+        The axis filtered.
+    order : int, default 0
+        0 smooths; 1, 2, 3 ... convolve with that derivative of the Gaussian.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    truncate : float, default 4.0
+        The kernel's radius in standard deviations: ``int(truncate * sigma + 0.5)``.
+    radius : int, optional
+        The kernel's radius, overriding ``truncate``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1).round(4)
+    array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
+    """
+    return _count(
+        "ndimage.gaussian_filter1d",
+        lambda: _apply(_gaussian_filter1d(input, sigma, axis, order, output, mode, cval, truncate, radius)),
+        lambda: _SCIPY["gaussian_filter1d"](input, sigma, axis, order, output, mode, cval, truncate, radius=radius),
+    )
+
+
+def _gaussian_filter(input, sigma, order, output, mode, cval, truncate, radius, axes):
+    """The :class:`_Filter` of ``gaussian_filter``, or None."""
+    f = _filter(input, output, cval)
+    if f is None:
+        return None
+    axes = _axes(axes, f.x.ndim)
+    if axes is None:
+        return None
+    n = len(axes)
+    orders, sigmas, radii = _sequence(order, n), _sequence(sigma, n), _sequence(radius, n)
+    pad_modes = _pad_modes(mode, n)
+    if orders is None or sigmas is None or radii is None or pad_modes is None:
+        return None
+    for axis, s, o, pad_mode, r in zip(axes, sigmas, orders, pad_modes, radii, strict=True):
+        if _real_scalar(s) is None:
+            return None
+        if s > 1e-15 and not _gaussian_pass(f, axis, s, o, pad_mode, truncate, r):
+            return None
+    return f
+
+
+def gaussian_filter(
+    input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *, radius=None, axes=None
+):
+    """Multidimensional Gaussian filter: :func:`scipy.ndimage.gaussian_filter` on fastconv.
+
+    One :func:`gaussian_filter1d` pass per axis (axes with ``sigma <= 1e-15`` skipped), each written in
+    the output's dtype before the next, as scipy does, so the result is scipy's bit for bit.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    sigma : float or sequence of float
+        Standard deviation, one for every axis filtered or one per axis.
+    order : int or sequence of int, default 0
+        Derivative order per axis (0 smooths).
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    truncate : float, default 4.0
+        The kernel's radius in standard deviations.
+    radius : int or sequence of int, optional
+        The kernel's radius per axis, overriding ``truncate``.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.gaussian_filter(np.arange(25.0).reshape(5, 5), 1)[2]
+    array([10.42704095, 11.06782203, 12.        , 12.93217797, 13.57295905])
+    """
+    return _count(
+        "ndimage.gaussian_filter",
+        lambda: _apply(_gaussian_filter(input, sigma, order, output, mode, cval, truncate, radius, axes)),
+        lambda: _SCIPY["gaussian_filter"](
+            input, sigma, order, output, mode, cval, truncate, radius=radius, **_axes_kwarg(axes)
+        ),
+    )
+
+
+def _uniform_filter1d(input, size, axis, output, mode, cval, origin):
+    """The :class:`_Filter` of ``uniform_filter1d``, or None."""
+    f = _filter(input, output, cval)
+    size, axis, origin = _index(size), _index(axis), _index(origin)
+    if f is None or size is None or axis is None or origin is None or size < 1:
+        return None
+    if not -f.x.ndim <= axis < f.x.ndim or not isinstance(mode, str) or mode not in MODES:
+        return None
+    if not -(size // 2) <= origin <= (size - 1) // 2:
+        return None
+    f.add(axis % f.x.ndim, np.zeros(size), 1, MODES[mode], origin)
+    return f
+
+
+def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """One-dimensional mean of ``size`` values: :func:`scipy.ndimage.uniform_filter1d` on fastconv.
+
+    A running sum along each line (the cost per value does not grow with ``size``), divided by ``size``
+    at each output, in scipy's order of operations: scipy's result bit for bit.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    size : int
+        The length of the box.
+    axis : int, default -1
+        The axis filtered.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int, default 0
+        Shift of the box; ``-(size // 2) <= origin <= (size - 1) // 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([4, 3, 4, 1, 4, 6, 6, 3])
+    """
+    return _count(
+        "ndimage.uniform_filter1d",
+        lambda: _apply(_uniform_filter1d(input, size, axis, output, mode, cval, origin)),
+        lambda: _SCIPY["uniform_filter1d"](input, size, axis, output, mode, cval, origin),
+    )
+
+
+def _uniform_filter(input, size, output, mode, cval, origin, axes):
+    """The :class:`_Filter` of ``uniform_filter``, or None."""
+    f = _filter(input, output, cval)
+    if f is None:
+        return None
+    axes = _axes(axes, f.x.ndim)
+    if axes is None:
+        return None
+    n = len(axes)
+    sizes, origins, pad_modes = _sequence(size, n), _sequence(origin, n), _pad_modes(mode, n)
+    if sizes is None or origins is None or pad_modes is None:
+        return None
+    for axis, s, o, pad_mode in zip(axes, sizes, origins, pad_modes, strict=True):
+        if _real_scalar(s) is None or not math.isfinite(s):
+            return None
+        if not s > 1:
+            continue
+        s, o = int(s), _index(o)
+        if o is None or not -(s // 2) <= o <= (s - 1) // 2:
+            return None
+        f.add(axis, np.zeros(s), 1, pad_mode, o)
+    return f
+
+
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional mean filter: :func:`scipy.ndimage.uniform_filter` on fastconv.
+
+    One :func:`uniform_filter1d` pass per axis whose size exceeds 1, each written in the output's dtype
+    before the next, as scipy does.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    size : int or sequence of int, default 3
+        The box's length per axis.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int or sequence of int, default 0
+        Shift of the box per axis.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.uniform_filter(np.arange(16.0).reshape(4, 4), 3)[1]
+    array([4.33333333, 5.        , 6.        , 6.66666667])
+    """
+    return _count(
+        "ndimage.uniform_filter",
+        lambda: _apply(_uniform_filter(input, size, output, mode, cval, origin, axes)),
+        lambda: _SCIPY["uniform_filter"](input, size, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
+
+
+def _edge_filter(input, axis, output, mode, cval, smooth):
+    """The :class:`_Filter` of ``sobel`` (``smooth`` ``[1, 2, 1]``) or ``prewitt`` (``[1, 1, 1]``), or None."""
+    f = _filter(input, output, cval)
+    axis = _index(axis)
+    if f is None or axis is None or not -f.x.ndim <= axis < f.x.ndim:
+        return None
+    axis %= f.x.ndim
+    pad_modes = _pad_modes(mode, f.x.ndim)
+    if pad_modes is None:
+        return None
+    f.add(axis, np.array([-1.0, 0.0, 1.0]), 0, pad_modes[axis])
+    for other in range(f.x.ndim):
+        if other != axis:
+            f.add(other, np.array(smooth, dtype=np.float64), 0, pad_modes[other])
+    return f
+
+
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
+    """Sobel derivative along ``axis``: :func:`scipy.ndimage.sobel` on fastconv.
+
+    ``[-1, 0, 1]`` along ``axis``, then ``[1, 2, 1]`` along every other axis, each pass written in the
+    output's dtype, as scipy does.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    axis : int, default -1
+        The axis differentiated.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.sobel(np.array([[0, 0, 1, 1]] * 3), axis=1)
+    array([[0, 4, 4, 0],
+           [0, 4, 4, 0],
+           [0, 4, 4, 0]])
+    """
+    return _count(
+        "ndimage.sobel",
+        lambda: _apply(_edge_filter(input, axis, output, mode, cval, [1, 2, 1])),
+        lambda: _SCIPY["sobel"](input, axis, output, mode, cval),
+    )
+
+
+def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
+    """Prewitt derivative along ``axis``: :func:`scipy.ndimage.prewitt` on fastconv.
+
+    ``[-1, 0, 1]`` along ``axis``, then ``[1, 1, 1]`` along every other axis, as scipy does.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    axis : int, default -1
+        The axis differentiated.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.prewitt(np.array([[0, 0, 1, 1]] * 3), axis=1)
+    array([[0, 3, 3, 0],
+           [0, 3, 3, 0],
+           [0, 3, 3, 0]])
+    """
+    return _count(
+        "ndimage.prewitt",
+        lambda: _apply(_edge_filter(input, axis, output, mode, cval, [1, 1, 1])),
+        lambda: _SCIPY["prewitt"](input, axis, output, mode, cval),
+    )
+
+
+def _derivative2(input, axis, output, mode, cval):
+    """The second difference ``[1, -2, 1]`` along ``axis`` (``laplace``'s derivative)."""
+    return correlate1d(input, [1, -2, 1], axis, output, mode, cval, 0)
+
+
+def _eligible(input, output):
+    """Whether fastconv's passes compute a call on ``input`` with ``output`` (for the counts of composite filters)."""
+    return _filter(input, output, 0.0) is not None
+
+
+def _composite(name, input, output, run):
+    """``run()`` (scipy's composition of fastconv's passes), counted under ``name``."""
+    CALLS[name, "fastconv" if _eligible(input, output) else "scipy"] += 1
+    return run()
+
+
+def generic_laplace(
+    input, derivative2, output=None, mode="reflect", cval=0.0, extra_arguments=(), extra_keywords=None, *, axes=None
+):
+    """N-D Laplace filter from a second-derivative function: :func:`scipy.ndimage.generic_laplace`.
+
+    scipy's own composition (``derivative2`` along each axis, summed in the output's dtype) with the
+    callable given: when it is made of fastconv's filters (as :func:`laplace`'s and
+    :func:`gaussian_laplace`'s are), the passes run on fastconv; any other callable runs as in scipy.
+
+    Parameters
+    ----------
+    input : array_like
+        The array.
+    derivative2 : callable
+        ``derivative2(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    extra_arguments : sequence, optional
+        More positional arguments for ``derivative2``.
+    extra_keywords : dict, optional
+        More keyword arguments for ``derivative2``.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> d2 = lambda x, axis, output, mode, cval: ndimage.correlate1d(x, [1, -2, 1], axis, output, mode, cval)
+    >>> ndimage.generic_laplace(np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), d2, mode="constant")
+    array([[ 0,  1,  0],
+           [ 1, -4,  1],
+           [ 0,  1,  0]])
+    """
+    own = getattr(derivative2, "__module__", None) == __name__
+    CALLS["ndimage.generic_laplace", "fastconv" if own and _eligible(input, output) else "scipy"] += 1
+    return _SCIPY["generic_laplace"](
+        input, derivative2, output, mode, cval, extra_arguments, extra_keywords, **_axes_kwarg(axes)
+    )
+
+
+def generic_gradient_magnitude(
+    input, derivative, output=None, mode="reflect", cval=0.0, extra_arguments=(), extra_keywords=None, *, axes=None
+):
+    """Gradient magnitude from a first-derivative function: :func:`scipy.ndimage.generic_gradient_magnitude`.
+
+    scipy's own composition (the root of the sum of squared ``derivative`` along each axis, in the
+    output's dtype) with the callable given: fastconv's passes when it is made of fastconv's filters
+    (as :func:`gaussian_gradient_magnitude`'s is), scipy's behaviour for any other callable.
+
+    Parameters
+    ----------
+    input : array_like
+        The array.
+    derivative : callable
+        ``derivative(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    extra_arguments : sequence, optional
+        More positional arguments for ``derivative``.
+    extra_keywords : dict, optional
+        More keyword arguments for ``derivative``.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.generic_gradient_magnitude(np.array([[0.0, 0, 1, 1]] * 2), ndimage.sobel)
+    array([[0., 4., 4., 0.],
+           [0., 4., 4., 0.]])
+    """
+    own = getattr(derivative, "__module__", None) == __name__
+    CALLS["ndimage.generic_gradient_magnitude", "fastconv" if own and _eligible(input, output) else "scipy"] += 1
+    return _SCIPY["generic_gradient_magnitude"](
+        input, derivative, output, mode, cval, extra_arguments, extra_keywords, **_axes_kwarg(axes)
+    )
+
+
+def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None):
+    """N-D Laplace filter with second differences: :func:`scipy.ndimage.laplace` on fastconv.
+
+    The sum over the axes of ``[1, -2, 1]`` along each (:func:`correlate1d` passes), added in the
+    output's dtype as scipy does.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.laplace(np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), mode="constant")
+    array([[ 0,  1,  0],
+           [ 1, -4,  1],
+           [ 0,  1,  0]])
+    """
+    fused = _laplace_fused(input, output, mode, cval, axes)
+    if fused is not None:
+        CALLS["ndimage.laplace", "fastconv"] += 1
+        return fused
+    return _composite(
+        "ndimage.laplace",
+        input,
+        output,
+        lambda: _SCIPY["generic_laplace"](input, _derivative2, output, mode, cval, **_axes_kwarg(axes)),
+    )
+
+
+def _laplace_fused(input, output, mode, cval, axes):
+    """``laplace`` of a float32 image with a float32 output, both axes in one pass (``fastconv._nd.laplace_2d``)."""
+    f = _filter(input, output, cval)
+    if f is None or f.x.ndim != 2 or f.x.dtype != _FLOAT32 or f.out_dt != _FLOAT32 or _axes(axes, 2) != (0, 1):
+        return None
+    pad_modes = _pad_modes(mode, 2)
+    if pad_modes is None:
+        return None
+    given = output if isinstance(output, np.ndarray) else None
+    out = np.empty(f.x.shape, np.float32) if given is None or not given.flags.c_contiguous else given
+    x = f.x.copy() if np.shares_memory(f.x, out) else f.x
+    laplace_2d(x, pad_modes, f.cval, out)
+    if given is not None and out is not given:
+        np.copyto(given, out)
+        return given
+    return out
+
+
+def _gaussian_derivative(order):
+    """``derivative(input, axis, output, mode, cval, sigma, **kwargs)``: Gaussian derivative ``order`` on ``axis``."""
+
+    def derivative(input, axis, output, mode, cval, sigma, **kwargs):
+        orders = [0] * np.ndim(input)
+        orders[axis] = order
+        return gaussian_filter(input, sigma, orders, output, mode, cval, **kwargs)
+
+    derivative.__module__ = __name__
+    return derivative
+
+
+_gaussian_d1 = _gaussian_derivative(1)
+_gaussian_d2 = _gaussian_derivative(2)
+
+
+def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs):
+    """Laplace filter with Gaussian second derivatives: :func:`scipy.ndimage.gaussian_laplace` on fastconv.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    sigma : float or sequence of float
+        Standard deviation of the Gaussian, for all axes or per axis.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+    **kwargs
+        ``truncate`` or ``radius``, passed to :func:`gaussian_filter`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.gaussian_laplace(np.eye(3), 1)[1].round(4)
+    array([ 0.0366, -0.0733,  0.0366])
+    """
+    return _composite(
+        "ndimage.gaussian_laplace",
+        input,
+        output,
+        lambda: _gaussian_laplace(input, sigma, output, mode, cval, axes, kwargs),
+    )
+
+
+def _gaussian_laplace(input, sigma, output, mode, cval, axes, kwargs):
+    """scipy's ``gaussian_laplace`` with fastconv's Gaussian second derivatives."""
+    x = np.asarray(input)
+    checked = _axes(axes, x.ndim)
+    sigmas = None if checked is None else _sequence(sigma, len(checked))
+    if sigmas is None:  # scipy's own error
+        return _SCIPY["gaussian_laplace"](input, sigma, output, mode, cval, **_axes_kwarg(axes), **kwargs)
+    if len(checked) < x.ndim:  # as scipy: sigma 0 on the axes not filtered
+        full = [0] * x.ndim
+        for s, a in zip(sigmas, checked, strict=True):
+            full[a] = s
+        sigmas = full
+    return _SCIPY["generic_laplace"](
+        x, _gaussian_d2, output, mode, cval, extra_arguments=(sigmas,), extra_keywords=kwargs, **_axes_kwarg(axes)
+    )
+
+
+def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs):
+    """Gradient magnitude with Gaussian derivatives: :func:`scipy.ndimage.gaussian_gradient_magnitude` on fastconv.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real inputs run on fastconv, others on scipy.
+    sigma : float or sequence of float
+        Standard deviation of the Gaussian, for all axes or per axis.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : str or sequence of str, default "reflect"
+        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+    **kwargs
+        ``truncate`` or ``radius``, passed to :func:`gaussian_filter`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.gaussian_gradient_magnitude(np.eye(3), 1)[1].round(4)
+    array([0.2025, 0.    , 0.2025])
+    """
+    return _composite(
+        "ndimage.gaussian_gradient_magnitude",
+        input,
+        output,
+        lambda: _SCIPY["generic_gradient_magnitude"](
+            np.asarray(input),
+            _gaussian_d1,
+            output,
+            mode,
+            cval,
+            extra_arguments=(sigma,),
+            extra_keywords=kwargs,
+            **_axes_kwarg(axes),
+        ),
     )

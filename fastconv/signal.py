@@ -1,10 +1,12 @@
-"""Drop-in replacements for ``scipy.signal``'s correlation and convolution functions, run on fastconv.
+"""Drop-in for ``scipy.signal``: its whole namespace, its correlations and convolutions computed on fastconv.
 
-``from fastconv import signal`` in place of ``from scipy import signal`` gives
-:func:`correlate2d`, :func:`convolve2d` (modes ``full``/``same``/``valid``,
-boundaries ``fill``/``wrap``/``symm``, ``fillvalue``) and :func:`correlate`,
-:func:`convolve` (1-D to 3-D, ``method="auto"``/``"direct"``/``"fft"``) with
-scipy's signatures, result dtypes and results.  Real integer and
+``from fastconv import signal`` in place of ``from scipy import signal`` gives every public name of
+scipy.signal: :func:`correlate2d`, :func:`convolve2d` (modes ``full``/``same``/``valid``,
+boundaries ``fill``/``wrap``/``symm``, ``fillvalue``), :func:`correlate`,
+:func:`convolve` (1-D to 3-D, ``method="auto"``/``"direct"``/``"fft"``), :func:`fftconvolve` and
+:func:`oaconvolve` (1-D to 3-D, on fastconv's FFT backend) with scipy's signatures, result dtypes
+and results (:data:`COMPUTED`); every other name (:data:`HANDED_TO_SCIPY`) is scipy's own object,
+handed over by the module's ``__getattr__``.  Real integer and
 float32/float64 inputs run on :func:`fastconv.convolve2d`; complex, bool and
 float16 inputs, more than three dimensions, and any argument scipy refuses
 are passed to scipy unchanged.
@@ -27,10 +29,28 @@ import scipy.signal
 from ._nd import CALLS, correlate_nd
 from .convolve import BACKENDS
 
-# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
-_SCIPY = {name: getattr(scipy.signal, name) for name in ("correlate2d", "convolve2d", "correlate", "convolve")}
+#: The functions of scipy.signal that fastconv computes (for the inputs it covers, see the module notes).
+COMPUTED = ("convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve", "oaconvolve")
 
-__all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
+# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
+_SCIPY = {name: getattr(scipy.signal, name) for name in COMPUTED}
+
+#: The rest of scipy.signal's public names: scipy's own objects, handed over unchanged (module notes).
+HANDED_TO_SCIPY = tuple(sorted(name for name in scipy.signal.__all__ if name not in COMPUTED))
+
+__all__ = sorted(COMPUTED + HANDED_TO_SCIPY)
+
+
+def __getattr__(name):
+    """scipy.signal's own object for each name of :data:`HANDED_TO_SCIPY`."""
+    if name in HANDED_TO_SCIPY:
+        return getattr(scipy.signal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(HANDED_TO_SCIPY))
+
 
 #: scipy.signal's ``boundary`` words as numpy.pad's modes.
 BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap", "symm": "symmetric"}
@@ -209,6 +229,8 @@ def _n_d(in1, in2, mode, method, convolution):
     if found is None:
         return None
     a, b, rt = found
+    if method == "fft" and not (_finite(a) and _finite(b)):
+        return None  # scipy warns that the FFT spreads NaN and inf over the whole result, and does so
     swapped = _swap_needed(mode, a.shape, b.shape)
     if swapped is None:
         return None
@@ -284,4 +306,106 @@ def convolve(in1, in2, mode="full", method="auto"):
         "signal.convolve",
         lambda: _n_d(in1, in2, mode, method, True),
         lambda: _SCIPY["convolve"](in1, in2, mode, method),
+    )
+
+
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _finite(a):
+    """Whether every value of the real array ``a`` is finite (integers always are)."""
+    return a.dtype.kind != "f" or bool(np.isfinite(a).all())
+
+
+def _fft_n_d(in1, in2, mode, axes):
+    """:func:`fftconvolve` / :func:`oaconvolve` on fastconv's FFT backend, or None (scipy's dtype rule)."""
+    if axes is not None or mode not in ("full", "same", "valid") or "fft" not in BACKENDS:
+        return None
+    a, b = np.asarray(in1), np.asarray(in2)
+    if a.ndim != b.ndim or a.ndim not in (1, 2, 3) or a.size == 0 or b.size == 0:
+        return None
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf" or np.float16 in (a.dtype, b.dtype):
+        return None
+    if 1 in a.shape or 1 in b.shape or not (_finite(a) and _finite(b)):
+        return None  # scipy multiplies along axes of length 1 (keeping integer dtypes); NaN/inf: its warning
+    # scipy's result: float32 when both inputs are float32 (its transforms stay in single precision), else float64.
+    rt = _FLOAT32 if a.dtype == _FLOAT32 and b.dtype == _FLOAT32 else np.dtype(np.float64)
+    swapped = _swap_needed(mode, a.shape, b.shape)
+    if swapped is None:
+        return None
+    if swapped:
+        a, b = b, a
+    kern = b[(slice(None, None, -1),) * b.ndim].astype(rt)
+    return correlate_nd(a.astype(rt, copy=False), kern, _pads(mode, b.shape, lambda n: n // 2), dtype=rt, backend="fft")
+
+
+def fftconvolve(in1, in2, mode="full", axes=None):
+    """Convolve two N-D arrays with FFTs: :func:`scipy.signal.fftconvolve` on fastconv's FFT backend (1-D to 3-D).
+
+    Real inputs with ``axes=None`` run on :func:`fastconv.convolve2d`'s ``"fft"`` backend (overlap-save
+    real FFTs); complex inputs, ``axes``, more than three dimensions go to scipy.  The result dtype is
+    scipy's: float32 when both inputs are float32, else float64; values equal scipy's within FFT rounding.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input; same number of dimensions.
+    mode : {"full", "valid", "same"}, default "full"
+        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
+    axes : int or sequence of int, optional
+        Axes to convolve over (scipy computes the calls that give them).
+
+    Returns
+    -------
+    numpy.ndarray
+        The convolution.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.fftconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    return _run(
+        "signal.fftconvolve",
+        lambda: _fft_n_d(in1, in2, mode, axes),
+        lambda: _SCIPY["fftconvolve"](in1, in2, mode, axes),
+    )
+
+
+def oaconvolve(in1, in2, mode="full", axes=None):
+    """Convolve two N-D arrays by overlap-add: :func:`scipy.signal.oaconvolve` on fastconv's FFT backend (1-D to 3-D).
+
+    The same convolution as :func:`fftconvolve` (fastconv's FFT backend transforms the image in blocks,
+    overlap-save, which is what overlap-add buys scipy: memory and time bounded by the block size);
+    complex inputs, ``axes``, more than three dimensions go to scipy.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input.
+    in2 : array_like
+        Second input; same number of dimensions.
+    mode : {"full", "valid", "same"}, default "full"
+        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
+    axes : int or sequence of int, optional
+        Axes to convolve over (scipy computes the calls that give them).
+
+    Returns
+    -------
+    numpy.ndarray
+        The convolution.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.oaconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    return _run(
+        "signal.oaconvolve",
+        lambda: _fft_n_d(in1, in2, mode, axes),
+        lambda: _SCIPY["oaconvolve"](in1, in2, mode, axes),
     )

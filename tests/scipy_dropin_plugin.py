@@ -19,9 +19,10 @@ from fastconv import ndimage as fc_ndimage
 from fastconv import signal as fc_signal
 from fastconv._nd import CALLS
 
-PATCHES = [
-    (scipy.ndimage, name, getattr(fc_ndimage, name)) for name in ("correlate", "convolve", "correlate1d", "convolve1d")
-] + [(scipy.signal, name, getattr(fc_signal, name)) for name in ("correlate2d", "convolve2d", "correlate", "convolve")]
+# Every function the drop-ins compute (fastconv.ndimage.COMPUTED, fastconv.signal.COMPUTED).
+PATCHES = [(scipy.ndimage, name, getattr(fc_ndimage, name)) for name in fc_ndimage.COMPUTED] + [
+    (scipy.signal, name, getattr(fc_signal, name)) for name in fc_signal.COMPUTED
+]
 
 _saved: list = []
 

@@ -1,11 +1,15 @@
 """scipy's own tests, from the installed scipy, run with fastconv.ndimage and fastconv.signal in its place.
 
-Runs ``scipy/ndimage/tests/test_filters.py`` (all of it) and the ``TestConvolve2d`` and
-``TestCorrelate2d`` classes of ``scipy/signal/tests/test_signaltools.py``, without the tests scipy marks
+Runs ``scipy/ndimage/tests/test_filters.py`` (all of it) and the convolution and correlation classes of
+``scipy/signal/tests/test_signaltools.py`` (:data:`SIGNAL_CLASSES`: direct, FFT and overlap-add), with
+every function of ``fastconv.ndimage.COMPUTED`` and ``fastconv.signal.COMPUTED`` in scipy's place,
+without the tests scipy marks
 ``slow`` (as scipy's own default test run), in a subprocess with
 ``tests/scipy_dropin_plugin.py``, which swaps the functions in after collection; nothing of scipy's
 tests is copied here.  The run must pass with no failures and errors, and a real share of the calls
-must have run on fastconv (the rest, complex data and the like, on scipy).
+must have run on fastconv (the rest, complex data and the like, on scipy).  With scipy 1.17.1: 3,824
+tests pass, as on scipy itself; 5,503 calls computed by fastconv, 6,028 handed to scipy (nested calls
+counted: ``laplace`` counts its ``correlate1d`` passes too).
 """
 
 from __future__ import annotations
@@ -21,6 +25,42 @@ import pytest
 scipy = pytest.importorskip("scipy")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: The classes of scipy's test_signaltools.py run with the drop-ins.
+SIGNAL_CLASSES = (
+    "TestConvolve",
+    "TestConvolve2d",
+    "TestFFTConvolve",
+    "TestOAConvolve",
+    "TestAllFreqConvolves",
+    "TestCorrelateReal",
+    "TestCorrelate",
+    "TestCorrelateComplex",
+    "TestCorrelate2d",
+)
+
+#: Functions that must have computed at least this many of the suite's calls on fastconv.
+MIN_COMPUTED = {
+    "ndimage.correlate": 100,
+    "ndimage.convolve": 100,
+    "ndimage.correlate1d": 100,
+    "ndimage.convolve1d": 100,
+    "ndimage.gaussian_filter": 20,
+    "ndimage.gaussian_filter1d": 5,
+    "ndimage.uniform_filter": 10,
+    "ndimage.uniform_filter1d": 10,
+    "ndimage.sobel": 1,
+    "ndimage.prewitt": 1,
+    "ndimage.laplace": 1,
+    "ndimage.gaussian_laplace": 1,
+    "ndimage.gaussian_gradient_magnitude": 1,
+    "signal.correlate2d": 1,
+    "signal.convolve2d": 1,
+    "signal.correlate": 10,
+    "signal.convolve": 10,
+    "signal.fftconvolve": 10,
+    "signal.oaconvolve": 10,
+}
 
 
 @pytest.mark.slow
@@ -51,8 +91,7 @@ def test_scipy_tests_pass_on_the_dropins(tmp_path):
         "-m",
         "not slow",  # scipy's default ("fast") selection: its slow tests, a 2 GB array among them, take a minute
         str(filters),
-        f"{signaltools}::TestConvolve2d",
-        f"{signaltools}::TestCorrelate2d",
+        *(f"{signaltools}::{name}" for name in SIGNAL_CLASSES),
     ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
@@ -62,7 +101,5 @@ def test_scipy_tests_pass_on_the_dropins(tmp_path):
     ran = {key: n for key, n in counts.items() if key.endswith("|fastconv")}
     print(summary)
     print(json.dumps(counts, indent=1, sort_keys=True))
-    for name in ("ndimage.correlate", "ndimage.convolve", "ndimage.correlate1d", "ndimage.convolve1d"):
-        assert ran.get(f"{name}|fastconv", 0) >= 100, (name, counts)
-    for name in ("signal.correlate2d", "signal.convolve2d"):
-        assert ran.get(f"{name}|fastconv", 0) >= 1, (name, counts)
+    for name, least in MIN_COMPUTED.items():
+        assert ran.get(f"{name}|fastconv", 0) >= least, (name, counts)

@@ -649,7 +649,8 @@ def _separable_factors(k):
     units of ``k``'s float precision times ``sum |k|``.  A correlation with
     the factors then differs from the direct sum by no more than rounding
     does: each output's error is bounded by that residual times ``max |x|``,
-    plus the rounding of ``kh + kw`` sums instead of ``kh * kw``.
+    plus the rounding of ``kh + kw`` sums instead of ``kh * kw``.  ``v`` is scaled to ``sum |v| = 1``
+    (``u`` carries the rest), so no intermediate sum overflows where the result does not.
     """
     k64 = k.astype(np.float64)
     if not np.isfinite(k64).all():
@@ -661,7 +662,10 @@ def _separable_factors(k):
     v = right[0]
     if np.abs(k64 - np.outer(u, v)).sum() > 2 * np.finfo(k.dtype).eps * np.abs(k64).sum():
         return None
-    return u.astype(k.dtype), v.astype(k.dtype)
+    # The scale split so that sum |v| = 1: the row pass then stays within max |x| (it cannot overflow
+    # where the image does not), and the column pass within max |x| * sum |k|, the bound of the result.
+    scale = np.abs(v).sum()
+    return (u * scale).astype(k.dtype), (v / scale).astype(k.dtype)
 
 
 def _exact_float_kernel(x, k):
