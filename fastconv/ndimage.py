@@ -48,6 +48,27 @@ _SCIPY = {name: getattr(scipy.ndimage, name) for name in ("correlate", "convolve
 
 __all__ = ["convolve", "convolve1d", "correlate", "correlate1d"]
 
+# Rank filters (minimum, maximum, median, rank, percentile): fastconv._rank.
+from ._rank import (  # noqa: E402
+    maximum_filter,
+    maximum_filter1d,
+    median_filter,
+    minimum_filter,
+    minimum_filter1d,
+    percentile_filter,
+    rank_filter,
+)
+
+__all__ += [
+    "maximum_filter",
+    "maximum_filter1d",
+    "median_filter",
+    "minimum_filter",
+    "minimum_filter1d",
+    "percentile_filter",
+    "rank_filter",
+]
+
 #: scipy.ndimage's filter modes as numpy.pad's modes.
 MODES = {
     "reflect": "symmetric",

@@ -32,6 +32,11 @@ _SCIPY = {name: getattr(scipy.signal, name) for name in ("correlate2d", "convolv
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
 
+# Median filters: fastconv._rank.
+from ._rank import medfilt, medfilt2d  # noqa: E402
+
+__all__ += ["medfilt", "medfilt2d"]
+
 #: scipy.signal's ``boundary`` words as numpy.pad's modes.
 BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap", "symm": "symmetric"}
 BOUNDARIES["symmetric"] = "symmetric"
