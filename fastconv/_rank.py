@@ -264,7 +264,9 @@ def _minmax_axis(x, axis, k, origin, mode, cval, is_max):
     if axis == 2:
         rows, orow = x.reshape(d * h, w), out.reshape(d * h, w)
         per = max(1, min(64, -(-(d * h) // 64)))
-        threads.run(_loops.minmax_last, (rows, orow, idx, k, is_max, cval, per), -(-(d * h) // per), work)
+        threads.run(
+            _loops.minmax_last, (rows, orow, idx, k // 2 + origin, k, is_max, cval, per), -(-(d * h) // per), work
+        )
         return out
     v = x.reshape(1, d, h * w) if axis == 0 else x
     ov = out.reshape(v.shape)
@@ -364,21 +366,50 @@ def _rank_nd(x, fp, origins, rank, mode, cval):
     maps = [_index_map(x.shape[a], fp.shape[a], origins[a], mode) for a in range(3)]
     out = np.empty_like(x)
     if n > NETWORK_MAX and x.dtype.itemsize == 1 and fp.all() and fp.shape[0] == 1 and n < 65536:
-        return _histogram(x, fp.shape[1], fp.shape[2], maps, rank, cval)
+        return _histogram(x, fp.shape[1], fp.shape[2], maps, fp.shape[2] // 2 + origins[2], rank, cval)
     rows_zy, wire_row, wire_dx = _wires(fp)
     per = _row_blocks(d * h)
     blocks = -(-(d * h) // per)
     if n <= NETWORK_MAX or rank == 0 or rank == n - 1:
         ca, cb, ck, wire = selection_network(n, rank)
-        args = (x, out, maps[0], maps[1], maps[2], rows_zy, wire_row, wire_dx, ca, cb, ck, wire, cval, per)
+        args = (
+            x,
+            out,
+            maps[0],
+            maps[1],
+            maps[2],
+            fp.shape[2] // 2 + origins[2],
+            rows_zy,
+            wire_row,
+            wire_dx,
+            ca,
+            cb,
+            ck,
+            wire,
+            cval,
+            per,
+        )
         threads.run(_loops.network_rows, args, blocks, x.size * max(n, len(ca)))
     else:
-        args = (x, out, maps[0], maps[1], maps[2], rows_zy, wire_row, wire_dx, rank, cval, per)
+        args = (
+            x,
+            out,
+            maps[0],
+            maps[1],
+            maps[2],
+            fp.shape[2] // 2 + origins[2],
+            rows_zy,
+            wire_row,
+            wire_dx,
+            rank,
+            cval,
+            per,
+        )
         threads.run(_loops.select_rows, args, blocks, x.size * n * 3)
     return out
 
 
-def _histogram(x, kh, kw, maps, rank, cval):
+def _histogram(x, kh, kw, maps, lead, rank, cval):
     """:func:`fastconv._loops.rank.histogram_rows` on a 3-D ``x`` of one slice, int8 as offset uint8."""
     signed = x.dtype == np.int8
     img = x[0]
@@ -393,7 +424,7 @@ def _histogram(x, kh, kw, maps, rank, cval):
     stripe = min(HISTOGRAM_STRIPE, w)
     n_stripes = -(-w // stripe)
     blocks = -(-h // per) * n_stripes
-    args = (img, out, maps[1], maps[2], kh, kw, rank, cval, per, stripe)
+    args = (img, out, maps[1], maps[2], lead, kh, kw, rank, cval, per, stripe)
     threads.run(_loops.histogram_rows, args, blocks, img.size * 600)
     if signed:
         out = (out ^ np.uint8(0x80)).view(np.int8)

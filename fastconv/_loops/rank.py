@@ -24,15 +24,29 @@ NET_COLUMNS = 256
 
 
 @jit(inline=True)
-def _fill(dst, src, cidx, cval, c0, n):
-    """``dst[j] = src[cidx[c0 + j]]`` (``cval`` where the map says -1) for ``j < n``."""
-    for j in range(n):
+def _fill(dst, src, cidx, cval, c0, n, lead):
+    """``dst[j] = src[cidx[c0 + j]]`` (``cval`` where the map says -1) for ``j < n``.
+
+    The map is the identity shifted by ``lead`` inside the source row (``cidx[p] = p - lead``), so
+    that part is a plain copy and only the extended ends go through the map.
+    """
+    width = src.shape[0]
+    lo = min(max(lead - c0, 0), n)
+    hi = max(min(lead + width - c0, n), lo)
+    for j in range(lo):
+        c = cidx[c0 + j]
+        dst[j] = src[c] if c >= 0 else cval
+    d = dst[lo:hi]
+    s = src[c0 + lo - lead : c0 + hi - lead]
+    for j in range(hi - lo):
+        d[j] = s[j]
+    for j in range(hi, n):
         c = cidx[c0 + j]
         dst[j] = src[c] if c >= 0 else cval
 
 
 @jit()
-def minmax_last(x, out, cidx, k, is_max, cval, rows_per_block, t0, t1):
+def minmax_last(x, out, cidx, lead, k, is_max, cval, rows_per_block, t0, t1):
     """Running minimum (maximum if ``is_max``) of ``k`` values along the last axis of the 2-D ``x``.
 
     ``out[r, j] = min_{t < k} xe[r, j + t]`` with ``xe[r]`` the row extended through ``cidx``.
@@ -47,29 +61,30 @@ def minmax_last(x, out, cidx, k, is_max, cval, rows_per_block, t0, t1):
     b = np.empty(wp, dtype=x.dtype)
     for t in range(t0, t1):
         for r in range(t * rows_per_block, min(n_rows, (t + 1) * rows_per_block)):
-            _fill(a, x[r], cidx, cval, 0, wp)
+            _fill(a, x[r], cidx, cval, 0, wp, lead)
             p = 1
             while 2 * p <= k:
                 n = wp - 2 * p + 1
+                a1, a2, b1 = a[:n], a[p : p + n], b[:n]
                 if is_max:
                     for j in range(n):
-                        u, v = a[j], a[j + p]
-                        b[j] = v if u < v else u
+                        u, v = a1[j], a2[j]
+                        b1[j] = v if u < v else u
                 else:
                     for j in range(n):
-                        u, v = a[j], a[j + p]
-                        b[j] = u if u < v else v
+                        u, v = a1[j], a2[j]
+                        b1[j] = u if u < v else v
                 a, b = b, a
                 p *= 2
             o = out[r]
-            s = k - p
+            a1, a2 = a[:w], a[k - p : k - p + w]
             if is_max:
                 for j in range(w):
-                    u, v = a[j], a[j + s]
+                    u, v = a1[j], a2[j]
                     o[j] = v if u < v else u
             else:
                 for j in range(w):
-                    u, v = a[j], a[j + s]
+                    u, v = a1[j], a2[j]
                     o[j] = u if u < v else v
 
 
@@ -107,56 +122,56 @@ def minmax_middle(x, out, idx, k, is_max, cval, rows_per_block, cols, t0, t1):
             nc = c1 - c0
             for s in range(r0, r1, k):
                 e = min(r1, s + k)
-                src = _row_of(x, o, idx[s + k - 1], cvrow)
-                hl = h[k - 1]
+                src = _row_of(x, o, idx[s + k - 1], cvrow)[c0:c1]
+                hl = h[k - 1, :nc]
                 for j in range(nc):
-                    hl[j] = src[c0 + j]
+                    hl[j] = src[j]
                 for q in range(k - 2, -1, -1):
-                    src = _row_of(x, o, idx[s + q], cvrow)
-                    hq = h[q]
-                    hn = h[q + 1]
+                    src = _row_of(x, o, idx[s + q], cvrow)[c0:c1]
+                    hq = h[q, :nc]
+                    hn = h[q + 1, :nc]
                     if is_max:
                         for j in range(nc):
-                            u, v = src[c0 + j], hn[j]
+                            u, v = src[j], hn[j]
                             hq[j] = v if u < v else u
                     else:
                         for j in range(nc):
-                            u, v = src[c0 + j], hn[j]
+                            u, v = src[j], hn[j]
                             hq[j] = u if u < v else v
-                ot = out[o, s]
-                h0 = h[0]
+                ot = out[o, s, c0:c1]
+                h0 = h[0, :nc]
                 for j in range(nc):
-                    ot[c0 + j] = h0[j]
+                    ot[j] = h0[j]
                 for q in range(e - s - 1):
-                    src = _row_of(x, o, idx[s + k + q], cvrow)
-                    gq = g[q]
+                    src = _row_of(x, o, idx[s + k + q], cvrow)[c0:c1]
+                    gq = g[q, :nc]
                     if q == 0:
                         for j in range(nc):
-                            gq[j] = src[c0 + j]
+                            gq[j] = src[j]
                     else:
-                        gp = g[q - 1]
+                        gp = g[q - 1, :nc]
                         if is_max:
                             for j in range(nc):
-                                u, v = src[c0 + j], gp[j]
+                                u, v = src[j], gp[j]
                                 gq[j] = v if u < v else u
                         else:
                             for j in range(nc):
-                                u, v = src[c0 + j], gp[j]
+                                u, v = src[j], gp[j]
                                 gq[j] = u if u < v else v
-                    ot = out[o, s + q + 1]
-                    hq = h[q + 1]
+                    ot = out[o, s + q + 1, c0:c1]
+                    hq = h[q + 1, :nc]
                     if is_max:
                         for j in range(nc):
                             u, v = hq[j], gq[j]
-                            ot[c0 + j] = v if u < v else u
+                            ot[j] = v if u < v else u
                     else:
                         for j in range(nc):
                             u, v = hq[j], gq[j]
-                            ot[c0 + j] = u if u < v else v
+                            ot[j] = u if u < v else v
 
 
 @jit(inline=True)
-def _padded_rows(buf, x, zi, ri, cidx, cval, rows_zy, z, i, w_pad):
+def _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad):
     """``buf[q] = `` the extended source row of footprint row ``q`` for output row ``(z, i)``."""
     for q in range(rows_zy.shape[0]):
         sz = zi[z + rows_zy[q, 0]]
@@ -166,11 +181,13 @@ def _padded_rows(buf, x, zi, ri, cidx, cval, rows_zy, z, i, w_pad):
             for j in range(w_pad):
                 bq[j] = cval
         else:
-            _fill(bq, x[sz, sy], cidx, cval, 0, w_pad)
+            _fill(bq, x[sz, sy], cidx, cval, 0, w_pad, lead)
 
 
 @jit()
-def network_rows(x, out, zi, ri, cidx, rows_zy, wire_row, wire_dx, ca, cb, ck, rank, cval, rows_per_block, t0, t1):
+def network_rows(
+    x, out, zi, ri, cidx, lead, rows_zy, wire_row, wire_dx, ca, cb, ck, rank, cval, rows_per_block, t0, t1
+):
     """Rank ``rank`` of each window by a selection network, vectorised along the rows of the 3-D ``x``.
 
     Window element ``w`` of output ``(z, i, j)`` is ``xe[z + rows_zy[q, 0], i + rows_zy[q, 1], j + wire_dx[w]]``
@@ -188,18 +205,18 @@ def network_rows(x, out, zi, ri, cidx, rows_zy, wire_row, wire_dx, ca, cb, ck, r
         for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
             z = row // h
             i = row - z * h
-            _padded_rows(buf, x, zi, ri, cidx, cval, rows_zy, z, i, w_pad)
+            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
             for c0 in range(0, w, NET_COLUMNS):
                 nc = min(NET_COLUMNS, w - c0)
                 for q in range(n_wires):
-                    src = buf[wire_row[q]]
-                    dst = wires[q]
                     off = c0 + wire_dx[q]
+                    src = buf[wire_row[q], off : off + nc]
+                    dst = wires[q, :nc]
                     for j in range(nc):
-                        dst[j] = src[off + j]
+                        dst[j] = src[j]
                 for c in range(ca.shape[0]):
-                    pa = wires[ca[c]]
-                    pb = wires[cb[c]]
+                    pa = wires[ca[c], :nc]
+                    pb = wires[cb[c], :nc]
                     kind = ck[c]
                     if kind == 0:
                         for j in range(nc):
@@ -214,10 +231,10 @@ def network_rows(x, out, zi, ri, cidx, rows_zy, wire_row, wire_dx, ca, cb, ck, r
                         for j in range(nc):
                             u, v = pa[j], pb[j]
                             pb[j] = v if u < v else u
-                res = wires[rank]
-                o = out[z, i]
+                res = wires[rank, :nc]
+                o = out[z, i, c0 : c0 + nc]
                 for j in range(nc):
-                    o[c0 + j] = res[j]
+                    o[j] = res[j]
 
 
 @jit(inline=True)
@@ -255,7 +272,7 @@ def _select(a, n, r):
 
 
 @jit()
-def select_rows(x, out, zi, ri, cidx, rows_zy, wire_row, wire_dx, rank, cval, rows_per_block, t0, t1):
+def select_rows(x, out, zi, ri, cidx, lead, rows_zy, wire_row, wire_dx, rank, cval, rows_per_block, t0, t1):
     """Rank ``rank`` of each window by quickselect (any footprint); arguments as :func:`network_rows`."""
     d, h, w = out.shape
     n = wire_row.shape[0]
@@ -266,7 +283,7 @@ def select_rows(x, out, zi, ri, cidx, rows_zy, wire_row, wire_dx, rank, cval, ro
         for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
             z = row // h
             i = row - z * h
-            _padded_rows(buf, x, zi, ri, cidx, cval, rows_zy, z, i, w_pad)
+            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
             o = out[z, i]
             for j in range(w):
                 for q in range(n):
@@ -275,7 +292,7 @@ def select_rows(x, out, zi, ri, cidx, rows_zy, wire_row, wire_dx, rank, cval, ro
 
 
 @jit()
-def histogram_rows(x, out, ri, cidx, kh, kw, rank, cval, rows_per_block, stripe, t0, t1):
+def histogram_rows(x, out, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, stripe, t0, t1):
     """Rank ``rank`` of each ``kh x kw`` window of the 2-D uint8 ``x``: Perreault and Hebert's column histograms.
 
     Each padded column of a stripe of ``stripe`` output columns keeps a 256-bin histogram of the ``kh``
@@ -307,7 +324,7 @@ def histogram_rows(x, out, ri, cidx, kh, kw, rank, cval, rows_per_block, stripe,
                 for j in range(ncp):
                     new[j] = cval
             else:
-                _fill(new, x[sy], cidx, cval, c0, ncp)
+                _fill(new, x[sy], cidx, cval, c0, ncp, lead)
             for j in range(ncp):
                 colh[j, new[j]] += 1
         for i in range(r0, r1):
@@ -317,13 +334,13 @@ def histogram_rows(x, out, ri, cidx, kh, kw, rank, cval, rows_per_block, stripe,
                     for j in range(ncp):
                         old[j] = cval
                 else:
-                    _fill(old, x[sy], cidx, cval, c0, ncp)
+                    _fill(old, x[sy], cidx, cval, c0, ncp, lead)
                 sy = ri[i + kh - 1]
                 if sy < 0:
                     for j in range(ncp):
                         new[j] = cval
                 else:
-                    _fill(new, x[sy], cidx, cval, c0, ncp)
+                    _fill(new, x[sy], cidx, cval, c0, ncp, lead)
                 for j in range(ncp):
                     colh[j, old[j]] -= 1
                     colh[j, new[j]] += 1
