@@ -100,12 +100,9 @@ def _axes(axes, ndim):
         items = [operator.index(axes)] if np.isscalar(axes) else [operator.index(a) for a in axes]
     except TypeError:
         raise _Fallback from None
-    if any(a < -ndim or a >= ndim for a in items):
-        raise ValueError(f"axes must be within -{ndim} <= axis < {ndim} for a {ndim}-D input, got {axes!r}")
-    items = tuple(a % ndim for a in items)
-    if len(set(items)) != len(items):
-        raise ValueError(f"axes must be unique, got {axes!r}")
-    return items
+    if any(a < -ndim or a >= ndim for a in items) or len({a % ndim for a in items}) != len(items):
+        raise _Fallback  # scipy's own message: "axis ... out of range", "axes must be unique"
+    return tuple(a % ndim for a in items)
 
 
 def _sequence(value, n, name):
@@ -117,7 +114,9 @@ def _sequence(value, n, name):
     except TypeError:
         raise _Fallback from None
     if len(items) != n:
-        raise RuntimeError(f"{name} must have one entry per filtered axis ({n}), got {value!r}")
+        raise RuntimeError(
+            f"sequence argument must have length equal to input rank: {name} needs {n} entries, got {value!r}"
+        )
     return items
 
 
@@ -202,7 +201,9 @@ def _input(input, mode, cval):
     if not isinstance(mode, str):
         raise _Fallback
     if mode not in MODES:
-        raise RuntimeError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}")
+        raise RuntimeError(
+            f"boundary mode not supported: mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}"
+        )
     if MODES[mode] == "constant":
         if isinstance(cval, (bool, np.bool_)) or not isinstance(cval, (numbers.Real, np.number)):
             raise _Fallback
@@ -443,7 +444,7 @@ def _minmax1d(name, input, size, axis, output, mode, cval, origin, is_max):
     except TypeError:
         raise _Fallback from None
     if size < 1:
-        raise RuntimeError(f"size must be >= 1, got {size}")
+        raise RuntimeError(f"incorrect filter size: size must be >= 1, got {size}")
     _check_origins([origin], [size])
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis must be within -{x.ndim} <= axis < {x.ndim}, got {axis}")
@@ -544,7 +545,7 @@ def _minmax(name, input, size, footprint, output, mode, cval, origin, axes, is_m
         fpa = np.asarray(footprint, dtype=bool)
         if not fpa.any():
             raise ValueError(
-                f"footprint must have a nonzero value (all-zero footprint is not supported), shape {fpa.shape}"
+                f"All-zero footprint is not supported: footprint must have a nonzero value, got shape {fpa.shape}"
             )
         if fpa.all():
             size, footprint = fpa.shape, None
@@ -857,8 +858,8 @@ def _medfilt(volume, kernel_size, ndims):
     x = np.asarray(volume)
     if x.ndim == 0:
         x = x.reshape(1)
-    if x.ndim not in ndims:
-        raise _Fallback
+    if x.ndim not in ndims or x.dtype.kind not in "iuf":
+        raise _Fallback  # scipy's own message for other dtypes
     ks = _kernel_size(kernel_size, x.ndim)
     if any(k > s for k, s in zip(ks, x.shape, strict=True)):
         warnings.warn("kernel_size exceeds volume extent: the volume will be zero-padded.", stacklevel=4)
