@@ -24,8 +24,9 @@ axis's extension, :mod:`fastconv._loops.rank`):
 
 The calls handed to scipy unchanged (counted in
 :data:`fastconv._nd.CALLS` as ``"scipy"``): float inputs holding NaN (scipy's
-order with NaN depends on its algorithm), an ``output`` of another dtype, a
-``cval`` the input's dtype cannot hold, a sequence of modes, bool, float16
+order with NaN depends on its algorithm), 64-bit integers beyond ``2**53``
+(scipy orders some through float64), an ``output`` of another dtype, a
+``cval`` the input's dtype or a float64 cannot hold, a sequence of modes, bool, float16
 and complex data, more than three dimensions, 1-D rank filters with a
 footprint that has zeros (scipy's 1-D path then uses the whole footprint's
 length), and arguments scipy refuses in ways not checked here.
@@ -83,6 +84,10 @@ _DTYPES = frozenset(
     np.dtype(t)
     for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64)
 )
+
+
+# 64-bit integers beyond this are not all exact in float64.
+_EXACT = 2**53
 
 
 class _Fallback(Exception):
@@ -210,12 +215,14 @@ def _input(input, mode, cval):
         c = x.dtype.type(cval) if x.dtype.kind == "f" or math.isfinite(cval) else None
         if c is None or not (float(c) == float(cval) or (math.isinf(cval) and c == cval)):
             raise _Fallback
-        if x.dtype.kind in "iu" and int(c) != cval:
+        if x.dtype.kind in "iu" and (int(c) != cval or int(float(cval)) != int(c)):  # scipy passes cval as a double
             raise _Fallback
     else:
         c = x.dtype.type(0)
     if x.dtype.kind == "f" and np.isnan(np.min(x)):
         raise _Fallback
+    if x.dtype.kind in "iu" and x.dtype.itemsize == 8 and (x.max() > _EXACT or x.min() < -_EXACT):
+        raise _Fallback  # scipy orders these through float64 (or uint64 through int64): its rounding decides
     return np.ascontiguousarray(x), c
 
 
@@ -370,6 +377,9 @@ def _rank_nd(x, fp, origins, rank, mode, cval):
         return _histogram(x, fp.shape[1], fp.shape[2], maps, fp.shape[2] // 2 + origins[2], rank, cval)
     rows_zy, wire_row, wire_dx = _wires(fp)
     per = _row_blocks(d * h)
+    if n > NETWORK_MAX and fp.all() and fp.shape[0] == 1 and n < 65536 and 0 < rank < n - 1:
+        lead = fp.shape[2] // 2 + origins[2]
+        return _buckets(x, fp.shape[1], fp.shape[2], maps, lead, rank, cval)
     blocks = -(-(d * h) // per)
     if n <= NETWORK_MAX or rank == 0 or rank == n - 1:
         ca, cb, ck, wire = selection_network(n, rank)
@@ -410,6 +420,49 @@ def _rank_nd(x, fp, origins, rank, mode, cval):
     return out
 
 
+def _buckets(x, kh, kw, maps, lead, rank, cval):
+    """Rank ``rank`` of the ``kh x kw`` windows of a 3-D ``x`` of one slice, any dtype: histograms of buckets.
+
+    The values are cut into at most 256 buckets at quantiles of a sample (:func:`bucketize`); the
+    column histograms of the bucket image (:func:`fastconv._loops.rank.histogram_rows`) give each
+    window's bucket holding the value of rank ``rank`` and the count below it, and
+    :func:`fastconv._loops.rank.refine_rows` selects the exact value among the window's values in
+    that bucket, a few on average: the cost per value grows with the window only by that scan.
+    """
+    img = x[0]
+    h, w = img.shape
+    step = max(1, img.size // 65536)
+    sample = np.sort(img.ravel()[::step])
+    edges = np.unique(sample[np.linspace(0, sample.size - 1, 257).astype(np.int64)[1:-1]])
+    per = _row_blocks(h)
+    bk = np.empty((h, w), dtype=np.uint8)
+    top_value = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
+    padded = np.full(255, top_value, dtype=x.dtype)
+    padded[: edges.size] = edges
+    threads.run(_loops.bucketize, (img, padded, edges.size, bk, per), -(-h // per), img.size * 8)
+    cbk = np.uint8(np.searchsorted(edges, cval, side="right"))
+    below = np.empty((h, w), dtype=np.int32)
+    hist_per = max(2 * kh, 32, -(-h // 8))
+    stripe = min(HISTOGRAM_STRIPE, w)
+    blocks = -(-h // hist_per) * -(-w // stripe)
+    bucket = np.empty((h, w), dtype=np.uint8)
+    args = (bk, bucket, below, maps[1], maps[2], lead, kh, kw, rank, cbk, hist_per, stripe)
+    threads.run(_loops.histogram_rows, args, blocks, img.size * 600)
+    out = np.empty_like(x)
+    if x.dtype.kind == "f":
+        bottom, top = x.dtype.type(-np.inf), x.dtype.type(np.inf)
+        below_edges = np.nextafter(edges, bottom)
+    else:
+        bottom, top = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
+        below_edges = np.where(edges > bottom, edges - np.ones(1, x.dtype), bottom)  # no wrap-around at the bottom
+    lows = np.concatenate([np.array([bottom], x.dtype), edges])
+    highs = np.concatenate([below_edges.astype(x.dtype), np.array([top], x.dtype)])
+    args = (x, out, bucket.reshape(x.shape), below.reshape(x.shape), lows, highs, maps[0], maps[1], maps[2], lead)
+    args += (kh, kw, rank, cval, per)
+    threads.run(_loops.refine_rows, args, -(-h // per), img.size * kh * kw)
+    return out
+
+
 def _histogram(x, kh, kw, maps, lead, rank, cval):
     """:func:`fastconv._loops.rank.histogram_rows` on a 3-D ``x`` of one slice, int8 as offset uint8."""
     signed = x.dtype == np.int8
@@ -425,7 +478,7 @@ def _histogram(x, kh, kw, maps, lead, rank, cval):
     stripe = min(HISTOGRAM_STRIPE, w)
     n_stripes = -(-w // stripe)
     blocks = -(-h // per) * n_stripes
-    args = (img, out, maps[1], maps[2], lead, kh, kw, rank, cval, per, stripe)
+    args = (img, out, np.zeros((0, 0), np.int32), maps[1], maps[2], lead, kh, kw, rank, cval, per, stripe)
     threads.run(_loops.histogram_rows, args, blocks, img.size * 600)
     if signed:
         out = (out ^ np.uint8(0x80)).view(np.int8)

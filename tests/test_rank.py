@@ -103,6 +103,23 @@ def test_large_windows_histogram_and_quickselect():
         _same("median_filter", *_call("median_filter", x[:5, :6], size=(11, 13), mode="reflect"))
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.uint64, np.float32])
+def test_large_windows_extreme_values(dtype):
+    """The bucket path with the dtype's extremes (and infinities) in the image and as ``cval``."""
+    x = _data((30, 40), dtype, seed=6)
+    dt = np.dtype(dtype)
+    lo, hi = (-np.inf, np.inf) if dt.kind == "f" else (np.iinfo(dt).min, np.iinfo(dt).max)
+    if dt.kind in "iu" and dt.itemsize == 8:
+        lo, hi = max(lo, -(2**53)), 2**53  # beyond, scipy orders through float64: handed to scipy (below)
+    x[::4, ::3] = hi
+    x[1::5, ::2] = lo
+    x[:10, :10] = x[0, 1]  # many equal values: one bucket holding most of a window
+    for cval in (lo, hi, 0):
+        for rank in (3, 24, 40):
+            _same("rank_filter", *_call("rank_filter", x, rank, size=(7, 7), mode="constant", cval=cval))
+    _same("median_filter", *_call("median_filter", x, size=(9, 5), mode="mirror"))
+
+
 def test_minmax_large_and_axes():
     x = _data((5, 60, 70), np.float32, seed=4)
     for name in ("minimum_filter", "maximum_filter"):
@@ -141,6 +158,17 @@ def test_nan_and_other_outputs_go_to_scipy():
     np.testing.assert_array_equal(
         fnd.minimum_filter(y, 3, mode="constant", cval=0.5), snd.minimum_filter(y, 3, mode="constant", cval=0.5)
     )
+
+
+def test_64_bit_integers_beyond_float64_go_to_scipy():
+    for x in (
+        np.array([2**64 - 1, 5, 2**63 + 1, 7], np.uint64),
+        np.array([2**63 - 1, 5, -(2**63) + 1, 2**53 + 1], np.int64),
+    ):
+        for name, extra in [("maximum_filter", (2,)), ("median_filter", (3,)), ("minimum_filter1d", (3,))]:
+            before = CALLS[f"ndimage.{name}", "scipy"]
+            np.testing.assert_array_equal(getattr(fnd, name)(x, *extra), getattr(snd, name)(x, *extra))
+            assert CALLS[f"ndimage.{name}", "scipy"] == before + 1
 
 
 def test_infinities_without_nan():

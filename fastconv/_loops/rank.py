@@ -292,7 +292,7 @@ def select_rows(x, out, zi, ri, cidx, lead, rows_zy, wire_row, wire_dx, rank, cv
 
 
 @jit()
-def histogram_rows(x, out, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, stripe, t0, t1):
+def histogram_rows(x, out, belows, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, stripe, t0, t1):
     """Rank ``rank`` of each ``kh x kw`` window of the 2-D uint8 ``x``: Perreault and Hebert's column histograms.
 
     Each padded column of a stripe of ``stripe`` output columns keeps a 256-bin histogram of the ``kh``
@@ -300,9 +300,11 @@ def histogram_rows(x, out, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, s
     window's histogram moves along the row by adding the entering column's histogram and
     subtracting the leaving one (256 bins, vectorised), and the result ``m`` is tracked with the
     count of window values below it (``below <= rank < below + hist[m]``), so the cost per value
-    does not grow with the window.  Block ``t``: row block ``t // stripes``, column stripe
-    ``t % stripes``.
+    does not grow with the window.  When ``belows`` has ``out``'s shape, ``belows[i, j]`` receives the
+    count of window values below the result (for :func:`refine_rows`).  Block ``t``: row block
+    ``t // stripes``, column stripe ``t % stripes``.
     """
+    keep = belows.shape[0] == out.shape[0] and belows.shape[1] == out.shape[1]
     h, w = out.shape
     n_stripes = (w + stripe - 1) // stripe
     colh = np.zeros((stripe + kw - 1, 256), dtype=np.uint16)
@@ -357,6 +359,8 @@ def histogram_rows(x, out, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, s
                 m += 1
             o = out[i]
             o[c0] = m
+            if keep:
+                belows[i, c0] = below
             for j in range(1, nc):
                 add = colh[j + kw - 1]
                 sub = colh[j - 1]
@@ -373,3 +377,65 @@ def histogram_rows(x, out, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, s
                     below += hist[m]
                     m += 1
                 o[c0 + j] = m
+                if keep:
+                    belows[i, c0 + j] = below
+
+
+@jit()
+def bucketize(x, edges, m, out, rows_per_block, t0, t1):
+    """``out[r, j]`` = the number of the first ``m`` ``edges`` that are ``<= x[r, j]``.
+
+    ``edges`` holds 255 sorted values, the ``m`` edges then copies of the dtype's largest value: a
+    branch-free binary search of eight fixed steps, clamped to ``m``.
+    """
+    for t in range(t0, t1):
+        for r in range(t * rows_per_block, min(x.shape[0], (t + 1) * rows_per_block)):
+            xr = x[r]
+            o = out[r]
+            for j in range(xr.shape[0]):
+                v = xr[j]
+                p = 0
+                step = 128
+                while step:
+                    p += step * (edges[p + step - 1] <= v)
+                    step >>= 1
+                o[j] = min(p, m)
+
+
+@jit()
+def refine_rows(x, out, buckets, belows, lows, highs, zi, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, t0, t1):
+    """The exact rank ``rank`` of each ``kh x kw`` window from the bucket holding it.
+
+    ``buckets[z, i, j]`` is the bucket of the window's value of rank ``rank`` (bucket ``b`` holds the
+    values ``lows[b] <= v <= highs[b]``) and ``belows[z, i, j]`` the count of window values in lower
+    buckets (:func:`histogram_rows` on the bucket image); the window's values in that bucket are
+    gathered, a contiguous run of ``kw`` per window row and no branch per value, and the one of rank
+    ``rank - below`` among them selected.  Other arguments as :func:`select_rows`.
+    """
+    d, h, w = out.shape
+    w_pad = cidx.shape[0]
+    rows_zy = np.zeros((kh, 2), dtype=np.int64)
+    for q in range(kh):
+        rows_zy[q, 1] = q
+    buf = np.empty((kh, w_pad), dtype=x.dtype)
+    cand = np.empty(kh * kw + 1, dtype=x.dtype)
+    for t in range(t0, t1):
+        for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
+            z = row // h
+            i = row - z * h
+            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            o = out[z, i]
+            bk = buckets[z, i]
+            bl = belows[z, i]
+            for j in range(w):
+                b = bk[j]
+                lo = lows[b]
+                hi = highs[b]
+                c = 0
+                for q in range(kh):
+                    seg = buf[q, j : j + kw]
+                    for u in range(kw):
+                        v = seg[u]
+                        cand[c] = v
+                        c += (lo <= v) & (v <= hi)
+                o[j] = _select(cand, c, rank - bl[j])
