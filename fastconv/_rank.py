@@ -268,7 +268,10 @@ def _minmax_axis(x, axis, k, origin, mode, cval, is_max):
     d, h, w = x.shape
     idx = _index_map(x.shape[axis], k, origin, mode)
     out = np.empty_like(x)
-    work = x.size * 4
+    # Work 0: these passes run on the calling thread.  Compiled into the parallel driver, their loops
+    # are not vectorised by LLVM and run 5-15x slower than on one thread (2048x2048 uint8, size 15,
+    # row pass: 29 ms on two threads against 1.8 ms on one, AMD EPYC Zen 3, loaded host).
+    work = 0
     if axis == 2:
         rows, orow = x.reshape(d * h, w), out.reshape(d * h, w)
         per = max(1, min(64, -(-(d * h) // 64)))
