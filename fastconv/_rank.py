@@ -788,7 +788,7 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     --------
     >>> from fastconv import ndimage
     >>> ndimage.rank_filter([2, 8, 0, 4, 1, 9, 9, 0], rank=1, size=3)
-    array([2, 2, 4, 1, 4, 9, 9, 9])
+    array([2, 2, 4, 1, 4, 9, 9, 0])
     """
     return _run(
         "ndimage.rank_filter",
@@ -831,7 +831,7 @@ def median_filter(input, size=None, footprint=None, output=None, mode="reflect",
     >>> import numpy as np
     >>> from fastconv import ndimage
     >>> ndimage.median_filter(np.array([[1, 9, 2], [8, 3, 7], [4, 6, 5]]), size=3)
-    array([[3, 3, 7],
+    array([[3, 3, 3],
            [4, 5, 5],
            [4, 5, 5]])
     """
@@ -880,7 +880,7 @@ def percentile_filter(
     --------
     >>> from fastconv import ndimage
     >>> ndimage.percentile_filter([2, 8, 0, 4, 1, 9, 9, 0], percentile=20, size=5)
-    array([2, 0, 0, 0, 0, 1, 0, 0])
+    array([2, 2, 1, 1, 1, 1, 0, 0])
     """
     return _run(
         "ndimage.percentile_filter",
