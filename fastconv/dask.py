@@ -43,6 +43,11 @@ from ._output import check_output, replacing
 
 __all__ = ["convolve2d", "conv2d", "filter_file", "predict"]
 
+# Rank filters (dask-image's ndfilters names): fastconv._dask_rank.
+from ._dask_rank import maximum_filter, median_filter, minimum_filter, percentile_filter, rank_filter  # noqa: E402
+
+__all__ += ["maximum_filter", "median_filter", "minimum_filter", "percentile_filter", "rank_filter"]
+
 
 def _numba_threads(threads):
     """Run the block on ``threads`` threads per parallel call (None: leave the setting alone), then restore it."""

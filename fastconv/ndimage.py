@@ -90,6 +90,27 @@ def __dir__():
     return sorted(set(globals()) | set(HANDED_TO_SCIPY))
 
 
+# Rank filters (minimum, maximum, median, rank, percentile): fastconv._rank.
+from ._rank import (  # noqa: E402
+    maximum_filter,
+    maximum_filter1d,
+    median_filter,
+    minimum_filter,
+    minimum_filter1d,
+    percentile_filter,
+    rank_filter,
+)
+
+__all__ += [
+    "maximum_filter",
+    "maximum_filter1d",
+    "median_filter",
+    "minimum_filter",
+    "minimum_filter1d",
+    "percentile_filter",
+    "rank_filter",
+]
+
 #: scipy.ndimage's filter modes as numpy.pad's modes.
 MODES = {
     "reflect": "symmetric",

@@ -52,6 +52,11 @@ def __dir__():
     return sorted(set(globals()) | set(HANDED_TO_SCIPY))
 
 
+# Median filters: fastconv._rank.
+from ._rank import medfilt, medfilt2d  # noqa: E402
+
+__all__ += ["medfilt", "medfilt2d"]
+
 #: scipy.signal's ``boundary`` words as numpy.pad's modes.
 BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap", "symm": "symmetric"}
 BOUNDARIES["symmetric"] = "symmetric"

@@ -1,0 +1,411 @@
+"""Rank-filter loops (private): minimum/maximum, selection networks, 8-bit histograms, quickselect.
+
+Every loop reads its input through *index maps* instead of a padded copy:
+an axis of ``n`` values extended by ``before``/``after`` positions (the
+window's reach past each edge) is a map ``idx`` of ``n + before + after``
+entries, ``idx[p]`` the source index of padded position ``p``, or ``-1`` for
+the constant ``cval``.  Output position ``i`` along that axis sees padded
+positions ``i .. i + k - 1`` for a window of ``k``.
+
+All loops are block functions for :func:`fastconv._loops.threads.run`
+(``kernel(*args, t0, t1)`` computes blocks ``t0 <= t < t1``, each writing its
+own rows of the output).  NaN never reaches them (the wrapper hands NaN
+inputs to scipy), so ``a if a < b else b`` is a total order here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit
+
+#: Columns of a selection network's working rows (values per wire kept in L1).
+NET_COLUMNS = 256
+
+
+@jit(inline=True)
+def _fill(dst, src, cidx, cval, c0, n, lead):
+    """``dst[j] = src[cidx[c0 + j]]`` (``cval`` where the map says -1) for ``j < n``.
+
+    The map is the identity shifted by ``lead`` inside the source row (``cidx[p] = p - lead``), so
+    that part is a plain copy and only the extended ends go through the map.
+    """
+    width = src.shape[0]
+    lo = min(max(lead - c0, 0), n)
+    hi = max(min(lead + width - c0, n), lo)
+    for j in range(lo):
+        c = cidx[c0 + j]
+        dst[j] = src[c] if c >= 0 else cval
+    d = dst[lo:hi]
+    s = src[c0 + lo - lead : c0 + hi - lead]
+    for j in range(hi - lo):
+        d[j] = s[j]
+    for j in range(hi, n):
+        c = cidx[c0 + j]
+        dst[j] = src[c] if c >= 0 else cval
+
+
+@jit()
+def minmax_last(x, out, cidx, lead, k, is_max, cval, rows_per_block, t0, t1):
+    """Running minimum (maximum if ``is_max``) of ``k`` values along the last axis of the 2-D ``x``.
+
+    ``out[r, j] = min_{t < k} xe[r, j + t]`` with ``xe[r]`` the row extended through ``cidx``.
+    Doubling, vectorised along the row: ``m_p[j] = min(xe[j .. j + p - 1])`` for ``p = 1, 2, 4, ...``
+    up to the largest power of two ``p <= k``, then ``out[j] = min(m_p[j], m_p[j + k - p])``:
+    ``ceil(log2 k)`` contiguous passes per row.  Blocks of ``rows_per_block`` rows.
+    """
+    n_rows = x.shape[0]
+    w = out.shape[1]
+    wp = w + k - 1
+    a = np.empty(wp, dtype=x.dtype)
+    b = np.empty(wp, dtype=x.dtype)
+    for t in range(t0, t1):
+        for r in range(t * rows_per_block, min(n_rows, (t + 1) * rows_per_block)):
+            _fill(a, x[r], cidx, cval, 0, wp, lead)
+            p = 1
+            while 2 * p <= k:
+                _pair(b, a, a, 0, p, wp - 2 * p + 1, is_max)
+                a, b = b, a
+                p *= 2
+            _pair(out[r], a, a, 0, k - p, w, is_max)
+
+
+@jit()
+def _pair(dst, u, v, su, sv, n, is_max):
+    """``dst[j] = max(u[su + j], v[sv + j])`` (``min`` unless ``is_max``) for ``j < n``: a separate function,
+    so that LLVM vectorises it (inlined into the row loop, it did not: 20x slower)."""
+    d = dst[:n]
+    a = u[su : su + n]
+    b = v[sv : sv + n]
+    if is_max:
+        for j in range(n):
+            x, y = a[j], b[j]
+            d[j] = y if x < y else x
+    else:
+        for j in range(n):
+            x, y = a[j], b[j]
+            d[j] = x if x < y else y
+
+
+@jit(inline=True)
+def _row_of(x, o, q, cvrow):
+    """Row ``q`` of ``x[o]``, or the constant row when ``q`` is -1."""
+    if q >= 0:
+        return x[o, q]
+    return cvrow
+
+
+@jit()
+def minmax_middle(x, out, idx, k, is_max, cval, rows_per_block, cols, t0, t1):
+    """Running minimum (maximum if ``is_max``) of ``k`` values along axis 1 of the 3-D ``x``, van Herk/Gil-Werman.
+
+    ``out[o, i, :] = min_{t < k} x[o, idx[i + t], :]``.  The output rows of a block are cut into
+    segments of ``k``; for the segment starting at ``s``, ``h`` holds suffix minima of padded rows
+    ``s .. s + k - 1`` and ``g`` prefix minima of rows ``s + k .. s + 2k - 2``, and
+    ``out[s + t] = min(h[t], g[t - 1])``: about three comparisons per value whatever ``k``, each a
+    whole row segment of ``cols`` values (contiguous, vectorised).  Block ``t`` is output rows
+    ``[b * rows_per_block, ...)`` of slice ``o``, with ``(o, b) = divmod(t, blocks per slice)``.
+    """
+    n_out = out.shape[1]
+    inner = x.shape[2]
+    per = (n_out + rows_per_block - 1) // rows_per_block
+    h = np.empty((k, cols), dtype=x.dtype)
+    g = np.empty((k, cols), dtype=x.dtype)
+    cvrow = np.full(inner, cval, dtype=x.dtype)
+    for t in range(t0, t1):
+        o = t // per
+        r0 = (t % per) * rows_per_block
+        r1 = min(n_out, r0 + rows_per_block)
+        for c0 in range(0, inner, cols):
+            c1 = min(inner, c0 + cols)
+            nc = c1 - c0
+            for s in range(r0, r1, k):
+                e = min(r1, s + k)
+                src = _row_of(x, o, idx[s + k - 1], cvrow)
+                _pair(h[k - 1], src, src, c0, c0, nc, is_max)
+                for q in range(k - 2, -1, -1):
+                    src = _row_of(x, o, idx[s + q], cvrow)
+                    _pair(h[q], src, h[q + 1], c0, 0, nc, is_max)
+                _pair(out[o, s, c0:c1], h[0], h[0], 0, 0, nc, is_max)
+                for q in range(e - s - 1):
+                    src = _row_of(x, o, idx[s + k + q], cvrow)
+                    if q == 0:
+                        _pair(g[0], src, src, c0, c0, nc, is_max)
+                    else:
+                        _pair(g[q], src, g[q - 1], c0, 0, nc, is_max)
+                    _pair(out[o, s + q + 1, c0:c1], h[q + 1], g[q], 0, 0, nc, is_max)
+
+
+@jit(inline=True)
+def _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad):
+    """``buf[q] = `` the extended source row of footprint row ``q`` for output row ``(z, i)``."""
+    for q in range(rows_zy.shape[0]):
+        sz = zi[z + rows_zy[q, 0]]
+        sy = ri[i + rows_zy[q, 1]]
+        bq = buf[q]
+        if sz < 0 or sy < 0:
+            for j in range(w_pad):
+                bq[j] = cval
+        else:
+            _fill(bq, x[sz, sy], cidx, cval, 0, w_pad, lead)
+
+
+@jit()
+def network_rows(
+    x, out, zi, ri, cidx, lead, rows_zy, wire_row, wire_dx, ca, cb, ck, rank, cval, rows_per_block, t0, t1
+):
+    """Rank ``rank`` of each window by a selection network, vectorised along the rows of the 3-D ``x``.
+
+    Window element ``w`` of output ``(z, i, j)`` is ``xe[z + rows_zy[q, 0], i + rows_zy[q, 1], j + wire_dx[w]]``
+    with ``q = wire_row[w]`` (``xe`` the input extended through the maps).  The elements are loaded as
+    rows ("wires") of up to :data:`NET_COLUMNS` columns; comparator ``c`` orders wires ``ca[c] < cb[c]``
+    (``ck[c]``: 0 both outputs, 1 the minimum only, 2 the maximum only); the result is wire ``rank``.
+    Blocks of ``rows_per_block`` output rows over the ``D*H`` rows.
+    """
+    d, h, w = out.shape
+    n_wires = wire_row.shape[0]
+    w_pad = cidx.shape[0]
+    buf = np.empty((rows_zy.shape[0], w_pad), dtype=x.dtype)
+    wires = np.empty((n_wires, NET_COLUMNS), dtype=x.dtype)
+    for t in range(t0, t1):
+        for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
+            z = row // h
+            i = row - z * h
+            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            for c0 in range(0, w, NET_COLUMNS):
+                nc = min(NET_COLUMNS, w - c0)
+                for q in range(n_wires):
+                    off = c0 + wire_dx[q]
+                    src = buf[wire_row[q], off : off + nc]
+                    dst = wires[q, :nc]
+                    for j in range(nc):
+                        dst[j] = src[j]
+                for c in range(ca.shape[0]):
+                    pa = wires[ca[c]]
+                    pb = wires[cb[c]]
+                    kind = ck[c]
+                    if kind == 0:
+                        _exchange(pa, pb, nc)
+                    elif kind == 1:
+                        _pair(pa, pa, pb, 0, 0, nc, False)
+                    else:
+                        _pair(pb, pa, pb, 0, 0, nc, True)
+                res = wires[rank, :nc]
+                o = out[z, i, c0 : c0 + nc]
+                for j in range(nc):
+                    o[j] = res[j]
+
+
+@jit()
+def _exchange(pa, pb, n):
+    """``pa[j], pb[j] = min, max`` of the two for ``j < n`` (a separate function: vectorised, see :func:`_pair`)."""
+    a = pa[:n]
+    b = pb[:n]
+    for j in range(n):
+        u, v = a[j], b[j]
+        a[j] = u if u < v else v
+        b[j] = v if u < v else u
+
+
+@jit(inline=True)
+def _select(a, n, r):
+    """The value of rank ``r`` among ``a[:n]`` (reorders ``a``): quickselect, median-of-three pivots."""
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while pivot < a[j]:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if r <= j:
+            hi = j
+        elif r >= i:
+            lo = i
+        else:
+            return a[r]
+    return a[r]
+
+
+@jit()
+def select_rows(x, out, zi, ri, cidx, lead, rows_zy, wire_row, wire_dx, rank, cval, rows_per_block, t0, t1):
+    """Rank ``rank`` of each window by quickselect (any footprint); arguments as :func:`network_rows`."""
+    d, h, w = out.shape
+    n = wire_row.shape[0]
+    w_pad = cidx.shape[0]
+    buf = np.empty((rows_zy.shape[0], w_pad), dtype=x.dtype)
+    win = np.empty(n, dtype=x.dtype)
+    for t in range(t0, t1):
+        for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
+            z = row // h
+            i = row - z * h
+            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            o = out[z, i]
+            for j in range(w):
+                for q in range(n):
+                    win[q] = buf[wire_row[q], j + wire_dx[q]]
+                o[j] = _select(win, n, rank)
+
+
+@jit()
+def histogram_rows(x, out, belows, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, stripe, t0, t1):
+    """Rank ``rank`` of each ``kh x kw`` window of the 2-D uint8 ``x``: Perreault and Hebert's column histograms.
+
+    Each padded column of a stripe of ``stripe`` output columns keeps a 256-bin histogram of the ``kh``
+    values in the window's rows, updated by one removal and one addition per output row; the
+    window's histogram moves along the row by adding the entering column's histogram and
+    subtracting the leaving one (256 bins, vectorised), and the result ``m`` is tracked with the
+    count of window values below it (``below <= rank < below + hist[m]``), so the cost per value
+    does not grow with the window.  When ``belows`` has ``out``'s shape, ``belows[i, j]`` receives the
+    count of window values below the result (for :func:`refine_rows`).  Block ``t``: row block
+    ``t // stripes``, column stripe ``t % stripes``.
+    """
+    keep = belows.shape[0] == out.shape[0] and belows.shape[1] == out.shape[1]
+    h, w = out.shape
+    n_stripes = (w + stripe - 1) // stripe
+    colh = np.zeros((stripe + kw - 1, 256), dtype=np.uint16)
+    hist = np.zeros(256, dtype=np.uint16)
+    old = np.empty(stripe + kw - 1, dtype=np.uint8)
+    new = np.empty(stripe + kw - 1, dtype=np.uint8)
+    for t in range(t0, t1):
+        r0 = (t // n_stripes) * rows_per_block
+        r1 = min(h, r0 + rows_per_block)
+        c0 = (t % n_stripes) * stripe
+        nc = min(stripe, w - c0)
+        ncp = nc + kw - 1
+        for j in range(ncp):
+            for b in range(256):
+                colh[j, b] = 0
+        for q in range(kh):
+            sy = ri[r0 + q]
+            if sy < 0:
+                for j in range(ncp):
+                    new[j] = cval
+            else:
+                _fill(new, x[sy], cidx, cval, c0, ncp, lead)
+            for j in range(ncp):
+                colh[j, new[j]] += 1
+        for i in range(r0, r1):
+            if i > r0:
+                sy = ri[i - 1]
+                if sy < 0:
+                    for j in range(ncp):
+                        old[j] = cval
+                else:
+                    _fill(old, x[sy], cidx, cval, c0, ncp, lead)
+                sy = ri[i + kh - 1]
+                if sy < 0:
+                    for j in range(ncp):
+                        new[j] = cval
+                else:
+                    _fill(new, x[sy], cidx, cval, c0, ncp, lead)
+                for j in range(ncp):
+                    colh[j, old[j]] -= 1
+                    colh[j, new[j]] += 1
+            for b in range(256):
+                hist[b] = 0
+            for j in range(kw):
+                cj = colh[j]
+                for b in range(256):
+                    hist[b] += cj[b]
+            m = 0
+            below = 0
+            while below + hist[m] <= rank:
+                below += hist[m]
+                m += 1
+            o = out[i]
+            o[c0] = m
+            if keep:
+                belows[i, c0] = below
+            for j in range(1, nc):
+                add = colh[j + kw - 1]
+                sub = colh[j - 1]
+                s = 0
+                for b in range(m):
+                    s += np.int32(add[b]) - np.int32(sub[b])
+                for b in range(256):
+                    hist[b] = hist[b] + add[b] - sub[b]
+                below += s
+                while below > rank:
+                    m -= 1
+                    below -= hist[m]
+                while below + hist[m] <= rank:
+                    below += hist[m]
+                    m += 1
+                o[c0 + j] = m
+                if keep:
+                    belows[i, c0 + j] = below
+
+
+@jit()
+def bucketize(x, edges, m, out, rows_per_block, t0, t1):
+    """``out[r, j]`` = the number of the first ``m`` ``edges`` that are ``<= x[r, j]``.
+
+    ``edges`` holds 255 sorted values, the ``m`` edges then copies of the dtype's largest value: a
+    branch-free binary search of eight fixed steps, clamped to ``m``.
+    """
+    for t in range(t0, t1):
+        for r in range(t * rows_per_block, min(x.shape[0], (t + 1) * rows_per_block)):
+            xr = x[r]
+            o = out[r]
+            for j in range(xr.shape[0]):
+                v = xr[j]
+                p = 0
+                step = 128
+                while step:
+                    p += step * (edges[p + step - 1] <= v)
+                    step >>= 1
+                o[j] = min(p, m)
+
+
+@jit()
+def refine_rows(x, out, buckets, belows, lows, highs, zi, ri, cidx, lead, kh, kw, rank, cval, rows_per_block, t0, t1):
+    """The exact rank ``rank`` of each ``kh x kw`` window from the bucket holding it.
+
+    ``buckets[z, i, j]`` is the bucket of the window's value of rank ``rank`` (bucket ``b`` holds the
+    values ``lows[b] <= v <= highs[b]``) and ``belows[z, i, j]`` the count of window values in lower
+    buckets (:func:`histogram_rows` on the bucket image); the window's values in that bucket are
+    gathered, a contiguous run of ``kw`` per window row and no branch per value, and the one of rank
+    ``rank - below`` among them selected.  Other arguments as :func:`select_rows`.
+    """
+    d, h, w = out.shape
+    w_pad = cidx.shape[0]
+    rows_zy = np.zeros((kh, 2), dtype=np.int64)
+    for q in range(kh):
+        rows_zy[q, 1] = q
+    buf = np.empty((kh, w_pad), dtype=x.dtype)
+    cand = np.empty(kh * kw + 1, dtype=x.dtype)
+    for t in range(t0, t1):
+        for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
+            z = row // h
+            i = row - z * h
+            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            o = out[z, i]
+            bk = buckets[z, i]
+            bl = belows[z, i]
+            for j in range(w):
+                b = bk[j]
+                lo = lows[b]
+                hi = highs[b]
+                c = 0
+                for q in range(kh):
+                    seg = buf[q, j : j + kw]
+                    for u in range(kw):
+                        v = seg[u]
+                        cand[c] = v
+                        c += (lo <= v) & (v <= hi)
+                o[j] = _select(cand, c, rank - bl[j])

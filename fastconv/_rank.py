@@ -1,0 +1,986 @@
+"""Rank filters with scipy's signatures, on fastconv's loops: minimum, maximum, median, rank, percentile.
+
+``fastconv.ndimage`` exports :func:`minimum_filter`, :func:`maximum_filter`,
+:func:`minimum_filter1d`, :func:`maximum_filter1d`, :func:`median_filter`,
+:func:`rank_filter` and :func:`percentile_filter`; ``fastconv.signal``
+exports :func:`medfilt` and :func:`medfilt2d`.  Results equal scipy's value
+for value.  Real 1- to 3-D inputs of the integer and float32/float64 dtypes
+run here, threaded by row blocks on :func:`fastconv._loops.threads.run`, with
+no padded copy of the input (the loops read through index maps of each
+axis's extension, :mod:`fastconv._loops.rank`):
+
+- minimum/maximum over a rectangle: one pass per axis, van Herk/Gil-Werman
+  along the first axes (about three comparisons per value whatever the size,
+  whole rows at a time) and doubling along the last (``ceil(log2 k)``
+  contiguous passes);
+- rank filters on 8-bit images with windows of more than
+  :data:`NETWORK_MAX` values: Perreault and Hebert's column histograms
+  (constant time per value);
+- windows of at most :data:`NETWORK_MAX` values (3x3, 5x5, any footprint of
+  that count): a selection network (Batcher's merge sort, pruned to the one
+  output wanted), run on rows of values;
+- anything else (larger float or 16-bit-plus windows, any footprint):
+  quickselect per window, threaded.
+
+The calls handed to scipy unchanged (counted in
+:data:`fastconv._nd.CALLS` as ``"scipy"``): float inputs holding NaN (scipy's
+order with NaN depends on its algorithm), 64-bit integers beyond ``2**53``
+(scipy orders some through float64), an ``output`` of another dtype, a
+``cval`` the input's dtype or a float64 cannot hold, a sequence of modes, bool, float16
+and complex data, more than three dimensions, 1-D rank filters with a
+footprint that has zeros (scipy's 1-D path then uses the whole footprint's
+length), and arguments scipy refuses in ways not checked here.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import operator
+import warnings
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from ._loops import rank as _loops
+from ._loops import threads
+from ._nd import CALLS, extend_index
+
+# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
+_SCIPY = {
+    name: getattr(scipy.ndimage, name)
+    for name in (
+        "minimum_filter",
+        "maximum_filter",
+        "minimum_filter1d",
+        "maximum_filter1d",
+        "median_filter",
+        "rank_filter",
+        "percentile_filter",
+    )
+}
+_SCIPY_SIGNAL = {name: getattr(scipy.signal, name) for name in ("medfilt", "medfilt2d")}
+
+#: scipy.ndimage's filter modes as numpy.pad's modes (as :data:`fastconv.ndimage.MODES`).
+MODES = {
+    "reflect": "symmetric",
+    "grid-mirror": "symmetric",
+    "mirror": "reflect",
+    "nearest": "edge",
+    "wrap": "wrap",
+    "grid-wrap": "wrap",
+    "constant": "constant",
+    "grid-constant": "constant",
+}
+
+#: Largest window (values) computed by a selection network; larger ones use histograms (8-bit) or quickselect.
+NETWORK_MAX = 25
+#: Output columns of a stripe of :func:`fastconv._loops.rank.histogram_rows` (its column histograms stay in L2).
+HISTOGRAM_STRIPE = 256
+
+_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64)
+)
+
+
+# 64-bit integers beyond this are not all exact in float64.
+_EXACT = 2**53
+
+
+class _Fallback(Exception):
+    """Raised inside a plan: the call goes to scipy unchanged."""
+
+
+# --- argument checks (scipy's exception types, messages naming the argument) -----------------------------
+
+
+def _axes(axes, ndim):
+    """scipy.ndimage's ``axes`` as a tuple of distinct non-negative ints."""
+    if axes is None:
+        return tuple(range(ndim))
+    try:
+        items = [operator.index(axes)] if np.isscalar(axes) else [operator.index(a) for a in axes]
+    except TypeError:
+        raise _Fallback from None
+    if any(a < -ndim or a >= ndim for a in items) or len({a % ndim for a in items}) != len(items):
+        raise _Fallback  # scipy's own message: "axis ... out of range", "axes must be unique"
+    return tuple(a % ndim for a in items)
+
+
+def _sequence(value, n, name):
+    """``value`` (an int or a sequence of ``n`` ints) as a list of ``n`` ints."""
+    try:
+        if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return [operator.index(value)] * n
+        items = [operator.index(v) for v in value]
+    except TypeError:
+        raise _Fallback from None
+    if len(items) != n:
+        raise RuntimeError(
+            f"sequence argument must have length equal to input rank: {name} needs {n} entries, got {value!r}"
+        )
+    return items
+
+
+def _check_origins(origins, shape):
+    for o, n in zip(origins, shape, strict=True):
+        if n // 2 + o < 0 or n // 2 + o >= n:
+            raise ValueError(
+                f"invalid origin: origin must satisfy -(n // 2) <= origin <= (n - 1) // 2, got {o} for n={n}"
+            )
+
+
+def _footprint(x, size, footprint, origin, axes, name):
+    """``(footprint as bool with x.ndim axes, origins per axis)``: scipy's rules, its exception types.
+
+    As scipy, the footprint's axes are placed on the filtered axes in increasing order and the
+    origins on ``axes`` in the order given.
+    """
+    if size is not None and footprint is not None:
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=4)
+    axes = _axes(axes, x.ndim)
+    if footprint is None:
+        if size is None:
+            raise RuntimeError(f"{name}: no footprint or filter size provided (size and footprint are both None)")
+        sizes = _sequence(size, len(axes), "size")
+        if min(sizes) < 1:
+            raise RuntimeError(f"size must be >= 1 on every axis, got {size!r}")
+        fp = np.ones(sizes, dtype=bool)
+    else:
+        fp = np.asarray(footprint, dtype=bool)
+        if fp.ndim != len(axes):
+            raise RuntimeError(f"footprint.ndim ({fp.ndim}) must match len(axes) ({len(axes)})")
+        if fp.size == 0:
+            raise RuntimeError(f"footprint must not be empty, got shape {fp.shape}")
+    origins = _sequence(origin, len(axes), "origin")
+    if len(axes) < x.ndim:
+        fp = np.expand_dims(fp, tuple(a for a in range(x.ndim) if a not in axes))
+        full = [0] * x.ndim
+        for o, a in zip(origins, axes, strict=True):
+            full[a] = o
+        origins = full
+    _check_origins(origins, fp.shape)
+    return np.ascontiguousarray(fp), origins
+
+
+def _separable(x, size, origin, axes):
+    """scipy's separable minimum/maximum: per-axis ``(sizes, origins)`` with ``x.ndim`` entries, paired as ``axes``."""
+    axes = _axes(axes, x.ndim)
+    sizes = _sequence(size, len(axes), "size")
+    origins = _sequence(origin, len(axes), "origin")
+    full_s, full_o = [1] * x.ndim, [0] * x.ndim
+    for a, s, o in zip(axes, sizes, origins, strict=True):
+        if s > 1:
+            _check_origins([o], [s])
+            full_s[a], full_o[a] = s, o
+    return full_s, full_o
+
+
+def _output_dtype(output, x):
+    """The result dtype when fastconv computes the call (the input's); raise :class:`_Fallback` otherwise."""
+    if output is None:
+        return x.dtype
+    if isinstance(output, np.ndarray):
+        if output.shape != x.shape or not output.flags.writeable or output.dtype != x.dtype:
+            raise _Fallback
+        return x.dtype
+    try:
+        dt = np.dtype(output)
+    except TypeError:
+        raise _Fallback from None
+    if dt != x.dtype:
+        raise _Fallback
+    return dt
+
+
+def _input(input, mode, cval):
+    """The input as an ndarray fastconv computes and ``cval`` in its dtype; raise :class:`_Fallback` if not."""
+    x = np.asarray(input)
+    if np.iscomplexobj(x):
+        raise TypeError(f"input must be real, got dtype {x.dtype}")
+    if x.dtype not in _DTYPES or not x.dtype.isnative or x.ndim not in (1, 2, 3) or x.size == 0:
+        raise _Fallback
+    if not isinstance(mode, str):
+        raise _Fallback
+    if mode not in MODES:
+        raise RuntimeError(
+            f"boundary mode not supported: mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}"
+        )
+    if MODES[mode] == "constant":
+        if isinstance(cval, (bool, np.bool_)) or not isinstance(cval, (numbers.Real, np.number)):
+            raise _Fallback
+        c = x.dtype.type(cval) if x.dtype.kind == "f" or math.isfinite(cval) else None
+        if c is None or not (float(c) == float(cval) or (math.isinf(cval) and c == cval)):
+            raise _Fallback
+        if x.dtype.kind in "iu" and (int(c) != cval or int(float(cval)) != int(c)):  # scipy passes cval as a double
+            raise _Fallback
+    else:
+        c = x.dtype.type(0)
+    if x.dtype.kind == "f" and np.isnan(np.min(x)):
+        raise _Fallback
+    if x.dtype.kind in "iu" and x.dtype.itemsize == 8 and (x.max() > _EXACT or x.min() < -_EXACT):
+        raise _Fallback  # scipy orders these through float64 (or uint64 through int64): its rounding decides
+    return np.ascontiguousarray(x), c
+
+
+def _finish(result, output):
+    if isinstance(output, np.ndarray):
+        np.copyto(output, result)
+        return output
+    return result
+
+
+def _run(name, compute, fallback):
+    """``compute()`` counted as fastconv's in :data:`CALLS`, or ``fallback()`` (scipy) when it declines."""
+    try:
+        result = compute()
+    except _Fallback:
+        CALLS[name, "scipy"] += 1
+        return fallback()
+    CALLS[name, "fastconv"] += 1
+    return result
+
+
+# --- index maps and the loops' drivers --------------------------------------------------------------------
+
+
+def _index_map(n, k, origin, mode):
+    """Source index of each of the ``n + k - 1`` positions a window of ``k`` sees along an axis of ``n``; -1: cval."""
+    before = k // 2 + origin
+    after = k - 1 - before
+    pad_mode = MODES[mode]
+    if pad_mode == "constant":
+        i = np.arange(-before, n + after)
+        return np.where((i >= 0) & (i < n), i, -1).astype(np.int64)
+    return extend_index(n, before, after, pad_mode).astype(np.int64)
+
+
+def _as3(a):
+    """A 1-, 2- or 3-D array as 3-D (leading axes of length 1)."""
+    return a.reshape((1,) * (3 - a.ndim) + a.shape)
+
+
+def _minmax_axis(x, axis, k, origin, mode, cval, is_max):
+    """The running minimum/maximum of ``k`` values along ``axis`` of the contiguous 3-D ``x``."""
+    d, h, w = x.shape
+    idx = _index_map(x.shape[axis], k, origin, mode)
+    out = np.empty_like(x)
+    # Work 0: these passes run on the calling thread.  Compiled into the parallel driver, their loops
+    # are not vectorised by LLVM and run 5-15x slower than on one thread (2048x2048 uint8, size 15,
+    # row pass: 29 ms on two threads against 1.8 ms on one, AMD EPYC Zen 3, loaded host).
+    work = 0
+    if axis == 2:
+        rows, orow = x.reshape(d * h, w), out.reshape(d * h, w)
+        per = max(1, min(64, -(-(d * h) // 64)))
+        threads.run(
+            _loops.minmax_last, (rows, orow, idx, k // 2 + origin, k, is_max, cval, per), -(-(d * h) // per), work
+        )
+        return out
+    v = x.reshape(1, d, h * w) if axis == 0 else x
+    ov = out.reshape(v.shape)
+    n = v.shape[1]
+    per = max(4 * k, 32, -(-n // 16))
+    cols = max(64, min(v.shape[2], (1 << 17) // (k * x.itemsize)))
+    blocks = v.shape[0] * -(-n // per)
+    threads.run(_loops.minmax_middle, (v, ov, idx, k, is_max, cval, per, cols), blocks, work)
+    return out
+
+
+def _minmax_box(x, sizes, origins, mode, cval, is_max):
+    """The minimum/maximum over a box of ``sizes`` (3-D ``x``), one pass per axis of length > 1."""
+    cur = x
+    for axis in (2, 0, 1):
+        if sizes[axis] > 1:
+            cur = _minmax_axis(cur, axis, sizes[axis], origins[axis], mode, cval, is_max)
+    return cur if cur is not x else x.copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _batcher(n):
+    """Comparators ``(a, b)`` of Batcher's odd-even merge sort of ``n`` values (the minimum goes to ``a < b``)."""
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    # wires >= n stand for +inf values, which no comparator moves: comparators touching them do nothing
+    return tuple((a, b) for a, b in pairs if b < n)
+
+
+@functools.lru_cache(maxsize=256)
+def selection_network(n, rank):
+    """``(ca, cb, ck, result wire)``: the comparators that put the value of rank ``rank`` of ``n`` on one wire.
+
+    Rank 0 and ``n - 1`` are a chain of ``n - 1`` minimum or maximum steps; other ranks are Batcher's
+    sorting network with every comparator that cannot reach wire ``rank`` removed, and a comparator
+    whose maximum (minimum) output is not needed later computing its minimum (maximum) only
+    (``ck`` 1 or 2; 0 computes both).
+
+    Examples
+    --------
+    >>> ca, cb, ck, wire = selection_network(3, 1)
+    >>> len(ca), wire
+    (3, 1)
+    """
+    if rank == 0 or rank == n - 1:
+        others = np.arange(1, n, dtype=np.int64)
+        zero = np.zeros(n - 1, dtype=np.int64)
+        if rank == 0:
+            return zero, others, np.ones(n - 1, np.int64), 0
+        return others, zero, np.full(n - 1, 2, np.int64), 0
+    live = {rank}
+    kept = []
+    for a, b in reversed(_batcher(n)):
+        la, lb = a in live, b in live
+        if not (la or lb):
+            continue
+        kept.append((a, b, 0 if la and lb else (1 if la else 2)))
+        live.update((a, b))
+    kept.reverse()
+    arr = np.array(kept, dtype=np.int64).reshape(-1, 3)
+    return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy(), rank
+
+
+def _wires(fp):
+    """The footprint's rows ``(dz, dy)`` holding a value, and per value its row and column offset."""
+    rows = sorted({(int(z), int(y)) for z, y, _ in np.argwhere(fp)})
+    row_of = {r: q for q, r in enumerate(rows)}
+    pts = np.argwhere(fp)
+    wire_row = np.array([row_of[int(z), int(y)] for z, y, _ in pts], dtype=np.int64)
+    wire_dx = pts[:, 2].astype(np.int64)
+    return np.array(rows, dtype=np.int64).reshape(-1, 2), wire_row, wire_dx
+
+
+def _row_blocks(n_rows):
+    """Output rows per block: some 64 blocks, at most 64 rows each."""
+    return max(1, min(64, -(-n_rows // 64)))
+
+
+def _rank_nd(x, fp, origins, rank, mode, cval):
+    """The value of rank ``rank`` among the footprint's values of every window of the 3-D contiguous ``x``."""
+    n = int(fp.sum())
+    if fp.all() and (rank == 0 or rank == n - 1):
+        return _minmax_box(x, fp.shape, origins, mode, cval, rank == n - 1)
+    d, h, w = x.shape
+    maps = [_index_map(x.shape[a], fp.shape[a], origins[a], mode) for a in range(3)]
+    out = np.empty_like(x)
+    if n > NETWORK_MAX and x.dtype.itemsize == 1 and fp.all() and fp.shape[0] == 1 and n < 65536:
+        return _histogram(x, fp.shape[1], fp.shape[2], maps, fp.shape[2] // 2 + origins[2], rank, cval)
+    rows_zy, wire_row, wire_dx = _wires(fp)
+    per = _row_blocks(d * h)
+    if n > NETWORK_MAX and fp.all() and fp.shape[0] == 1 and n < 65536 and 0 < rank < n - 1:
+        lead = fp.shape[2] // 2 + origins[2]
+        return _buckets(x, fp.shape[1], fp.shape[2], maps, lead, rank, cval)
+    blocks = -(-(d * h) // per)
+    if n <= NETWORK_MAX or rank == 0 or rank == n - 1:
+        ca, cb, ck, wire = selection_network(n, rank)
+        args = (
+            x,
+            out,
+            maps[0],
+            maps[1],
+            maps[2],
+            fp.shape[2] // 2 + origins[2],
+            rows_zy,
+            wire_row,
+            wire_dx,
+            ca,
+            cb,
+            ck,
+            wire,
+            cval,
+            per,
+        )
+        threads.run(_loops.network_rows, args, blocks, x.size * max(n, len(ca)))
+    else:
+        args = (
+            x,
+            out,
+            maps[0],
+            maps[1],
+            maps[2],
+            fp.shape[2] // 2 + origins[2],
+            rows_zy,
+            wire_row,
+            wire_dx,
+            rank,
+            cval,
+            per,
+        )
+        threads.run(_loops.select_rows, args, blocks, x.size * n * 3)
+    return out
+
+
+def _buckets(x, kh, kw, maps, lead, rank, cval):
+    """Rank ``rank`` of the ``kh x kw`` windows of a 3-D ``x`` of one slice, any dtype: histograms of buckets.
+
+    The values are cut into at most 256 buckets at quantiles of a sample (:func:`bucketize`); the
+    column histograms of the bucket image (:func:`fastconv._loops.rank.histogram_rows`) give each
+    window's bucket holding the value of rank ``rank`` and the count below it, and
+    :func:`fastconv._loops.rank.refine_rows` selects the exact value among the window's values in
+    that bucket, a few on average: the cost per value grows with the window only by that scan.
+    """
+    img = x[0]
+    h, w = img.shape
+    step = max(1, img.size // 65536)
+    sample = np.sort(img.ravel()[::step])
+    edges = np.unique(sample[np.linspace(0, sample.size - 1, 257).astype(np.int64)[1:-1]])
+    per = _row_blocks(h)
+    bk = np.empty((h, w), dtype=np.uint8)
+    top_value = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
+    padded = np.full(255, top_value, dtype=x.dtype)
+    padded[: edges.size] = edges
+    threads.run(_loops.bucketize, (img, padded, edges.size, bk, per), -(-h // per), img.size * 8)
+    cbk = np.uint8(np.searchsorted(edges, cval, side="right"))
+    below = np.empty((h, w), dtype=np.int32)
+    hist_per = max(2 * kh, 32, -(-h // 8))
+    stripe = min(HISTOGRAM_STRIPE, w)
+    blocks = -(-h // hist_per) * -(-w // stripe)
+    bucket = np.empty((h, w), dtype=np.uint8)
+    args = (bk, bucket, below, maps[1], maps[2], lead, kh, kw, rank, cbk, hist_per, stripe)
+    threads.run(_loops.histogram_rows, args, blocks, img.size * 600)
+    out = np.empty_like(x)
+    if x.dtype.kind == "f":
+        bottom, top = x.dtype.type(-np.inf), x.dtype.type(np.inf)
+        below_edges = np.nextafter(edges, bottom)
+    else:
+        bottom, top = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
+        below_edges = np.where(edges > bottom, edges - np.ones(1, x.dtype), bottom)  # no wrap-around at the bottom
+    lows = np.concatenate([np.array([bottom], x.dtype), edges])
+    highs = np.concatenate([below_edges.astype(x.dtype), np.array([top], x.dtype)])
+    args = (x, out, bucket.reshape(x.shape), below.reshape(x.shape), lows, highs, maps[0], maps[1], maps[2], lead)
+    args += (kh, kw, rank, cval, per)
+    threads.run(_loops.refine_rows, args, -(-h // per), img.size * kh * kw)
+    return out
+
+
+def _histogram(x, kh, kw, maps, lead, rank, cval):
+    """:func:`fastconv._loops.rank.histogram_rows` on a 3-D ``x`` of one slice, int8 as offset uint8."""
+    signed = x.dtype == np.int8
+    img = x[0]
+    if signed:
+        img = (img.view(np.uint8) ^ np.uint8(0x80)).astype(np.uint8)
+        cval = np.uint8((int(cval) + 128) & 0xFF)
+    else:
+        cval = np.uint8(cval)
+    h, w = img.shape
+    out = np.empty((h, w), dtype=np.uint8)
+    per = max(2 * kh, 32, -(-h // 8))
+    stripe = min(HISTOGRAM_STRIPE, w)
+    n_stripes = -(-w // stripe)
+    blocks = -(-h // per) * n_stripes
+    args = (img, out, np.zeros((0, 0), np.int32), maps[1], maps[2], lead, kh, kw, rank, cval, per, stripe)
+    threads.run(_loops.histogram_rows, args, blocks, img.size * 600)
+    if signed:
+        out = (out ^ np.uint8(0x80)).view(np.int8)
+    return out.reshape(x.shape)
+
+
+# --- public functions ---------------------------------------------------------------------------------------
+
+
+def _minmax1d(name, input, size, axis, output, mode, cval, origin, is_max):
+    x, c = _input(input, mode, cval)
+    try:
+        size = operator.index(size)
+        origin = operator.index(origin)
+        axis = operator.index(axis)
+    except TypeError:
+        raise _Fallback from None
+    if size < 1:
+        raise RuntimeError(f"incorrect filter size: size must be >= 1, got {size}")
+    _check_origins([origin], [size])
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis must be within -{x.ndim} <= axis < {x.ndim}, got {axis}")
+    _output_dtype(output, x)
+    x3 = _as3(x)
+    ax = axis % x.ndim + 3 - x.ndim
+    if size == 1:
+        res = x3.copy()
+    else:
+        res = _minmax_axis(x3, ax, size, origin, mode, c, is_max)
+    return _finish(res.reshape(x.shape), output)
+
+
+def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """1-D minimum filter along ``axis``: :func:`scipy.ndimage.minimum_filter1d` on fastconv.
+
+    ``out[..., i, ...] = min_{t < size} xe[..., i + t - size // 2 - origin, ...]`` with ``xe`` the input
+    extended as ``mode`` says; the same values as scipy.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    size : int
+        Length of the window, >= 1.
+    axis : int, default -1
+        The axis filtered.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : {"reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"}
+        How the input is extended beyond its edges (scipy.ndimage's meaning).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int, default 0
+        Shift of the window; ``-(size // 2) <= origin <= (size - 1) // 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.minimum_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([2, 0, 0, 0, 1, 1, 0, 0])
+    """
+    return _run(
+        "ndimage.minimum_filter1d",
+        lambda: _minmax1d("minimum_filter1d", input, size, axis, output, mode, cval, origin, False),
+        lambda: _SCIPY["minimum_filter1d"](input, size, axis, output, mode, cval, origin),
+    )
+
+
+def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """1-D maximum filter along ``axis``: :func:`scipy.ndimage.maximum_filter1d` on fastconv.
+
+    Parameters as :func:`minimum_filter1d`.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    size : int
+        Length of the window, >= 1.
+    axis : int, default -1
+        The axis filtered.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int, default 0
+        Shift of the window.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.maximum_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([8, 8, 8, 4, 9, 9, 9, 9])
+    """
+    return _run(
+        "ndimage.maximum_filter1d",
+        lambda: _minmax1d("maximum_filter1d", input, size, axis, output, mode, cval, origin, True),
+        lambda: _SCIPY["maximum_filter1d"](input, size, axis, output, mode, cval, origin),
+    )
+
+
+def _minmax(name, input, size, footprint, output, mode, cval, origin, axes, is_max):
+    x, c = _input(input, mode, cval)
+    if footprint is not None:
+        fpa = np.asarray(footprint, dtype=bool)
+        if not fpa.any():
+            raise ValueError(
+                f"All-zero footprint is not supported: footprint must have a nonzero value, got shape {fpa.shape}"
+            )
+        if fpa.all():
+            size, footprint = fpa.shape, None
+    elif size is None:
+        raise RuntimeError(f"{name}: no footprint provided (size and footprint are both None)")
+    _output_dtype(output, x)
+    x3 = _as3(x)
+    if footprint is None:
+        sizes, origins = _separable(x, size, origin, axes)
+        pad = [1] * (3 - x.ndim)
+        res = _minmax_box(x3, pad + sizes, [0] * (3 - x.ndim) + origins, mode, c, is_max)
+    else:
+        fp, origins = _footprint(x, None, footprint, origin, axes, name)
+        fp3, o3 = _as3(fp), [0] * (3 - x.ndim) + origins
+        res = _rank_nd(x3, fp3, o3, int(fp3.sum()) - 1 if is_max else 0, mode, c)
+    return _finish(res.reshape(x.shape), output)
+
+
+def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional minimum filter: :func:`scipy.ndimage.minimum_filter` on fastconv.
+
+    A box (``size``, or an all-true ``footprint``) runs as one pass per axis (van Herk/Gil-Werman,
+    see the module docstring); another footprint as a chain of minima over its values.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    size : int or sequence of int, optional
+        The box's length per filtered axis (ignored when ``footprint`` is given).
+    footprint : array_like of bool, optional
+        The window's shape: the true elements are the values taken.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype; default the input's dtype.
+    mode : {"reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"}
+        How the input is extended beyond its edges (scipy.ndimage's meaning).
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int or sequence of int, default 0
+        Shift of the window per axis.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.minimum_filter(np.array([[5, 3, 8], [1, 9, 4], [7, 2, 6]]), size=2)
+    array([[5, 3, 3],
+           [1, 1, 3],
+           [1, 1, 2]])
+    """
+    return _run(
+        "ndimage.minimum_filter",
+        lambda: _minmax("minimum_filter", input, size, footprint, output, mode, cval, origin, axes, False),
+        lambda: _SCIPY["minimum_filter"](input, size, footprint, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
+
+
+def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional maximum filter: :func:`scipy.ndimage.maximum_filter` on fastconv.
+
+    Parameters as :func:`minimum_filter`.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    size : int or sequence of int, optional
+        The box's length per filtered axis (ignored when ``footprint`` is given).
+    footprint : array_like of bool, optional
+        The window's shape.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int or sequence of int, default 0
+        Shift of the window per axis.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.maximum_filter(np.array([1, 5, 2, 0, 3]), size=3, mode="constant")
+    array([5, 5, 5, 3, 3])
+    """
+    return _run(
+        "ndimage.maximum_filter",
+        lambda: _minmax("maximum_filter", input, size, footprint, output, mode, cval, origin, axes, True),
+        lambda: _SCIPY["maximum_filter"](input, size, footprint, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
+
+
+def _axes_kwarg(axes):
+    return {} if axes is None else {"axes": axes}
+
+
+def _rank_value(rank, n, operation):
+    """scipy's rank for ``operation`` ("median", "percentile" with ``rank`` a percentile, or "rank")."""
+    if operation == "median":
+        return n // 2
+    if operation == "percentile":
+        try:
+            percentile = float(rank)
+        except TypeError:
+            raise _Fallback from None
+        if percentile < 0.0:
+            percentile += 100.0
+        if not 0 <= percentile <= 100:
+            raise RuntimeError(f"invalid percentile: percentile must be within -100 and 100, got {rank!r}")
+        return n - 1 if percentile == 100.0 else int(float(n) * percentile / 100.0)
+    try:
+        r = operator.index(rank)
+    except TypeError:
+        raise _Fallback from None
+    if r < 0:
+        r += n
+    if r < 0 or r >= n:
+        raise RuntimeError(f"rank not within filter footprint size: rank must be within -{n} and {n - 1}, got {rank!r}")
+    return r
+
+
+def _rank(name, input, rank, size, footprint, output, mode, cval, origin, axes, operation):
+    x, c = _input(input, mode, cval)
+    fp, origins = _footprint(x, size, footprint, origin, axes, name)
+    n = int(fp.sum())
+    if n == 0:
+        raise RuntimeError(f"rank not within filter footprint size: footprint has no nonzero value (shape {fp.shape})")
+    r = _rank_value(rank, n, operation)
+    if x.ndim == 1 and not fp.all() and 0 < r < n - 1:
+        raise _Fallback  # scipy's 1-D rank path takes the footprint's whole length
+    _output_dtype(output, x)
+    res = _rank_nd(_as3(x), _as3(fp), [0] * (3 - x.ndim) + origins, r, mode, c)
+    return _finish(res.reshape(x.shape), output)
+
+
+def rank_filter(input, rank, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional rank filter: :func:`scipy.ndimage.rank_filter` on fastconv.
+
+    ``out[p]`` is the value of rank ``rank`` (0 the smallest, -1 the largest) among the footprint's
+    values of the window at ``p``.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    rank : int
+        The rank, ``-n <= rank < n`` for a window of ``n`` values.
+    size : int or sequence of int, optional
+        The box's length per filtered axis (ignored when ``footprint`` is given).
+    footprint : array_like of bool, optional
+        The window's shape.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int or sequence of int, default 0
+        Shift of the window per axis.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.rank_filter([2, 8, 0, 4, 1, 9, 9, 0], rank=1, size=3)
+    array([2, 2, 4, 1, 4, 9, 9, 0])
+    """
+    return _run(
+        "ndimage.rank_filter",
+        lambda: _rank("rank_filter", input, rank, size, footprint, output, mode, cval, origin, axes, "rank"),
+        lambda: _SCIPY["rank_filter"](input, rank, size, footprint, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
+
+
+def median_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional median filter: :func:`scipy.ndimage.median_filter` on fastconv.
+
+    The value of rank ``n // 2`` of the window's ``n`` values (the upper median for even ``n``).
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    size : int or sequence of int, optional
+        The box's length per filtered axis (ignored when ``footprint`` is given).
+    footprint : array_like of bool, optional
+        The window's shape.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int or sequence of int, default 0
+        Shift of the window per axis.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import ndimage
+    >>> ndimage.median_filter(np.array([[1, 9, 2], [8, 3, 7], [4, 6, 5]]), size=3)
+    array([[3, 3, 3],
+           [4, 5, 5],
+           [4, 5, 5]])
+    """
+    return _run(
+        "ndimage.median_filter",
+        lambda: _rank("median_filter", input, 0, size, footprint, output, mode, cval, origin, axes, "median"),
+        lambda: _SCIPY["median_filter"](input, size, footprint, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
+
+
+def percentile_filter(
+    input, percentile, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None
+):
+    """Multidimensional percentile filter: :func:`scipy.ndimage.percentile_filter` on fastconv.
+
+    The value of rank ``int(n * percentile / 100)`` (``n - 1`` at 100; a negative percentile counts
+    from 100) of the window's ``n`` values, as scipy.
+
+    Parameters
+    ----------
+    input : array_like
+        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
+    percentile : float
+        Within -100 and 100.
+    size : int or sequence of int, optional
+        The box's length per filtered axis (ignored when ``footprint`` is given).
+    footprint : array_like of bool, optional
+        The window's shape.
+    output : numpy.ndarray or dtype, optional
+        Array to write the result to, or its dtype.
+    mode : str, default "reflect"
+        scipy.ndimage's extension mode.
+    cval : float, default 0.0
+        The value outside the input for ``mode="constant"``.
+    origin : int or sequence of int, default 0
+        Shift of the window per axis.
+    axes : int or tuple of int, optional
+        The axes filtered; default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> from fastconv import ndimage
+    >>> ndimage.percentile_filter([2, 8, 0, 4, 1, 9, 9, 0], percentile=20, size=5)
+    array([2, 2, 1, 1, 1, 1, 0, 0])
+    """
+    return _run(
+        "ndimage.percentile_filter",
+        lambda: _rank(
+            "percentile_filter", input, percentile, size, footprint, output, mode, cval, origin, axes, "percentile"
+        ),
+        lambda: _SCIPY["percentile_filter"](
+            input, percentile, size, footprint, output, mode, cval, origin, **_axes_kwarg(axes)
+        ),
+    )
+
+
+def _kernel_size(kernel_size, ndim):
+    """``kernel_size`` as a list of ``ndim`` odd ints, scipy.signal's rules."""
+    if kernel_size is None:
+        return [3] * ndim
+    ks = np.asarray(kernel_size)
+    if ks.dtype.kind not in "iu":
+        raise _Fallback
+    ks = np.repeat(ks.item(), ndim) if ks.shape == () else ks
+    if ks.ndim != 1 or len(ks) != ndim:
+        raise _Fallback
+    if any(int(k) % 2 != 1 for k in ks):
+        raise ValueError(
+            f"Each element of kernel_size should be odd: kernel_size must hold odd sizes, got {kernel_size!r}"
+        )
+    return [int(k) for k in ks]
+
+
+def _medfilt(volume, kernel_size, ndims):
+    x = np.asarray(volume)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.ndim not in ndims or x.dtype.kind not in "iuf":
+        raise _Fallback  # scipy's own message for other dtypes
+    ks = _kernel_size(kernel_size, x.ndim)
+    if any(k > s for k, s in zip(ks, x.shape, strict=True)):
+        warnings.warn("kernel_size exceeds volume extent: the volume will be zero-padded.", stacklevel=4)
+    x, c = _input(x, "constant", 0)
+    n = math.prod(ks)
+    fp = np.ones(ks, dtype=bool)
+    return _rank_nd(_as3(x), _as3(fp), [0, 0, 0], n // 2, "constant", c).reshape(x.shape)
+
+
+def medfilt(volume, kernel_size=None):
+    """Median filter of an N-D array: :func:`scipy.signal.medfilt` on fastconv.
+
+    The median of each ``kernel_size`` window (odd sizes), the input zero-padded.
+
+    Parameters
+    ----------
+    volume : array_like
+        Integer or float32/float64 array; 1- to 3-D inputs run on fastconv, others on scipy.
+    kernel_size : int or sequence of int, optional
+        Odd window size per axis; default 3.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``volume``'s shape and dtype.
+
+    Examples
+    --------
+    >>> from fastconv import signal
+    >>> signal.medfilt([2, 6, 5, 4, 0, 3, 5, 7, 9, 2, 0, 1], 5)
+    array([2, 4, 4, 4, 4, 4, 5, 5, 5, 2, 1, 0])
+    """
+    return _run(
+        "signal.medfilt",
+        lambda: _medfilt(volume, kernel_size, (1, 2, 3)),
+        lambda: _SCIPY_SIGNAL["medfilt"](volume, kernel_size),
+    )
+
+
+def medfilt2d(input, kernel_size=3):
+    """Median filter of a 2-D array: :func:`scipy.signal.medfilt2d` on fastconv.
+
+    Parameters
+    ----------
+    input : array_like
+        2-D array.
+    kernel_size : int or pair of int, default 3
+        Odd window size per axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        The result, of ``input``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv import signal
+    >>> signal.medfilt2d(np.array([[1, 9, 2], [8, 3, 7], [4, 6, 5]], dtype=np.uint8))
+    array([[0, 2, 0],
+           [3, 5, 3],
+           [0, 4, 0]], dtype=uint8)
+    """
+    return _run(
+        "signal.medfilt2d",
+        lambda: _medfilt(input, kernel_size, (2,)),
+        lambda: _SCIPY_SIGNAL["medfilt2d"](input, kernel_size),
+    )

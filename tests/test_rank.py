@@ -1,0 +1,245 @@
+"""fastconv's rank filters against scipy.ndimage / scipy.signal: identical values on a grid of cases.
+
+Every case is compared with scipy's own function called on the same arguments (an independent
+implementation: scipy sorts or selects in each window in C) and with a count in
+:data:`fastconv._nd.CALLS` proving the value was computed by fastconv, not handed to scipy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as snd
+import scipy.signal as ssig
+
+from fastconv import ndimage as fnd
+from fastconv import signal as fsig
+from fastconv._nd import CALLS
+from fastconv._rank import NETWORK_MAX, selection_network
+
+DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64]
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"]
+
+
+def _data(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return (rng.standard_normal(shape) * 50).astype(dt)
+    info = np.iinfo(dt)
+    lo, hi = max(int(info.min), -100), min(int(info.max), 200)
+    return rng.integers(lo, hi + 1, size=shape).astype(dt)
+
+
+def _same(name, ours, theirs):
+    before = CALLS[f"ndimage.{name}", "fastconv"] + CALLS[f"signal.{name}", "fastconv"]
+    got = ours()
+    after = CALLS[f"ndimage.{name}", "fastconv"] + CALLS[f"signal.{name}", "fastconv"]
+    want = theirs()
+    assert after == before + 1, f"{name} was not computed by fastconv"
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def _call(name, *args, **kw):
+    return (lambda: getattr(fnd, name)(*args, **kw)), (lambda: getattr(snd, name)(*args, **kw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_dtype_and_filter(dtype):
+    x = _data((13, 17), dtype)
+    for name, extra in [
+        ("minimum_filter", ()),
+        ("maximum_filter", ()),
+        ("median_filter", ()),
+        ("rank_filter", (2,)),
+        ("percentile_filter", (70,)),
+    ]:
+        for size in (3, (2, 5), 6):
+            _same(name, *_call(name, x, *extra, size=size, mode="reflect"))
+    _same("minimum_filter1d", *_call("minimum_filter1d", x, 4, axis=0))
+    _same("maximum_filter1d", *_call("maximum_filter1d", x, 5, axis=-1, mode="wrap"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_origin_and_cval(mode):
+    x = _data((11, 14), np.int16, seed=1)
+    for size, origin in [(3, -1), (4, 1), ((5, 2), (2, -1)), (1, 0), (7, 3)]:
+        for name, extra in [("minimum_filter", ()), ("median_filter", ()), ("rank_filter", (-2,))]:
+            if name == "rank_filter" and size == 1:
+                continue
+            _same(name, *_call(name, x, *extra, size=size, mode=mode, cval=-7, origin=origin))
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_dimensions_and_footprints(ndim):
+    shape = {1: (40,), 2: (12, 15), 3: (6, 7, 9)}[ndim]
+    x = _data(shape, np.float32, seed=ndim)
+    rng = np.random.default_rng(5)
+    for fshape in [(3,) * ndim, (4,) * ndim, (2,) + (5,) * (ndim - 1)]:
+        fp = rng.random(fshape) < 0.6
+        fp.flat[0] = True
+        for mode in ("reflect", "constant", "mirror"):
+            for name, extra in [
+                ("minimum_filter", ()),
+                ("maximum_filter", ()),
+                ("median_filter", ()),
+                ("percentile_filter", (25,)),
+            ]:
+                if ndim == 1 and name in ("median_filter", "percentile_filter") and not fp.all():
+                    continue  # scipy's 1-D path reads the footprint's whole length: handed to scipy (below)
+                _same(name, *_call(name, x, *extra, footprint=fp, mode=mode, cval=2.5))
+        _same("median_filter", *_call("median_filter", x, size=fshape, mode="nearest"))
+
+
+def test_large_windows_histogram_and_quickselect():
+    """Windows above the network size: 8-bit histograms, quickselect for the others; larger than the image too."""
+    for dtype in (np.uint8, np.int8, np.uint16, np.float64):
+        x = _data((37, 300), dtype, seed=3)
+        for size, mode in [(7, "reflect"), ((9, 5), "constant"), (15, "wrap"), ((41, 3), "mirror"), (31, "nearest")]:
+            _same("median_filter", *_call("median_filter", x, size=size, mode=mode, cval=9))
+            _same("percentile_filter", *_call("percentile_filter", x, 5, size=size, mode=mode, origin=1))
+            _same("rank_filter", *_call("rank_filter", x, 3, size=size, mode=mode))
+        _same("median_filter", *_call("median_filter", x[:5, :6], size=(11, 13), mode="reflect"))
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint64, np.float32])
+def test_large_windows_extreme_values(dtype):
+    """The bucket path with the dtype's extremes (and infinities) in the image and as ``cval``."""
+    x = _data((30, 40), dtype, seed=6)
+    dt = np.dtype(dtype)
+    lo, hi = (-np.inf, np.inf) if dt.kind == "f" else (np.iinfo(dt).min, np.iinfo(dt).max)
+    if dt.kind in "iu" and dt.itemsize == 8:
+        lo, hi = max(lo, -(2**53)), 2**53  # beyond, scipy orders through float64: handed to scipy (below)
+    x[::4, ::3] = hi
+    x[1::5, ::2] = lo
+    x[:10, :10] = x[0, 1]  # many equal values: one bucket holding most of a window
+    for cval in (lo, hi, 0):
+        for rank in (3, 24, 40):
+            _same("rank_filter", *_call("rank_filter", x, rank, size=(7, 7), mode="constant", cval=cval))
+    _same("median_filter", *_call("median_filter", x, size=(9, 5), mode="mirror"))
+
+
+def test_minmax_large_and_axes():
+    x = _data((5, 60, 70), np.float32, seed=4)
+    for name in ("minimum_filter", "maximum_filter"):
+        for size in (15, 31, (3, 80, 2)):
+            for mode in ("reflect", "constant", "wrap"):
+                _same(name, *_call(name, x, size=size, mode=mode, cval=-1, origin=1 if size == 15 else 0))
+        _same(name, *_call(name, x, size=(4, 9), axes=(2, 1), origin=(1, -2)))
+        _same(name, *_call(name, x, footprint=np.eye(5, dtype=bool), axes=(0, 2)))
+    _same("median_filter", *_call("median_filter", x, size=(3, 5), axes=(2, 0), origin=(0, 1)))
+
+
+def test_output_argument_and_sizes_below_two():
+    x = _data((20, 21), np.uint8)
+    out = np.empty_like(x)
+    res = fnd.median_filter(x, size=5, output=out)
+    assert res is out
+    np.testing.assert_array_equal(out, snd.median_filter(x, size=5))
+    out2 = np.empty_like(x)
+    assert fnd.minimum_filter(x, size=(1, 0), output=out2) is out2
+    np.testing.assert_array_equal(out2, x)
+    _same("maximum_filter", *_call("maximum_filter", x, size=(-2, 4)))
+
+
+def test_nan_and_other_outputs_go_to_scipy():
+    x = _data((9, 10), np.float64)
+    x[3, 4] = np.nan
+    x[0, 0] = np.inf
+    for name, extra in [("median_filter", ()), ("minimum_filter", ()), ("percentile_filter", (20,))]:
+        before = CALLS[f"ndimage.{name}", "scipy"]
+        np.testing.assert_array_equal(getattr(fnd, name)(x, *extra, size=3), getattr(snd, name)(x, *extra, size=3))
+        assert CALLS[f"ndimage.{name}", "scipy"] == before + 1
+    y = _data((9, 10), np.uint8)
+    np.testing.assert_array_equal(
+        fnd.median_filter(y, 3, output=np.float32), snd.median_filter(y, 3, output=np.float32)
+    )
+    np.testing.assert_array_equal(
+        fnd.minimum_filter(y, 3, mode="constant", cval=0.5), snd.minimum_filter(y, 3, mode="constant", cval=0.5)
+    )
+
+
+def test_64_bit_integers_beyond_float64_go_to_scipy():
+    for x in (
+        np.array([2**64 - 1, 5, 2**63 + 1, 7], np.uint64),
+        np.array([2**63 - 1, 5, -(2**63) + 1, 2**53 + 1], np.int64),
+    ):
+        for name, extra in [("maximum_filter", (2,)), ("median_filter", (3,)), ("minimum_filter1d", (3,))]:
+            before = CALLS[f"ndimage.{name}", "scipy"]
+            np.testing.assert_array_equal(getattr(fnd, name)(x, *extra), getattr(snd, name)(x, *extra))
+            assert CALLS[f"ndimage.{name}", "scipy"] == before + 1
+
+
+def test_infinities_without_nan():
+    x = _data((12, 12), np.float32)
+    x[::3, ::4] = np.inf
+    x[1::5, ::2] = -np.inf
+    for name, extra in [("median_filter", ()), ("maximum_filter", ()), ("rank_filter", (4,))]:
+        _same(name, *_call(name, x, *extra, size=3, mode="constant", cval=np.inf))
+
+
+def test_medfilt():
+    for dtype in (np.uint8, np.float32, np.float64, np.int32):
+        x = _data((15, 16), dtype)
+        for ks in (None, 3, 5, (3, 7), (1, 9)):
+            f = lambda ks=ks, x=x: fsig.medfilt(x, ks)  # noqa: E731
+            _same("medfilt", f, lambda ks=ks, x=x: ssig.medfilt(x, ks))
+        _same("medfilt2d", lambda x=x: fsig.medfilt2d(x, 5), lambda x=x: ssig.medfilt2d(x, 5))
+    v = _data((5, 6, 7), np.float32)
+    _same("medfilt", lambda: fsig.medfilt(v, (3, 1, 5)), lambda: ssig.medfilt(v, (3, 1, 5)))
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "args", "kwargs", "exc", "match"),
+    [
+        ("nd", "median_filter", (), {"size": 0}, RuntimeError, "size"),
+        ("nd", "rank_filter", (2,), {"size": -3}, (RuntimeError, ValueError), "size"),
+        ("nd", "median_filter", (), {"footprint": np.zeros((3, 3))}, RuntimeError, "footprint"),
+        ("nd", "minimum_filter", (), {"footprint": np.zeros((3, 3))}, ValueError, "footprint"),
+        ("nd", "minimum_filter1d", (0,), {}, RuntimeError, "size"),
+        ("nd", "percentile_filter", (101,), {"size": 3}, RuntimeError, "percentile"),
+        ("nd", "rank_filter", (9,), {"size": 3}, RuntimeError, "rank"),
+        ("nd", "median_filter", (), {"size": 3, "origin": 2}, ValueError, "origin"),
+        ("nd", "median_filter", (), {"size": 3, "mode": "foo"}, RuntimeError, "mode"),
+        ("nd", "median_filter", (), {}, RuntimeError, "size"),
+        ("sig", "medfilt", (4,), {}, ValueError, "kernel_size"),
+        ("sig", "medfilt2d", ((3, 2),), {}, ValueError, "kernel_size"),
+    ],
+)
+def test_bad_arguments_raise_scipys_type_naming_the_argument(module, name, args, kwargs, exc, match):
+    x = np.arange(30, dtype=np.float32).reshape(5, 6)
+    ours, theirs = (fnd, snd) if module == "nd" else (fsig, ssig)
+    with pytest.raises(exc, match=match):
+        getattr(ours, name)(x, *args, **kwargs)
+    with pytest.raises(exc):
+        getattr(theirs, name)(x, *args, **kwargs)
+
+
+def _apply_network(values, n, rank):
+    """The comparators of :func:`selection_network` applied with NumPy, one column per case."""
+    ca, cb, ck, wire = selection_network(n, rank)
+    w = values.copy()
+    for a, b, kind in zip(ca, cb, ck, strict=True):
+        lo, hi = np.minimum(w[a], w[b]), np.maximum(w[a], w[b])
+        if kind in (0, 1):
+            w[a] = lo
+        if kind in (0, 2):
+            w[b] = hi
+    return w[wire]
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 9, 10, 16, 25, 30])
+def test_selection_network_gives_every_rank(n):
+    rng = np.random.default_rng(n)
+    cases = np.concatenate(
+        [rng.integers(0, 6, size=(n, 300)), rng.permuted(np.tile(np.arange(n), (100, 1)), axis=1).T], axis=1
+    )
+    want = np.sort(cases, axis=0)
+    for rank in sorted({0, 1, n // 2, n - 2, n - 1}):
+        if 0 <= rank < n:
+            np.testing.assert_array_equal(_apply_network(cases, n, rank), want[rank])
+
+
+def test_network_threshold_is_used():
+    assert NETWORK_MAX >= 9
