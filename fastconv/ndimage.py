@@ -68,6 +68,14 @@ COMPUTED = (
     "sobel",
     "uniform_filter",
     "uniform_filter1d",
+    # the rank filters, fastconv._rank's
+    "maximum_filter",
+    "maximum_filter1d",
+    "median_filter",
+    "minimum_filter",
+    "minimum_filter1d",
+    "percentile_filter",
+    "rank_filter",
 )
 
 # scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
@@ -91,7 +99,7 @@ def __dir__():
 
 
 # Rank filters (minimum, maximum, median, rank, percentile): fastconv._rank.
-from ._rank import (  # noqa: E402
+from ._rank import (  # noqa: E402, F401  (exported: COMPUTED, __all__)
     maximum_filter,
     maximum_filter1d,
     median_filter,
@@ -100,16 +108,6 @@ from ._rank import (  # noqa: E402
     percentile_filter,
     rank_filter,
 )
-
-__all__ += [
-    "maximum_filter",
-    "maximum_filter1d",
-    "median_filter",
-    "minimum_filter",
-    "minimum_filter1d",
-    "percentile_filter",
-    "rank_filter",
-]
 
 #: scipy.ndimage's filter modes as numpy.pad's modes.
 MODES = {

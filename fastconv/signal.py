@@ -30,7 +30,7 @@ from ._nd import CALLS, correlate_nd
 from .convolve import BACKENDS
 
 #: The functions of scipy.signal that fastconv computes (for the inputs it covers, see the module notes).
-COMPUTED = ("convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve", "oaconvolve")
+COMPUTED = ("convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve", "oaconvolve", "medfilt", "medfilt2d")
 
 # scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
 _SCIPY = {name: getattr(scipy.signal, name) for name in COMPUTED}
@@ -53,9 +53,7 @@ def __dir__():
 
 
 # Median filters: fastconv._rank.
-from ._rank import medfilt, medfilt2d  # noqa: E402
-
-__all__ += ["medfilt", "medfilt2d"]
+from ._rank import medfilt, medfilt2d  # noqa: E402, F401  (exported: COMPUTED, __all__)
 
 #: scipy.signal's ``boundary`` words as numpy.pad's modes.
 BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap", "symm": "symmetric"}
