@@ -4,8 +4,8 @@ Two implementations compute the same sums, both parallel over blocks of
 output rows (:mod:`fastconv._loops.threads`; threads: ``numba.set_num_threads``):
 
 ``"direct"``
-    For float32, a register-blocked kernel: tiles of 6 or 8 output pixels x
-    8 to 32 filters, sized to the vector registers of the CPU Numba compiles
+    For float32, a register-blocked kernel: tiles of 4 or 8 output pixels x
+    16 or 32 filters, sized to the vector registers of the CPU Numba compiles
     for (:func:`_tile_shape`), whose accumulators stay in registers for the whole
     ``kh*kw*C`` reduction, weights packed once per call into the order the
     tile reads them, input read in place (a zero-padded copy of the rows
@@ -105,27 +105,17 @@ def _run_im2col(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
         threads.run(_k.im2col_blocks, args, (N * OH + rows - 1) // rows, out.size * K)
 
 
-#: Relative cost per multiply-add of AVX2's 8 x 8 tile against its 6 x 16 tile: 9 loads per 8 FMAs
-#: against 8 loads per 12 (measured 1.18-1.32 on an AMD EPYC Zen 3 over the benchmark's layers; a
-#: CPU with fewer load ports than Zen 3's three pays more, so this is the low end).
-NARROW_TILE_COST = 1.25
-
-
-def _tile_shape(F: int, OW: int) -> tuple[int, int, int]:
-    """``(lanes per vector, vectors per pixel, pixels)`` of the direct kernel's tile for ``F`` filters, ``OW`` columns.
+def _tile_shape(F: int) -> tuple[int, int, int]:
+    """``(lanes per vector, vectors per pixel, pixels)`` of the direct kernel's tile for ``F`` filters.
 
     With AVX-512, 8 pixels x 32 filters (two zmm per pixel) when ``F`` is a
-    multiple of 32, else 8 x 16 (one zmm).  With AVX2, 6 pixels x 16 filters
-    (two ymm per pixel, 12 of the 16 registers), unless rows of ``OW``
-    outputs leave so much of the last 6-pixel tile empty that 8 x 8 tiles
-    (one ymm per pixel) cost less: ``OW = 8`` computes 12 pixels in 6-pixel
-    tiles, 8 in 8-pixel ones.
+    multiple of 32, else 8 x 16 (one zmm); with AVX2, 4 pixels x 16 filters
+    (two ymm per pixel: 8 accumulators of the 16 registers; see
+    :func:`fastconv._loops.conv2d._direct_tiles`).
     """
     if WIDE_VECTORS:
         return (16, 2, 8) if F % 32 == 0 else (16, 1, 8)
-    six = -(-OW // 6) * 6
-    eight = -(-OW // 8) * 8
-    return (8, 1, 8) if eight * NARROW_TILE_COST < six else (8, 2, 6)
+    return (8, 2, 4)
 
 
 def pack(w2: np.ndarray, lanes: int) -> np.ndarray:
@@ -146,19 +136,14 @@ def _rows_per_block(n, oh):
 def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=None):
     """Fill ``out`` (N, OH, OW, F) with the direct kernel (the register tiles for float32).
 
-    ``packed`` maps a tile's filter count to ``w2`` packed for it (:func:`pack`), kept by the caller
-    across calls; the pack this call needs is added to it.
+    ``packed`` is ``pack(w2, ...)`` for this CPU's tile, made in advance, or None.
     """
     N = x.shape[0]
     OH, OW, F = out.shape[1:]
     if x.dtype == np.float32:
-        shape = _tile_shape(F, OW)
+        shape = _tile_shape(F)
         lanes = shape[0] * shape[1]
-        wp = packed.get(lanes) if packed is not None else None
-        if wp is None:
-            wp = pack(w2, lanes)
-            if packed is not None:
-                packed[lanes] = wp
+        wp = pack(w2, lanes) if packed is None else packed
         b = np.zeros(wp.shape[0] * lanes, dtype=np.float32)
         if bias is not None:
             b[:F] = bias
@@ -175,8 +160,7 @@ def _run_direct(x, w2, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, out, packed=N
 _RUNNERS = {"im2col": _run_im2col, "direct": _run_direct}
 #: The tile kernel by ``(lanes, vectors, pixels)`` (:func:`_tile_shape`).
 _TILE_KERNELS = {
-    (8, 2, 6): _k.direct_tiles_6x16,
-    (8, 1, 8): _k.direct_tiles_8x8,
+    (8, 2, 4): _k.direct_tiles_4x16,
     (16, 2, 8): _k.direct_tiles_8x32,
     (16, 1, 8): _k.direct_tiles_8x16,
 }
@@ -190,7 +174,7 @@ def _choose_backend(dtype) -> str:
 def _compute(plan: _plan.ConvPlan, relu: bool, backend: str, packed=None) -> np.ndarray:
     """Run a planned layer: ``(N, OH, OW, F)`` in ``plan.dtype``, with ReLU applied if ``relu``.
 
-    ``packed`` is a dict of ``plan.w2``'s packs kept across calls (float32 only; see :func:`_run_direct`), or None.
+    ``packed`` is ``plan.w2`` packed for the tile kernel in advance (float32 only; see :func:`pack`), or None.
     """
     win = plan.window
     out = np.empty(plan.out_shape, dtype=plan.dtype)
@@ -225,7 +209,8 @@ class Filters:
         kh, kw, c, f = w.shape
         self.k_hw, self.channels = (kh, kw), c
         self.w2 = np.ascontiguousarray(w, np.float32).reshape(kh * kw * c, f)
-        self.packed: dict = {}  # the direct kernel's weight order per tile width, each made once
+        shape = _tile_shape(f)
+        self.packed = pack(self.w2, shape[0] * shape[1])  # the direct kernel's weight order, made once
         self.bias = None
         if bias is not None:
             bias = v.check_array(bias, "bias", (1,))
@@ -282,7 +267,7 @@ def conv2d(
         Added to every output pixel of filter ``f``.
     backend : {"auto", "im2col", "direct"}, default "auto"
         ``"im2col"``: patch matrix times weight matrix through BLAS;
-        ``"direct"``: Numba loops (register tiles of 6-8 pixels x 8-32 filters
+        ``"direct"``: Numba loops (register tiles of 4-8 pixels x 16-32 filters
         for float32). ``"auto"`` takes im2col for float64 and direct
         otherwise.
 

@@ -252,7 +252,7 @@ def _tile_taps(
     (4 bytes per tap); the ``NV*VW`` weights of each tap are the next
     ``4*NV*VW`` bytes at ``wa``.  Per tap: ``NV`` weight vectors, then for
     each pixel one broadcast and ``NV`` FMAs.  ``a?1`` are used only when
-    ``NV == 2``, ``a6?`` and ``a7?`` only when ``P == 8`` (``VW``, ``NV`` and
+    ``NV == 2``, ``a4?`` to ``a7?`` only when ``P == 8`` (``VW``, ``NV`` and
     ``P`` are constants of the compiled kernel, so the tests cost nothing).
     Returns the 16 accumulators.
     """
@@ -280,13 +280,13 @@ def _tile_taps(
             v = vbcast(x3 + o, VW)
             a30 = vfma(v, w0, a30)
             a31 = vfma(v, w1, a31)
-            v = vbcast(x4 + o, VW)
-            a40 = vfma(v, w0, a40)
-            a41 = vfma(v, w1, a41)
-            v = vbcast(x5 + o, VW)
-            a50 = vfma(v, w0, a50)
-            a51 = vfma(v, w1, a51)
             if P == 8:
+                v = vbcast(x4 + o, VW)
+                a40 = vfma(v, w0, a40)
+                a41 = vfma(v, w1, a41)
+                v = vbcast(x5 + o, VW)
+                a50 = vfma(v, w0, a50)
+                a51 = vfma(v, w1, a51)
                 v = vbcast(x6 + o, VW)
                 a60 = vfma(v, w0, a60)
                 a61 = vfma(v, w1, a61)
@@ -298,9 +298,9 @@ def _tile_taps(
             a10 = vfma(vbcast(x1 + o, VW), w0, a10)
             a20 = vfma(vbcast(x2 + o, VW), w0, a20)
             a30 = vfma(vbcast(x3 + o, VW), w0, a30)
-            a40 = vfma(vbcast(x4 + o, VW), w0, a40)
-            a50 = vfma(vbcast(x5 + o, VW), w0, a50)
             if P == 8:
+                a40 = vfma(vbcast(x4 + o, VW), w0, a40)
+                a50 = vfma(vbcast(x5 + o, VW), w0, a50)
                 a60 = vfma(vbcast(x6 + o, VW), w0, a60)
                 a70 = vfma(vbcast(x7 + o, VW), w0, a70)
         wa += 4 * NV * VW
@@ -326,14 +326,17 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
     """float32 direct convolution, register-blocked: tiles of ``P`` output pixels x ``L = NV*VW`` filters.
 
     ``VW`` (8 or 16) is the width of the vectors, ``NV`` (1 or 2) the
-    vectors per pixel and ``P`` (6 or 8) the pixels per tile, all
+    vectors per pixel and ``P`` (4 or 8) the pixels per tile, all
     compile-time constants (one compiled kernel per triple, the entry points
     below).  The tile's ``P*NV`` accumulators, the ``NV`` weight vectors of
     a tap and one broadcast input must fit in the CPU's vector registers:
-    with AVX2's 16 ymm registers, 6 pixels x 16 filters (12 + 2 + 1 = 15);
+    with AVX2's 16 ymm registers, 4 pixels x 16 filters (8 + 2 + 1 = 11);
     with AVX-512's 32 zmm registers, 8 x 32 (16 + 2 + 1 = 19) or 8 x 16.
-    (8 x 16 on 16 ymm registers needs 19: the compiled loop keeps spilling
-    and reloading accumulators on every tap.)
+    (8 x 16 on 16 ymm registers needs 19: the compiled loop spilled and
+    reloaded accumulators on every tap.  Eight accumulators are as many as
+    two FMA units of 4 cycles' latency keep busy, and 4-pixel tiles leave
+    less of a row's last tile empty than 6-pixel ones: on an AMD Zen 3, 4 x 16
+    took 0.66-0.93 of 6 x 16's time on the CNN layers, 1.0 on a 60-pixel row.)
     ``wp`` is the weight bank packed by :func:`pack_weights` with ``L`` lanes
     and ``bias`` has ``L * wp.shape[0]`` entries (zeros beyond ``F``).  Block
     ``t`` (``t0 <= t < t1``) is ``rows_per_block`` output rows of one image.
@@ -474,12 +477,6 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
 
 
 @jit(contract=True)
-def direct_tiles_6x16(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
-    """:func:`_direct_tiles`: 6 pixels x 2 vectors of 8 lanes (16 filters), 12 of AVX2's 16 ymm registers."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 2, 6)
-
-
-@jit(contract=True)
 def direct_tiles_8x32(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
     """:func:`_direct_tiles`: 8 pixels x 2 vectors of 16 lanes (32 filters), 16 of AVX-512's 32 zmm registers."""
     _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 16, 2, 8)
@@ -492,6 +489,6 @@ def direct_tiles_8x16(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_pe
 
 
 @jit(contract=True)
-def direct_tiles_8x8(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
-    """:func:`_direct_tiles`: 8 pixels x 1 vector of 8 lanes (8 filters), 8 of AVX2's 16 ymm registers."""
-    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 1, 8)
+def direct_tiles_4x16(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1):
+    """:func:`_direct_tiles`: 4 pixels x 2 vectors of 8 lanes (16 filters), 8 of AVX2's 16 ymm registers."""
+    _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_block, out, t0, t1, 8, 2, 4)
