@@ -381,10 +381,17 @@ def _open_lazy(path: Path, closing: contextlib.ExitStack):
     if suffix in TIFF_SUFFIXES:
         import tifffile
 
+        from .image import quiet_tifffile, tiff_data_problem
+
         try:
-            store = tifffile.imread(path, aszarr=True)
-        except (tifffile.TiffFileError, ValueError, OSError) as err:
-            raise ValueError(f"cannot read image {path}: {err}") from None
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                problem = tiff_data_problem(tif, path)
+            if problem is None:
+                store = tifffile.imread(path, aszarr=True)
+        except Exception as err:  # a damaged file: tifffile raises struct.error, KeyError, IndexError, ...
+            raise ValueError(f"cannot read image {path}: {err or type(err).__name__}") from None
+        if problem is not None:
+            raise ValueError(f"cannot read image {path}: {problem}")
         closing.callback(store.close)
         z = zarr.open(store, mode="r")
     elif suffix in ZARR_SUFFIXES:
@@ -467,7 +474,7 @@ def filter_file(
     threads : int or None, default 1
         Numba threads per task.
     progress : bool, default True
-        Show Dask's progress bar on stderr (local schedulers).
+        Show Dask's progress bar on stdout (local schedulers).
     overwrite : bool, default False
         Replace a ``dst`` that is not what this function writes (a folder of
         other files, a file where a zarr store goes); see

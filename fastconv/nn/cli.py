@@ -244,7 +244,7 @@ def _check_json_output(args) -> None:
         return
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise _UserError(f"cannot write --json {path}: no such folder {folder}")
+        raise _UserError(f"cannot write --json {path}: folder {folder}: No such file or directory")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise _UserError(f"cannot write --json {path}: the folder {folder} is not writable")
 
