@@ -115,7 +115,7 @@ def box(size: int = 3) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import box
+    >>> from fastconv.filters import box
     >>> box(2)
     array([[0.25, 0.25],
            [0.25, 0.25]])
@@ -152,7 +152,7 @@ def gaussian(size: int = 5, sigma: float = 1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import gaussian
+    >>> from fastconv.filters import gaussian
     >>> k = gaussian(3, 1.0)
     >>> k.shape, round(float(k.sum()), 12), bool(k[1, 1] == k.max())
     ((3, 3), 1.0, True)
@@ -249,7 +249,7 @@ def describe() -> list[str]:
 
     Examples
     --------
-    >>> from fastconv.kernels import describe
+    >>> from fastconv.filters import describe
     >>> describe()[0].split()[0]
     'kernel1'
     """
@@ -286,12 +286,12 @@ def get(spec: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv import kernels
-    >>> kernels.get("kernel1")
+    >>> from fastconv import filters
+    >>> filters.get("kernel1")
     array([[-1, -1, -1],
            [-1,  8, -1],
            [-1, -1, -1]])
-    >>> kernels.get("gaussian:5:1.2").shape
+    >>> filters.get("gaussian:5:1.2").shape
     (5, 5)
     """
     if not isinstance(spec, str):
@@ -345,7 +345,7 @@ def parse_text(text: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import parse_text
+    >>> from fastconv.filters import parse_text
     >>> parse_text("1 2; 3 4")
     array([[1, 2],
            [3, 4]])
@@ -417,7 +417,7 @@ def load(path: str | os.PathLike) -> np.ndarray:
     Examples
     --------
     >>> import os, tempfile
-    >>> from fastconv.kernels import load
+    >>> from fastconv.filters import load
     >>> path = os.path.join(tempfile.mkdtemp(), "k.txt")
     >>> with open(path, "w") as f:
     ...     _ = f.write("-1 -1 -1\\n-1 8 -1\\n-1 -1 -1\\n")
@@ -492,7 +492,7 @@ def parse(spec: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import parse
+    >>> from fastconv.filters import parse
     >>> parse("0 -1 0; -1 8 -1; 0 -1 0").sum()
     np.int64(4)
     >>> parse("sobel_y")[0]
