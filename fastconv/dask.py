@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask.array as da
@@ -573,7 +575,15 @@ def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
 
         bar = ProgressBar()
     sched = {} if scheduler == "distributed" else {"scheduler": scheduler, "num_workers": num_workers}
-    with dask.config.set(**sched), bar:
+    with contextlib.ExitStack() as stack:
+        if scheduler == "threads":
+            # A pool of our own, joined before returning: after an error or a signal no task still writes
+            # a chunk into the temporary output once the caller has removed it.
+            pool = ThreadPoolExecutor(num_workers or os.cpu_count() or 1)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            sched["pool"] = pool
+        stack.enter_context(dask.config.set(**sched))
+        stack.enter_context(bar)
         if out_suffix in ZARR_SUFFIXES:
             out.to_zarr(str(dst), overwrite=True)
         else:
