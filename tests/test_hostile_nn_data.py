@@ -185,3 +185,25 @@ def test_labels_outside_the_models_classes_are_refused(tmp_path, model, capsys, 
     np.savez(tmp_path / "d.npz", x=np.zeros((6, 8, 8, 3), np.float32), y=np.array(labels))
     assert main([str(path), str(tmp_path / "d.npz")]) == 2
     one_line(capsys, "labels must be classes 0 to 4")
+
+
+@pytest.mark.parametrize("layout", ["npz", "npy"])
+def test_empty_image_arrays_are_one_line(tmp_path, model, capsys, layout):
+    path, _ = model
+    x, y = np.zeros((0, 8, 8, 3), np.float32), np.zeros(0, np.int64)
+    if layout == "npz":
+        np.savez(tmp_path / "d.npz", x=x, y=y)
+        argv = [str(tmp_path / "d.npz")]
+    else:
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", y)
+        argv = [str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy")]
+    assert main([str(path), *argv]) == 2
+    one_line(capsys, "holds no images")
+
+
+def test_complex_images_are_refused_not_cast(tmp_path, model, capsys):
+    path, _ = model
+    np.savez(tmp_path / "d.npz", x=np.ones((2, 8, 8, 3), np.complex64), y=np.zeros(2, np.int64))
+    assert main([str(path), str(tmp_path / "d.npz")]) == 2
+    one_line(capsys, "images must be integers or real floats, got dtype complex64")

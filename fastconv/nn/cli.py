@@ -201,6 +201,8 @@ def _load_arrays(args):
     if ys.dtype.kind not in "iu" or n_labels != xs.shape[0] or (len(ys.shape) > 1 and max(ys.shape[1:]) != 1):
         raise _UserError(f"labels must be {xs.shape[0]} integers, got dtype {ys.dtype} and shape {ys.shape}")
     count = xs.shape[0] if args.n is None else min(args.n, xs.shape[0])
+    if count == 0 or 0 in xs.shape:
+        raise _UserError(f"{xs.where} holds no images (shape {xs.shape})")
     values = count * math.prod(xs.shape[1:])
     if values > MAX_IMAGE_VALUES:
         raise _UserError(
