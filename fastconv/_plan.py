@@ -215,8 +215,11 @@ def window(in_hw, k_hw, stride=1, padding=0, dilation=1, *, k_name: str = "k") -
     else:
         pads = normalize_padding(padding, in_hw, k_hw, (sh, sw), (dh, dw))
     ph, pw = H + pads[0][0] + pads[0][1], W + pads[1][0] + pads[1][1]
-    if ph >= MAX_EXTENT or pw >= MAX_EXTENT:
-        raise ValueError(f"padding {padding!r} gives a padded image of {(ph, pw)}, beyond {MAX_EXTENT} rows or columns")
+    if ph >= MAX_EXTENT or pw >= MAX_EXTENT or ph * pw >= MAX_EXTENT // 8:
+        raise ValueError(
+            f"padding {padding!r} gives a padded image of {(ph, pw)}, beyond {MAX_EXTENT} rows or columns "
+            f"or {MAX_EXTENT // 8} values (more than an array can hold)"
+        )
     # A tap spacing that only a one-tap axis sees has no effect: 1 keeps the loops' arithmetic small.
     if kh == 1:
         dh = 1
@@ -446,7 +449,7 @@ def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Pla
     result_dtype, acc, x_dtype = types
     (H, W), (kh, kw) = img.shape, k.shape
     ph, pw = H + 2 * padding, W + 2 * padding
-    if kh > ph or kw > pw or max(ph, pw) >= MAX_EXTENT or img.size == 0 or k.size == 0:
+    if kh > ph or kw > pw or ph * pw >= MAX_EXTENT // 8 or img.size == 0 or k.size == 0:
         return None
     if result_dtype.kind in "iu":
         key = (img.dtype, k.dtype, k.shape, k.tobytes()) if k.size <= _SMALL_KERNEL else None

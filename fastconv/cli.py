@@ -1,7 +1,7 @@
-"""The ``fastconv`` command: filter image files, reproduce the seed's figures.
+"""The ``fastconv`` command: filter image files, reproduce the published report's figures.
 
 ``fastconv filter IMAGE -k KERNEL [-k KERNEL ...] -o OUT`` filters one image;
-``fastconv demo`` reproduces the seed's Part 1b Figures 1-3;
+``fastconv demo`` reproduces the published report's Part 1b Figures 1-3;
 ``fastconv kernels`` lists the named kernels.  ``python -m fastconv`` is the
 same command.
 
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import filters
@@ -112,6 +114,17 @@ def _size(text: str):
         raise argparse.ArgumentTypeError(str(err).replace("size", "resize", 1)) from None
 
 
+def _output(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"OUT must name a file, got {text!r}")
+    path = Path(text)
+    if not path.suffix:
+        raise argparse.ArgumentTypeError(
+            f"OUT {text!r} has no extension; add one to choose the format (.png, .jpg, .bmp, .tif, .npy, .zarr)"
+        )
+    return path
+
+
 def _choice(choices, aliases=None):
     aliases = aliases or {}
 
@@ -136,8 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     --------
     >>> from fastconv.cli import build_parser
     >>> args = build_parser().parse_args(["filter", "in.png", "-k", "kernel1", "-o", "out.png"])
-    >>> args.command, args.kernels[0][0], args.scale
-    ('filter', 'kernel1', 'abs')
+    >>> args.command, args.kernels[0][0], args.stride
+    ('filter', 'kernel1', 1)
+    >>> args.scale is None  # not given: abs in memory, none (raw values) out of core
+    True
     """
     from . import __version__
     from ._plan import PAD_MODES
@@ -148,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="fastconv",
-        description="Filter images with fastconv's 2-D convolution, or reproduce the seed's edge-detection figures.",
+        description="Filter images with fastconv's 2-D convolution, or reproduce the published report's "
+        "edge-detection figures.",
         epilog="Run 'fastconv COMMAND --help' for a command's options. First run: 'fastconv demo'.",
     )
     parser.add_argument("--version", action="version", version=f"fastconv {__version__}")
@@ -175,7 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="kernel name (e.g. kernel1, sobel-x, gaussian:5:1.2), file or rows; repeat for several kernels",
     )
-    flt.add_argument("-o", "--output", metavar="OUT", required=True, type=Path, help="output image file")
+    flt.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        required=True,
+        type=_output,
+        help="output image file; its extension chooses the format (.png, .jpg, .bmp, .tif, .npy, .zarr)",
+    )
     flt.add_argument(
         "--chain",
         action="store_true",
@@ -185,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--channel",
         default="r",
         type=_choice(CHANNELS, _CHANNEL_ALIASES),
-        help="r, g, b, gray (luminance) or rgb (all three, colour output); default r, as the seed",
+        help="r, g, b, gray (luminance) or rgb (all three, colour output); default r, as the published report",
     )
     flt.add_argument(
         "--resize", metavar="WxH", type=_size, help="resize the input first, e.g. 200x200 (default: keep its size)"
@@ -198,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         type=_padding,
         help="valid, same, full, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT, as convolve2d's padding (default 0 = "
-        "valid: the output shrinks by the kernel size - 1, as in the seed)",
+        "valid: the output shrinks by the kernel size - 1, as in the published report)",
     )
     flt.add_argument(
         "--pad-mode",
@@ -232,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunks",
         type=_int_pair("chunks", 1),
         help="out of core with Dask, chunk by chunk: N or ROWS,COLS output chunks (default 1024 when IMAGE or "
-        "OUT is .zarr); reads TIFF or zarr, writes raw values to .zarr or tiled .tif, no --scale",
+        "OUT is .zarr); reads TIFF or zarr, writes .zarr or tiled .tif: raw values unless --scale is given, "
+        "no --resize",
     )
     flt.add_argument(
         "--max-pixels",
@@ -251,11 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     dem = commands.add_parser(
         "demo",
-        help="reproduce the seed's Figures 1-3 on matplotlib's sample photo",
+        help="reproduce the published report's Figures 1-3 on matplotlib's sample photo",
         description="Take matplotlib's sample photo grace_hopper.jpg (installed with "
         "matplotlib, no download), resize it to 200x200, keep the red channel, filter it "
-        "with the seed's kernel1 and kernel2, and write PNGs: the three figures side by "
-        "side, each on its own, and the seed's np.uint display next to honest scaling.",
+        "with the published report's kernel1 and kernel2, and write PNGs: the three figures side by "
+        "side, each on its own, and the published report's np.uint display next to honest scaling.",
     )
     dem.add_argument(
         "--out",
@@ -473,6 +497,7 @@ def main(argv=None) -> int:
     from . import image
 
     limit = image.MAX_IMAGE_PIXELS
+    restore = _stop_on_termination()
     try:
         if args.command == "kernels":
             print("\n".join(filters.describe()))
@@ -491,6 +516,45 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastconv: interrupted", file=sys.stderr)
         return 130
+    except _Terminated as stop:
+        print(f"fastconv: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
     finally:
         image.MAX_IMAGE_PIXELS = limit  # --max-pixels lasts for one command
+        restore()
     return 0
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds the command as Ctrl-C does (temporary outputs removed)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_termination():
+    """Make SIGTERM and SIGHUP raise :class:`_Terminated` in the main thread; return what restores the old handlers.
+
+    Their default action ends the process at once, leaving a temporary output behind; raised as an
+    exception they unwind through :func:`fastconv._output.replacing`, which removes it.  Only the
+    main thread can set handlers: elsewhere (``main`` called from a worker thread) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise _Terminated(signum)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    old = {}
+    for sig in wanted:
+        if signal.getsignal(sig) is signal.SIG_IGN:  # nohup: SIGHUP stays ignored
+            continue
+        old[sig] = signal.signal(sig, stop)
+
+    def restore():
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    return restore

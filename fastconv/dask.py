@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask.array as da
@@ -386,10 +388,17 @@ def _open_lazy(path: Path, closing: contextlib.ExitStack):
     if suffix in TIFF_SUFFIXES:
         import tifffile
 
+        from .image import quiet_tifffile, tiff_data_problem
+
         try:
-            store = tifffile.imread(path, aszarr=True)
-        except (tifffile.TiffFileError, ValueError, OSError) as err:
-            raise ValueError(f"cannot read image {path}: {err}") from None
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                problem = tiff_data_problem(tif, path)
+            if problem is None:
+                store = tifffile.imread(path, aszarr=True)
+        except Exception as err:  # a damaged file: tifffile raises struct.error, KeyError, IndexError, ...
+            raise ValueError(f"cannot read image {path}: {err or type(err).__name__}") from None
+        if problem is not None:
+            raise ValueError(f"cannot read image {path}: {problem}")
         closing.callback(store.close)
         z = zarr.open(store, mode="r")
     elif suffix in ZARR_SUFFIXES:
@@ -472,7 +481,7 @@ def filter_file(
     threads : int or None, default 1
         Numba threads per task.
     progress : bool, default True
-        Show Dask's progress bar on stderr (local schedulers).
+        Show Dask's progress bar on stdout (local schedulers).
     overwrite : bool, default False
         Replace a ``dst`` that is not what this function writes (a folder of
         other files, a file where a zarr store goes); see
@@ -571,7 +580,15 @@ def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
 
         bar = ProgressBar()
     sched = {} if scheduler == "distributed" else {"scheduler": scheduler, "num_workers": num_workers}
-    with dask.config.set(**sched), bar:
+    with contextlib.ExitStack() as stack:
+        if scheduler == "threads":
+            # A pool of our own, joined before returning: after an error or a signal no task still writes
+            # a chunk into the temporary output once the caller has removed it.
+            pool = ThreadPoolExecutor(num_workers or os.cpu_count() or 1)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            sched["pool"] = pool
+        stack.enter_context(dask.config.set(**sched))
+        stack.enter_context(bar)
         if out_suffix in ZARR_SUFFIXES:
             out.to_zarr(str(dst), overwrite=True)
         else:

@@ -63,11 +63,11 @@ def _check_elements(rows: int, cols: int, what: str) -> None:
 
 # Fixed kernels, as written for cross-correlation.  int64 throughout.
 _FIXED = {
-    # The seed's kernel1 as its formula writes it (its code had a typo,
+    # The published report's kernel1 as its formula writes it (its code had a typo,
     # [-1, -1, 1] in the first row): a 3x3 Laplacian-like edge detector that
     # sums to 0, so flat regions give 0.
     "kernel1": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
-    # The seed's kernel2: the 4-neighbour cross around an 8.  It sums to 4,
+    # The published report's kernel2: the 4-neighbour cross around an 8.  It sums to 4,
     # so it is an edge detector on top of 4x the image (flat regions give 4*v).
     "kernel2": [[0, -1, 0], [-1, 8, -1], [0, -1, 0]],
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -81,8 +81,8 @@ _FIXED = {
 }
 
 _FIXED_HELP = {
-    "kernel1": "seed's kernel1: -1 all around an 8 (sums to 0; edges only)",
-    "kernel2": "seed's kernel2: -1 cross around an 8 (sums to 4; edges on 4x image)",
+    "kernel1": "the published report's kernel1: -1 all around an 8 (sums to 0; edges only)",
+    "kernel2": "the published report's kernel2: -1 cross around an 8 (sums to 4; edges on 4x image)",
     "identity": "3x3 identity (returns the image)",
     "sharpen": "-1 cross around a 5 (sums to 1)",
     "laplacian": "4-neighbour Laplacian, 1 cross around -4 (sums to 0)",
@@ -115,7 +115,7 @@ def box(size: int = 3) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import box
+    >>> from fastconv.filters import box
     >>> box(2)
     array([[0.25, 0.25],
            [0.25, 0.25]])
@@ -152,7 +152,7 @@ def gaussian(size: int = 5, sigma: float = 1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import gaussian
+    >>> from fastconv.filters import gaussian
     >>> k = gaussian(3, 1.0)
     >>> k.shape, round(float(k.sum()), 12), bool(k[1, 1] == k.max())
     ((3, 3), 1.0, True)
@@ -249,7 +249,7 @@ def describe() -> list[str]:
 
     Examples
     --------
-    >>> from fastconv.kernels import describe
+    >>> from fastconv.filters import describe
     >>> describe()[0].split()[0]
     'kernel1'
     """
@@ -286,12 +286,12 @@ def get(spec: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv import kernels
-    >>> kernels.get("kernel1")
+    >>> from fastconv import filters
+    >>> filters.get("kernel1")
     array([[-1, -1, -1],
            [-1,  8, -1],
            [-1, -1, -1]])
-    >>> kernels.get("gaussian:5:1.2").shape
+    >>> filters.get("gaussian:5:1.2").shape
     (5, 5)
     """
     if not isinstance(spec, str):
@@ -325,7 +325,7 @@ def parse_text(text: str) -> np.ndarray:
 
     Rows are separated by ``;`` or newlines, numbers by spaces, tabs or
     commas; ``#`` starts a comment.  ``"-1 -1 -1; -1 8 -1; -1 -1 -1"`` is
-    the seed's kernel1.
+    the published report's kernel1.
 
     Parameters
     ----------
@@ -345,7 +345,7 @@ def parse_text(text: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import parse_text
+    >>> from fastconv.filters import parse_text
     >>> parse_text("1 2; 3 4")
     array([[1, 2],
            [3, 4]])
@@ -417,7 +417,7 @@ def load(path: str | os.PathLike) -> np.ndarray:
     Examples
     --------
     >>> import os, tempfile
-    >>> from fastconv.kernels import load
+    >>> from fastconv.filters import load
     >>> path = os.path.join(tempfile.mkdtemp(), "k.txt")
     >>> with open(path, "w") as f:
     ...     _ = f.write("-1 -1 -1\\n-1 8 -1\\n-1 -1 -1\\n")
@@ -437,6 +437,11 @@ def load(path: str | os.PathLike) -> np.ndarray:
         _check_elements(arr.shape[0], arr.shape[1], f"kernel in {path}")
         arr = np.array(arr)
         if arr.dtype.kind in "biu":
+            if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and int(arr.max()) > np.iinfo(np.int64).max:
+                raise ValueError(
+                    f"kernel in {path} has an entry {int(arr.max())}, an integer beyond int64; save it as "
+                    "float64 for an approximate result"
+                )
             return arr.astype(np.int64)
         if arr.dtype.kind != "f":
             raise ValueError(f"kernel in {path} must be numeric, got dtype {arr.dtype}")
@@ -487,7 +492,7 @@ def parse(spec: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from fastconv.kernels import parse
+    >>> from fastconv.filters import parse
     >>> parse("0 -1 0; -1 8 -1; 0 -1 0").sum()
     np.int64(4)
     >>> parse("sobel_y")[0]
@@ -497,11 +502,22 @@ def parse(spec: str) -> np.ndarray:
         raise TypeError(f"kernel spec must be a str, got {type(spec).__name__}")
     if os.path.isfile(spec):
         return load(spec)
-    if ";" in spec or _NUMERIC_ROW.fullmatch(spec):  # rows, or one row of numbers ("1 2 1")
+    if ";" in spec or _NUMERIC_ROW.fullmatch(spec) or _all_numbers(spec):  # rows, or one row ("1 2 1", "nan")
         return parse_text(spec)
     if spec.lower().endswith((".npy", ".txt", ".csv")):
         raise FileNotFoundError(f"kernel file not found: {spec}")
     return get(spec)
+
+
+def _all_numbers(spec: str) -> bool:
+    """True for a short text whose every entry reads as a float (``"nan"``, ``"inf 1"``): row text, not a name."""
+    if len(spec) > 1000:
+        return False
+    cells = [c for c in re.split(r"[\s,;]+", spec) if c]
+    try:
+        return bool(cells) and all(float(c) is not None for c in cells)
+    except ValueError:
+        return False
 
 
 def _positive_int(name: str, value) -> int:

@@ -1,6 +1,6 @@
 """Images in, images out: read a file, filter it with fastconv, save 8 bits.
 
-The pipeline is the seed's Part 1b made explicit:
+The pipeline is the published report's Part 1b made explicit:
 
 1. :func:`read_image` opens any file Pillow reads (PNG, JPEG, BMP, TIFF,
    ...), optionally resizes it, and keeps one channel (``r``, ``g``, ``b``,
@@ -18,7 +18,7 @@ The pipeline is the seed's Part 1b made explicit:
 
 Choosing the scaling
 --------------------
-An edge kernel such as the seed's ``kernel1`` gives values from -2040 to
+An edge kernel such as the published report's ``kernel1`` gives values from -2040 to
 2040 on an 8-bit image: negative on the dark side of an edge, positive on
 the bright side.  They have to be mapped to 0..255 somehow, and each choice
 shows something different:
@@ -41,13 +41,15 @@ shows something different:
     Shows the signed response (0 is mid-grey-ish on an edge kernel), but the
     brightness of a pixel then depends on the extremes of the whole picture.
 
-The seed displayed ``np.uint(values)``, which wraps negative values around to
+The published report displayed ``np.uint(values)``, which wraps negative values around to
 huge unsigned integers; :mod:`fastconv.demo` computes what that showed and
 ``fastconv demo`` puts it next to ``abs``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -104,10 +106,13 @@ def _max_pixels_from_env() -> int | None:
     try:
         value = int(text)
     except ValueError:
+        value = -1
+    if value < 0:
         import warnings
 
         warnings.warn(
-            f"FASTCONV_MAX_IMAGE_PIXELS must be an integer (0: no limit), got {text!r}; using 2**24", stacklevel=2
+            f"FASTCONV_MAX_IMAGE_PIXELS must be an integer >= 0 (0: no limit), got {text!r}; using 2**24",
+            stacklevel=2,
         )
         return 1 << 24
     return value if value > 0 else None
@@ -225,7 +230,7 @@ def read_image(
         A grey image gives the same plane for every ``channel``.
     resize : tuple of int or str, optional
         ``(width, height)`` or ``"WxH"``; the image is resized with Pillow's
-        bicubic filter (aspect ratio not kept, as the seed's
+        bicubic filter (aspect ratio not kept, as the published report's
         ``im.resize((200, 200))``).
     channel : {"r", "g", "b", "gray", "rgb"}, default "r"
         The colour channel to keep, the luminance ``gray``, or ``rgb`` for
@@ -260,6 +265,7 @@ def read_image(
     size = None
     if resize is not None:
         size = parse_size(resize) if isinstance(resize, str) else _size_pair(resize)
+        check_pixels(size[1], size[0], path, "resized image")  # before the file is even opened
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image not found: {path}")
@@ -366,6 +372,41 @@ def _tiff_shape(shape) -> None | str:
     )
 
 
+def tiff_data_problem(tif, path) -> str | None:
+    """Why the first image of an open ``tifffile.TiffFile`` cannot be read whole, or None.
+
+    Checked from the directory before any pixel is decoded: no image at all, tile or strip
+    offsets missing, or data reaching past the end of the file (a truncated download).
+    tifffile itself would fill what is missing with zeros (after a log line), a silent
+    wrong answer.
+    """
+    if not tif.series:
+        return "it holds no image (a truncated or empty TIFF?)"
+    size = os.path.getsize(path)
+    for page in tif.series[0].pages:
+        if page is None or not hasattr(page, "dataoffsets"):
+            continue
+        offsets, counts = page.dataoffsets, page.databytecounts
+        if len(offsets) == 0 or len(offsets) != len(counts):
+            return "its tile or strip offsets are missing (a truncated TIFF?)"
+        end = max(int(o) + int(c) for o, c in zip(offsets, counts, strict=True))
+        if end > size:
+            return f"its data reaches byte {end} but the file has {size} bytes (a truncated TIFF?)"
+    return None
+
+
+@contextlib.contextmanager
+def quiet_tifffile():
+    """tifffile's log lines (about a damaged file) held back: fastconv words the one error itself."""
+    log = logging.getLogger("tifffile")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _read_tiff(path) -> np.ndarray | None:
     """A TIFF image at its own depth with tifffile (None when tifffile is missing or the file is odd).
 
@@ -377,11 +418,15 @@ def _read_tiff(path) -> np.ndarray | None:
     except ImportError:
         return None
     try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            stored, axes = tuple(series.shape), series.axes
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            problem = tiff_data_problem(tif, path)
+            if problem is None:
+                series = tif.series[0]
+                stored, axes = tuple(series.shape), series.axes
     except Exception:  # not a TIFF tifffile reads: let Pillow try and word the error
         return None
+    if problem is not None:
+        raise ValueError(f"cannot read image {path}: {problem}")
     keep = [i for i, (d, a) in enumerate(zip(stored, axes, strict=False)) if d != 1 or a in "YX"]
     stored, axes = tuple(stored[i] for i in keep), "".join(axes[i] for i in keep)
     planar = len(stored) == 3 and axes.startswith("S") and stored[0] in (3, 4)  # RGB stored plane by plane
@@ -775,9 +820,56 @@ def apply_chain(values, chain, convolve, stride=1, padding=0, **options):
     The unscaled output of one kernel is the input of the next; every kernel
     gets the same ``stride``, ``padding`` and ``options``.
     """
+    if isinstance(values, np.ndarray):
+        check_chain_size(values.shape[:2], chain, stride, padding, options.get("dilation", 1), options.get("pad_mode"))
     for k in chain:
         values = convolve(values, k, stride, padding, **options)
     return values
+
+
+def check_chain_size(hw, chain, stride=1, padding=0, dilation=1, pad_mode="constant") -> None:
+    """Refuse, before anything is allocated, a chain whose padding makes an image larger than the pixel limit.
+
+    Each kernel's result (and, for a ``pad_mode`` other than ``"constant"``, its padded copy of the
+    input) may not hold more than :data:`MAX_IMAGE_PIXELS` pixels unless it is at most twice the size
+    of the image it comes from: padding may grow an image a little, never into gigabytes.
+    Mistakes in the arguments themselves are left to :func:`fastconv.convolve2d`'s messages.
+
+    Raises
+    ------
+    ValueError
+        Naming the padding, the sizes and the limit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv.image import check_chain_size
+    >>> check_chain_size((200, 200), [np.ones((3, 3))], padding="same")
+    >>> check_chain_size((200, 200), [np.ones((3, 3))], padding=8000)
+    Traceback (most recent call last):
+    ...
+    ValueError: padding 8000 makes a 16198x16198 result from 200x200 pixels, more than MAX_IMAGE_PIXELS = ...
+    """
+    from ._plan import window
+
+    limit = MAX_IMAGE_PIXELS
+    if not limit:
+        return
+    for k in chain:
+        try:
+            win = window(hw, np.shape(k)[:2], stride, padding, dilation)
+        except (TypeError, ValueError, IndexError):
+            return  # convolve2d words the mistake
+        before = int(hw[0]) * int(hw[1])
+        sizes = [("result", win.out_hw)] + ([("padded copy", win.padded_hw)] if pad_mode != "constant" else [])
+        for what, (h, w) in sizes:
+            if h * w > limit and h * w > 2 * before:
+                raise ValueError(
+                    f"padding {padding!r} makes a {w}x{h} {what} from {hw[1]}x{hw[0]} pixels, more than "
+                    f"MAX_IMAGE_PIXELS = {limit}; raise it with --max-pixels N or FASTCONV_MAX_IMAGE_PIXELS=N "
+                    "if that much memory is meant"
+                )
+        hw = win.out_hw
 
 
 def scaled(values, scale: str, unit: float = 1.0):

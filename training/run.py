@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import signal
 import sys
 import time
@@ -102,8 +103,8 @@ def _float_list(text: str) -> tuple[float, ...]:
         values = tuple(float(t) for t in text.split(",") if t.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected non-negative numbers, got {text!r}")
+    if not values or not all(math.isfinite(v) and v >= 0 for v in values):  # nan fails every comparison
+        raise argparse.ArgumentTypeError(f"expected finite non-negative numbers, got {text!r}")
     return values
 
 

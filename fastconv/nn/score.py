@@ -65,8 +65,8 @@ def score_arrays(
     Raises
     ------
     ValueError
-        When ``x`` and ``y`` differ in length, hold no image, or ``batch_size`` is below 1 (or the model
-        rejects the images).
+        When ``x`` and ``y`` differ in length, hold no image, a label is not one of the model's classes,
+        or ``batch_size`` is below 1 (or the model rejects the images).
     ImportError
         With ``keras_path`` and no Keras.
 
@@ -88,7 +88,13 @@ def score_arrays(
         raise ValueError("x holds no image")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    model.predict(x[: min(len(x), batch_size)], batch_size=batch_size)  # compile the kernels outside the timing
+    first = model.predict(x[: min(len(x), batch_size)], batch_size=batch_size)  # compile the kernels outside the timing
+    classes = np.shape(first)[1]
+    if int(y.min()) < 0 or int(y.max()) >= classes:
+        raise ValueError(
+            f"labels must be classes 0 to {classes - 1} of the model's {classes} outputs, "
+            f"got values from {int(y.min())} to {int(y.max())}"
+        )
     t0 = time.perf_counter()
     probs = np.asarray(model.predict(x, batch_size=batch_size))
     seconds = time.perf_counter() - t0
