@@ -90,3 +90,23 @@ def test_user_errors_are_one_argparse_line(args, message, model_path, tmp_path, 
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("python -m training.score: error: " + message), err
+
+
+def test_data_not_found_names_every_place_on_its_one_line(model_path, tmp_path, monkeypatch, capsys):
+    """Without data: one argparse line naming the places looked at (not a bare "Looked at:")."""
+    import training.data as tdata
+
+    monkeypatch.delenv("CIFAR10_PATH", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(tdata, "SHARED_ZIP", tmp_path / "absent.zip")
+
+    def offline():
+        raise OSError("no network")
+
+    monkeypatch.setattr(tdata, "_keras_download", offline)
+    with pytest.raises(SystemExit) as exit_:
+        main([str(model_path)])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].count("argument --data") == 1
+    assert "absent.zip" in lines[-1] and "CIFAR10_PATH" in lines[-1] and str(tmp_path / "keras") in lines[-1]

@@ -63,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load(args.data)
     except DataError as e:
-        parser.error(f"argument --data: {str(e).splitlines()[0]}")
+        # one line: the message's first line, and the places it lists (a list of "  - place" lines) after it
+        first, *rest = str(e).splitlines()
+        places = "; ".join(line.strip()[2:] for line in rest if line.startswith("  - "))
+        parser.error(f"argument --data: {first} {places}" if places else f"argument --data: {first}")
     x, y = data.x_test[: args.n], np.asarray(data.y_test[: args.n])
     x = to_float(x)
     try:
