@@ -543,7 +543,7 @@ def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
     """:func:`filter_file` on the opened input ``z``."""
     import dask
 
-    from .image import check_pixels
+    from .image import check_chain_size, check_pixels
 
     out_suffix = dst.suffix.lower()
     if len(z.shape) not in (2, 3) or (len(z.shape) == 3 and z.shape[2] > 4):
@@ -552,6 +552,9 @@ def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
             "image with C <= 4; save each plane as its own file"
         )
     check_pixels(z.chunks[0], z.chunks[1], src, "stored chunk")  # each chunk is decoded whole
+    # padding may grow the image a little, never into a store of gigabytes from a small file
+    opts = job["options"]
+    check_chain_size(z.shape[:2], kernels, job["stride"], job["padding"], opts["dilation"], opts["pad_mode"])
 
     # Read in chunks whose cuts, once padded, fall where the output's chunks need them.
     read = list(z.chunks[:2])

@@ -377,3 +377,18 @@ def test_cli_out_of_core_errors(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("fastconv: error: ") for line in err)
     assert "missing.tif" in err[0] and "larger than the padded image" in err[1] and ".zarr" in err[2]
+
+
+@pytest.mark.parametrize("pad_mode", ["constant", "reflect"])
+def test_out_of_core_padding_cannot_flood_the_disk(tmp_path, capsys, pad_mode):
+    """A small file padded by 100000: one line, refused before any chunk is written, no output left behind."""
+    tifffile.imwrite(tmp_path / "in.tif", np.ones((50, 40), np.uint8))
+    out = tmp_path / "o.zarr"
+    argv = ["filter", str(tmp_path / "in.tif"), "-k", "kernel1", "-o", str(out), "--chunks", "16"]
+    assert main(argv + ["--padding", "100000", "--pad-mode", pad_mode]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "padding" in err[0] and "MAX_IMAGE_PIXELS" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+    # a little padding of the same file still runs out of core
+    assert main(argv + ["--padding", "3", "--pad-mode", pad_mode]) == 0
+    assert zarr.open(out, mode="r").shape == (54, 44)
