@@ -198,13 +198,16 @@ def test_resume_skips_finished_runs(quick_all, tmp_path, monkeypatch):
         def save(self, path):
             Path(path).write_bytes(b"model")
 
+    # records as the real runs write them, with the data they were made from (its content key)
     def fake_run_keras(spec, cfg, env, out_dir):
         trained.append(spec.run_id)
-        return {"run": spec.run_id, "train_accuracy": 0.5, "test_accuracy": 0.5, "train_time_s": 1.0}, FakeModel()
+        rec = {"run": spec.run_id, "train_accuracy": 0.5, "test_accuracy": 0.5, "train_time_s": 1.0}
+        return {**rec, "data": env.data_fields}, FakeModel()
 
     def fake_run_rescore(spec, cfg, env, out_dir):
         trained.append(spec.run_id)
-        return {"run": spec.run_id, "train_accuracy": 0.5, "test_accuracy": 0.5, "train_time_s": 0.0}
+        rec = {"run": spec.run_id, "train_accuracy": 0.5, "test_accuracy": 0.5, "train_time_s": 0.0}
+        return {**rec, "data": env.data_fields}
 
     monkeypatch.setattr(runner, "run_keras", fake_run_keras)
     monkeypatch.setattr(runner, "run_rescore", fake_run_rescore)
