@@ -40,6 +40,17 @@ from .convolve import convolve2d
 #: (``"scipy"``), by function name: ``CALLS["ndimage.correlate", "fastconv"]``.
 CALLS: collections.Counter = collections.Counter()
 
+
+def counted(name, compute, fallback):
+    """``compute()``, counted under ``name`` in :data:`CALLS`; ``fallback()`` (scipy's) when it gives None."""
+    result = compute()
+    if result is None:
+        CALLS[name, "scipy"] += 1
+        return fallback()
+    CALLS[name, "fastconv"] += 1
+    return result
+
+
 # Smallest image (values) for which the extension modes other than "constant" are done by
 # :func:`_corr2d`'s border fix rather than by convolve2d's copy of the padded image.
 _BORDER_FIX_VALUES = 1 << 16

@@ -49,7 +49,7 @@ import operator
 import numpy as np
 import scipy.ndimage
 
-from ._nd import CALLS, correlate_nd, correlate_ordered, filter_passes, laplace_2d
+from ._nd import CALLS, correlate_nd, correlate_ordered, counted, filter_passes, laplace_2d
 
 #: The functions of scipy.ndimage that fastconv computes (for the inputs it covers, see the module notes).
 COMPUTED = (
@@ -283,12 +283,7 @@ def _axes_kwarg(axes):
 
 def _run(name, plan, fallback):
     """``plan`` computed here (counted in :data:`fastconv._nd.CALLS`), or ``fallback()`` from scipy."""
-    result = None if plan is None else _compute(plan)
-    if result is None:
-        CALLS[name, "scipy"] += 1
-        return fallback()
-    CALLS[name, "fastconv"] += 1
-    return result
+    return counted(name, lambda: None if plan is None else _compute(plan), fallback)
 
 
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
@@ -454,16 +449,6 @@ def _apply(f):
     return out
 
 
-def _count(name, compute, fallback):
-    """``compute()`` counted under ``name`` in :data:`fastconv._nd.CALLS`, or ``fallback()`` when it gives None."""
-    result = compute()
-    if result is None:
-        CALLS[name, "scipy"] += 1
-        return fallback()
-    CALLS[name, "fastconv"] += 1
-    return result
-
-
 def _correlate1d_filter(input, weights, axis, output, mode, cval, origin, convolution):
     """The :class:`_Filter` of ``correlate1d``/``convolve1d``, or None."""
     f = _filter(input, output, cval)
@@ -521,7 +506,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     >>> ndimage.correlate1d(np.array([0, 1, 5], np.uint8), np.ones(3) / 3, mode="constant")
     array([0, 1, 1], dtype=uint8)
     """
-    return _count(
+    return counted(
         "ndimage.correlate1d",
         lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, False)),
         lambda: _SCIPY["correlate1d"](input, weights, axis, output, mode, cval, origin),
@@ -562,7 +547,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     >>> ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
-    return _count(
+    return counted(
         "ndimage.convolve1d",
         lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, True)),
         lambda: _SCIPY["convolve1d"](input, weights, axis, output, mode, cval, origin),
@@ -663,7 +648,7 @@ def gaussian_filter1d(
     >>> ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1).round(4)
     array([1.427 , 2.0678, 3.    , 3.9322, 4.573 ])
     """
-    return _count(
+    return counted(
         "ndimage.gaussian_filter1d",
         lambda: _apply(_gaussian_filter1d(input, sigma, axis, order, output, mode, cval, truncate, radius)),
         lambda: _SCIPY["gaussian_filter1d"](input, sigma, axis, order, output, mode, cval, truncate, radius=radius),
@@ -732,7 +717,7 @@ def gaussian_filter(
     >>> ndimage.gaussian_filter(np.arange(25.0).reshape(5, 5), 1)[2]
     array([10.42704095, 11.06782203, 12.        , 12.93217797, 13.57295905])
     """
-    return _count(
+    return counted(
         "ndimage.gaussian_filter",
         lambda: _apply(_gaussian_filter(input, sigma, order, output, mode, cval, truncate, radius, axes)),
         lambda: _SCIPY["gaussian_filter"](
@@ -789,7 +774,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     >>> ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
-    return _count(
+    return counted(
         "ndimage.uniform_filter1d",
         lambda: _apply(_uniform_filter1d(input, size, axis, output, mode, cval, origin)),
         lambda: _SCIPY["uniform_filter1d"](input, size, axis, output, mode, cval, origin),
@@ -855,7 +840,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     >>> ndimage.uniform_filter(np.arange(16.0).reshape(4, 4), 3)[1]
     array([4.33333333, 5.        , 6.        , 6.66666667])
     """
-    return _count(
+    return counted(
         "ndimage.uniform_filter",
         lambda: _apply(_uniform_filter(input, size, output, mode, cval, origin, axes)),
         lambda: _SCIPY["uniform_filter"](input, size, output, mode, cval, origin, **_axes_kwarg(axes)),
@@ -912,7 +897,7 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
            [0, 4, 4, 0],
            [0, 4, 4, 0]])
     """
-    return _count(
+    return counted(
         "ndimage.sobel",
         lambda: _apply(_edge_filter(input, axis, output, mode, cval, [1, 2, 1])),
         lambda: _SCIPY["sobel"](input, axis, output, mode, cval),
@@ -951,7 +936,7 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
            [0, 3, 3, 0],
            [0, 3, 3, 0]])
     """
-    return _count(
+    return counted(
         "ndimage.prewitt",
         lambda: _apply(_edge_filter(input, axis, output, mode, cval, [1, 1, 1])),
         lambda: _SCIPY["prewitt"](input, axis, output, mode, cval),

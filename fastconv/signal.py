@@ -26,7 +26,7 @@ import math
 import numpy as np
 import scipy.signal
 
-from ._nd import CALLS, correlate_nd
+from ._nd import correlate_nd, counted
 from .convolve import BACKENDS
 
 #: The functions of scipy.signal that fastconv computes (for the inputs it covers, see the module notes).
@@ -114,16 +114,6 @@ def _correlate(a, b, rt, pads, pad_mode="constant", fill=0, backend="auto"):
     return correlate_nd(a, b, pads, pad_mode, float(fill) if pad_mode == "constant" else 0, rt, backend)
 
 
-def _run(name, compute, fallback):
-    """``compute()`` (counted in :data:`fastconv._nd.CALLS`), or ``fallback()`` from scipy when it gives None."""
-    result = compute()
-    if result is None:
-        CALLS[name, "scipy"] += 1
-        return fallback()
-    CALLS[name, "fastconv"] += 1
-    return result
-
-
 def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
     """:func:`correlate2d` / :func:`convolve2d` on fastconv, or None."""
     found = _inputs(in1, in2, (2,))
@@ -177,7 +167,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     array([[-4, -4],
            [-4, -4]])
     """
-    return _run(
+    return counted(
         "signal.correlate2d",
         lambda: _two_d(in1, in2, mode, boundary, fillvalue, False),
         lambda: _SCIPY["correlate2d"](in1, in2, mode, boundary, fillvalue),
@@ -214,7 +204,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
            [3, 5, 2],
            [0, 3, 4]])
     """
-    return _run(
+    return counted(
         "signal.convolve2d",
         lambda: _two_d(in1, in2, mode, boundary, fillvalue, True),
         lambda: _SCIPY["convolve2d"](in1, in2, mode, boundary, fillvalue),
@@ -272,7 +262,7 @@ def correlate(in1, in2, mode="full", method="auto"):
     >>> signal.correlate([1, 2, 3], [0, 1, 0.5])
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
-    return _run(
+    return counted(
         "signal.correlate",
         lambda: _n_d(in1, in2, mode, method, False),
         lambda: _SCIPY["correlate"](in1, in2, mode, method),
@@ -305,7 +295,7 @@ def convolve(in1, in2, mode="full", method="auto"):
     >>> signal.convolve([1, 2, 3], [0, 1, 0.5])
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return _run(
+    return counted(
         "signal.convolve",
         lambda: _n_d(in1, in2, mode, method, True),
         lambda: _SCIPY["convolve"](in1, in2, mode, method),
@@ -371,7 +361,7 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     >>> signal.fftconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return _run(
+    return counted(
         "signal.fftconvolve",
         lambda: _fft_n_d(in1, in2, mode, axes),
         lambda: _SCIPY["fftconvolve"](in1, in2, mode, axes),
@@ -407,7 +397,7 @@ def oaconvolve(in1, in2, mode="full", axes=None):
     >>> signal.oaconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return _run(
+    return counted(
         "signal.oaconvolve",
         lambda: _fft_n_d(in1, in2, mode, axes),
         lambda: _SCIPY["oaconvolve"](in1, in2, mode, axes),
