@@ -17,6 +17,7 @@ import dask.array as da
 import numpy as np
 
 from . import ndimage as _nd
+from ._docstrings import DASK
 
 __all__ = [
     "gaussian_filter",
@@ -39,11 +40,16 @@ def _per_axis(value, ndim, name):
     return tuple(items.tolist())
 
 
-def _gaussian_depth(image, sigma, truncate):
-    """dask-image's halo of the Gaussian filters: ``ceil(sigma * truncate)`` per axis."""
+def _gaussian(func, image, sigma, truncate, **kwargs):
+    """``func``, a Gaussian filter of fastconv.ndimage, over ``image``: halo ``ceil(sigma * truncate)`` as dask-image.
+
+    ``truncate`` is checked here, as the halo needs it; every other argument by ``func``.
+    """
+    sigma = _per_axis(sigma, np.ndim(image), "sigma")
     if not isinstance(truncate, numbers.Real):
         raise TypeError(f"truncate must be a real number, got {truncate!r}")
-    return tuple(int(math.ceil(s * truncate)) for s in _per_axis(sigma, image.ndim, "sigma"))
+    depth = tuple(int(math.ceil(s * truncate)) for s in sigma)
+    return _overlap(image, func, depth, sigma=sigma, truncate=truncate, **kwargs)
 
 
 def _overlap(image, func, depth, **kwargs):
@@ -54,28 +60,11 @@ def _overlap(image, func, depth, **kwargs):
     )
 
 
+@DASK
 def gaussian_filter(image, sigma, order=0, mode="reflect", cval=0.0, truncate=4.0):
     """:func:`fastconv.ndimage.gaussian_filter` over a dask array, chunk by chunk with halos.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The array.
-    sigma : float or sequence of float
-        Standard deviation, one or one per axis.
-    order : int or sequence of int, default 0
-        Derivative order per axis.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode at the array's edges.
-    cval : float, default 0.0
-        The value outside the array for ``mode="constant"``.
-    truncate : float, default 4.0
-        The kernel's radius in standard deviations.
-
-    Returns
-    -------
-    dask.array.Array
-        Lazy; ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
@@ -85,127 +74,50 @@ def gaussian_filter(image, sigma, order=0, mode="reflect", cval=0.0, truncate=4.
     >>> float(fd.gaussian_filter(x, 1).compute()[2, 2].round(6))
     14.032897
     """
-    sigma = _per_axis(sigma, np.ndim(image), "sigma")
-    return _overlap(
-        image,
-        _nd.gaussian_filter,
-        _gaussian_depth(image, sigma, truncate),
-        sigma=sigma,
-        order=order,
-        mode=mode,
-        cval=cval,
-        truncate=truncate,
-    )
+    return _gaussian(_nd.gaussian_filter, image, sigma, truncate, order=order, mode=mode, cval=cval)
 
 
+@DASK
 def gaussian_gradient_magnitude(image, sigma, mode="reflect", cval=0.0, truncate=4.0, **kwargs):
     """:func:`fastconv.ndimage.gaussian_gradient_magnitude` over a dask array (halo as :func:`gaussian_filter`).
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The array.
-    sigma : float or sequence of float
-        Standard deviation, one or one per axis.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode at the array's edges.
-    cval : float, default 0.0
-        The value outside the array for ``mode="constant"``.
-    truncate : float, default 4.0
-        The kernel's radius in standard deviations.
-    **kwargs
-        Passed to :func:`fastconv.ndimage.gaussian_gradient_magnitude`.
-
-    Returns
-    -------
-    dask.array.Array
-        Lazy; ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
     >>> from fastconv import dask as fd
-    >>> x = da.ones((6, 6), chunks=3)
-    >>> float(fd.gaussian_gradient_magnitude(x, 1).compute().max())
-    0.0
+    >>> x = da.arange(16.0, chunks=4) ** 2 / 2  # its slope is x
+    >>> fd.gaussian_gradient_magnitude(x, 1).compute()[3:7].round(2)
+    array([3., 4., 5., 6.])
     """
-    sigma = _per_axis(sigma, np.ndim(image), "sigma")
-    return _overlap(
-        image,
-        _nd.gaussian_gradient_magnitude,
-        _gaussian_depth(image, sigma, truncate),
-        sigma=sigma,
-        mode=mode,
-        cval=cval,
-        truncate=truncate,
-        **kwargs,
-    )
+    return _gaussian(_nd.gaussian_gradient_magnitude, image, sigma, truncate, mode=mode, cval=cval, **kwargs)
 
 
+@DASK
 def gaussian_laplace(image, sigma, mode="reflect", cval=0.0, truncate=4.0, **kwargs):
-    """:func:`fastconv.ndimage.gaussian_laplace` over a dask array (halo as :func:`gaussian_filter`).
+    """Laplacian with Gaussian second derivatives, chunk by chunk: :func:`fastconv.ndimage.gaussian_laplace` on dask.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The array.
-    sigma : float or sequence of float
-        Standard deviation, one or one per axis.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode at the array's edges.
-    cval : float, default 0.0
-        The value outside the array for ``mode="constant"``.
-    truncate : float, default 4.0
-        The kernel's radius in standard deviations.
-    **kwargs
-        Passed to :func:`fastconv.ndimage.gaussian_laplace`.
+    The halo is :func:`gaussian_filter`'s.
 
-    Returns
-    -------
-    dask.array.Array
-        Lazy; ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
     >>> from fastconv import dask as fd
-    >>> x = da.ones((6, 6), chunks=3)
-    >>> fd.gaussian_laplace(x, 1).compute().shape
-    (6, 6)
+    >>> x = da.arange(16.0, chunks=4) ** 2  # its second derivative is 2
+    >>> fd.gaussian_laplace(x, 1).compute()[3:7].round(2)
+    array([2., 2., 2., 2.])
     """
-    sigma = _per_axis(sigma, np.ndim(image), "sigma")
-    return _overlap(
-        image,
-        _nd.gaussian_laplace,
-        _gaussian_depth(image, sigma, truncate),
-        sigma=sigma,
-        mode=mode,
-        cval=cval,
-        truncate=truncate,
-        **kwargs,
-    )
+    return _gaussian(_nd.gaussian_laplace, image, sigma, truncate, mode=mode, cval=cval, **kwargs)
 
 
+@DASK(size="size_box")
 def uniform_filter(image, size=3, mode="reflect", cval=0.0, origin=0):
     """:func:`fastconv.ndimage.uniform_filter` over a dask array (halo ``size // 2 + |origin|`` per axis).
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The array.
-    size : int or sequence of int, default 3
-        The box's length, one or one per axis.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode at the array's edges.
-    cval : float, default 0.0
-        The value outside the array for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the box per axis.
-
-    Returns
-    -------
-    dask.array.Array
-        Lazy; ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
@@ -231,20 +143,28 @@ def _one_deep(name):
         return _overlap(image, func, (1,) * np.ndim(image), **dict(zip(("axis",), args, strict=False)), **kwargs)
 
     filtered.__name__ = filtered.__qualname__ = name
-    filtered.__doc__ = f""":func:`fastconv.ndimage.{name}` over a dask array, each chunk with a halo of one value.
+    filtered.__doc__ = DASK.fill_text(
+        f""":func:`fastconv.ndimage.{name}` over a dask array, each chunk with a halo of one value.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The array.
-    *args, **kwargs
-        As :func:`fastconv.ndimage.{name}` (``axis``, ``mode``, ``cval``), without ``output``.
+        Parameters
+        ----------
+        %(image)s
+        *args, **kwargs
+            As :func:`fastconv.ndimage.{name}` (``axis``, ``mode``, ``cval``), without ``output``.
 
-    Returns
-    -------
-    dask.array.Array
-        Lazy; ``image``'s shape, chunks and dtype.
-    """
+        Returns
+        -------
+        %(returns)s
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> from fastconv import dask as fd, ndimage
+        >>> x = da.arange(36.0, chunks=4).reshape(6, 6) ** 2
+        >>> bool((fd.{name}(x).compute() == ndimage.{name}(x.compute())).all())
+        True
+        """
+    )
     return filtered
 
 

@@ -18,6 +18,7 @@ import dask.array as da
 import numpy as np
 
 from . import ndimage as _nd
+from ._docstrings import DASK
 from ._loops import threads as _threads
 
 __all__ = ["maximum_filter", "median_filter", "minimum_filter", "percentile_filter", "rank_filter"]
@@ -79,186 +80,92 @@ def _filter(func, image, extra, size, footprint, mode, cval, origin, threads):
     )
 
 
+@DASK
 def minimum_filter(image, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, threads=1):
     """:func:`fastconv.ndimage.minimum_filter` on a dask array, chunk by chunk (``dask_image.ndfilters``'s arguments).
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The image (chunked as it is).
-    size : int or sequence of int, optional
-        The box's length per axis (exactly one of ``size`` and ``footprint``).
-    footprint : array_like of bool, optional
-        The window's shape.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode, applied at the image's edges.
-    cval : float, default 0.0
-        The value outside the image for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    threads : int or None, default 1
-        Numba threads per task (None: fastconv's setting).
-
-    Returns
-    -------
-    dask.array.Array
-        Lazy, of ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
-    >>> import numpy as np
     >>> from fastconv import dask as fdask
-    >>> x = da.from_array(np.array([5, 3, 8, 1, 9, 4, 7, 2]), chunks=3)
+    >>> x = da.asarray([5, 3, 8, 1, 9, 4, 7, 2], chunks=3)
     >>> fdask.minimum_filter(x, size=3).compute()
     array([3, 3, 1, 1, 1, 4, 2, 2])
     """
     return _filter(_nd.minimum_filter, image, (), size, footprint, mode, cval, origin, threads)
 
 
+@DASK
 def maximum_filter(image, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, threads=1):
-    """:func:`fastconv.ndimage.maximum_filter` on a dask array, chunk by chunk; arguments as :func:`minimum_filter`.
+    """The largest value of each window: :func:`fastconv.ndimage.maximum_filter` on a dask array, chunk by chunk.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The image.
-    size : int or sequence of int, optional
-        The box's length per axis.
-    footprint : array_like of bool, optional
-        The window's shape.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the image for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    threads : int or None, default 1
-        Numba threads per task.
+    Each output is the maximum of the values under the window (``size`` or ``footprint``) around it.
 
-    Returns
-    -------
-    dask.array.Array
-        Lazy, of ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
-    >>> import numpy as np
     >>> from fastconv import dask as fdask
-    >>> fdask.maximum_filter(da.from_array(np.array([5, 3, 8, 1, 9]), chunks=2), size=2).compute()
+    >>> fdask.maximum_filter(da.asarray([5, 3, 8, 1, 9], chunks=2), size=2).compute()
     array([5, 5, 8, 8, 9])
     """
     return _filter(_nd.maximum_filter, image, (), size, footprint, mode, cval, origin, threads)
 
 
+@DASK
 def median_filter(image, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, threads=1):
-    """:func:`fastconv.ndimage.median_filter` on a dask array, chunk by chunk; arguments as :func:`minimum_filter`.
+    """The median of each window (the upper one of an even count): :func:`fastconv.ndimage.median_filter` on dask.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The image.
-    size : int or sequence of int, optional
-        The box's length per axis.
-    footprint : array_like of bool, optional
-        The window's shape.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the image for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    threads : int or None, default 1
-        Numba threads per task.
+    The middle of the window's sorted values: rank ``n // 2`` of ``n``.
 
-    Returns
-    -------
-    dask.array.Array
-        Lazy, of ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
-    >>> import numpy as np
     >>> from fastconv import dask as fdask
-    >>> fdask.median_filter(da.from_array(np.array([5, 3, 8, 1, 9, 4]), chunks=2), size=3).compute()
-    array([5, 5, 3, 8, 4, 4])
+    >>> x = da.asarray([[5, 3, 8, 1], [9, 4, 7, 2]], chunks=(1, 2))
+    >>> fdask.median_filter(x, footprint=[[1, 1, 0], [0, 1, 1]]).compute()
+    array([[5, 5, 8, 1],
+           [5, 5, 7, 2]])
     """
     return _filter(_nd.median_filter, image, (), size, footprint, mode, cval, origin, threads)
 
 
+@DASK
 def rank_filter(image, rank, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, threads=1):
-    """:func:`fastconv.ndimage.rank_filter` on a dask array, chunk by chunk; arguments as :func:`minimum_filter`.
+    """The value of rank ``rank`` in each window, chunk by chunk: :func:`fastconv.ndimage.rank_filter` on dask.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The image.
-    rank : int
-        The rank (negative: from the largest).
-    size : int or sequence of int, optional
-        The box's length per axis.
-    footprint : array_like of bool, optional
-        The window's shape.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the image for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    threads : int or None, default 1
-        Numba threads per task.
+    ``rank`` counts up from the smallest value (0), or down from the largest (-1) when negative.
 
-    Returns
-    -------
-    dask.array.Array
-        Lazy, of ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
-    >>> import numpy as np
     >>> from fastconv import dask as fdask
-    >>> fdask.rank_filter(da.from_array(np.array([5, 3, 8, 1, 9, 4]), chunks=2), 0, size=3).compute()
-    array([3, 3, 1, 1, 1, 4])
+    >>> fdask.rank_filter(da.asarray([5, 3, 8, 1, 9, 4], chunks=2), -1, footprint=[1, 0, 1]).compute()
+    array([5, 8, 3, 9, 4, 9])
     """
     return _filter(_nd.rank_filter, image, (rank,), size, footprint, mode, cval, origin, threads)
 
 
+@DASK
 def percentile_filter(image, percentile, size=None, footprint=None, mode="reflect", cval=0.0, origin=0, *, threads=1):
-    """:func:`fastconv.ndimage.percentile_filter` on a dask array, chunk by chunk; arguments as :func:`minimum_filter`.
+    """:func:`fastconv.ndimage.percentile_filter` on a dask array: the value at ``percentile`` in each window.
 
-    Parameters
-    ----------
-    image : dask.array.Array or array_like
-        The image.
-    percentile : float
-        Within -100 and 100.
-    size : int or sequence of int, optional
-        The box's length per axis.
-    footprint : array_like of bool, optional
-        The window's shape.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the image for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    threads : int or None, default 1
-        Numba threads per task.
+    Rank ``int(n * percentile / 100)`` of the window's ``n`` values (``n - 1`` at 100).
 
-    Returns
-    -------
-    dask.array.Array
-        Lazy, of ``image``'s shape, chunks and dtype.
+    %(parameters)s
 
     Examples
     --------
     >>> import dask.array as da
-    >>> import numpy as np
     >>> from fastconv import dask as fdask
-    >>> fdask.percentile_filter(da.from_array(np.array([5, 3, 8, 1, 9, 4]), chunks=2), 50, size=3).compute()
-    array([5, 5, 3, 8, 4, 4])
+    >>> fdask.percentile_filter(da.asarray([5, 3, 8, 1, 9, 4], chunks=2), 75, size=4).compute()
+    array([5, 8, 8, 9, 9, 9])
     """
     return _filter(_nd.percentile_filter, image, (percentile,), size, footprint, mode, cval, origin, threads)

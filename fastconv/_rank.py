@@ -520,27 +520,7 @@ def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     ``out[..., i, ...] = min_{t < size} xe[..., i + t - size // 2 - origin, ...]`` with ``xe`` the input
     extended as ``mode`` says; the same values as scipy.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    size : int
-        Length of the window, >= 1.
-    axis : int, default -1
-        The axis filtered.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : {"reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"}
-        How the input is extended beyond its edges (scipy.ndimage's meaning).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int, default 0
-        Shift of the window; ``-(size // 2) <= origin <= (size - 1) // 2``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -558,35 +538,16 @@ def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """1-D maximum filter along ``axis``: :func:`scipy.ndimage.maximum_filter1d` on fastconv.
 
-    Parameters as :func:`minimum_filter1d`.
-
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    size : int
-        Length of the window, >= 1.
-    axis : int, default -1
-        The axis filtered.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int, default 0
-        Shift of the window.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fastconv import ndimage
-    >>> ndimage.maximum_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
-    array([8, 8, 8, 4, 9, 9, 9, 9])
+    >>> ndimage.maximum_filter1d(np.array([[2, 8], [0, 4], [1, 9]]), 2, axis=0)
+    array([[2, 8],
+           [2, 8],
+           [1, 9]])
     """
     return _run(
         "ndimage.maximum_filter1d",
@@ -626,29 +587,7 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
     A box (``size``, or an all-true ``footprint``) runs as one pass per axis (van Herk/Gil-Werman,
     see the module docstring); another footprint as a chain of minima over its values.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    size : int or sequence of int, optional
-        The box's length per filtered axis (ignored when ``footprint`` is given).
-    footprint : array_like of bool, optional
-        The window's shape: the true elements are the values taken.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : {"reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"}
-        How the input is extended beyond its edges (scipy.ndimage's meaning).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -669,31 +608,7 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
 def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     """Multidimensional maximum filter: :func:`scipy.ndimage.maximum_filter` on fastconv.
 
-    Parameters as :func:`minimum_filter`.
-
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    size : int or sequence of int, optional
-        The box's length per filtered axis (ignored when ``footprint`` is given).
-    footprint : array_like of bool, optional
-        The window's shape.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -758,31 +673,7 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     ``out[p]`` is the value of rank ``rank`` (0 the smallest, -1 the largest) among the footprint's
     values of the window at ``p``.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    rank : int
-        The rank, ``-n <= rank < n`` for a window of ``n`` values.
-    size : int or sequence of int, optional
-        The box's length per filtered axis (ignored when ``footprint`` is given).
-    footprint : array_like of bool, optional
-        The window's shape.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -802,38 +693,15 @@ def median_filter(input, size=None, footprint=None, output=None, mode="reflect",
 
     The value of rank ``n // 2`` of the window's ``n`` values (the upper median for even ``n``).
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    size : int or sequence of int, optional
-        The box's length per filtered axis (ignored when ``footprint`` is given).
-    footprint : array_like of bool, optional
-        The window's shape.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
     >>> import numpy as np
     >>> from fastconv import ndimage
-    >>> ndimage.median_filter(np.array([[1, 9, 2], [8, 3, 7], [4, 6, 5]]), size=3)
-    array([[3, 3, 3],
-           [4, 5, 5],
-           [4, 5, 5]])
+    >>> ndimage.median_filter(np.array([[1, 9, 2, 0], [8, 3, 7, 5]]), footprint=[[1, 0, 1], [0, 1, 0]])
+    array([[1, 2, 2, 0],
+           [8, 2, 7, 2]])
     """
     return _run(
         "ndimage.median_filter",
@@ -850,31 +718,7 @@ def percentile_filter(
     The value of rank ``int(n * percentile / 100)`` (``n - 1`` at 100; a negative percentile counts
     from 100) of the window's ``n`` values, as scipy.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    percentile : float
-        Within -100 and 100.
-    size : int or sequence of int, optional
-        The box's length per filtered axis (ignored when ``footprint`` is given).
-    footprint : array_like of bool, optional
-        The window's shape.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the window per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -930,17 +774,7 @@ def medfilt(volume, kernel_size=None):
 
     The median of each ``kernel_size`` window (odd sizes), the input zero-padded.
 
-    Parameters
-    ----------
-    volume : array_like
-        Integer or float32/float64 array; 1- to 3-D inputs run on fastconv, others on scipy.
-    kernel_size : int or sequence of int, optional
-        Odd window size per axis; default 3.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``volume``'s shape and dtype.
+    %(parameters)s
 
     Examples
     --------
@@ -958,17 +792,7 @@ def medfilt(volume, kernel_size=None):
 def medfilt2d(input, kernel_size=3):
     """Median filter of a 2-D array: :func:`scipy.signal.medfilt2d` on fastconv.
 
-    Parameters
-    ----------
-    input : array_like
-        2-D array.
-    kernel_size : int or pair of int, default 3
-        Odd window size per axis.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------

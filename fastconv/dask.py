@@ -46,9 +46,16 @@ from ._output import check_output, replacing
 __all__ = ["convolve2d", "conv2d", "filter_file", "predict"]
 
 # Rank filters (dask-image's ndfilters names): fastconv._dask_rank.
-from ._dask_rank import maximum_filter, median_filter, minimum_filter, percentile_filter, rank_filter  # noqa: E402
+from . import _dask_rank  # noqa: E402
+from ._dask_rank import (  # noqa: E402, F401  (exported: _dask_rank.__all__)
+    maximum_filter,
+    median_filter,
+    minimum_filter,
+    percentile_filter,
+    rank_filter,
+)
 
-__all__ += ["maximum_filter", "median_filter", "minimum_filter", "percentile_filter", "rank_filter"]
+__all__ += _dask_rank.__all__
 
 
 def _numba_threads(threads):
@@ -625,7 +632,8 @@ def _write_tiled_tiff(out: da.Array, dst: Path, tile) -> None:
 
 # ---------------------------------------------------------------------------------------------------------------
 # scipy.ndimage's separable filters over dask arrays (dask-image's ndfilters names): fastconv/_dask_filters.py.
-from ._dask_filters import (  # noqa: E402  (the block of its own, at the end of the module)
+from . import _dask_filters  # noqa: E402
+from ._dask_filters import (  # noqa: E402, F401  (exported: _dask_filters.__all__)
     gaussian_filter,
     gaussian_gradient_magnitude,
     gaussian_laplace,
@@ -635,12 +643,4 @@ from ._dask_filters import (  # noqa: E402  (the block of its own, at the end of
     uniform_filter,
 )
 
-__all__ += [
-    "gaussian_filter",
-    "gaussian_gradient_magnitude",
-    "gaussian_laplace",
-    "laplace",
-    "prewitt",
-    "sobel",
-    "uniform_filter",
-]
+__all__ += _dask_filters.__all__

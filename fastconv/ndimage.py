@@ -49,6 +49,9 @@ import operator
 import numpy as np
 import scipy.ndimage
 
+from ._docstrings import NDIMAGE
+from ._dropin import DTYPES as _DTYPES
+from ._dropin import scipy_namespace
 from ._nd import CALLS, correlate_nd, correlate_ordered, counted, filter_passes, laplace_2d
 
 #: The functions of scipy.ndimage that fastconv computes (for the inputs it covers, see the module notes).
@@ -78,28 +81,13 @@ COMPUTED = (
     "rank_filter",
 )
 
-# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
-_SCIPY = {name: getattr(scipy.ndimage, name) for name in COMPUTED}
-
-#: The rest of scipy.ndimage's public names: scipy's own objects, handed over unchanged (module notes).
-HANDED_TO_SCIPY = tuple(sorted(name for name in scipy.ndimage.__all__ if name not in COMPUTED))
-
-__all__ = sorted(COMPUTED + HANDED_TO_SCIPY)
-
-
-def __getattr__(name):
-    """scipy.ndimage's own object for each name of :data:`HANDED_TO_SCIPY`."""
-    if name in HANDED_TO_SCIPY:
-        return getattr(scipy.ndimage, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(HANDED_TO_SCIPY))
+# scipy's own functions (the fallbacks); the rest of scipy.ndimage's public names, handed over unchanged.
+_SCIPY, HANDED_TO_SCIPY, __all__, __getattr__, __dir__ = scipy_namespace(scipy.ndimage, COMPUTED, globals())
 
 
 # Rank filters (minimum, maximum, median, rank, percentile): fastconv._rank.
 from ._rank import (  # noqa: E402, F401  (exported: COMPUTED, __all__)
+    MODES,
     maximum_filter,
     maximum_filter1d,
     median_filter,
@@ -109,23 +97,15 @@ from ._rank import (  # noqa: E402, F401  (exported: COMPUTED, __all__)
     rank_filter,
 )
 
-#: scipy.ndimage's filter modes as numpy.pad's modes.
-MODES = {
-    "reflect": "symmetric",
-    "grid-mirror": "symmetric",
-    "mirror": "reflect",
-    "nearest": "edge",
-    "wrap": "wrap",
-    "grid-wrap": "wrap",
-    "constant": "constant",
-    "grid-constant": "constant",
-}
+# Their docstrings take the shared parameter texts here, where they are exported.
+NDIMAGE(minimum_filter1d, input="input_3d", size="size_1d")
+NDIMAGE(maximum_filter1d, input="input_3d", size="size_1d")
+for _rank_filter in (minimum_filter, maximum_filter, median_filter, rank_filter, percentile_filter):
+    NDIMAGE(_rank_filter, input="input_3d", origin="origin_per_axis")
+
+# scipy.ndimage's filter modes as numpy.pad's modes: one table, fastconv._rank's (imported above).
 
 # The dtypes computed here (inputs and outputs); any other goes to scipy.
-_DTYPES = frozenset(
-    np.dtype(t)
-    for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64)
-)
 _FLOAT32, _FLOAT64, _INT64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
 # Integer sums below this are exact in float64, so scipy's float64 sums are exact integers too.
 _EXACT = 2**53
@@ -281,38 +261,24 @@ def _axes_kwarg(axes):
     return {} if axes is None else {"axes": axes}
 
 
-def _run(name, plan, fallback):
-    """``plan`` computed here (counted in :data:`fastconv._nd.CALLS`), or ``fallback()`` from scipy."""
-    return counted(name, lambda: None if plan is None else _compute(plan), fallback)
+def _correlate_or_convolve(name, input, weights, output, mode, cval, origin, axes):
+    """scipy.ndimage's ``name`` (``correlate`` or ``convolve``) computed here, counted, or by scipy when not covered."""
+    plan = _plan(input, weights, output, mode, cval, origin, axes, name == "convolve")
+    return counted(
+        f"ndimage.{name}",
+        lambda: None if plan is None else _compute(plan),
+        lambda: _SCIPY[name](input, weights, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
 
 
+@NDIMAGE(input="input_3d", origin="origin_per_axis")
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     """Multidimensional correlation: :func:`scipy.ndimage.correlate` on fastconv.
 
     ``out[p] = sum_q weights[q] * input[p + q - weights.shape // 2 - origin]``, with the input
     extended beyond its edges as ``mode`` says.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    weights : array_like
-        Weights, with as many dimensions as ``input`` (or as ``axes``).
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : {"reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant", "grid-wrap"}
-        How the input is extended beyond its edges (scipy.ndimage's meaning, see the module docstring).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the kernel per axis; ``-(n // 2) <= origin <= (n - 1) // 2``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape (``output`` itself when it is an array).
+    %(parameters)s
 
     Examples
     --------
@@ -325,41 +291,17 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
            [20, 20, 17, 11],
            [12, 12, 10,  7]])
     """
-    plan = _plan(input, weights, output, mode, cval, origin, axes, False)
-    return _run(
-        "ndimage.correlate",
-        plan,
-        lambda: _SCIPY["correlate"](input, weights, output, mode, cval, origin, **_axes_kwarg(axes)),
-    )
+    return _correlate_or_convolve("correlate", input, weights, output, mode, cval, origin, axes)
 
 
+@NDIMAGE(input="input_3d", origin="origin_per_axis")
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     """Multidimensional convolution: :func:`scipy.ndimage.convolve` on fastconv.
 
     :func:`correlate` with the weights reversed on every axis and ``origin`` negated (and moved by one
-    on axes of even length), as scipy does.  Parameters as :func:`correlate`.
+    on axes of even length), as scipy does.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real 1-D to 3-D inputs run on fastconv, others on scipy.
-    weights : array_like
-        Weights, with as many dimensions as ``input`` (or as ``axes``).
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the kernel per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -368,12 +310,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     >>> ndimage.convolve(np.array([1, 2, 3]), np.array([1, 0, -1]), mode="nearest")
     array([1, 2, 1])
     """
-    plan = _plan(input, weights, output, mode, cval, origin, axes, True)
-    return _run(
-        "ndimage.convolve",
-        plan,
-        lambda: _SCIPY["convolve"](input, weights, output, mode, cval, origin, **_axes_kwarg(axes)),
-    )
+    return _correlate_or_convolve("convolve", input, weights, output, mode, cval, origin, axes)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -435,6 +372,13 @@ def _filter(input, output, cval):
     return _Filter(x, output, out_dt, c)
 
 
+def _filter_axes(input, output, cval, axes):
+    """``(f, axes)``: :func:`_filter`'s result and the axes as a tuple; ``(None, None)`` when scipy computes."""
+    f = _filter(input, output, cval)
+    axes = None if f is None else _axes(axes, f.x.ndim)
+    return (None, None) if axes is None else (f, axes)
+
+
 def _apply(f):
     """The passes of ``f`` computed into the output (scipy's result), or None when scipy must compute them."""
     if f is None:
@@ -468,6 +412,16 @@ def _correlate1d_filter(input, weights, axis, output, mode, cval, origin, convol
     return f
 
 
+def _correlate_or_convolve1d(name, input, weights, axis, output, mode, cval, origin):
+    """scipy.ndimage's ``name`` (``correlate1d`` or ``convolve1d``) computed here, counted, or by scipy."""
+    return counted(
+        f"ndimage.{name}",
+        lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, name == "convolve1d")),
+        lambda: _SCIPY[name](input, weights, axis, output, mode, cval, origin),
+    )
+
+
+@NDIMAGE(weights="weights_1d")
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """One-dimensional correlation along ``axis``: :func:`scipy.ndimage.correlate1d` on fastconv.
 
@@ -475,27 +429,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     taps summed before one multiply), so the result is scipy's bit for bit, integer outputs included
     (scipy truncates toward zero).
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs of any number of dimensions run on fastconv, others on scipy.
-    weights : array_like
-        1-D weights.
-    axis : int, default -1
-        The axis filtered.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int, default 0
-        Shift of the kernel; ``-(n // 2) <= origin <= (n - 1) // 2``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -506,40 +440,17 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     >>> ndimage.correlate1d(np.array([0, 1, 5], np.uint8), np.ones(3) / 3, mode="constant")
     array([0, 1, 1], dtype=uint8)
     """
-    return counted(
-        "ndimage.correlate1d",
-        lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, False)),
-        lambda: _SCIPY["correlate1d"](input, weights, axis, output, mode, cval, origin),
-    )
+    return _correlate_or_convolve1d("correlate1d", input, weights, axis, output, mode, cval, origin)
 
 
+@NDIMAGE(weights="weights_1d")
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """One-dimensional convolution along ``axis``: :func:`scipy.ndimage.convolve1d` on fastconv.
 
     :func:`correlate1d` with the weights reversed and ``origin`` negated (moved by one for an even
     number of weights), as scipy does.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs of any number of dimensions run on fastconv, others on scipy.
-    weights : array_like
-        1-D weights.
-    axis : int, default -1
-        The axis filtered.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int, default 0
-        Shift of the kernel.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -547,11 +458,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     >>> ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
-    return counted(
-        "ndimage.convolve1d",
-        lambda: _apply(_correlate1d_filter(input, weights, axis, output, mode, cval, origin, True)),
-        lambda: _SCIPY["convolve1d"](input, weights, axis, output, mode, cval, origin),
-    )
+    return _correlate_or_convolve1d("convolve1d", input, weights, axis, output, mode, cval, origin)
 
 
 def gaussian_weights(sigma, order, radius):
@@ -611,36 +518,13 @@ def _gaussian_filter1d(input, sigma, axis, order, output, mode, cval, truncate, 
     return f
 
 
+@NDIMAGE(sigma="sigma_1d", order="order_1d", radius="radius_1d")
 def gaussian_filter1d(
     input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *, radius=None
 ):
     """One-dimensional Gaussian filter: :func:`scipy.ndimage.gaussian_filter1d` on fastconv.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    sigma : float
-        Standard deviation of the Gaussian.
-    axis : int, default -1
-        The axis filtered.
-    order : int, default 0
-        0 smooths; 1, 2, 3 ... convolve with that derivative of the Gaussian.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    truncate : float, default 4.0
-        The kernel's radius in standard deviations: ``int(truncate * sigma + 0.5)``.
-    radius : int, optional
-        The kernel's radius, overriding ``truncate``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -657,11 +541,8 @@ def gaussian_filter1d(
 
 def _gaussian_filter(input, sigma, order, output, mode, cval, truncate, radius, axes):
     """The :class:`_Filter` of ``gaussian_filter``, or None."""
-    f = _filter(input, output, cval)
+    f, axes = _filter_axes(input, output, cval, axes)
     if f is None:
-        return None
-    axes = _axes(axes, f.x.ndim)
-    if axes is None:
         return None
     n = len(axes)
     orders, sigmas, radii = _sequence(order, n), _sequence(sigma, n), _sequence(radius, n)
@@ -676,6 +557,7 @@ def _gaussian_filter(input, sigma, order, output, mode, cval, truncate, radius, 
     return f
 
 
+@NDIMAGE(mode="mode_per_axis")
 def gaussian_filter(
     input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *, radius=None, axes=None
 ):
@@ -684,31 +566,7 @@ def gaussian_filter(
     One :func:`gaussian_filter1d` pass per axis (axes with ``sigma <= 1e-15`` skipped), each written in
     the output's dtype before the next, as scipy does, so the result is scipy's bit for bit.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    sigma : float or sequence of float
-        Standard deviation, one for every axis filtered or one per axis.
-    order : int or sequence of int, default 0
-        Derivative order per axis (0 smooths).
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    truncate : float, default 4.0
-        The kernel's radius in standard deviations.
-    radius : int or sequence of int, optional
-        The kernel's radius per axis, overriding ``truncate``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -740,39 +598,23 @@ def _uniform_filter1d(input, size, axis, output, mode, cval, origin):
     return f
 
 
+@NDIMAGE(size="size_1d")
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """One-dimensional mean of ``size`` values: :func:`scipy.ndimage.uniform_filter1d` on fastconv.
 
     A running sum along each line (the cost per value does not grow with ``size``), divided by ``size``
     at each output, in scipy's order of operations: scipy's result bit for bit.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    size : int
-        The length of the box.
-    axis : int, default -1
-        The axis filtered.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str, default "reflect"
-        scipy.ndimage's extension mode (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int, default 0
-        Shift of the box; ``-(size // 2) <= origin <= (size - 1) // 2``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fastconv import ndimage
-    >>> ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
-    array([4, 3, 4, 1, 4, 6, 6, 3])
+    >>> ndimage.uniform_filter1d(np.array([[2.0, 8], [0, 4], [1, 9]]), size=2, axis=0)
+    array([[2. , 8. ],
+           [1. , 6. ],
+           [0.5, 6.5]])
     """
     return counted(
         "ndimage.uniform_filter1d",
@@ -783,11 +625,8 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 
 def _uniform_filter(input, size, output, mode, cval, origin, axes):
     """The :class:`_Filter` of ``uniform_filter``, or None."""
-    f = _filter(input, output, cval)
+    f, axes = _filter_axes(input, output, cval, axes)
     if f is None:
-        return None
-    axes = _axes(axes, f.x.ndim)
-    if axes is None:
         return None
     n = len(axes)
     sizes, origins, pad_modes = _sequence(size, n), _sequence(origin, n), _pad_modes(mode, n)
@@ -805,33 +644,14 @@ def _uniform_filter(input, size, output, mode, cval, origin, axes):
     return f
 
 
+@NDIMAGE(size="size_box", mode="mode_per_axis", origin="origin_per_axis")
 def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
     """Multidimensional mean filter: :func:`scipy.ndimage.uniform_filter` on fastconv.
 
     One :func:`uniform_filter1d` pass per axis whose size exceeds 1, each written in the output's dtype
     before the next, as scipy does.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    size : int or sequence of int, default 3
-        The box's length per axis.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    origin : int or sequence of int, default 0
-        Shift of the box per axis.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -844,6 +664,16 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
         "ndimage.uniform_filter",
         lambda: _apply(_uniform_filter(input, size, output, mode, cval, origin, axes)),
         lambda: _SCIPY["uniform_filter"](input, size, output, mode, cval, origin, **_axes_kwarg(axes)),
+    )
+
+
+def _edge(name, input, axis, output, mode, cval):
+    """scipy.ndimage's ``name`` (``sobel`` or ``prewitt``) computed here, counted, or by scipy."""
+    smooth = {"sobel": [1, 2, 1], "prewitt": [1, 1, 1]}[name]
+    return counted(
+        f"ndimage.{name}",
+        lambda: _apply(_edge_filter(input, axis, output, mode, cval, smooth)),
+        lambda: _SCIPY[name](input, axis, output, mode, cval),
     )
 
 
@@ -864,29 +694,14 @@ def _edge_filter(input, axis, output, mode, cval, smooth):
     return f
 
 
+@NDIMAGE(axis="axis_derivative", mode="mode_per_axis")
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
     """Sobel derivative along ``axis``: :func:`scipy.ndimage.sobel` on fastconv.
 
     ``[-1, 0, 1]`` along ``axis``, then ``[1, 2, 1]`` along every other axis, each pass written in the
     output's dtype, as scipy does.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    axis : int, default -1
-        The axis differentiated.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -897,50 +712,26 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
            [0, 4, 4, 0],
            [0, 4, 4, 0]])
     """
-    return counted(
-        "ndimage.sobel",
-        lambda: _apply(_edge_filter(input, axis, output, mode, cval, [1, 2, 1])),
-        lambda: _SCIPY["sobel"](input, axis, output, mode, cval),
-    )
+    return _edge("sobel", input, axis, output, mode, cval)
 
 
+@NDIMAGE(axis="axis_derivative", mode="mode_per_axis")
 def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
     """Prewitt derivative along ``axis``: :func:`scipy.ndimage.prewitt` on fastconv.
 
     ``[-1, 0, 1]`` along ``axis``, then ``[1, 1, 1]`` along every other axis, as scipy does.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    axis : int, default -1
-        The axis differentiated.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
     >>> import numpy as np
     >>> from fastconv import ndimage
-    >>> ndimage.prewitt(np.array([[0, 0, 1, 1]] * 3), axis=1)
-    array([[0, 3, 3, 0],
-           [0, 3, 3, 0],
-           [0, 3, 3, 0]])
+    >>> ndimage.prewitt(np.array([[0.0, 0, 1, 1], [0, 1, 1, 1]]), axis=0)
+    array([[1., 1., 1., 0.],
+           [1., 1., 1., 0.]])
     """
-    return counted(
-        "ndimage.prewitt",
-        lambda: _apply(_edge_filter(input, axis, output, mode, cval, [1, 1, 1])),
-        lambda: _SCIPY["prewitt"](input, axis, output, mode, cval),
-    )
+    return _edge("prewitt", input, axis, output, mode, cval)
 
 
 def _derivative2(input, axis, output, mode, cval):
@@ -959,6 +750,7 @@ def _composite(name, input, output, run):
     return run()
 
 
+@NDIMAGE(mode="mode_per_axis")
 def generic_laplace(
     input, derivative2, output=None, mode="reflect", cval=0.0, extra_arguments=(), extra_keywords=None, *, axes=None
 ):
@@ -968,29 +760,7 @@ def generic_laplace(
     callable given: when it is made of fastconv's filters (as :func:`laplace`'s and
     :func:`gaussian_laplace`'s are), the passes run on fastconv; any other callable runs as in scipy.
 
-    Parameters
-    ----------
-    input : array_like
-        The array.
-    derivative2 : callable
-        ``derivative2(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    extra_arguments : sequence, optional
-        More positional arguments for ``derivative2``.
-    extra_keywords : dict, optional
-        More keyword arguments for ``derivative2``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -1009,6 +779,7 @@ def generic_laplace(
     )
 
 
+@NDIMAGE(mode="mode_per_axis")
 def generic_gradient_magnitude(
     input, derivative, output=None, mode="reflect", cval=0.0, extra_arguments=(), extra_keywords=None, *, axes=None
 ):
@@ -1018,29 +789,7 @@ def generic_gradient_magnitude(
     output's dtype) with the callable given: fastconv's passes when it is made of fastconv's filters
     (as :func:`gaussian_gradient_magnitude`'s is), scipy's behaviour for any other callable.
 
-    Parameters
-    ----------
-    input : array_like
-        The array.
-    derivative : callable
-        ``derivative(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis.
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    extra_arguments : sequence, optional
-        More positional arguments for ``derivative``.
-    extra_keywords : dict, optional
-        More keyword arguments for ``derivative``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -1057,29 +806,14 @@ def generic_gradient_magnitude(
     )
 
 
+@NDIMAGE(mode="mode_per_axis")
 def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None):
     """N-D Laplace filter with second differences: :func:`scipy.ndimage.laplace` on fastconv.
 
     The sum over the axes of ``[1, -2, 1]`` along each (:func:`correlate1d` passes), added in the
     output's dtype as scipy does.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -1136,30 +870,14 @@ _gaussian_d1 = _gaussian_derivative(1)
 _gaussian_d2 = _gaussian_derivative(2)
 
 
+@NDIMAGE(mode="mode_per_axis")
 def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs):
     """Laplace filter with Gaussian second derivatives: :func:`scipy.ndimage.gaussian_laplace` on fastconv.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    sigma : float or sequence of float
-        Standard deviation of the Gaussian, for all axes or per axis.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-    **kwargs
-        ``truncate`` or ``radius``, passed to :func:`gaussian_filter`.
+    The sum over the axes of :func:`gaussian_filter` with the second derivative taken on that axis,
+    as scipy composes it, each pass on fastconv.
 
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
@@ -1193,37 +911,21 @@ def _gaussian_laplace(input, sigma, output, mode, cval, axes, kwargs):
     )
 
 
+@NDIMAGE(mode="mode_per_axis")
 def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs):
     """Gradient magnitude with Gaussian derivatives: :func:`scipy.ndimage.gaussian_gradient_magnitude` on fastconv.
 
-    Parameters
-    ----------
-    input : array_like
-        The array; real inputs run on fastconv, others on scipy.
-    sigma : float or sequence of float
-        Standard deviation of the Gaussian, for all axes or per axis.
-    output : numpy.ndarray or dtype, optional
-        Array to write the result to, or its dtype; default the input's dtype.
-    mode : str or sequence of str, default "reflect"
-        scipy.ndimage's extension mode, one for all axes or one per axis (see :func:`correlate`).
-    cval : float, default 0.0
-        The value outside the input for ``mode="constant"``.
-    axes : int or tuple of int, optional
-        The axes filtered; default all.
-    **kwargs
-        ``truncate`` or ``radius``, passed to :func:`gaussian_filter`.
+    The root of the summed squares of :func:`gaussian_filter` with the first derivative on each axis.
 
-    Returns
-    -------
-    numpy.ndarray
-        The result, of ``input``'s shape.
+    %(parameters)s
 
     Examples
     --------
     >>> import numpy as np
     >>> from fastconv import ndimage
-    >>> ndimage.gaussian_gradient_magnitude(np.eye(3), 1)[1].round(4)
-    array([0.2025, 0.    , 0.2025])
+    >>> ramp = np.arange(8.0) ** 2 / 2  # its slope is x
+    >>> ndimage.gaussian_gradient_magnitude(ramp, 1)[2:6].round(2)
+    array([2.01, 3.  , 4.  , 4.89])
     """
     return _composite(
         "ndimage.gaussian_gradient_magnitude",

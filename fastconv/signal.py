@@ -21,48 +21,40 @@ scipy's FFT; ``"auto"`` lets :func:`fastconv.convolve2d` choose.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import scipy.signal
 
+from ._docstrings import SIGNAL
+from ._dropin import DTYPES as _DTYPES
+from ._dropin import scipy_namespace
 from ._nd import correlate_nd, counted
 from .convolve import BACKENDS
 
 #: The functions of scipy.signal that fastconv computes (for the inputs it covers, see the module notes).
 COMPUTED = ("convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve", "oaconvolve", "medfilt", "medfilt2d")
 
-# scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
-_SCIPY = {name: getattr(scipy.signal, name) for name in COMPUTED}
-
-#: The rest of scipy.signal's public names: scipy's own objects, handed over unchanged (module notes).
-HANDED_TO_SCIPY = tuple(sorted(name for name in scipy.signal.__all__ if name not in COMPUTED))
-
-__all__ = sorted(COMPUTED + HANDED_TO_SCIPY)
-
-
-def __getattr__(name):
-    """scipy.signal's own object for each name of :data:`HANDED_TO_SCIPY`."""
-    if name in HANDED_TO_SCIPY:
-        return getattr(scipy.signal, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(HANDED_TO_SCIPY))
+# scipy's own functions (the fallbacks); the rest of scipy.signal's public names, handed over unchanged.
+_SCIPY, HANDED_TO_SCIPY, __all__, __getattr__, __dir__ = scipy_namespace(scipy.signal, COMPUTED, globals())
 
 
 # Median filters: fastconv._rank.
 from ._rank import medfilt, medfilt2d  # noqa: E402, F401  (exported: COMPUTED, __all__)
 
+# Their docstrings take the shared parameter texts here, where they are exported.
+SIGNAL(medfilt, returns="returns_median")
+SIGNAL(medfilt2d, kernel_size="kernel_size_2d", returns="returns_median")
+
 #: scipy.signal's ``boundary`` words as numpy.pad's modes.
 BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap", "symm": "symmetric"}
 BOUNDARIES["symmetric"] = "symmetric"
 
-_DTYPES = frozenset(
-    np.dtype(t)
-    for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64)
-)
+
+def _run(name, compute, *args):
+    """``compute(*args)`` on fastconv, counted as ``signal.<name>``; scipy's ``name(*args)`` when it gives None."""
+    return counted(f"signal.{name}", lambda: compute(*args), lambda: _SCIPY[name](*args))
 
 
 def _inputs(in1, in2, ndims):
@@ -138,26 +130,11 @@ def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
     return result
 
 
+@SIGNAL(mode="mode_2d", returns="returns_correlation")
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """Cross-correlate two 2-D arrays: :func:`scipy.signal.correlate2d` on fastconv.
 
-    Parameters
-    ----------
-    in1 : array_like
-        First input.
-    in2 : array_like
-        Second input, slid over ``in1``; same number of dimensions.
-    mode : {"full", "valid", "same"}, default "full"
-        Output size: every overlap, only complete overlaps, or ``in1``'s size.
-    boundary : {"fill", "wrap", "symm"}, default "fill"
-        Extension of ``in1``: ``fillvalue``, periodic, or mirrored with the edge repeated.
-    fillvalue : scalar, default 0
-        The value outside ``in1`` for ``boundary="fill"``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The correlation, of dtype ``numpy.result_type(in1, in2)``.
+    %(parameters)s
 
     Examples
     --------
@@ -167,33 +144,14 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     array([[-4, -4],
            [-4, -4]])
     """
-    return counted(
-        "signal.correlate2d",
-        lambda: _two_d(in1, in2, mode, boundary, fillvalue, False),
-        lambda: _SCIPY["correlate2d"](in1, in2, mode, boundary, fillvalue),
-    )
+    return _run("correlate2d", functools.partial(_two_d, convolution=False), in1, in2, mode, boundary, fillvalue)
 
 
+@SIGNAL(mode="mode_2d")
 def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """Convolve two 2-D arrays: :func:`scipy.signal.convolve2d` on fastconv.
 
-    Parameters
-    ----------
-    in1 : array_like
-        First input.
-    in2 : array_like
-        Second input; same number of dimensions.
-    mode : {"full", "valid", "same"}, default "full"
-        Output size: every overlap, only complete overlaps, or ``in1``'s size.
-    boundary : {"fill", "wrap", "symm"}, default "fill"
-        Extension of ``in1``: ``fillvalue``, periodic, or mirrored with the edge repeated.
-    fillvalue : scalar, default 0
-        The value outside ``in1`` for ``boundary="fill"``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The convolution, of dtype ``numpy.result_type(in1, in2)``.
+    %(parameters)s
 
     Examples
     --------
@@ -204,11 +162,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
            [3, 5, 2],
            [0, 3, 4]])
     """
-    return counted(
-        "signal.convolve2d",
-        lambda: _two_d(in1, in2, mode, boundary, fillvalue, True),
-        lambda: _SCIPY["convolve2d"](in1, in2, mode, boundary, fillvalue),
-    )
+    return _run("convolve2d", functools.partial(_two_d, convolution=True), in1, in2, mode, boundary, fillvalue)
 
 
 def _n_d(in1, in2, mode, method, convolution):
@@ -236,25 +190,11 @@ def _n_d(in1, in2, mode, method, convolution):
     return result
 
 
+@SIGNAL(returns="returns_correlation")
 def correlate(in1, in2, mode="full", method="auto"):
     """Cross-correlate two N-D arrays: :func:`scipy.signal.correlate` on fastconv (1-D to 3-D).
 
-    Parameters
-    ----------
-    in1 : array_like
-        First input.
-    in2 : array_like
-        Second input; same number of dimensions.
-    mode : {"full", "valid", "same"}, default "full"
-        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
-    method : {"auto", "direct", "fft"}, default "auto"
-        ``"direct"`` sums directly; ``"fft"`` uses an FFT (fastconv's FFT backend if present, else scipy's);
-        ``"auto"`` lets fastconv choose.
-
-    Returns
-    -------
-    numpy.ndarray
-        The correlation, of dtype ``numpy.result_type(in1, in2)``.
+    %(parameters)s
 
     Examples
     --------
@@ -262,44 +202,22 @@ def correlate(in1, in2, mode="full", method="auto"):
     >>> signal.correlate([1, 2, 3], [0, 1, 0.5])
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
-    return counted(
-        "signal.correlate",
-        lambda: _n_d(in1, in2, mode, method, False),
-        lambda: _SCIPY["correlate"](in1, in2, mode, method),
-    )
+    return _run("correlate", functools.partial(_n_d, convolution=False), in1, in2, mode, method)
 
 
+@SIGNAL
 def convolve(in1, in2, mode="full", method="auto"):
     """Convolve two N-D arrays: :func:`scipy.signal.convolve` on fastconv (1-D to 3-D).
 
-    Parameters
-    ----------
-    in1 : array_like
-        First input.
-    in2 : array_like
-        Second input; same number of dimensions.
-    mode : {"full", "valid", "same"}, default "full"
-        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
-    method : {"auto", "direct", "fft"}, default "auto"
-        ``"direct"`` sums directly; ``"fft"`` uses an FFT (fastconv's FFT backend if present, else scipy's);
-        ``"auto"`` lets fastconv choose.
-
-    Returns
-    -------
-    numpy.ndarray
-        The convolution, of dtype ``numpy.result_type(in1, in2)``.
+    %(parameters)s
 
     Examples
     --------
     >>> from fastconv import signal
-    >>> signal.convolve([1, 2, 3], [0, 1, 0.5])
-    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> signal.convolve([1, 2, 3], [0, 1, 0.5], mode="same")
+    array([1. , 2.5, 4. ])
     """
-    return counted(
-        "signal.convolve",
-        lambda: _n_d(in1, in2, mode, method, True),
-        lambda: _SCIPY["convolve"](in1, in2, mode, method),
-    )
+    return _run("convolve", functools.partial(_n_d, convolution=True), in1, in2, mode, method)
 
 
 _FLOAT32 = np.dtype(np.float32)
@@ -332,6 +250,7 @@ def _fft_n_d(in1, in2, mode, axes):
     return correlate_nd(a.astype(rt, copy=False), kern, _pads(mode, b.shape, lambda n: n // 2), dtype=rt, backend="fft")
 
 
+@SIGNAL(returns="returns_fft")
 def fftconvolve(in1, in2, mode="full", axes=None):
     """Convolve two N-D arrays with FFTs: :func:`scipy.signal.fftconvolve` on fastconv's FFT backend (1-D to 3-D).
 
@@ -339,21 +258,7 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     real FFTs); complex inputs, ``axes``, more than three dimensions go to scipy.  The result dtype is
     scipy's: float32 when both inputs are float32, else float64; values equal scipy's within FFT rounding.
 
-    Parameters
-    ----------
-    in1 : array_like
-        First input.
-    in2 : array_like
-        Second input; same number of dimensions.
-    mode : {"full", "valid", "same"}, default "full"
-        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
-    axes : int or sequence of int, optional
-        Axes to convolve over (scipy computes the calls that give them).
-
-    Returns
-    -------
-    numpy.ndarray
-        The convolution.
+    %(parameters)s
 
     Examples
     --------
@@ -361,13 +266,10 @@ def fftconvolve(in1, in2, mode="full", axes=None):
     >>> signal.fftconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return counted(
-        "signal.fftconvolve",
-        lambda: _fft_n_d(in1, in2, mode, axes),
-        lambda: _SCIPY["fftconvolve"](in1, in2, mode, axes),
-    )
+    return _run("fftconvolve", _fft_n_d, in1, in2, mode, axes)
 
 
+@SIGNAL(returns="returns_fft")
 def oaconvolve(in1, in2, mode="full", axes=None):
     """Convolve two N-D arrays by overlap-add: :func:`scipy.signal.oaconvolve` on fastconv's FFT backend (1-D to 3-D).
 
@@ -375,21 +277,7 @@ def oaconvolve(in1, in2, mode="full", axes=None):
     overlap-save, which is what overlap-add buys scipy: memory and time bounded by the block size);
     complex inputs, ``axes``, more than three dimensions go to scipy.
 
-    Parameters
-    ----------
-    in1 : array_like
-        First input.
-    in2 : array_like
-        Second input; same number of dimensions.
-    mode : {"full", "valid", "same"}, default "full"
-        Output size: every overlap, only complete overlaps, or ``in1``'s size (centred on the full output).
-    axes : int or sequence of int, optional
-        Axes to convolve over (scipy computes the calls that give them).
-
-    Returns
-    -------
-    numpy.ndarray
-        The convolution.
+    %(parameters)s
 
     Examples
     --------
@@ -397,8 +285,4 @@ def oaconvolve(in1, in2, mode="full", axes=None):
     >>> signal.oaconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return counted(
-        "signal.oaconvolve",
-        lambda: _fft_n_d(in1, in2, mode, axes),
-        lambda: _SCIPY["oaconvolve"](in1, in2, mode, axes),
-    )
+    return _run("oaconvolve", _fft_n_d, in1, in2, mode, axes)
