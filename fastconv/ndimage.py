@@ -657,7 +657,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     --------
     >>> import numpy as np
     >>> from fastconv import ndimage
-    >>> ndimage.uniform_filter(np.arange(16.0).reshape(4, 4), 3)[1]
+    >>> ndimage.uniform_filter(np.arange(16.0).reshape(4, 4), (1, 3), mode="nearest")[1]
     array([4.33333333, 5.        , 6.        , 6.66666667])
     """
     return counted(

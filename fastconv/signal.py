@@ -134,6 +134,8 @@ def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """Cross-correlate two 2-D arrays: :func:`scipy.signal.correlate2d` on fastconv.
 
+    ``in2`` slides over ``in1`` unflipped; each output is the sum of the products where they overlap.
+
     %(parameters)s
 
     Examples
@@ -151,6 +153,8 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """Convolve two 2-D arrays: :func:`scipy.signal.convolve2d` on fastconv.
 
+    :func:`correlate2d` with ``in2`` flipped on both axes.
+
     %(parameters)s
 
     Examples
@@ -161,6 +165,9 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     array([[1, 2, 0],
            [3, 5, 2],
            [0, 3, 4]])
+    >>> signal.convolve2d(np.eye(2, dtype=int), np.array([[1, 2], [3, 4]]), "same", "symm")
+    array([[10,  6],
+           [ 7,  5]])
     """
     return _run("convolve2d", functools.partial(_two_d, convolution=True), in1, in2, mode, boundary, fillvalue)
 
@@ -281,8 +288,10 @@ def oaconvolve(in1, in2, mode="full", axes=None):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fastconv import signal
-    >>> signal.oaconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
-    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> signal.oaconvolve(np.ones((3, 5)), np.ones((2, 3)), mode="valid").round(12)
+    array([[6., 6., 6.],
+           [6., 6., 6.]])
     """
     return _run("oaconvolve", _fft_n_d, in1, in2, mode, axes)
