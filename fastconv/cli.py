@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from ._plan import PAD_MODES
     from .convolve import BACKENDS
-    from .image import _CHANNEL_ALIASES, CHANNELS, DEFAULT_SCALE, FILTER_SCALES, SCALES
+    from .image import DEFAULT_SCALE, FILTER_SCALES, SCALES
+    from .image_io import _CHANNEL_ALIASES, CHANNELS
 
     backends = ("auto",) + tuple(BACKENDS)
 

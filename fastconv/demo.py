@@ -19,7 +19,8 @@ import numpy as np
 
 from . import filters
 from .convolve import convolve2d
-from .image import DEFAULT_SCALE, SCALES, _pil, read_image, save_image, to_uint8
+from .image import DEFAULT_SCALE, SCALES, read_image, save_image, to_uint8
+from .image_io import _pil
 
 __all__ = ["DEMO_FILES", "demo", "low_byte_view", "seed_convolve", "seed_display"]
 
