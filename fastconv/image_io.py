@@ -521,7 +521,7 @@ def save_raw(values: ArrayLike, path: str | os.PathLike) -> Path:
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written, in the format that holds the values.
 
     Raises
     ------

@@ -7,7 +7,8 @@ TensorFlow; the forward pass uses :func:`fastconv.conv2d` and NumPy.
 ``python -m fastconv.nn MODEL.keras`` scores a model on the CIFAR-10 test set.
 """
 
-from .layers import ACTIVATIONS, UnsupportedLayerError
-from .model import SUPPORTED_LAYERS, Model, ModelFileError, load_model
+from .keras_file import SUPPORTED_LAYERS
+from .layers import ACTIVATIONS, ModelFileError, UnsupportedLayerError
+from .model import Model, load_model
 
 __all__ = ["ACTIVATIONS", "SUPPORTED_LAYERS", "Model", "ModelFileError", "UnsupportedLayerError", "load_model"]

@@ -4,6 +4,11 @@ Every layer takes and returns float32 NumPy arrays with the batch first. The
 arithmetic is fastconv's and NumPy's only: convolutions run through
 :func:`fastconv.conv2d` (with bias and ReLU fused into the convolution),
 dense layers through a BLAS ``matmul``.
+
+Each layer class builds itself from its Keras config and stored weights
+(``from_keras``), says what shape it gives one sample (``output_shape``) and how
+many numbers it holds (``count_params``); :data:`KERAS_LAYERS` finds the class by
+its Keras class name.
 """
 
 from __future__ import annotations
@@ -23,6 +28,92 @@ ACTIVATIONS = ("linear", "relu", "softmax")
 
 class UnsupportedLayerError(ValueError):
     """A saved model holds a layer, or a layer option, that :mod:`fastconv.nn` cannot run."""
+
+
+class ModelFileError(ValueError):
+    """A file that is not a readable Keras 3 ``.keras`` model, or one whose layers contradict their weights.
+
+    The message names the file or the layer and the field.
+    """
+
+
+#: The layer classes by Keras class name, in the order :data:`fastconv.nn.SUPPORTED_LAYERS` lists them.
+KERAS_LAYERS: dict[str, type] = {}
+
+
+def _keras_layer(cls):
+    """Register ``cls`` in :data:`KERAS_LAYERS` under its own name (Keras' class name)."""
+    KERAS_LAYERS[cls.__name__] = cls
+    return cls
+
+
+# --- reading a Keras config: each reader names the layer, its class and the field -------------------------
+
+
+def _config_activation(cls: str, cfg: dict) -> str:
+    act = cfg.get("activation", "linear")
+    if isinstance(act, dict):  # a serialised activation object
+        act = act.get("config", {}).get("name", act.get("class_name"))
+    if act not in ACTIVATIONS:
+        raise UnsupportedLayerError(
+            f"layer {cfg.get('name')!r} ({cls}) has activation {act!r}; fastconv.nn supports {', '.join(ACTIVATIONS)}"
+        )
+    return act
+
+
+def _config_pair(cls: str, cfg: dict, what: str, default) -> tuple[int, int]:
+    value = cfg.get(what, default)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return int(value[0]), int(value[1])
+    raise ModelFileError(f"layer {cfg.get('name')!r} ({cls}) has {what} {value!r}; expected one or two integers")
+
+
+def _config_channels_last(cls: str, cfg: dict) -> None:
+    fmt = cfg.get("data_format") or "channels_last"
+    if fmt != "channels_last":
+        raise UnsupportedLayerError(
+            f"layer {cfg.get('name')!r} ({cls}) has data_format {fmt!r}; fastconv.nn runs channels_last only"
+        )
+
+
+def _config_padding(cls: str, cfg: dict) -> str:
+    padding = str(cfg.get("padding", "valid")).lower()
+    if padding not in ("valid", "same"):
+        raise UnsupportedLayerError(f"layer {cfg.get('name')!r} ({cls}) has padding {padding!r}")
+    return padding
+
+
+def _stored(cls: str, cfg: dict, arrays, use_bias: bool) -> tuple:
+    """``(kernel, bias or None)`` from the layer's stored arrays, ModelFileError when too few are stored."""
+    count = 2 if use_bias else 1
+    if arrays is None or len(arrays) < count:
+        found = "none" if arrays is None else len(arrays)
+        raise ModelFileError(
+            f"layer {cfg.get('name', cls)!r} ({cls}) needs {count} weight arrays in the file, found {found}"
+        )
+    return arrays[0], (arrays[1] if use_bias else None)
+
+
+def _spatial(layer, shape, k, strides, dilation, channels) -> tuple:
+    """The ``(H, W, C)`` one sample has after a window ``k`` slides over ``shape``; ValueError if it does not fit."""
+    where = f"layer {layer.name!r} ({type(layer).__name__})"
+    if len(shape) != 3:
+        raise ValueError(f"{where} needs (H, W, C) input, but the layer before gives {shape}")
+    if None in shape[:2]:
+        return (None, None, channels)
+    try:
+        out = _plan.window(shape[:2], k, strides, layer.padding, dilation).out_hw
+    except ValueError:
+        out = (0, 0)
+    if min(out) < 1:
+        raise ValueError(f"{where}: window {tuple(k)} does not fit its input {shape}")
+    return (out[0], out[1], channels)
 
 
 def _window(layer: str, cls: str, field: str, value) -> tuple[int, int]:
@@ -87,6 +178,7 @@ def activate(z: np.ndarray, activation: str) -> np.ndarray:
     return z
 
 
+@_keras_layer
 @dataclass(frozen=True, eq=False)
 class Conv2D:
     """A Keras ``Conv2D`` (channels last, ``groups=1``) with its activation.
@@ -111,6 +203,48 @@ class Conv2D:
         object.__setattr__(self, "bias", _bias(self.name, "Conv2D", self.bias, self.kernel.shape[3]))
         object.__setattr__(self, "_filters", Filters(self.kernel, self.bias))  # weights packed once
 
+    @classmethod
+    def from_keras(cls, cfg: dict, arrays) -> Conv2D:
+        """The layer of Keras config ``cfg`` and its stored ``arrays`` (kernel, then bias), checked together."""
+        name = cfg.get("name", "Conv2D")
+        _config_channels_last("Conv2D", cfg)
+        if cfg.get("groups", 1) != 1:
+            raise UnsupportedLayerError(f"layer {name!r} (Conv2D) has groups={cfg['groups']}; only groups=1 runs")
+        kernel, bias = _stored("Conv2D", cfg, arrays, cfg.get("use_bias", True))
+        layer = cls(
+            name,
+            kernel,
+            bias,
+            strides=_config_pair("Conv2D", cfg, "strides", 1),
+            padding=_config_padding("Conv2D", cfg),
+            dilation=_config_pair("Conv2D", cfg, "dilation_rate", 1),
+            activation=_config_activation("Conv2D", cfg),
+        )
+        shape = layer.kernel.shape
+        if "kernel_size" in cfg and _config_pair("Conv2D", cfg, "kernel_size", None) != shape[:2]:
+            raise ModelFileError(
+                f"layer {name!r} (Conv2D) has kernel_size {cfg['kernel_size']!r} but its stored kernel is {shape}"
+            )
+        if "filters" in cfg and cfg["filters"] != shape[3]:
+            raise ModelFileError(
+                f"layer {name!r} (Conv2D) has filters {cfg['filters']!r} but its stored kernel is {shape}"
+            )
+        return layer
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """The shape of one output sample for an input sample of ``shape`` (None: any size)."""
+        if len(shape) == 3 and self.kernel.shape[2] != shape[2]:
+            raise ValueError(
+                f"layer {self.name!r} (Conv2D): its kernel {self.kernel.shape} takes {self.kernel.shape[2]} "
+                f"channels, but the layer before gives {shape}"
+            )
+        k = self.kernel.shape[:2]
+        return _spatial(self, shape, k, self.strides, self.dilation, self.kernel.shape[3])
+
+    def count_params(self) -> int:
+        """How many numbers the layer holds (kernel and bias)."""
+        return self.kernel.size + (0 if self.bias is None else self.bias.size)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         c = self.kernel.shape[2]
         if x.ndim != 4 or x.shape[3] != c:
@@ -119,6 +253,7 @@ class Conv2D:
         return y if self.activation != "softmax" else softmax(y)
 
 
+@_keras_layer
 @dataclass(frozen=True, eq=False)
 class MaxPooling2D:
     """A Keras ``MaxPooling2D`` (channels last): the largest value in each window."""
@@ -133,6 +268,22 @@ class MaxPooling2D:
         object.__setattr__(self, "strides", _window(self.name, "MaxPooling2D", "strides", self.strides))
         _padding_word(self.name, "MaxPooling2D", self.padding)
 
+    @classmethod
+    def from_keras(cls, cfg: dict, arrays) -> MaxPooling2D:
+        """The layer of Keras config ``cfg`` (``strides`` default to ``pool_size``, as Keras')."""
+        _config_channels_last("MaxPooling2D", cfg)
+        pool = _config_pair("MaxPooling2D", cfg, "pool_size", 2)
+        strides = pool if cfg.get("strides") is None else _config_pair("MaxPooling2D", cfg, "strides", None)
+        return cls(cfg.get("name", "MaxPooling2D"), pool, strides, _config_padding("MaxPooling2D", cfg))
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """The shape of one output sample for an input sample of ``shape`` (None: any size)."""
+        return _spatial(self, shape, self.pool_size, self.strides, (1, 1), shape[-1])
+
+    def count_params(self) -> int:
+        """0: a pooling layer holds no numbers."""
+        return 0
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 4:
             raise ValueError(f"layer {self.name!r} (MaxPooling2D) expects input of shape (N, H, W, C), got {x.shape}")
@@ -145,6 +296,7 @@ class MaxPooling2D:
         return out
 
 
+@_keras_layer
 @dataclass(frozen=True, eq=False)
 class Dropout:
     """A Keras ``Dropout``: the identity at inference."""
@@ -152,20 +304,52 @@ class Dropout:
     name: str
     rate: float = 0.0
 
+    @classmethod
+    def from_keras(cls, cfg: dict, arrays) -> Dropout:
+        """The layer of Keras config ``cfg``; its ``rate`` must be a number in [0, 1]."""
+        name, rate = cfg.get("name", "Dropout"), cfg.get("rate", 0.0)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ModelFileError(f"layer {name!r} (Dropout) has rate {rate!r}; expected a number in [0, 1]")
+        return cls(name, float(rate))
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """``shape``: dropout keeps the shape."""
+        return tuple(shape)
+
+    def count_params(self) -> int:
+        """0."""
+        return 0
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return x
 
 
+@_keras_layer
 @dataclass(frozen=True, eq=False)
 class Flatten:
     """A Keras ``Flatten`` (channels last): ``(N, ...) -> (N, prod(...))`` in C order."""
 
     name: str
 
+    @classmethod
+    def from_keras(cls, cfg: dict, arrays) -> Flatten:
+        """The layer of Keras config ``cfg`` (channels last only)."""
+        _config_channels_last("Flatten", cfg)
+        return cls(cfg.get("name", "Flatten"))
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """``(prod(shape),)``, or ``(None,)`` when a size is free."""
+        return (None,) if None in shape else (int(np.prod(shape)),)
+
+    def count_params(self) -> int:
+        """0."""
+        return 0
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(x.shape[0], -1)
 
 
+@_keras_layer
 @dataclass(frozen=True, eq=False)
 class Dense:
     """A Keras ``Dense`` on 2-D input: ``activation(x @ kernel + bias)``."""
@@ -182,6 +366,31 @@ class Dense:
         if bias is not None:
             object.__setattr__(self, "bias", np.ascontiguousarray(bias, np.float32))
 
+    @classmethod
+    def from_keras(cls, cfg: dict, arrays) -> Dense:
+        """The layer of Keras config ``cfg`` with its stored ``arrays`` (kernel, then bias); ``units`` checked."""
+        name = cfg.get("name", "Dense")
+        kernel, bias = _stored("Dense", cfg, arrays, cfg.get("use_bias", True))
+        layer = cls(name, kernel, bias, activation=_config_activation("Dense", cfg))
+        if "units" in cfg and cfg["units"] != layer.kernel.shape[1]:
+            raise ModelFileError(
+                f"layer {name!r} (Dense) has units {cfg['units']!r} but its stored kernel is {layer.kernel.shape}"
+            )
+        return layer
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """``(units,)`` for an input sample of ``(features,)``; ValueError for another shape."""
+        if len(shape) != 1 or shape[0] not in (None, self.kernel.shape[0]):
+            raise ValueError(
+                f"layer {self.name!r} (Dense): its kernel {self.kernel.shape} takes {self.kernel.shape[0]} features, "
+                f"but the layer before gives {shape}"
+            )
+        return (self.kernel.shape[1],)
+
+    def count_params(self) -> int:
+        """How many numbers the layer holds (kernel and bias)."""
+        return self.kernel.size + (0 if self.bias is None else self.bias.size)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != self.kernel.shape[0]:
             raise ValueError(
@@ -193,12 +402,26 @@ class Dense:
         return activate(z, self.activation)
 
 
+@_keras_layer
 @dataclass(frozen=True, eq=False)
 class Activation:
     """A Keras ``Activation`` layer."""
 
     name: str
     activation: str = "linear"
+
+    @classmethod
+    def from_keras(cls, cfg: dict, arrays) -> Activation:
+        """The layer of Keras config ``cfg``."""
+        return cls(cfg.get("name", "Activation"), _config_activation("Activation", cfg))
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """``shape``: an activation keeps the shape."""
+        return tuple(shape)
+
+    def count_params(self) -> int:
+        """0."""
+        return 0
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return activate(np.array(x, dtype=np.float32), self.activation)
