@@ -216,7 +216,7 @@ def _remember(key, plan: _plan.Plan) -> None:
     out_shape, result_shape, dtype = plan.out_shape, plan.result_shape, plan.dtype
     if correlate2d.work(x.size, plan.kern.size, math.prod(out_shape)) >= threads.SERIAL_WORK:
         return  # a larger call: planning is a small part of it
-    if plan.fill is not None or plan.channels_moved or dtype != plan.result_dtype or threads.parallel_forced():
+    if plan.border or plan.channels_moved or dtype != plan.result_dtype or threads.parallel_forced():
         return
     if not _plan.common_dtypes(img_dtype, key[1]):
         return
@@ -263,11 +263,14 @@ def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:
         raw = _plan.empty_apart(plan.out_shape, plan.dtype, plan.x)
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
     loops(plan.x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
-    if plan.fill is not None:  # a nonzero cval: the outputs touching the padding from the padded image
-        edge = np.empty_like(raw)
-        loops(plan.fill.x, plan.kern, sh, sw, dh, dw, 0, 0, edge)
-        raw[:, plan.fill.rows, :] = edge[:, plan.fill.rows, :]
-        raw[:, :, plan.fill.cols] = edge[:, :, plan.fill.cols]
+    for piece in plan.border:  # a padding other than zeros: the outputs that read it, from small pieces
+        part = np.empty(piece.out_shape, dtype=raw.dtype)
+        (psh, psw), (pdh, pdw) = piece.stride, piece.dilation
+        loops(piece.x, piece.kern, psh, psw, pdh, pdw, 0, 0, part)
+        if piece.transposed:
+            part = part.transpose(0, 2, 1)
+        for dest, src in piece.copies:
+            raw[dest] = part[src]
     if direct_write:
         return result
     raw = np.moveaxis(raw, 0, 2) if plan.channels_moved else raw.reshape(plan.result_shape)

@@ -11,7 +11,7 @@ import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastconv import _nd
+from fastconv import _border, _nd
 from fastconv import ndimage as fn
 from fastconv import signal as fs
 
@@ -39,9 +39,9 @@ def _data(rng, shape, dtype):
 
 @pytest.fixture(params=[False, True], ids=["copy-pad", "border-fix"])
 def border_fix(request, monkeypatch):
-    """Run a test with the extension modes done by convolve2d's copy and by the border fix of small images."""
+    """Run a test with the extension modes done by convolve2d's copy and by its border pieces, on small images."""
     if request.param:
-        monkeypatch.setattr(_nd, "_BORDER_FIX_VALUES", 0)
+        monkeypatch.setattr(_border, "COPY_VALUES", 0)
     return request.param
 
 
