@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _separable as _separable_rule
 from ._costs import USER_COSTS, _read, costs, costs_path
 from ._fftgeom import geometry
 
@@ -128,20 +129,16 @@ def separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtyp
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _rank_one(data: bytes, shape, dtype: str) -> bool:
-    from ._loops.correlate2d import _separable_factors
-
-    return _separable_factors(np.frombuffer(data, dtype=dtype).reshape(shape)) is not None
-
-
-def _separable(kernel: np.ndarray, stride, dtype) -> bool:
-    """True when ``direct`` takes its separable path for ``kernel`` (its own rank test, see correlate2d)."""
-    from ._loops.correlate2d import _SEPARABLE_TAPS
-
-    if stride[1] != 1 or kernel.size < _SEPARABLE_TAPS or kernel.dtype != dtype:
+def _separable(kernel: np.ndarray, stride, dtype, work: int) -> bool:
+    """True when ``direct`` takes its separable path for ``kernel`` (the rule of :mod:`fastconv._separable`)."""
+    if (
+        stride[1] != 1
+        or kernel.dtype != dtype
+        or dtype.kind != "f"
+        or not _separable_rule.worth_trying(kernel.shape, work)
+    ):
         return False
-    return _rank_one(np.ascontiguousarray(kernel).tobytes(), kernel.shape, kernel.dtype.str)
+    return _separable_rule.factors(kernel) is not None
 
 
 # --- measured answers ("wisdom"): the model checked on the machine where it runs -----------------------
@@ -385,13 +382,14 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
         return "direct"
     from ._loops import correlate2d, threads
 
-    n = threads.workers(correlate2d.work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape)))
+    work = correlate2d.work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape))
+    n = threads.workers(work)
     s_direct = speedup("direct", n)
     t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
     t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / speedup("fft", n)
     separable = False
-    if t_fft < t_direct and kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20:
-        separable = _separable(kernel, stride, dtype)
+    if t_fft < t_direct and kernel is not None:
+        separable = _separable(kernel, stride, dtype, work)
         if separable:
             t_direct = min(
                 t_direct, separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
@@ -400,7 +398,7 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     low, high = sorted((t_direct, t_fft))
     if high < CLOSE * low and MEASURE_MIN_SECONDS <= low and high <= MEASURE_MAX_SECONDS and measuring():
         if not separable and pick == "direct" and kernel is not None:
-            separable = math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype)
+            separable = _separable(kernel, stride, dtype, work)
         args = (x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, n, pick)
         return _measured(*args)
     return pick

@@ -19,7 +19,7 @@ arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
 - 2-D calls with an extension mode run zero-padded, their border outputs
   recomputed from small pieces (:mod:`fastconv._border`, inside convolve2d);
 - a 3-D kernel equal to the outer product of three 1-D kernels (the rank
-  test of :func:`separable3`) runs as three 1-D passes;
+  test of :func:`fastconv._separable.factors3`) runs as three 1-D passes;
 - any other 3-D kernel runs as ``kd`` 2-D passes, one per kernel slice,
   over the padded volume's slices stacked into one tall image, summed by
   :func:`fastconv._loops.volume.accumulate`.
@@ -34,6 +34,7 @@ import numpy as np
 
 from ._border import extend_index
 from ._loops import volume
+from ._separable import factors3, worth_trying
 from .convolve import convolve2d
 
 #: How many calls of the scipy drop-ins ran on fastconv (``"fastconv"``) and how many were handed to scipy
@@ -53,8 +54,6 @@ def counted(name, compute, fallback):
 
 # Rows shorter than this (values, padding included) are laid end to end by :func:`_short_rows`.
 _SHORT_ROW = 2048
-# Smallest 3-D kernel (taps) for which the rank test is tried: below it one dense pass per slice is as fast.
-_SEPARABLE_TAPS = 27
 
 
 def _pad(x, pads, pad_mode, cval):
@@ -88,34 +87,6 @@ def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
 def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
     """:func:`fastconv.convolve2d` of a 2-D ``x`` with ``padding=pads`` (the border computed without a padded copy)."""
     return convolve2d(x, w, padding=tuple(pads), pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
-
-
-def separable3(w, dtype):
-    """``(a, b, c)`` in ``dtype`` with ``a[:, None, None] * b[:, None] * c`` equal to ``w`` within rounding, or None.
-
-    The rank test of :func:`fastconv._loops.correlate2d._separable_factors` in three dimensions: ``w``
-    unfolded to ``(kd, kh*kw)`` is split by an SVD into ``a`` and a ``(kh, kw)`` matrix, which is split
-    again into ``b`` and ``c``; the factors are accepted when ``sum |w - a b c|`` is at most two units of
-    ``dtype``'s precision times ``sum |w|``, so three 1-D passes differ from the dense sum by rounding only.
-    ``b`` and ``c`` are scaled to ``sum |b| = sum |c| = 1``, so no intermediate pass overflows where the
-    result does not.
-    """
-    w64 = np.asarray(w, dtype=np.float64)
-    if not np.isfinite(w64).all():
-        return None
-    kd, kh, kw = w64.shape
-    left, s, right = np.linalg.svd(w64.reshape(kd, kh * kw), full_matrices=False)
-    if s[0] == 0:
-        return None
-    a = left[:, 0] * s[0]
-    left2, s2, right2 = np.linalg.svd(right[0].reshape(kh, kw))
-    b, c = left2[:, 0] * s2[0], right2[0]
-    approx = a[:, None, None] * b[None, :, None] * c[None, None, :]
-    if np.abs(w64 - approx).sum() > 2 * np.finfo(dtype).eps * np.abs(w64).sum():
-        return None
-    # sum |c| = sum |b| = 1 (``a`` carries the scale): the first two passes stay within max |x|.
-    sb, sc = np.abs(b).sum(), np.abs(c).sum()
-    return (a * (sb * sc)).astype(dtype), (b / sb).astype(dtype), (c / sc).astype(dtype)
 
 
 def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="auto"):
@@ -171,8 +142,8 @@ def _volume(x, w, pads, pad_mode, cval, dtype, backend):
         return _corr2d(x.reshape(d, h * wd), w.reshape(kd, 1), [pads[0], (0, 0)], *args).reshape(out_shape)
     if kd == 1 and kh == 1 and pads[0] == (0, 0) and pads[1] == (0, 0):
         return _short_rows(x.reshape(d * h, wd), w.reshape(kw), pads[2], *args).reshape(out_shape)
-    if w.dtype.kind == "f" and w.size >= _SEPARABLE_TAPS and min(w.shape) > 1:
-        factors = separable3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
+    if w.dtype.kind == "f" and min(w.shape) > 1 and worth_trying(w.shape, math.prod(out_shape) * w.size + x.size):
+        factors = factors3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
         if factors is not None:
             return _three_passes(x, factors, pads, pad_mode, cval, dtype, backend)
     xp = _pad(x, pads, pad_mode, cval)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
+from .._separable import factors, worth_trying
 from .._validation import int_range
 from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
@@ -33,12 +34,6 @@ from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_a
 _BLOCK = 512
 # Output rows per parallel task of ``direct`` (one allocation of scratch per task).
 _ROWS = 16
-# Smallest kernel (taps) tried for the separable path: at 3x3 the direct
-# loops are limited by memory, not arithmetic, and two passes cost more.
-_SEPARABLE_TAPS = 20
-# Smallest call (multiply-adds plus input values) for which the rank test
-# (an SVD of the kernel, some 20-50 us) is worth trying.
-_SEPARABLE_MIN_WORK = 1 << 20
 
 
 @jit(contract=True, inline=True)
@@ -641,33 +636,6 @@ def _column_pass(tmp, r, step, u, m, o):
         a += 1
 
 
-def _separable_factors(k):
-    """``(u, v)`` in ``k``'s float dtype with ``outer(u, v)`` equal to ``k`` within its rounding, or None.
-
-    The rank test: with ``s`` the singular values of ``k`` (in float64),
-    ``k`` is taken as separable when ``sum |k - s[0] u v^T|`` is at most two
-    units of ``k``'s float precision times ``sum |k|``.  A correlation with
-    the factors then differs from the direct sum by no more than rounding
-    does: each output's error is bounded by that residual times ``max |x|``,
-    plus the rounding of ``kh + kw`` sums instead of ``kh * kw``.  ``v`` is scaled to ``sum |v| = 1``
-    (``u`` carries the rest), so no intermediate sum overflows where the result does not.
-    """
-    k64 = k.astype(np.float64)
-    if not np.isfinite(k64).all():
-        return None
-    left, s, right = np.linalg.svd(k64)
-    if s[0] == 0:
-        return None
-    u = left[:, 0] * s[0]
-    v = right[0]
-    if np.abs(k64 - np.outer(u, v)).sum() > 2 * np.finfo(k.dtype).eps * np.abs(k64).sum():
-        return None
-    # The scale split so that sum |v| = 1: the row pass then stays within max |x| (it cannot overflow
-    # where the image does not), and the column pass within max |x| * sum |k|, the bound of the result.
-    scale = np.abs(v).sum()
-    return (u * scale).astype(k.dtype), (v / scale).astype(k.dtype)
-
-
 def _exact_float_kernel(x, k):
     """``k`` in the float dtype in which an integer correlation of ``x`` and ``k`` is exact, or ``k``.
 
@@ -811,8 +779,8 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
       staged: converted to the accumulator's type and, for a column stride
       ``sw > 1``, split into ``sw`` unit-stride phases.
 
-    Float kernels of at least ``_SEPARABLE_TAPS`` taps that are an outer
-    product go through :func:`_direct_separable` on large calls.
+    Float kernels that are an outer product go through
+    :func:`_direct_separable` where :func:`fastconv._separable.worth_trying` says so.
 
     Integer inputs are summed exactly: in int16 lanes for an 8-bit image
     when ``max|x| * sum|k| < 2**15``, in int32 for 8/16-bit images below
@@ -838,10 +806,10 @@ def prepare(x, k, sh, sw, dh, dw, pt, pl, out):
         k, narrow = _integer_kernel(x, k)
     C, OH, _ = out.shape
     amount = work(x.size, k.size, out.size)
-    if amount >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
-        factors = _separable_factors(k) if k.dtype.kind == "f" else None
-        if factors is not None:
-            return _direct_separable, (k, *factors), C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS), amount
+    if sw == 1 and k.dtype.kind == "f" and x.dtype == k.dtype and worth_trying(k.shape, amount):
+        uv = factors(k)
+        if uv is not None:
+            return _direct_separable, (k, *uv), C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS), amount
     return _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (k,), C * ((OH + _ROWS - 1) // _ROWS), amount
 
 
