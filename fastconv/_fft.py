@@ -57,10 +57,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ._direct import direct
 from ._fftgeom import _BATCH_VALUES, Axis, axis_geometry, geometry
 from ._jit import jit
 from ._loops import threads as _threads
-from ._loops.correlate2d import direct
 
 #: Bytes of kernel spectra kept (least recently used dropped first): one spectrum per kernel and
 #: block size; a whole-image block's float32 spectrum of a 2048x2048 image takes 21 MB, of float64 42 MB.
@@ -270,7 +270,7 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
     """Overlap-save real FFTs (see the module docstring); ``block=(nh, nw)`` forces the block size.
 
     Integer results, and inputs with a NaN or inf or of a magnitude whose
-    spectrum could overflow, are computed by :func:`fastconv._loops.correlate2d.direct`.
+    spectrum could overflow, are computed by :func:`fastconv._direct.direct`.
     """
     if out.dtype.kind != "f" or x.dtype != out.dtype or k.dtype != out.dtype or not np.isfinite(k).all():
         direct(x, k, sh, sw, dh, dw, pt, pl, out)

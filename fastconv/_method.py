@@ -7,7 +7,7 @@ times, the time of
   register tiles at stride and dilation 1, else of its generic loops), plus a
   pass over the input;
 - ``direct``'s separable path, which it takes itself for a rank-1 float kernel
-  (column stride 1, at least 20 taps): ``C*OH*OW*(kh + kw)`` multiply-adds, plus
+  (column stride 1, where :func:`fastconv._separable.worth_trying` says so): ``C*OH*OW*(kh + kw)`` multiply-adds, plus
   ``kh*kw`` bounds-checked ones for each output whose window reaches into the
   padding (as for the direct loops other than the float32 register tiles);
 - ``fft`` (:mod:`fastconv._fft`): per block of ``N = nh*nw`` values, two real
@@ -294,8 +294,8 @@ def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, ker
     and a busy machine slows some runs, so the least of several is what each backend costs when
     it gets the cores.
     """
+    from ._direct import direct
     from ._fft import fft
-    from ._loops.correlate2d import direct
 
     global measurements
     x = np.full(x_shape_chw, 0.5, dtype=dtype)
@@ -380,9 +380,10 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         return "direct"
-    from ._loops import correlate2d, threads
+    from ._direct import work as direct_work
+    from ._loops import threads
 
-    work = correlate2d.work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape))
+    work = direct_work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape))
     n = threads.workers(work)
     s_direct = speedup("direct", n)
     t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct

@@ -5,7 +5,7 @@ one pass per axis: ``kh + kw`` multiply-adds per output (``kd + kh + kw`` in
 3-D) instead of ``kh * kw`` (``kd * kh * kw``), plus one store and one load of
 an intermediate value per pass.  :func:`worth_trying` says when the rank test
 is tried, with the same rule for the 2-D path of ``direct``
-(:mod:`fastconv._loops.correlate2d`), the cost model of ``backend="auto"``
+(:mod:`fastconv._direct`), the cost model of ``backend="auto"``
 (:mod:`fastconv._method`) and the 3-D kernels of the drop-ins (:mod:`fastconv._nd`);
 :func:`factors` and :func:`factors3` are the rank tests.
 
@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-#: Smallest call (multiply-adds plus input values, :func:`fastconv._loops.correlate2d.work`) for
+#: Smallest call (multiply-adds plus input values, :func:`fastconv._direct.work`) for
 #: which the rank test (an SVD of the kernel, some 20-50 us) is worth its time.
 MIN_WORK = 1 << 20
 
