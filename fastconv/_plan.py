@@ -351,7 +351,7 @@ def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="con
     # padding then again from small pieces (the others stay bit for bit what cval=0 gives, and a NaN or inf
     # fill reaches the border only); a small image with a pad mode is padded by copy instead.
     other = win.padded and (pad_mode != "constant" or cval != 0)
-    explicit = other and pad_mode != "constant" and _padded_values(win, channels) < _border.COPY_VALUES
+    explicit = other and pad_mode != "constant" and math.prod(win.padded_hw) * channels < _border.COPY_VALUES
     x = _loop_image(img, win, x_dtype, folded, pad_mode if explicit else None)
     border = ()
     if other and not explicit:
@@ -496,12 +496,6 @@ def _loop_image(img, win: Window, dtype, folded: bool, pad_mode=None, cval=0):
     if folded:
         x = x.reshape(x.shape[0], -1)
     return _loop_array(x if x.ndim == 3 else x[np.newaxis], dtype)
-
-
-def _padded_values(win: Window, channels: int) -> int:
-    """Values of the padded image (all channels)."""
-    (pt, pb), (pl, pr) = win.pads
-    return (win.in_hw[0] + pt + pb) * (win.in_hw[1] + pl + pr) * channels
 
 
 # --------------------------------------------------------------------------- conv2d
