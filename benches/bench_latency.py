@@ -5,7 +5,7 @@
 
 - ``fastconv``: ``fastconv.convolve2d`` (what a user calls);
 - ``fastconv loops``: the compiled block function alone, called with the arrays and the
-  kernel as :func:`fastconv._loops.correlate2d.prepare` chose them (Numba's dispatch and the
+  kernel as :func:`fastconv._direct.prepare` chose them (Numba's dispatch and the
   loop), so that ``fastconv`` minus it is the Python around the loop;
 - ``cv2.filter2D``: OpenCV on the same input (``CV_32F`` result, zero border, as in
   ``benches/peers.py``).
@@ -42,13 +42,13 @@ def _fastconv(img, k):
 
 
 def _loops(img, k):
-    from fastconv._loops import correlate2d
+    from fastconv import _direct
 
     dtype = np.int64 if img.dtype.kind in "iu" else np.float32
     x = img[np.newaxis]
     kern = k.astype(dtype)
     out = np.empty((1, 1, 1), dtype=dtype)
-    block, k_args, n_blocks, _ = correlate2d.prepare(x, kern, 1, 1, 1, 1, 0, 0, out)
+    block, k_args, n_blocks, _ = _direct.prepare(x, kern, 1, 1, 1, 1, 0, 0, out)
     return lambda: block(x, *k_args, 1, 1, 1, 1, 0, 0, out, 0, n_blocks), lambda r: out[0]
 
 

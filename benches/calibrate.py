@@ -60,7 +60,7 @@ import numpy as np
 
 import fastconv
 from benches.first_call import cpu
-from fastconv import _fft, _method
+from fastconv import _fft, _fftgeom, _method
 
 
 def _cpu_time(f, repeat: int) -> float:
@@ -144,15 +144,15 @@ def measure(repeat: int = 5, size: int = 1024) -> dict:
             k = (rng.random((ksize, ksize)) - 0.5).astype(dtype)
             p = ksize // 2
             outa = np.empty((1, n_img, n_img), dtype=dtype)
-            rows = _fft.axis_geometry(n_img, n_img, ksize, 1, 1, p)
-            for n in (256, 512, _method._fast_length(_fft.whole_length(rows))):
-                blocks = _fft.blocks_along(rows, n) ** 2
+            rows = _fftgeom.axis_geometry(n_img, n_img, ksize, 1, 1, p)
+            for n in (256, 512, _fftgeom._fast_length(_fftgeom.whole_length(rows))):
+                blocks = _fftgeom.blocks_along(rows, n) ** 2
                 # the kernel's spectrum is cached by the warm-up call: blocks only
                 t = _cpu_time(
                     lambda x=x, k=k, p=p, outa=outa, n=n: _fft.fft(x, k, 1, 1, 1, 1, p, p, outa, block=(n, n)), repeat
                 )
                 N = n * n
-                batches = -(-blocks // max(1, _fft._BATCH_VALUES // N))
+                batches = -(-blocks // max(1, _fftgeom._BATCH_VALUES // N))
                 transforms = 2 * blocks * (a * N * math.log2(N) + line * 2 * n)
                 per_value.append((t - batches * fixed - transforms) / (blocks * N))
         seconds[f"fft_nlogn_{tag}"] = float(a)

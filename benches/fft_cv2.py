@@ -27,7 +27,7 @@ import numpy as np
 
 import fastconv
 from benches.first_call import cpu
-from fastconv import _fft
+from fastconv import _fft, _fftgeom
 
 
 def _fastconv(library: str, img, kernel):
@@ -94,7 +94,6 @@ def rows(size: int, kernels, rounds: int, cpu_time: bool) -> list[str]:
 
 def phases(size: int, kernels) -> list[str]:
     """Markdown rows: one thread's CPU ms per pass of one fft call (least of 5 calls), ducc0 and scipy.fft."""
-    from fastconv import _method
     from fastconv._loops import threads as loops
 
     spent: dict = {}
@@ -137,8 +136,8 @@ def phases(size: int, kernels) -> list[str]:
         for k in kernels:
             kernel = rng.random((k, k), dtype=np.float32)
             p = k // 2
-            axis = _fft.axis_geometry(size, size, k, 1, 1, p)
-            block = "x".join(map(str, _method.fft_block(axis, axis, 1, np.float32)))
+            axis = _fftgeom.axis_geometry(size, size, k, 1, 1, p)
+            block = "x".join(map(str, _fftgeom.fft_block(axis, axis, 1, np.float32)))
             for library in ("ducc0", "scipy.fft"):
                 _fft._DUCC = False if library == "ducc0" else None
                 if library == "ducc0" and _fft._fft_module() is None:

@@ -15,7 +15,7 @@ the padded image is never built) is transformed, multiplied by the kernel's
 spectrum, transformed back, and its valid part written out.
 
 - **Block size**: chosen per call from fast FFT lengths (``2**a`` times 1, 3,
-  5, 9, 15 or 45) by the cost model of :mod:`fastconv._method` (FFT work
+  5, 9, 15 or 45) by the cost model of :mod:`fastconv._fftgeom` (FFT work
   ``N log N`` per block plus the per-value passes), at most about 1.5 million
   values (a block and its spectrum within a last-level cache): small kernels
   get small, cache-resident blocks, large kernels long, flat ones.  Blocks are
@@ -54,58 +54,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import NamedTuple
 
 import numpy as np
 
+from ._direct import direct
+from ._fftgeom import _BATCH_VALUES, Axis, axis_geometry, geometry
 from ._jit import jit
 from ._loops import threads as _threads
-from ._loops.correlate2d import direct
 
-# Values (real) per batch of blocks (512 KiB of float32): blocks of 362 x 362 and more
-# go one at a time. Measured (1024x1024, 23x23, one thread): 384 x 384 blocks took
-# 20.9 ms in batches of 2**21 values and 13.4 ms one at a time (1152 x 1152: 14.8 ms).
-_BATCH_VALUES = 1 << 17
 #: Bytes of kernel spectra kept (least recently used dropped first): one spectrum per kernel and
 #: block size; a whole-image block's float32 spectrum of a 2048x2048 image takes 21 MB, of float64 42 MB.
 SPECTRA_BYTES = 128 << 20
-
-
-class Axis(NamedTuple):
-    """How one axis of a call is cut into phases and blocks (see :func:`axis_geometry`)."""
-
-    #: ``(in_start, in_step, out_start, out_step, count)`` per phase: output ``out_start + out_step*m``
-    #: (``m < count``) reads the phase's sub-grid ``m*stride + t`` (``t < span``), whose position
-    #: ``g`` is input index ``in_start + in_step*g``.
-    phases: tuple
-    #: The (dilated, if not phased) kernel's extent along the axis.
-    span: int
-    #: Distance between the outputs' windows on the sub-grid.
-    stride: int
-    #: Dilation of the kernel placed in the block (1 when phased).
-    dilation: int
-
-
-def axis_geometry(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> Axis:
-    """Phases and reach along one axis: ``n_in`` inputs, ``n_out`` outputs, ``k`` taps, stride, dilation, pad."""
-    if s == 1 and d > 1:
-        phases = tuple((r - p, d, r, d, (n_out - r + d - 1) // d) for r in range(min(d, n_out)))
-        return Axis(phases, k, 1, 1)
-    return Axis(((-p, 1, 0, 1, n_out),), d * (k - 1) + 1, s, d)
-
-
-def blocks_along(axis: Axis, n: int) -> int:
-    """Number of blocks of ``n`` values along ``axis`` (all phases), or 0 if ``n`` is shorter than the span."""
-    if n < axis.span:
-        return 0
-    per = (n - axis.span) // axis.stride + 1  # outputs per block
-    return sum(-(-ph[4] // per) for ph in axis.phases)
-
-
-def whole_length(axis: Axis) -> int:
-    """Values along ``axis`` that one block needs to hold its longest phase whole."""
-    longest = max(ph[4] for ph in axis.phases)
-    return (longest - 1) * axis.stride + axis.span
 
 
 _lock = threading.Lock()
@@ -311,21 +270,18 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
     """Overlap-save real FFTs (see the module docstring); ``block=(nh, nw)`` forces the block size.
 
     Integer results, and inputs with a NaN or inf or of a magnitude whose
-    spectrum could overflow, are computed by :func:`fastconv._loops.correlate2d.direct`.
+    spectrum could overflow, are computed by :func:`fastconv._direct.direct`.
     """
     if out.dtype.kind != "f" or x.dtype != out.dtype or k.dtype != out.dtype or not np.isfinite(k).all():
         direct(x, k, sh, sw, dh, dw, pt, pl, out)
         return
 
-    from ._method import fft_block
-
     C, H, W = x.shape
-    _, OH, OW = out.shape
-    kh, kw = k.shape
-    rows = axis_geometry(H, OH, kh, sh, dh, pt)
-    cols = axis_geometry(W, OW, kw, sw, dw, pl)
     if block is None:
-        block = fft_block(rows, cols, C, out.dtype)
+        rows, cols, block, _ = geometry(x.shape, k.shape, (sh, sw), (dh, dw), (pt, pl), out.shape, out.dtype)
+    else:
+        rows = axis_geometry(H, out.shape[1], k.shape[0], sh, dh, pt)
+        cols = axis_geometry(W, out.shape[2], k.shape[1], sw, dw, pl)
     nh, nw = block
     work = out.size * k.size + x.size
     workers = _threads.workers(work)

@@ -7,7 +7,7 @@ times, the time of
   register tiles at stride and dilation 1, else of its generic loops), plus a
   pass over the input;
 - ``direct``'s separable path, which it takes itself for a rank-1 float kernel
-  (column stride 1, at least 20 taps): ``C*OH*OW*(kh + kw)`` multiply-adds, plus
+  (column stride 1, where :func:`fastconv._separable.worth_trying` says so): ``C*OH*OW*(kh + kw)`` multiply-adds, plus
   ``kh*kw`` bounds-checked ones for each output whose window reaches into the
   padding (as for the direct loops other than the float32 register tiles);
 - ``fft`` (:mod:`fastconv._fft`): per block of ``N = nh*nw`` values, two real
@@ -54,146 +54,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._fft import _BATCH_VALUES, Axis, axis_geometry, blocks_along, whole_length
-
-#: The package's own constants (see the module docstring).
-DEFAULT_COSTS = Path(__file__).with_name("costs.json")
-#: Where ``python -m benches.calibrate`` writes by default.
-USER_COSTS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fastconv" / "costs.json"
+from . import _separable as _separable_rule
+from ._costs import USER_COSTS, _read, costs, costs_path
+from ._fftgeom import geometry
 
 # Kernels of fewer taps never go to the FFT (never close: direct is 10x faster there).
 _MIN_FFT_TAPS = 25
-# Shortest block side (unless the whole axis is shorter): pocketfft's time per N log2 N was
-# measured 1.5-2x higher below about 200 values per line than from 256 to 1024.
-_MIN_BLOCK = 256
-# Largest block (values) unless the smallest candidate is larger: a float32 block and its spectrum take
-# 8 bytes per value, 12 MB here, which stays in a desktop CPU's last-level cache. Larger blocks cost more
-# per N log2 N than the model's constants say (the column transforms miss the cache): at 2048x2048
-# 127x127 "same" (one thread, ducc0, AMD EPYC Zen 3) whole-image 2304x2304 blocks took 70 ms of CPU
-# time, 384x2304 blocks 43 ms.
-_MAX_BLOCK = 3 << 19
-
-#: Constants that must be above zero: the rate of each backend's main work.
-_RATES = {
-    "direct_tap_f32_tiles",
-    "direct_tap_f32",
-    "direct_tap_f64",
-    "separable_tap_f32",
-    "separable_tap_f64",
-    "fft_nlogn_f32",
-    "fft_nlogn_f64",
-}
-
-_KEYS = (
-    "direct_tap_f32_tiles",
-    "direct_tap_f32",
-    "direct_tap_f64",
-    "direct_value",
-    "border_tap",
-    "separable_tap_f32",
-    "separable_tap_f64",
-    "fft_nlogn_f32",
-    "fft_nlogn_f64",
-    "fft_value_f32",
-    "fft_value_f64",
-    "fft_line_f32",
-    "fft_line_f64",
-    "fft_block",
-    "call",
-)
-
-
-def costs_path() -> Path:
-    """The JSON file the constants are read from (see the module docstring).
-
-    Whether the user's calibration file exists is looked up once per process (a
-    ``stat`` per lookup was most of a choice's time): a calibration written later
-    is read by the next process.
-    """
-    env = os.environ.get("FASTCONV_COSTS")
-    if env:
-        return Path(env)
-    return _default_path()
-
-
-@functools.lru_cache(maxsize=1)
-def _default_path() -> Path:
-    return USER_COSTS if USER_COSTS.is_file() else DEFAULT_COSTS
-
-
-def _problem(data) -> str | None:
-    """What is wrong with the parsed cost file ``data`` (None: nothing).
-
-    ``seconds`` must give every constant of :data:`_KEYS` as a finite number, not
-    negative, and the per-tap and ``N log2 N`` rates above zero (a free operation
-    sends every call to that backend); ``speedup``, when there, a thread count of
-    at least 1 and finite speedups above zero for both backends.
-    """
-    if not isinstance(data, dict):
-        return f"a JSON object expected, got {type(data).__name__}"
-    seconds = data.get("seconds")
-    if not isinstance(seconds, dict):
-        return "no 'seconds' object"
-    missing = [k for k in _KEYS if k not in seconds]
-    if missing:
-        return f"'seconds' lacks {missing}"
-    for k in _KEYS:
-        value = seconds[k]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            return f"seconds[{k!r}] must be a finite number >= 0, got {value!r}"
-        if value == 0 and k in _RATES:
-            return f"seconds[{k!r}] must be above 0, got {value!r}"
-    measured = data.get("speedup")
-    if measured is not None:
-        if not isinstance(measured, dict):
-            return f"'speedup' must be an object, got {type(measured).__name__}"
-        n = measured.get("threads", 1)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            return f"speedup['threads'] must be an integer >= 1, got {n!r}"
-        for k in ("direct", "fft"):
-            value = measured.get(k)
-            if n > 1 and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
-            ):
-                return f"speedup[{k!r}] must be a finite number above 0, got {value!r}"
-    return None
-
-
-@functools.lru_cache(maxsize=4)
-def _read(path: str) -> tuple[dict, dict | None]:
-    """The constants and the measured speedups of the cost file ``path``, validated.
-
-    A file that cannot be read or parsed, or whose content is not what
-    ``python -m benches.calibrate`` writes (see :func:`_problem`), gives a
-    ``RuntimeWarning`` naming it and what is wrong, once per process and file, and
-    the package's own constants (:data:`DEFAULT_COSTS`) instead.
-    """
-    try:
-        data = json.loads(Path(path).read_text())
-        problem = _problem(data)
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        problem = f"not readable as JSON ({e})"
-    if problem is not None:
-        if Path(path) == DEFAULT_COSTS:
-            raise ValueError(f"fastconv's own cost file {path} is damaged: {problem}; reinstall fastconv")
-        warnings.warn(
-            f"fastconv: ignoring the cost file {path}: {problem}; using the package's constants "
-            "(rerun python -m benches.calibrate to write a new one)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return _read(str(DEFAULT_COSTS))
-    measured = data.get("speedup")
-    return {k: float(data["seconds"][k]) for k in _KEYS}, dict(measured) if measured else None
-
-
-def _load(path: str) -> dict:
-    return _read(path)[0]
-
-
-def costs() -> dict:
-    """The per-operation times in seconds, by name (see :data:`_KEYS`)."""
-    return _read(str(costs_path()))[0]
 
 
 def speedup(backend: str, threads: int) -> float:
@@ -212,69 +78,9 @@ def speedup(backend: str, threads: int) -> float:
     return 1 / ((1 - p) + p / threads)
 
 
-def _fast_length(n: int) -> int:
-    """The smallest ``2**a * m >= n`` with ``m`` in 1, 3, 5, 9, 15, 45: lengths pocketfft transforms fast.
-
-    Higher powers of 3 and 5 are left out (fewer candidates; in one measurement a
-    2187 = 3**7-point inverse 2-D transform took 1.4x the time of a 2304 = 2**8 * 9-point one).
-    """
-    best = 1 << max(0, (n - 1).bit_length())
-    for m in (3, 5, 9, 15, 45):
-        p = m
-        while p < n:
-            p *= 2
-        best = min(best, p)
-    return best
-
-
-def _lengths(axis: Axis) -> list[int]:
-    """Candidate block lengths along ``axis``: fast lengths from the span up to the whole axis, about sqrt(2) apart."""
-    whole = _fast_length(whole_length(axis))
-    out = {whole}
-    t = max(axis.span + 1, _MIN_BLOCK)
-    while t < whole:
-        out.add(_fast_length(t))
-        t = int(t * 1.41) + 1
-    return sorted(n for n in out if n >= axis.span and n <= whole)
-
-
-def _fft_time(c: dict, f64: bool, blocks: int, nh: int, nw: int) -> float:
-    n = nh * nw
-    nlogn = c["fft_nlogn_f64" if f64 else "fft_nlogn_f32"] * n * math.log2(n)
-    value = c["fft_value_f64" if f64 else "fft_value_f32"] * n + c["fft_line_f64" if f64 else "fft_line_f32"] * (
-        nh + nw
-    )
-    batches = -(-blocks // max(1, _BATCH_VALUES // n))
-    return blocks * (2 * nlogn + value) + 0.5 * nlogn + batches * c["fft_block"] + c["call"]
-
-
-@functools.lru_cache(maxsize=256)
-def _best_block(rows: Axis, cols: Axis, channels: int, f64: bool, path: str) -> tuple[tuple[int, int], float]:
-    c = _load(path)
-    best = ((0, 0), math.inf)
-    lr, lc = _lengths(rows), _lengths(cols)
-    for nh in lr:
-        br = blocks_along(rows, nh)
-        for nw in lc:
-            if nh * nw > _MAX_BLOCK and (nh, nw) != (lr[0], lc[0]):
-                continue
-            t = _fft_time(c, f64, channels * br * blocks_along(cols, nw), nh, nw)
-            if t < best[1]:
-                best = ((nh, nw), t)
-    return best
-
-
-def fft_block(rows: Axis, cols: Axis, channels: int, dtype) -> tuple[int, int]:
-    """The block size ``(nh, nw)`` of least modelled time for :func:`fastconv._fft.fft`."""
-    return _best_block(rows, cols, channels, np.dtype(dtype) == np.float64, str(costs_path()))[0]
-
-
 def fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) -> float:
-    """Modelled seconds of the ``fft`` backend (at its best block size)."""
-    C, H, W = x_shape_chw
-    rows = axis_geometry(H, out_shape[1], k_shape[0], stride[0], dilation[0], pads[0])
-    cols = axis_geometry(W, out_shape[2], k_shape[1], stride[1], dilation[1], pads[1])
-    return _best_block(rows, cols, C, np.dtype(dtype) == np.float64, str(costs_path()))[1]
+    """Modelled seconds of the ``fft`` backend (at its best block size, :func:`fastconv._fftgeom.geometry`)."""
+    return geometry(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype).seconds
 
 
 def _border_outputs(x_shape_chw, k_shape, stride, dilation, pads, out_shape) -> int:
@@ -323,20 +129,16 @@ def separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtyp
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _rank_one(data: bytes, shape, dtype: str) -> bool:
-    from ._loops.correlate2d import _separable_factors
-
-    return _separable_factors(np.frombuffer(data, dtype=dtype).reshape(shape)) is not None
-
-
-def _separable(kernel: np.ndarray, stride, dtype) -> bool:
-    """True when ``direct`` takes its separable path for ``kernel`` (its own rank test, see correlate2d)."""
-    from ._loops.correlate2d import _SEPARABLE_TAPS
-
-    if stride[1] != 1 or kernel.size < _SEPARABLE_TAPS or kernel.dtype != dtype:
+def _separable(kernel: np.ndarray, stride, dtype, work: int) -> bool:
+    """True when ``direct`` takes its separable path for ``kernel`` (the rule of :mod:`fastconv._separable`)."""
+    if (
+        stride[1] != 1
+        or kernel.dtype != dtype
+        or dtype.kind != "f"
+        or not _separable_rule.worth_trying(kernel.shape, work)
+    ):
         return False
-    return _rank_one(np.ascontiguousarray(kernel).tobytes(), kernel.shape, kernel.dtype.str)
+    return _separable_rule.factors(kernel) is not None
 
 
 # --- measured answers ("wisdom"): the model checked on the machine where it runs -----------------------
@@ -492,8 +294,8 @@ def _measure(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, ker
     and a busy machine slows some runs, so the least of several is what each backend costs when
     it gets the cores.
     """
+    from ._direct import direct
     from ._fft import fft
-    from ._loops.correlate2d import direct
 
     global measurements
     x = np.full(x_shape_chw, 0.5, dtype=dtype)
@@ -578,15 +380,17 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         return "direct"
-    from ._loops import correlate2d, threads
+    from ._direct import work as direct_work
+    from ._loops import threads
 
-    n = threads.workers(correlate2d.work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape)))
+    work = direct_work(math.prod(x_shape_chw), k_shape[0] * k_shape[1], math.prod(out_shape))
+    n = threads.workers(work)
     s_direct = speedup("direct", n)
     t_direct = direct_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
     t_fft = fft_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / speedup("fft", n)
     separable = False
-    if t_fft < t_direct and kernel is not None and math.prod(out_shape) * kernel.size >= 1 << 20:
-        separable = _separable(kernel, stride, dtype)
+    if t_fft < t_direct and kernel is not None:
+        separable = _separable(kernel, stride, dtype, work)
         if separable:
             t_direct = min(
                 t_direct, separable_time(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype) / s_direct
@@ -595,7 +399,7 @@ def choose(x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kerne
     low, high = sorted((t_direct, t_fft))
     if high < CLOSE * low and MEASURE_MIN_SECONDS <= low and high <= MEASURE_MAX_SECONDS and measuring():
         if not separable and pick == "direct" and kernel is not None:
-            separable = math.prod(out_shape) * kernel.size >= 1 << 20 and _separable(kernel, stride, dtype)
+            separable = _separable(kernel, stride, dtype, work)
         args = (x_shape_chw, k_shape, stride, dilation, pads, out_shape, dtype, kernel, separable, n, pick)
         return _measured(*args)
     return pick

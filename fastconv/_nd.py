@@ -16,10 +16,10 @@ arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
 - a 3-D array whose kernel spans the first axis only is one call on the
   ``(D, H*W)`` view; one spanning the last axis only, one call on its
   ``D*H`` rows laid end to end (:func:`_short_rows`);
-- 2-D calls with an extension mode other than ``"constant"`` on large
-  arrays run zero-padded, their border outputs recomputed (:func:`_corr2d`);
+- 2-D calls with an extension mode run zero-padded, their border outputs
+  recomputed from small pieces (:mod:`fastconv._border`, inside convolve2d);
 - a 3-D kernel equal to the outer product of three 1-D kernels (the rank
-  test of :func:`separable3`) runs as three 1-D passes;
+  test of :func:`fastconv._separable.factors3`) runs as three 1-D passes;
 - any other 3-D kernel runs as ``kd`` 2-D passes, one per kernel slice,
   over the padded volume's slices stacked into one tall image, summed by
   :func:`fastconv._loops.volume.accumulate`.
@@ -28,12 +28,13 @@ arguments (``padding`` as ``((top, bottom), (left, right))``, ``pad_mode``,
 from __future__ import annotations
 
 import collections
-import functools
 import math
 
 import numpy as np
 
+from ._border import extend_index
 from ._loops import volume
+from ._separable import factors3, worth_trying
 from .convolve import convolve2d
 
 #: How many calls of the scipy drop-ins ran on fastconv (``"fastconv"``) and how many were handed to scipy
@@ -51,13 +52,8 @@ def counted(name, compute, fallback):
     return result
 
 
-# Smallest image (values) for which the extension modes other than "constant" are done by
-# :func:`_corr2d`'s border fix rather than by convolve2d's copy of the padded image.
-_BORDER_FIX_VALUES = 1 << 16
 # Rows shorter than this (values, padding included) are laid end to end by :func:`_short_rows`.
 _SHORT_ROW = 2048
-# Smallest 3-D kernel (taps) for which the rank test is tried: below it one dense pass per slice is as fast.
-_SEPARABLE_TAPS = 27
 
 
 def _pad(x, pads, pad_mode, cval):
@@ -67,43 +63,6 @@ def _pad(x, pads, pad_mode, cval):
     if pad_mode == "constant":
         return np.pad(x, pads, mode="constant", constant_values=cval)
     return np.pad(x, pads, mode=pad_mode)
-
-
-def extend_index(n, before, after, pad_mode):
-    """Source index of each position of an axis of ``n`` values extended by ``before``/``after`` (numpy.pad's modes).
-
-    ``numpy.pad(x, (before, after), pad_mode)`` equals ``x[extend_index(len(x), before, after, pad_mode)]`` for
-    ``"edge"``, ``"wrap"``, ``"symmetric"`` and ``"reflect"``, also for pads wider than ``n``: the
-    extension is periodic (period ``n``, ``2n`` and ``2n - 2``).
-
-    Examples
-    --------
-    >>> extend_index(3, 2, 2, "reflect")
-    array([2, 1, 0, 1, 2, 1, 0])
-    """
-    i = np.arange(-before, n + after)
-    if pad_mode == "edge":
-        return np.clip(i, 0, n - 1)
-    if pad_mode == "wrap":
-        return i % n
-    if pad_mode == "symmetric":
-        m = i % (2 * n)
-        return np.where(m < n, m, 2 * n - 1 - m)
-    if pad_mode == "reflect":
-        if n == 1:
-            return np.zeros_like(i)
-        m = i % (2 * n - 2)
-        return np.where(m < n, m, 2 * n - 2 - m)
-    raise ValueError(f"pad_mode must be 'edge', 'wrap', 'symmetric' or 'reflect', got {pad_mode!r}")
-
-
-def _take(x, rows, cols, with_cols):
-    """``x[rows][:, cols]`` (``cols`` only if ``with_cols``), taking first along the axis that keeps fewer values."""
-    if not with_cols:
-        return x.take(rows, axis=0)
-    if len(rows) * x.shape[1] <= x.shape[0] * len(cols):
-        return x.take(rows, axis=0).take(cols, axis=1)
-    return x.take(cols, axis=1).take(rows, axis=0)
 
 
 def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
@@ -126,67 +85,8 @@ def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
 
 
 def _corr2d(x, w, pads, pad_mode, cval, dtype, backend):
-    """:func:`fastconv.convolve2d` of a 2-D ``x`` with ``padding=pads``; for large images the border fix.
-
-    convolve2d applies the extension modes other than ``"constant"`` by copying the whole padded image
-    (as much memory traffic as a 3x3 filter itself).  For an image of at least
-    :data:`_BORDER_FIX_VALUES` values this runs instead one zero-padded call (zero padding costs no
-    copy; it is exact for every output whose window stays inside the image) and recomputes the border
-    outputs, the first and last rows and columns, from small extended copies of the image's edges.
-    """
-    if pad_mode == "constant" or x.size < _BORDER_FIX_VALUES or not any(b or a for b, a in pads):
-        return convolve2d(x, w, padding=tuple(pads), pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
-    (pt, pb), (pl, pr) = pads
-    h, wd = x.shape
-    kh, kw = w.shape
-    out = convolve2d(x, w, padding=tuple(pads), dtype=dtype, backend=backend)
-    oh, ow = out.shape
-    rows, cols = extend_index(h, pt, pb, pad_mode), extend_index(wd, pl, pr, pad_mode)
-    # Outputs whose window reaches the padding: rows i < pt or i > pt + h - kh, likewise columns.
-    top, bottom = min(pt, oh), max(min(pt, oh), pt + h - kh + 1)
-    left, right = min(pl, ow), max(min(pl, ow), pl + wd - kw + 1)
-    conv = functools.partial(convolve2d, k=w, dtype=dtype, backend=backend)
-    if top or bottom < oh:
-        # The top and bottom strips stacked: one call; the rows of windows that straddle the two are dropped.
-        strips = _take(x, np.concatenate([rows[: top + kh - 1], rows[bottom:]]), cols, pl or pr)
-        res = conv(strips)
-        out[:top] = res[:top]
-        out[bottom:] = res[res.shape[0] - (oh - bottom) :]
-    if top < bottom and (left or right < ow):
-        # The left and right strips, side by side and transposed, so that the loops run along their length.
-        strips = _take(x, rows[top : bottom + kh - 1], np.concatenate([cols[: left + kw - 1], cols[right:]]), True)
-        res = conv(np.ascontiguousarray(strips.T), k=w.T).T
-        out[top:bottom, :left] = res[:, :left]
-        out[top:bottom, right:] = res[:, res.shape[1] - (ow - right) :]
-    return out
-
-
-def separable3(w, dtype):
-    """``(a, b, c)`` in ``dtype`` with ``a[:, None, None] * b[:, None] * c`` equal to ``w`` within rounding, or None.
-
-    The rank test of :func:`fastconv._loops.correlate2d._separable_factors` in three dimensions: ``w``
-    unfolded to ``(kd, kh*kw)`` is split by an SVD into ``a`` and a ``(kh, kw)`` matrix, which is split
-    again into ``b`` and ``c``; the factors are accepted when ``sum |w - a b c|`` is at most two units of
-    ``dtype``'s precision times ``sum |w|``, so three 1-D passes differ from the dense sum by rounding only.
-    ``b`` and ``c`` are scaled to ``sum |b| = sum |c| = 1``, so no intermediate pass overflows where the
-    result does not.
-    """
-    w64 = np.asarray(w, dtype=np.float64)
-    if not np.isfinite(w64).all():
-        return None
-    kd, kh, kw = w64.shape
-    left, s, right = np.linalg.svd(w64.reshape(kd, kh * kw), full_matrices=False)
-    if s[0] == 0:
-        return None
-    a = left[:, 0] * s[0]
-    left2, s2, right2 = np.linalg.svd(right[0].reshape(kh, kw))
-    b, c = left2[:, 0] * s2[0], right2[0]
-    approx = a[:, None, None] * b[None, :, None] * c[None, None, :]
-    if np.abs(w64 - approx).sum() > 2 * np.finfo(dtype).eps * np.abs(w64).sum():
-        return None
-    # sum |c| = sum |b| = 1 (``a`` carries the scale): the first two passes stay within max |x|.
-    sb, sc = np.abs(b).sum(), np.abs(c).sum()
-    return (a * (sb * sc)).astype(dtype), (b / sb).astype(dtype), (c / sc).astype(dtype)
+    """:func:`fastconv.convolve2d` of a 2-D ``x`` with ``padding=pads`` (the border computed without a padded copy)."""
+    return convolve2d(x, w, padding=tuple(pads), pad_mode=pad_mode, cval=cval, dtype=dtype, backend=backend)
 
 
 def correlate_nd(x, w, pads, pad_mode="constant", cval=0, dtype=None, backend="auto"):
@@ -242,8 +142,8 @@ def _volume(x, w, pads, pad_mode, cval, dtype, backend):
         return _corr2d(x.reshape(d, h * wd), w.reshape(kd, 1), [pads[0], (0, 0)], *args).reshape(out_shape)
     if kd == 1 and kh == 1 and pads[0] == (0, 0) and pads[1] == (0, 0):
         return _short_rows(x.reshape(d * h, wd), w.reshape(kw), pads[2], *args).reshape(out_shape)
-    if w.dtype.kind == "f" and w.size >= _SEPARABLE_TAPS and min(w.shape) > 1:
-        factors = separable3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
+    if w.dtype.kind == "f" and min(w.shape) > 1 and worth_trying(w.shape, math.prod(out_shape) * w.size + x.size):
+        factors = factors3(w, np.result_type(w.dtype, np.float32) if dtype is None else dtype)
         if factors is not None:
             return _three_passes(x, factors, pads, pad_mode, cval, dtype, backend)
     xp = _pad(x, pads, pad_mode, cval)

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _border
 from . import _validation as v
 
 PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
@@ -280,14 +281,6 @@ def _loop_array(a, dtype):
 # --------------------------------------------------------------------------- convolve2d
 
 
-class Fill(NamedTuple):
-    """The image padded with a nonzero constant, and which outputs (rows, columns of the loops' view) read it."""
-
-    x: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
-
-
 class Plan(NamedTuple):
     """One :func:`fastconv.convolve2d` call, ready for the loops.
 
@@ -295,10 +288,13 @@ class Plan(NamedTuple):
     ``x`` (``(C, H, W)``) and the 2-D kernel ``kern``, both C-contiguous and of
     the dtypes the loops accept.  Zero padding is not applied: ``pads =
     (top, left)`` tells the loops where the image sits in the padded field
-    (bottom/right follow from ``out_shape``).  The other pad modes are applied
-    to ``x`` with :func:`numpy.pad`, and ``pads`` is then ``(0, 0)``.  A nonzero
-    constant ``cval`` adds a :class:`Fill`: the image padded with it, from which
-    the outputs that touch the padding are computed in a second pass.
+    (bottom/right follow from ``out_shape``).  The other pad modes and a nonzero
+    constant ``cval`` are computed the same way, zero-padded, and ``border``
+    then holds the small pieces (:class:`fastconv._border.Piece`) from which
+    the outputs that read the padding are computed again and overwritten: no
+    padded copy of the image is made (but of a small one, under
+    :data:`fastconv._border.COPY_VALUES` values, padded by :func:`numpy.pad`
+    with ``pads`` ``(0, 0)``).
     """
 
     x: np.ndarray
@@ -319,8 +315,8 @@ class Plan(NamedTuple):
     result_dtype: np.dtype
     #: The caller's geometry (stride, dilation, padding, output size on the image's own axes).
     window: Window
-    #: A nonzero constant padding value: the second pass that gives the outputs touching the padding.
-    fill: Fill | None = None
+    #: The pieces that give the outputs reading a padding other than zeros (empty for zero padding).
+    border: tuple = ()
 
 
 def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None) -> Plan:
@@ -351,21 +347,29 @@ def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="con
     (sh, sw), (dh, dw), (oh, ow) = win.stride, win.dilation, win.out_hw
     folded = img.ndim == 3 and sw == 1
     channels = img.shape[2] if img.ndim == 3 else 1
-    # The loops skip zero padding; the other pad modes are written out once with numpy.pad. A nonzero
-    # constant is written out too, but only the outputs that touch the padding are taken from that pass:
-    # the others stay bit for bit what cval=0 gives, and a NaN or inf fill reaches the border only.
-    explicit = win.padded and pad_mode != "constant"
+    # The loops skip zero padding. Other paddings are computed zero-padded too, the outputs that read the
+    # padding then again from small pieces (the others stay bit for bit what cval=0 gives, and a NaN or inf
+    # fill reaches the border only); a small image with a pad mode is padded by copy instead.
+    other = win.padded and (pad_mode != "constant" or cval != 0)
+    explicit = other and pad_mode != "constant" and math.prod(win.padded_hw) * channels < _border.COPY_VALUES
     x = _loop_image(img, win, x_dtype, folded, pad_mode if explicit else None)
-    fill = None
-    if win.padded and pad_mode == "constant" and cval != 0:
+    border = ()
+    if other and not explicit:
         fill_dtype = x_dtype
         if x_dtype.kind in "iu" and not v.int_range(x_dtype)[0] <= cval <= v.int_range(x_dtype)[1]:
             fill_dtype = _INT64  # a fill the image's dtype cannot hold (the bound check covered int64)
-        rows, cols = _touches_padding(win)
-        fill = Fill(
-            _loop_image(img, win, fill_dtype, folded, "constant", cval),
-            rows,
-            np.repeat(cols, channels) if folded else cols,
+        fold = channels if folded else 1
+        border = _border.pieces(
+            x,
+            kern,
+            (sh, 1) if folded else (sh, sw),
+            (dh, dw * fold),
+            win.pads,
+            (oh, ow * fold),
+            pad_mode,
+            cval,
+            fill_dtype,
+            fold,
         )
     (pt, _), (pl, _) = win.pads
     if folded:
@@ -383,13 +387,13 @@ def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="con
             False,
             result_dtype,
             win,
-            fill,
+            border,
         )
     pads = (0, 0) if explicit else (pt, pl)
     result_shape = (oh, ow, channels) if img.ndim == 3 else (oh, ow)
     out_shape = (x.shape[0], oh, ow)
     return Plan(
-        x, kern, win.stride, win.dilation, pads, out_shape, acc, result_shape, img.ndim == 3, result_dtype, win, fill
+        x, kern, win.stride, win.dilation, pads, out_shape, acc, result_shape, img.ndim == 3, result_dtype, win, border
     )
 
 
@@ -477,7 +481,7 @@ def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Pla
             False,
             result_dtype,
             win,
-            None,
+            (),
         )
     )
 
@@ -492,15 +496,6 @@ def _loop_image(img, win: Window, dtype, folded: bool, pad_mode=None, cval=0):
     if folded:
         x = x.reshape(x.shape[0], -1)
     return _loop_array(x if x.ndim == 3 else x[np.newaxis], dtype)
-
-
-def _touches_padding(win: Window) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks of the output rows and columns whose window reaches into the padding."""
-    masks = []
-    for axis in range(2):
-        first = np.arange(win.out_hw[axis]) * win.stride[axis] - win.pads[axis][0]
-        masks.append((first < 0) | (first + win.halo[axis] >= win.in_hw[axis]))
-    return masks[0], masks[1]
 
 
 # --------------------------------------------------------------------------- conv2d

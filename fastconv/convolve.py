@@ -7,9 +7,9 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _fft, _method, _plan
+from . import _direct, _fft, _method, _plan
 from . import _validation as v
-from ._loops import correlate2d, reference, threads
+from ._loops import reference, threads
 
 #: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs the one of least
 #: modelled time, ``"direct"`` or ``"fft"`` (see :mod:`fastconv._method`); integer results always
@@ -17,7 +17,7 @@ from ._loops import correlate2d, reference, threads
 BACKENDS = {
     "naive": reference.naive,
     "im2col": reference.im2col,
-    "direct": correlate2d.direct,
+    "direct": _direct.direct,
     "fft": _fft.fft,
 }
 
@@ -203,7 +203,7 @@ def _remember(key, plan: _plan.Plan) -> None:
     A call of less than :data:`fastconv._loops.threads.SERIAL_WORK` spends
     more time planning than computing (3x3 images: several microseconds of
     Python around a kernel call of less than one).  What the plan and
-    :func:`fastconv._loops.correlate2d.prepare` decide from the key (the block
+    :func:`fastconv._direct.prepare` decide from the key (the block
     function, the geometry, the dtypes, an integer kernel converted to its
     lanes) is kept, and the next call with the same key only checks the
     arrays' layout, allocates the result and calls the block function.
@@ -214,9 +214,9 @@ def _remember(key, plan: _plan.Plan) -> None:
     img_dtype = key[0]
     x, acc = plan.x, plan.kern.dtype
     out_shape, result_shape, dtype = plan.out_shape, plan.result_shape, plan.dtype
-    if correlate2d.work(x.size, plan.kern.size, math.prod(out_shape)) >= threads.SERIAL_WORK:
+    if _direct.work(x.size, plan.kern.size, math.prod(out_shape)) >= threads.SERIAL_WORK:
         return  # a larger call: planning is a small part of it
-    if plan.fill is not None or plan.channels_moved or dtype != plan.result_dtype or threads.parallel_forced():
+    if plan.border or plan.channels_moved or dtype != plan.result_dtype or threads.parallel_forced():
         return
     if not _plan.common_dtypes(img_dtype, key[1]):
         return
@@ -225,7 +225,7 @@ def _remember(key, plan: _plan.Plan) -> None:
         return
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
     probe = np.empty(out_shape, dtype=dtype)  # prepare reads its shape and dtype only
-    kernel, k_args, n_blocks, _ = correlate2d.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, probe)
+    kernel, k_args, n_blocks, _ = _direct.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, probe)
     if len(k_args) != 1:
         return
     x_dtype = x.dtype
@@ -263,11 +263,14 @@ def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:
         raw = _plan.empty_apart(plan.out_shape, plan.dtype, plan.x)
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
     loops(plan.x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
-    if plan.fill is not None:  # a nonzero cval: the outputs touching the padding from the padded image
-        edge = np.empty_like(raw)
-        loops(plan.fill.x, plan.kern, sh, sw, dh, dw, 0, 0, edge)
-        raw[:, plan.fill.rows, :] = edge[:, plan.fill.rows, :]
-        raw[:, :, plan.fill.cols] = edge[:, :, plan.fill.cols]
+    for piece in plan.border:  # a padding other than zeros: the outputs that read it, from small pieces
+        part = np.empty(piece.out_shape, dtype=raw.dtype)
+        (psh, psw), (pdh, pdw) = piece.stride, piece.dilation
+        loops(piece.x, piece.kern, psh, psw, pdh, pdw, 0, 0, part)
+        if piece.transposed:
+            part = part.transpose(0, 2, 1)
+        for dest, src in piece.copies:
+            raw[dest] = part[src]
     if direct_write:
         return result
     raw = np.moveaxis(raw, 0, 2) if plan.channels_moved else raw.reshape(plan.result_shape)

@@ -240,6 +240,7 @@ def test_3x3_with_zero_taps(dtype, taps):
     an image too small for an interior) against the plain loop; the call must take
     that loop (``prepare``), and a sixth nonzero tap must not.
     """
+    from fastconv import _direct
     from fastconv._loops import correlate2d
 
     rng = np.random.default_rng(len(taps))
@@ -256,9 +257,9 @@ def test_3x3_with_zero_taps(dtype, taps):
     tiny = img[:2, :2]  # no interior: every output through the border code
     assert_matches(fastconv.convolve2d(tiny, k, padding=1), correlate2d_loop(tiny, k, pad=((1, 1), (1, 1))), tiny, k)
     out = np.empty((1, 19, 24), dtype=np.int64)
-    assert correlate2d.prepare(img[None], k, 1, 1, 1, 1, 0, 0, out)[0] is correlate2d.PATHS["3x3 sparse"]
+    assert _direct.prepare(img[None], k, 1, 1, 1, 1, 0, 0, out)[0] is correlate2d.PATHS["3x3 sparse"]
     k[0, 0] = k[0, 2] = k[2, 0] = k[2, 2] = k[1, 0] = k[1, 2] = 1
-    assert correlate2d.prepare(img[None], k, 1, 1, 1, 1, 0, 0, out)[0] is not correlate2d.PATHS["3x3 sparse"]
+    assert _direct.prepare(img[None], k, 1, 1, 1, 1, 0, 0, out)[0] is not correlate2d.PATHS["3x3 sparse"]
 
 
 # --------------------------------------------------------------------------- random cases

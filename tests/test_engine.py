@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import correlate2d
 
 import fastconv
-from fastconv._loops import correlate2d as loops
+from fastconv import _separable
 from tests.reference import correlate2d_loop, padding_pairs
 
 
@@ -34,9 +34,9 @@ def separable_kernels(dtype):
     [(1, 1, 0), (1, 1, "same"), ((2, 1), (1, 2), 3), ((3, 1), (2, 1), ((1, 4), (5, 2))), ((90, 1), 1, 0)],
 )
 def test_separable_kernels_match_the_loop(monkeypatch, dtype, name, stride, dilation, padding):
-    monkeypatch.setattr(loops, "_SEPARABLE_MIN_WORK", 0)  # the separable path even for small calls
+    monkeypatch.setattr(_separable, "MIN_WORK", 0)  # the separable path even for small calls
     k = separable_kernels(dtype)[name]
-    assert loops._separable_factors(k) is not None  # this kernel takes the separable path
+    assert _separable.factors(k) is not None  # this kernel takes the separable path
     rng = np.random.default_rng(6)
     img = rng.standard_normal((190, 170)).astype(dtype)
     got = fastconv.convolve2d(img, k, stride=stride, dilation=dilation, padding=padding)
@@ -56,7 +56,7 @@ def test_nearly_separable_kernel_is_not_factored():
     g = gaussian(9, 2.0)
     k = np.outer(g, g).astype(np.float32)
     k[4, 4] += 1e-3
-    assert loops._separable_factors(k) is None
+    assert _separable.factors(k) is None
     img = np.random.default_rng(7).random((300, 300), dtype=np.float32)
     want = correlate2d(img.astype(np.float64), k.astype(np.float64), mode="valid")
     np.testing.assert_allclose(fastconv.convolve2d(img, k), want, rtol=0, atol=1e-5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _fft, _method
+from fastconv import _costs, _fft, _fftgeom, _method
 from tests.reference import correlate2d_loop, padding_pairs
 
 signal = pytest.importorskip("scipy.signal")
@@ -107,8 +107,8 @@ def test_many_small_blocks(block, stride, dilation):
     span = [dilation[i] * (k.shape[i] - 1) + 1 for i in range(2)]
     oh = (45 + pt + 2 - span[0]) // stride[0] + 1
     ow = (53 + pl + 1 - span[1]) // stride[1] + 1
-    rows = _fft.axis_geometry(45, oh, 5, stride[0], dilation[0], pt)
-    cols = _fft.axis_geometry(53, ow, 7, stride[1], dilation[1], pl)
+    rows = _fftgeom.axis_geometry(45, oh, 5, stride[0], dilation[0], pt)
+    cols = _fftgeom.axis_geometry(53, ow, 7, stride[1], dilation[1], pl)
     nh, nw = rows.span + block[0], cols.span + block[1]
     out = np.empty((2, oh, ow))
     _fft.fft(img, k, *stride, *dilation, pt, pl, out, block=(nh, nw))
@@ -214,7 +214,7 @@ def test_costs_file(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTCONV_COSTS", str(path))
     assert _method.costs_path() == path
     with pytest.warns(RuntimeWarning, match="lacks"):
-        assert _method.costs() == _method._read(str(_method.DEFAULT_COSTS))[0]
+        assert _method.costs() == _method._read(str(_costs.DEFAULT_COSTS))[0]
 
 
 def test_speedups_move_the_choice_with_the_thread_count(tmp_path, monkeypatch):
@@ -225,7 +225,7 @@ def test_speedups_move_the_choice_with_the_thread_count(tmp_path, monkeypatch):
 
     from fastconv._loops import threads
 
-    data = json.loads(_method.DEFAULT_COSTS.read_text())
+    data = json.loads(_costs.DEFAULT_COSTS.read_text())
     data["speedup"] = {"threads": 2, "direct": 1.8, "fft": 1.0}
     path = tmp_path / "costs.json"
     path.write_text(json.dumps(data))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _method
+from fastconv import _costs, _fftgeom, _method
 
 # (1024x1024, 9x9 "same", float32) and (1024x1024, 63x63 "same"): one call per side of the crossover
 CALLS = [
@@ -20,12 +20,12 @@ CALLS = [
 
 
 def _shipped() -> dict:
-    return json.loads(_method.DEFAULT_COSTS.read_text())
+    return json.loads(_costs.DEFAULT_COSTS.read_text())
 
 
 def _fresh():
     _method._read.cache_clear()
-    _method._best_block.cache_clear()
+    _fftgeom._best_block.cache_clear()
 
 
 @pytest.fixture
@@ -74,11 +74,11 @@ DAMAGED = {
 
 
 def _model_choices():
-    return [_method.choose(*c) for c in CALLS], [_method.fft_block(*_geometry(c)) for c in CALLS]
+    return [_method.choose(*c) for c in CALLS], [_fftgeom.fft_block(*_geometry(c)) for c in CALLS]
 
 
 def _geometry(call):
-    from fastconv._fft import axis_geometry
+    from fastconv._fftgeom import axis_geometry
 
     (C, H, W), (kh, kw), (sh, sw), (dh, dw), (pt, pl), (_, OH, OW), dtype = call
     return axis_geometry(H, OH, kh, sh, dh, pt), axis_geometry(W, OW, kw, sw, dw, pl), C, dtype

@@ -11,7 +11,7 @@ import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastconv import _nd
+from fastconv import _border, _nd, _separable
 from fastconv import ndimage as fn
 from fastconv import signal as fs
 
@@ -39,9 +39,9 @@ def _data(rng, shape, dtype):
 
 @pytest.fixture(params=[False, True], ids=["copy-pad", "border-fix"])
 def border_fix(request, monkeypatch):
-    """Run a test with the extension modes done by convolve2d's copy and by the border fix of small images."""
+    """Run a test with the extension modes done by convolve2d's copy and by its border pieces, on small images."""
     if request.param:
-        monkeypatch.setattr(_nd, "_BORDER_FIX_VALUES", 0)
+        monkeypatch.setattr(_border, "COPY_VALUES", 0)
     return request.param
 
 
@@ -119,12 +119,12 @@ def test_volume_separable_kernel(mode, dtype, border_fix):
     x = rng.standard_normal((12, 11, 10)).astype(dtype)
     g = np.exp(-0.5 * ((np.arange(7) - 3) / 1.5) ** 2)
     w = g[:, None, None] * (g / 2)[None, :, None] * g[None, None, ::-1]
-    assert _nd.separable3(w, np.dtype(dtype)) is not None
+    assert _separable.factors3(w, np.dtype(dtype)) is not None
     for origin in [0, (-3, 3, 1)]:
         want = scipy.ndimage.correlate(x, w, mode=mode, cval=4.0, origin=origin)
         _assert_same(fn.correlate(x, w, mode=mode, cval=4.0, origin=origin), want, False)
     w[1, 2, 3] += 0.5  # no longer separable: the dense path
-    assert _nd.separable3(w, np.dtype(dtype)) is None
+    assert _separable.factors3(w, np.dtype(dtype)) is None
     _assert_same(fn.correlate(x, w, mode=mode, cval=4.0), scipy.ndimage.correlate(x, w, mode=mode, cval=4.0), False)
 
 

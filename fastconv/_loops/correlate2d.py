@@ -1,9 +1,9 @@
 """``direct``, the fast backend of :func:`fastconv.convolve2d`: row blocks vectorised along the row.
 
-Notation as in :mod:`fastconv._loops`.  :func:`direct` picks the arithmetic
-(exact narrow integers, exact floats, or the input's own float type) and the
-path, in Python: input rows read in place (``_inplace_*``) or staged first
-(``_staged_*``); 3x3 kernels go to :mod:`fastconv._loops.sum3x3`, float32 at
+Notation as in :mod:`fastconv._loops`.  :func:`fastconv._direct.direct` picks
+the arithmetic (exact narrow integers, exact floats, or the input's own float
+type) and the path, in Python; the paths here: input rows read in place
+(``_inplace_*``) or staged first (``_staged_*``); 3x3 kernels go to :mod:`fastconv._loops.sum3x3`, float32 at
 stride 1 to the register tiles of :mod:`fastconv._loops.tiles2d`, other sizes
 add up to 15 taps per pass into a block of partial sums.  Each path is one
 compiled block function (:data:`PATHS`), so a call compiles only its own
@@ -21,11 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .._validation import int_range
 from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
 from .sum3x3 import _sum5_rows, _sum9, _sum9_rows, _sum9_rows_s2
-from .threads import run
 from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_apply
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
@@ -33,12 +31,6 @@ from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_a
 _BLOCK = 512
 # Output rows per parallel task of ``direct`` (one allocation of scratch per task).
 _ROWS = 16
-# Smallest kernel (taps) tried for the separable path: at 3x3 the direct
-# loops are limited by memory, not arithmetic, and two passes cost more.
-_SEPARABLE_TAPS = 20
-# Smallest call (multiply-adds plus input values) for which the rank test
-# (an SVD of the kernel, some 20-50 us) is worth trying.
-_SEPARABLE_MIN_WORK = 1 << 20
 
 
 @jit(contract=True, inline=True)
@@ -173,7 +165,7 @@ def _inplace_3x3(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
     """Row blocks ``t0 <= t < t1`` of a 3x3 kernel read in place at column stride 1 (see :func:`_sum9_rows`).
 
     Float input, or an 8/16-bit integer image with a narrow integer kernel.
-    Block ``t`` is ``_ROWS`` output rows of one channel (see :func:`direct`).
+    Block ``t`` is ``_ROWS`` output rows of one channel (see :func:`fastconv._direct.direct`).
     """
     C, H, W = x.shape
     _, OH, OW = out.shape
@@ -641,133 +633,8 @@ def _column_pass(tmp, r, step, u, m, o):
         a += 1
 
 
-def _separable_factors(k):
-    """``(u, v)`` in ``k``'s float dtype with ``outer(u, v)`` equal to ``k`` within its rounding, or None.
-
-    The rank test: with ``s`` the singular values of ``k`` (in float64),
-    ``k`` is taken as separable when ``sum |k - s[0] u v^T|`` is at most two
-    units of ``k``'s float precision times ``sum |k|``.  A correlation with
-    the factors then differs from the direct sum by no more than rounding
-    does: each output's error is bounded by that residual times ``max |x|``,
-    plus the rounding of ``kh + kw`` sums instead of ``kh * kw``.  ``v`` is scaled to ``sum |v| = 1``
-    (``u`` carries the rest), so no intermediate sum overflows where the result does not.
-    """
-    k64 = k.astype(np.float64)
-    if not np.isfinite(k64).all():
-        return None
-    left, s, right = np.linalg.svd(k64)
-    if s[0] == 0:
-        return None
-    u = left[:, 0] * s[0]
-    v = right[0]
-    if np.abs(k64 - np.outer(u, v)).sum() > 2 * np.finfo(k.dtype).eps * np.abs(k64).sum():
-        return None
-    # The scale split so that sum |v| = 1: the row pass then stays within max |x| (it cannot overflow
-    # where the image does not), and the column pass within max |x| * sum |k|, the bound of the result.
-    scale = np.abs(v).sum()
-    return (u * scale).astype(k.dtype), (v / scale).astype(k.dtype)
-
-
-def _exact_float_kernel(x, k):
-    """``k`` in the float dtype in which an integer correlation of ``x`` and ``k`` is exact, or ``k``.
-
-    With integer ``x`` and ``k``, every product and partial sum is a whole
-    number of magnitude at most ``max|x| * sum|k|``; below ``2**24`` float32
-    holds all of them exactly, below ``2**53`` float64 does, and the sum in
-    float is the exact integer sum.  Float arithmetic vectorises on AVX2 where
-    int64 multiplication does not.  Returns ``k`` unchanged (int64 arithmetic)
-    when the bound is not met or ``x`` is wider than 32 bits.
-    """
-    if x.dtype.itemsize > 4:
-        return k
-    low, high = int_range(x.dtype)
-    bound = max(-low, high) * float(np.abs(k.astype(np.float64)).sum())
-    bound *= 1 + 1e-9  # float64 rounding of the sum above
-    if x.dtype.itemsize <= 2 and bound < 2.0**24:
-        return k.astype(np.float32)
-    if bound < 2.0**53:
-        return k.astype(np.float64)
-    return k
-
-
-def _int_kernel(x, k):
-    """``k`` as int16 or int32 when every partial sum of an integer correlation of ``x`` and ``k`` fits, or None.
-
-    Every product and partial sum is at most ``max|x| * sum|k|`` in
-    magnitude.  Below ``2**15`` (for 8-bit images) the kernels sum in int16,
-    below ``2**31`` in int32: exact, and AVX2 packs 16 or 8 of them in a
-    register.  Returns None for images wider than 16 bits or a larger bound.
-    """
-    if x.dtype.itemsize > 2 or x.dtype.kind not in "iu":
-        return None
-    low, high = int_range(x.dtype)  # the same dtype ranges as the overflow check's
-    top = max(-low, high)
-    bound = top * float(np.abs(k, dtype=np.float64).sum()) * (1 + 1e-9)  # float64 rounding of the sum
-    if x.dtype.itemsize == 1 and bound < 2.0**15:
-        return k.astype(np.int16)
-    if bound < 2.0**31:
-        return k.astype(np.int32)
-    return None
-
-
-def _integer_arithmetic(x, k):
-    """``(kernel, narrow)`` for an integer result: ``k`` in the lanes :func:`direct` sums in, and whether they
-    are narrow integer lanes (read in place) rather than exact float or int64 (staged)."""
-    k16 = _int_kernel(x, k)
-    if k16 is not None:
-        return k16, True
-    return _exact_float_kernel(x, k), False
-
-
-#: Small kernels already converted by :func:`_integer_arithmetic`, by image dtype and kernel bytes
-#: (a repeated call with the same kernel skips the bound and the conversion).
-_ARITHMETIC: dict = {}
-_ARITHMETIC_ENTRIES = 256
-_SMALL_KERNEL = 64
-
-
-def _integer_kernel(x, k):
-    """:func:`_integer_arithmetic`, remembered for small kernels."""
-    if k.size > _SMALL_KERNEL:
-        return _integer_arithmetic(x, k)
-    key = (x.dtype, k.dtype, k.shape, k.tobytes())
-    found = _ARITHMETIC.get(key)
-    if found is None:
-        if len(_ARITHMETIC) >= _ARITHMETIC_ENTRIES:
-            _ARITHMETIC.clear()
-        kern, narrow = _integer_arithmetic(x, k)
-        # kept by value: never the caller's array, which may change after this call
-        found = _ARITHMETIC[key] = (kern.copy() if kern is k else kern), narrow
-    return found
-
-
-_F32 = np.dtype(np.float32)
-
-
-def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
-    """The block function of :func:`direct` for these arrays (see its notes), chosen here so that Numba
-    compiles only the loops that call reaches."""
-    kh, kw = k.shape
-    k3x3 = kh == 3 and kw == 3
-    if narrow and k3x3 and sw == 1 and np.count_nonzero(k) <= 5:
-        return _inplace_3x3_sparse
-    if narrow or x.dtype == k.dtype:
-        _, H, W = x.shape
-        _, OH, OW = out.shape
-        # every window inside the image (no padding reached): no border code
-        inside = pt == 0 and pl == 0 and (OH - 1) * sh + (kh - 1) * dh < H and (OW - 1) * sw + (kw - 1) * dw < W
-        if sw == 1:
-            if sh == 1 and dh == 1 and dw == 1 and x.dtype == _F32 and not (k3x3 and inside):
-                return _tiles_inside if inside else _inplace_tiles
-            if k3x3:
-                return _inplace_3x3_inside if inside else _inplace_3x3
-            return _inplace_rows
-        if k3x3 and sw == 2 and dw == 1:
-            return _inplace_3x3_s2
-    return _staged_3x3 if k3x3 else _staged_rows
-
-
-#: The block functions of :func:`direct` by path: ``kernel(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1)``.
+#: The block functions of :func:`fastconv._direct.direct` by path:
+#: ``kernel(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1)``.
 PATHS = {
     "tiles": _inplace_tiles,
     "tiles inside": _tiles_inside,
@@ -779,72 +646,3 @@ PATHS = {
     "staged 3x3": _staged_3x3,
     "staged": _staged_rows,
 }
-
-
-def direct(x, k, sh, sw, dh, dw, pt, pl, out):
-    """Row-block loops vectorised along the output row (the fast path).
-
-    The output is cut into blocks of ``_ROWS`` rows of one channel, computed
-    on one or more threads (see :func:`fastconv._loops.threads.run`;
-    ``numba.set_num_threads`` sets the thread count); each block writes only
-    its own rows.  Output columns whose window reaches into the zero padding
-    are computed with bounds checks; the interior runs without them, along
-    the row, so LLVM vectorises the inner loop.  The path is chosen here, in
-    Python, and each path is its own compiled block function (:data:`PATHS`):
-
-    - ``"tiles"``: float32 at stride and dilation 1, any kernel size: register
-      tiles of 4 rows x 24 columns (:mod:`fastconv._loops.tiles2d`), the
-      border outputs from small zero-padded copies of the input
-      (:func:`_padded_tiles`); a 3x3 kernel whose windows all lie inside the
-      image runs the 3x3 row loop instead (measured 1.1-1.6x faster there,
-      where the tiles' border copies are not needed);
-    - ``"3x3"``, ``"3x3 s2"``: other float input, and 8/16-bit integer input
-      with a narrow integer kernel, read in place, a 3x3 kernel keeping its
-      nine taps in registers (:func:`_sum9_rows`; at column stride 2 each input
-      row is de-interleaved once into even and odd columns);
-    - ``"3x3 sparse"``: a narrow integer 3x3 kernel with at most five nonzero
-      taps at column stride 1 sums those five only (:func:`_sum5_rows`; the
-      seed's kernel2, a Laplacian cross);
-    - ``"rows"``: other kernels read in place at column stride 1, up to 15
-      taps per pass into a block of partial sums that stays in L1;
-    - ``"staged 3x3"``, ``"staged"``: otherwise each input row is first
-      staged: converted to the accumulator's type and, for a column stride
-      ``sw > 1``, split into ``sw`` unit-stride phases.
-
-    Float kernels of at least ``_SEPARABLE_TAPS`` taps that are an outer
-    product go through :func:`_direct_separable` on large calls.
-
-    Integer inputs are summed exactly: in int16 lanes for an 8-bit image
-    when ``max|x| * sum|k| < 2**15``, in int32 for 8/16-bit images below
-    ``2**31`` (see :func:`_int_kernel`), else in float32 or float64 when that
-    is exact (see :func:`_exact_float_kernel`), else in int64.  Calls of less than
-    :data:`fastconv._loops.threads.SERIAL_WORK` (multiply-adds plus input values) run on the calling thread only.
-    """
-    kernel, k_args, n_blocks, amount = prepare(x, k, sh, sw, dh, dw, pt, pl, out)
-    run(kernel, (x, *k_args, sh, sw, dh, dw, pt, pl, out), n_blocks, amount)
-
-
-def prepare(x, k, sh, sw, dh, dw, pt, pl, out):
-    """What :func:`direct` runs for these arrays: ``(kernel, k_args, n_blocks, work)``.
-
-    ``kernel(x, *k_args, sh, sw, dh, dw, pt, pl, out, t0, t1)`` computes blocks
-    ``[t0, t1)`` of ``n_blocks``; ``work`` goes to
-    :func:`fastconv._loops.threads.run`.  The choice depends on the arrays'
-    dtypes and shapes, the geometry and, for integer results and the separable
-    path, the kernel's values.
-    """
-    narrow = False
-    if out.dtype.kind in "iu":
-        k, narrow = _integer_kernel(x, k)
-    C, OH, _ = out.shape
-    amount = work(x.size, k.size, out.size)
-    if amount >= _SEPARABLE_MIN_WORK and sw == 1 and k.size >= _SEPARABLE_TAPS and x.dtype == k.dtype:
-        factors = _separable_factors(k) if k.dtype.kind == "f" else None
-        if factors is not None:
-            return _direct_separable, (k, *factors), C * ((OH + _SEP_ROWS - 1) // _SEP_ROWS), amount
-    return _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow), (k,), C * ((OH + _ROWS - 1) // _ROWS), amount
-
-
-def work(x_size: int, k_size: int, out_size: int) -> int:
-    """A call's work for the thread policy: its multiply-adds, plus a read (or staging) of each input value."""
-    return out_size * k_size + x_size
