@@ -62,13 +62,21 @@ def minmax_last(x, out, cidx, lead, k, is_max, cval, rows_per_block, t0, t1):
     b = np.empty(wp, dtype=x.dtype)
     for t in range(t0, t1):
         for r in range(t * rows_per_block, min(n_rows, (t + 1) * rows_per_block)):
-            _fill(a, x[r], cidx, cval, 0, wp, lead)
-            p = 1
-            while 2 * p <= k:
-                _pair(b, a, a, 0, p, wp - 2 * p + 1, is_max)
-                a, b = b, a
-                p *= 2
-            _pair(out[r], a, a, 0, k - p, w, is_max)
+            _minmax_row(out[r], x[r], a, b, cidx, lead, k, is_max, cval)
+
+
+@jit()
+def _minmax_row(o, xr, a, b, cidx, lead, k, is_max, cval):
+    """One row of :func:`minmax_last` (``a`` and ``b`` scratch rows of ``len(o) + k - 1`` values)."""
+    w = o.shape[0]
+    wp = w + k - 1
+    _fill(a, xr, cidx, cval, 0, wp, lead)
+    p = 1
+    while 2 * p <= k:
+        _pair(b, a, a, 0, p, wp - 2 * p + 1, is_max)
+        a, b = b, a
+        p *= 2
+    _pair(o, a, a, 0, k - p, w, is_max)
 
 
 @jit()
