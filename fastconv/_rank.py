@@ -76,7 +76,7 @@ MODES = {
 }
 
 #: Largest window (values) computed by a selection network; larger ones use buckets or quickselect.  A 7x7
-#: median on float32 takes a third of the buckets' time by the network (319 comparators per value, vectorised).
+#: median on float32 takes a quarter of the buckets' time by the network (319 comparators per value, vectorised).
 NETWORK_MAX = 49
 #: Smallest rectangular window (values) of 8-bit data computed by column histograms instead of a network:
 #: their cost per value does not grow with the window.
