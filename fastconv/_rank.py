@@ -75,8 +75,12 @@ MODES = {
     "grid-constant": "constant",
 }
 
-#: Largest window (values) computed by a selection network; larger ones use histograms (8-bit) or quickselect.
-NETWORK_MAX = 25
+#: Largest window (values) computed by a selection network; larger ones use buckets or quickselect.  A 7x7
+#: median on float32 takes a quarter of the buckets' time by the network (319 comparators per value, vectorised).
+NETWORK_MAX = 49
+#: Smallest rectangular window (values) of 8-bit data computed by column histograms instead of a network:
+#: their cost per value does not grow with the window.
+HISTOGRAM_MIN = 26
 #: Output columns of a stripe of :func:`fastconv._loops.rank.histogram_rows` (its column histograms stay in L2).
 HISTOGRAM_STRIPE = 256
 
@@ -268,10 +272,8 @@ def _minmax_axis(x, axis, k, origin, mode, cval, is_max):
     d, h, w = x.shape
     idx = _index_map(x.shape[axis], k, origin, mode)
     out = np.empty_like(x)
-    # Work 0: these passes run on the calling thread.  Compiled into the parallel driver, their loops
-    # are not vectorised by LLVM and run 5-15x slower than on one thread (2048x2048 uint8, size 15,
-    # row pass: 29 ms on two threads against 1.8 ms on one, AMD EPYC Zen 3, loaded host).
-    work = 0
+    # some ten comparisons per value (fewer along the first axes, ceil(log2 k) + 1 passes along the last)
+    work = x.size * 10
     if axis == 2:
         rows, orow = x.reshape(d * h, w), out.reshape(d * h, w)
         per = max(1, min(64, -(-(d * h) // 64)))
@@ -376,7 +378,7 @@ def _rank_nd(x, fp, origins, rank, mode, cval):
     d, h, w = x.shape
     maps = [_index_map(x.shape[a], fp.shape[a], origins[a], mode) for a in range(3)]
     out = np.empty_like(x)
-    if n > NETWORK_MAX and x.dtype.itemsize == 1 and fp.all() and fp.shape[0] == 1 and n < 65536:
+    if n >= HISTOGRAM_MIN and x.dtype.itemsize == 1 and fp.all() and fp.shape[0] == 1 and n < 65536:
         return _histogram(x, fp.shape[1], fp.shape[2], maps, fp.shape[2] // 2 + origins[2], rank, cval)
     rows_zy, wire_row, wire_dx = _wires(fp)
     per = _row_blocks(d * h)
@@ -386,9 +388,12 @@ def _rank_nd(x, fp, origins, rank, mode, cval):
     blocks = -(-(d * h) // per)
     if n <= NETWORK_MAX or rank == 0 or rank == n - 1:
         ca, cb, ck, wire = selection_network(n, rank)
+        # float data ordered as integer keys (see fastconv._loops.rank.network_rows)
+        bits = np.dtype(f"i{x.itemsize}") if x.dtype.kind == "f" else x.dtype
+        keymask = bits.type(np.iinfo(bits).max if x.dtype.kind == "f" else 0)
         args = (
-            x,
-            out,
+            x.view(bits),
+            out.view(bits),
             maps[0],
             maps[1],
             maps[2],
@@ -400,7 +405,8 @@ def _rank_nd(x, fp, origins, rank, mode, cval):
             cb,
             ck,
             wire,
-            cval,
+            np.array(cval, x.dtype).view(bits)[()],
+            keymask,
             per,
         )
         threads.run(_loops.network_rows, args, blocks, x.size * max(n, len(ca)))

@@ -14,6 +14,8 @@ import scipy.signal as ssig
 
 from fastconv import ndimage as fnd
 from fastconv import signal as fsig
+from fastconv._loops import threads
+from fastconv._loops.rank import NET_COLUMNS
 from fastconv._nd import CALLS
 from fastconv._rank import NETWORK_MAX, selection_network
 
@@ -55,7 +57,7 @@ def test_every_dtype_and_filter(dtype):
         ("rank_filter", (2,)),
         ("percentile_filter", (70,)),
     ]:
-        for size in (3, (2, 5), 6):
+        for size in (3, (2, 5), 6, 7):
             _same(name, *_call(name, x, *extra, size=size, mode="reflect"))
     _same("minimum_filter1d", *_call("minimum_filter1d", x, 4, axis=0))
     _same("maximum_filter1d", *_call("maximum_filter1d", x, 5, axis=-1, mode="wrap"))
@@ -117,7 +119,9 @@ def test_large_windows_extreme_values(dtype):
     for cval in (lo, hi, 0):
         for rank in (3, 24, 40):
             _same("rank_filter", *_call("rank_filter", x, rank, size=(7, 7), mode="constant", cval=cval))
-    _same("median_filter", *_call("median_filter", x, size=(9, 5), mode="mirror"))
+        for rank in (3, 31, 60):  # 63 values: above NETWORK_MAX, the bucket path
+            _same("rank_filter", *_call("rank_filter", x, rank, size=(9, 7), mode="constant", cval=cval))
+    _same("median_filter", *_call("median_filter", x, size=(11, 5), mode="mirror"))
 
 
 def test_minmax_large_and_axes():
@@ -177,6 +181,51 @@ def test_infinities_without_nan():
     x[1::5, ::2] = -np.inf
     for name, extra in [("median_filter", ()), ("maximum_filter", ()), ("rank_filter", (4,))]:
         _same(name, *_call(name, x, *extra, size=3, mode="constant", cval=np.inf))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_order_keys_in_networks(dtype):
+    """Selection networks order floats as integer keys of their bits: signs, zeros, infinities, tiny values."""
+    rng = np.random.default_rng(8)
+    pool = np.array([-np.inf, np.inf, -0.0, 0.0, -1e-40, 1e-40, -3.5, 3.5, -1e30, 1e30, -1.0, 1.0], dtype=dtype)
+    x = np.where(rng.random((19, 23)) < 0.5, rng.choice(pool, (19, 23)), rng.standard_normal((19, 23)) * 10)
+    x = x.astype(dtype)
+    fp = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]], dtype=bool)
+    for size in (3, 5, 7, (1, 9)):
+        for mode, cval in (("reflect", 0.0), ("constant", -np.inf), ("constant", -2.5), ("wrap", 0.0)):
+            _same("median_filter", *_call("median_filter", x, size=size, mode=mode, cval=cval))
+            _same("percentile_filter", *_call("percentile_filter", x, 20, size=size, mode=mode, cval=cval))
+    for rank in (0, 2, 5):
+        _same("rank_filter", *_call("rank_filter", x, rank, footprint=fp, mode="constant", cval=-0.0))
+    _same("minimum_filter", *_call("minimum_filter", x, footprint=fp, mode="nearest"))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32])
+def test_network_rows_wider_than_one_column_block(dtype):
+    """Rows cut into blocks of NET_COLUMNS columns: a full block, a partial one, windows across the cut."""
+    x = _data((9, 2 * NET_COLUMNS + 37), dtype, seed=9)
+    for size in (3, (3, 5), 7):
+        for mode in ("reflect", "constant", "wrap"):
+            _same("median_filter", *_call("median_filter", x, size=size, mode=mode, cval=5))
+    _same("rank_filter", *_call("rank_filter", x, 1, size=(2, 3), origin=(0, 1)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_parallel_blocks_equal_scipy(dtype):
+    """Every rank loop through the threaded driver (forced on a small image): the blocks tile the output."""
+    x = _data((70, 90), dtype, seed=10)
+    with threads.limit(2), threads.every_call_parallel():
+        for name, extra, size in [
+            ("maximum_filter", (), 15),
+            ("minimum_filter", (), (3, 31)),
+            ("median_filter", (), 5),
+            ("percentile_filter", (25,), 7),
+            ("median_filter", (), 11),
+            ("rank_filter", (3,), (9, 7)),
+        ]:
+            _same(name, *_call(name, x, *extra, size=size, mode="mirror"))
+        x3 = _data((4, 30, 40), dtype, seed=11)
+        _same("maximum_filter", *_call("maximum_filter", x3, size=(3, 5, 7), mode="wrap"))
 
 
 def test_medfilt():

@@ -262,3 +262,29 @@ def test_an_exception_in_a_block_is_raised_by_the_call():
         with threads.limit(2), pytest.raises(MemoryError, match="block failed"):
             threads.run(_recording_kernel(), _record(103, fail_at), 103, threads.SERIAL_WORK)
     assert numba.get_num_threads() >= 1
+
+
+def test_an_edited_block_function_gets_new_parallel_drivers(tmp_path):
+    """The drivers, cached under this module's file, hold a copy of the block function: not its old code."""
+    module = tmp_path / "probe_blocks.py"
+    code = f"""
+        import sys
+        import numpy as np
+        sys.path.insert(0, {str(tmp_path)!r})
+        from fastconv._loops import threads
+        import probe_blocks
+
+        out = np.zeros(8)
+        with threads.limit(2), threads.every_call_parallel():
+            threads.run(probe_blocks.blocks, (out,), 8, 1 << 30)
+        print("sum", out.sum())
+        """
+    body = "from fastconv._jit import jit\n\n\n@jit()\ndef blocks(out, t0, t1):\n"
+    body += "    for t in range(t0, t1):\n        out[t] = {}\n"
+    sums = []
+    for value in (1.0, 2.0):
+        module.write_text(body.format(value))
+        proc = run_python(code, NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_NUM_THREADS="2")
+        assert_ok(proc)
+        sums.append(proc.stdout.split()[-1])
+    assert sums == ["8.0", "16.0"]
