@@ -13,14 +13,17 @@ axis's extension, :mod:`fastconv._loops.rank`):
   along the first axes (about three comparisons per value whatever the size,
   whole rows at a time) and doubling along the last (``ceil(log2 k)``
   contiguous passes);
-- rank filters on 8-bit images with windows of more than
-  :data:`NETWORK_MAX` values: Perreault and Hebert's column histograms
+- rank filters on 8-bit images with rectangular windows of at least
+  :data:`HISTOGRAM_MIN` values: Perreault and Hebert's column histograms
   (constant time per value);
-- windows of at most :data:`NETWORK_MAX` values (3x3, 5x5, any footprint of
-  that count): a selection network (Batcher's merge sort, pruned to the one
-  output wanted), run on rows of values;
-- anything else (larger float or 16-bit-plus windows, any footprint):
-  quickselect per window, threaded.
+- other windows of at most :data:`NETWORK_MAX` values (up to 7x7, any
+  footprint of that count): a selection network (Batcher's merge sort,
+  pruned to the one output wanted), run on rows of values (floats as
+  integer keys of their bits, which order as the floats do);
+- larger rectangular windows of other dtypes: the values cut into 256
+  buckets at sample quantiles, then an exact selection inside the bucket;
+- anything else (larger footprints with zeros): quickselect per window,
+  threaded.
 
 The calls handed to scipy unchanged (counted in
 :data:`fastconv._nd.CALLS` as ``"scipy"``): float inputs holding NaN (scipy's
