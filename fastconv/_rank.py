@@ -20,10 +20,10 @@ axis's extension, :mod:`fastconv._loops.rank`):
   footprint of that count): a selection network (Batcher's merge sort,
   pruned to the one output wanted), run on rows of values (floats as
   integer keys of their bits, which order as the floats do);
-- larger rectangular windows of other dtypes: the values cut into 256
+- larger 2-D rectangular windows of other dtypes: the values cut into 256
   buckets at sample quantiles, then an exact selection inside the bucket;
-- anything else (larger footprints with zeros): quickselect per window,
-  threaded.
+- anything else (larger footprints with zeros, 3-D windows, windows of
+  65,536 values or more): quickselect per window, threaded.
 
 The calls handed to scipy unchanged (counted in
 :data:`fastconv._nd.CALLS` as ``"scipy"``): float inputs holding NaN (scipy's
