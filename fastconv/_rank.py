@@ -22,8 +22,9 @@ axis's extension, :mod:`fastconv._loops.rank`):
   integer keys of their bits, which order as the floats do);
 - larger 2-D rectangular windows of other dtypes: the values cut into 256
   buckets at sample quantiles, then an exact selection inside the bucket;
-- anything else (larger footprints with zeros, 3-D windows, windows of
-  65,536 values or more): quickselect per window, threaded.
+- anything else (windows of more than :data:`NETWORK_MAX` values that are
+  3-D or hold zeros, or of 65,536 values or more): quickselect per window,
+  threaded.
 
 The calls handed to scipy unchanged (counted in
 :data:`fastconv._nd.CALLS` as ``"scipy"``): float inputs holding NaN (scipy's
