@@ -49,6 +49,7 @@ import operator
 import numpy as np
 import scipy.ndimage
 
+from . import _rank
 from ._docstrings import NDIMAGE
 from ._dropin import DTYPES as _DTYPES
 from ._dropin import scipy_namespace
@@ -149,16 +150,10 @@ def _origin_list(origin, n):
 
 def _axes(axes, ndim):
     """scipy.ndimage's ``axes`` as a tuple of distinct non-negative ints; None if scipy would refuse it."""
-    if axes is None:
-        return tuple(range(ndim))
     try:
-        items = [operator.index(axes)] if np.isscalar(axes) else [operator.index(a) for a in axes]
-    except TypeError:
+        return _rank._axes(axes, ndim)
+    except _rank._Fallback:
         return None
-    if any(a < -ndim or a >= ndim for a in items):
-        return None
-    items = tuple(a % ndim for a in items)
-    return items if len(set(items)) == len(items) else None
 
 
 def _plan(input, weights, output, mode, cval, origin, axes, convolution):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
+from .separable import _store
 
 
 @jit(contract=True, inline=True)
@@ -382,13 +383,7 @@ def exact_rows(x, crow, idx0, w0, sym0, idx1, b1, w1, sym1, cval, lo, hi, out, b
                 q = idx1[p]
                 line[p] = line[b1 + q] if q >= 0 else cval
             _exact_pass(line, w1, sym1, acc, w)
-            o = out[i]
-            for col in range(w):
-                v = acc[col]
-                if lo < v < hi:
-                    o[col] = v
-                else:
-                    o[col] = 0
-                    ok = False
+            if not _store(acc, out[i], w, lo, hi, True):
+                ok = False
             if not ok:
                 bad[t] = 1
