@@ -430,42 +430,63 @@ def test_16bit_png_filtered_raw_and_displayed(tmp_path):
 
 # -- compiling: the note, and fastconv precompile --------------------------------------
 
-_FIRST_CALLS = """
+#: The signatures a process compiled or loaded: ``module.function(types)`` of every kernel and parallel driver.
+_SIGNATURES = """
+import json
+from fastconv.precompile import dispatchers
+
+def signatures():
+    return sorted(f"{d.py_func.__module__}.{d.py_func.__qualname__}{s}" for d in dispatchers() for s in d.signatures)
+"""
+
+_PRECOMPILE = (
+    _SIGNATURES
+    + """
+from fastconv.cli import main
+assert main(["precompile", "--dtype", "float32"]) == 0
+print(json.dumps(signatures()))
+"""
+)
+
+_FIRST_CALLS = (
+    _SIGNATURES
+    + """
 import numpy as np
 import fastconv
-from fastconv.precompile import dispatchers
 rng = np.random.default_rng(5)
 f32 = np.float32
 fastconv.convolve2d(rng.random((30, 20), f32), rng.random((3, 3), f32), stride=2, padding=1)
 fastconv.convolve2d(rng.random((640, 640), f32), rng.random((3, 3), f32), padding=1)  # multi-threaded
 fastconv.conv2d(rng.random((1, 9, 9, 3), f32), rng.random((3, 3, 3, 4), f32), padding="same")
-compiled = [d for d in dispatchers() if d.stats.cache_misses]
-print(len(compiled), sum(sum(d.stats.cache_hits.values()) for d in dispatchers()))
+compiled = sum(sum(d.stats.cache_misses.values()) for d in dispatchers())
+loaded = sum(sum(d.stats.cache_hits.values()) for d in dispatchers())
+print(json.dumps({"signatures": signatures(), "compiled": compiled, "loaded": loaded}))
 """
+)
 
 
 @pytest.mark.slow
 def test_precompile_fills_the_cache_and_the_cli_notes_compiling(tmp_path, photo):
-    def env(cache):
-        return dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache))
+    import json
 
-    def first_calls(cache):
-        res = subprocess.run([sys.executable, "-c", _FIRST_CALLS], env=env(cache), capture_output=True, text=True)
+    # `fastconv precompile` in the cache the test run uses (NUMBA_CACHE_DIR, or __pycache__ next to the
+    # modules), where the other tests' kernels are: whatever it already held, precompile's signatures must
+    # include every signature the first calls of a new process take, and that process must load them all
+    # and compile nothing (the dispatchers count a cache miss for each signature they compile).
+    def python(code, **env):
+        res = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env), capture_output=True, text=True)
         assert res.returncode == 0, res.stderr
-        return [int(v) for v in res.stdout.split()]
+        return json.loads(res.stdout.splitlines()[-1])
 
-    # After precompile a new process loads everything from the cache (without it, the same
-    # script reports compiled > 0: the dispatchers count cache misses for what they compile).
-    pre = [sys.executable, "-m", "fastconv", "precompile", "--dtype", "float32"]
-    res = subprocess.run(pre, env=env("warm"), capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr
-    compiled, loaded = first_calls("warm")
-    assert compiled == 0 and loaded > 0
-    # The CLI says once that it compiles, and nothing on a warm cache.
+    precompiled = set(python(_PRECOMPILE))
+    first = python(_FIRST_CALLS)
+    assert first["signatures"] and set(first["signatures"]) <= precompiled, set(first["signatures"]) - precompiled
+    assert first["compiled"] == 0 and first["loaded"] > 0, first
+    # The CLI says once that it compiles (on an empty cache of its own), and nothing on a warm cache.
     path, _ = photo
     argv = [sys.executable, "-m", "fastconv", "filter", str(path), "-k", "kernel1", "-k", "sobel-x", "-o", "o.png"]
     # the note from the first compilation on (a fast machine compiles these paths in under the default 1.5 s)
-    cli_env = dict(env("cli"), FASTCONV_COMPILE_NOTE_AFTER="0")
+    cli_env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cli"), FASTCONV_COMPILE_NOTE_AFTER="0")
     res = subprocess.run(argv, env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert res.stderr.count("compiling kernels") == 1, res.stderr
