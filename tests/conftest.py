@@ -1,9 +1,44 @@
-"""Settings of the whole test session."""
+"""Settings of the whole test session.
+
+The reference loops and oracles the test files compare with are in ``tests/reference.py`` (one copy of
+each rule, imported by every file that needs it).
+
+On two cores (``pytest -n 2``, the README's test command) the files are shared out whole
+(``--dist loadfile`` in pyproject.toml): the tests of one file compile the same kernels, and a file
+kept on one worker compiles each of them once, where tests handed out one by one had both workers
+compiling the same signature at the same moment (Numba's cache is shared through the disk, but only
+once a kernel is written).  Files go out in the order of :data:`LONGEST_FIRST`, then in their usual
+order (``--no-loadscope-reorder``: xdist would otherwise send the files with the most tests first and
+leave a long one-test file, such as scipy's suite, for the end, with one worker idle).
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+
+#: The test files that take longest on an empty Numba cache (a fresh clone), longest first (their tests'
+#: summed durations from ``pytest -n 2 --durations=60`` on a fresh clone): each starts as soon as a worker
+#: is free, so that no long file is left for the end.
+LONGEST_FIRST = (
+    "test_scipy_suite.py",
+    "test_training_multidevice.py",
+    "test_rank.py",
+    "test_convolve2d.py",
+    "test_hostile.py",
+    "test_ndimage_filters.py",
+    "test_rank_dask.py",
+    "test_training_guards.py",
+    "test_dask.py",
+    "test_conv2d.py",
+    "test_training_run.py",
+    "test_cli.py",
+    "test_readme.py",
+    "test_training_resume.py",
+    "test_edges.py",
+    "test_engine.py",
+    "bench_dask.py",
+)
 
 
 def pytest_configure(config):
@@ -12,3 +47,8 @@ def pytest_configure(config):
     if "FASTCONV_WISDOM" not in os.environ:
         folder = tempfile.mkdtemp(prefix="fastconv-tests-")
         os.environ["FASTCONV_WISDOM"] = os.path.join(folder, "auto.json")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order

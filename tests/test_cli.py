@@ -20,40 +20,14 @@ from PIL import Image
 
 from fastconv import filters
 from fastconv.cli import main
+from tests.reference import correlate2d_loop, same_pads
+
+F64 = np.float64  # the references of this file sum in float64, integer images too
 
 KERNEL1 = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
 KERNEL2 = np.array([[0, -1, 0], [-1, 8, -1], [0, -1, 0]])
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
-
-
-def ref_correlate(img, k, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), flip=False, mode="constant"):
-    """Cross-correlation by explicit loops over output pixels and taps."""
-    img = np.asarray(img, dtype=np.float64)
-    k = np.asarray(k, dtype=np.float64)
-    if flip:
-        k = k[::-1, ::-1]
-    x = np.pad(img, pad, mode=mode)
-    kh, kw = k.shape
-    span_h, span_w = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
-    oh = (x.shape[0] - span_h) // stride[0] + 1
-    ow = (x.shape[1] - span_w) // stride[1] + 1
-    out = np.zeros((oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            total = 0.0
-            for u in range(kh):
-                for v in range(kw):
-                    total += k[u, v] * x[i * stride[0] + u * dilation[0], j * stride[1] + v * dilation[1]]
-            out[i, j] = total
-    return out
-
-
-def tf_same(n, k, s, d=1):
-    """TensorFlow's SAME padding (before, after) for one axis."""
-    out = -(-n // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-    return total // 2, total - total // 2
 
 
 def ref_scale(v, scale):
@@ -107,9 +81,9 @@ def test_several_kernels_write_one_file_each(tmp_path, photo):
     assert quiet(res.stderr), res.stderr
     red = rgb[:, :, 0]
     expected = {
-        "out-kernel1.png": ref_correlate(red, KERNEL1),
-        "out-kernel2.png": ref_correlate(red, KERNEL2),
-        "out-gaussian-3-1.png": ref_correlate(red, filters.gaussian(3, 1.0)),
+        "out-kernel1.png": correlate2d_loop(red, KERNEL1, dtype=F64),
+        "out-kernel2.png": correlate2d_loop(red, KERNEL2, dtype=F64),
+        "out-gaussian-3-1.png": correlate2d_loop(red, filters.gaussian(3, 1.0), dtype=F64),
     }
     for name, raw in expected.items():
         got = pixels(tmp_path / name)
@@ -146,10 +120,10 @@ def test_rgb_same_padding_stride_clip(tmp_path, photo):
     )
     assert res.returncode == 0, res.stderr
     got = pixels(tmp_path / "sharp.png")
-    pad = (tf_same(10, 3, 2), tf_same(13, 3, 2))
+    pad = (same_pads(10, 3, 2), same_pads(13, 3, 2))
     assert got.shape == (5, 7, 3)
     for c in range(3):
-        raw = ref_correlate(rgb[:, :, c], SHARPEN, stride=(2, 2), pad=pad)
+        raw = correlate2d_loop(rgb[:, :, c], SHARPEN, stride=(2, 2), pad=pad, dtype=F64)
         np.testing.assert_array_equal(got[:, :, c], ref_scale(raw, "clip"))
 
 
@@ -183,7 +157,9 @@ def test_npy_kernel_dilation_flip_edge_padding_normalize(tmp_path, photo):
         cwd=tmp_path,
     )
     assert res.returncode == 0, res.stderr
-    raw = ref_correlate(rgb[:, :, 1], k, stride=(1, 2), pad=((1, 1), (2, 2)), dilation=(2, 2), flip=True, mode="edge")
+    raw = correlate2d_loop(
+        rgb[:, :, 1], k, stride=(1, 2), pad=((1, 1), (2, 2)), dilation=(2, 2), flip=True, pad_mode="edge", dtype=F64
+    )
     with Image.open(tmp_path / "g.bmp") as im:
         assert im.format == "BMP"
     np.testing.assert_array_equal(pixels(tmp_path / "g.bmp"), ref_scale(raw, "normalize"))
@@ -217,7 +193,7 @@ def test_chain_with_text_kernel_gray_and_resize(tmp_path, photo):
     # Resizing and luminance are Pillow's; the reference takes them from Pillow too.
     with Image.open(path) as im:
         gray = np.asarray(im.convert("RGB").resize((12, 9), Image.Resampling.BICUBIC).convert("L"))
-    raw = ref_correlate(ref_correlate(ref_correlate(gray, KERNEL1), SOBEL_X), np.ones((2, 2)))
+    raw = correlate2d_loop(correlate2d_loop(correlate2d_loop(gray, KERNEL1, dtype=F64), SOBEL_X), np.ones((2, 2)))
     got = pixels(tmp_path / "chain.png")
     assert got.shape == (4, 7)
     np.testing.assert_array_equal(got, ref_scale(raw, "abs"))
@@ -436,13 +412,13 @@ def test_16bit_png_filtered_raw_and_displayed(tmp_path):
     rng = np.random.default_rng(31)
     deep = rng.integers(0, 65536, size=(11, 14), dtype=np.uint16)
     Image.fromarray(deep).save(tmp_path / "deep.png")
-    want = ref_correlate(deep, KERNEL1)
+    want = correlate2d_loop(deep, KERNEL1, dtype=F64)
     res = run(["filter", "deep.png", "-k", "kernel1", "--scale", "none", "-o", "raw.tif"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "raw.tif"), want)
     res = run(["filter", "deep.png", "-k", "box:3", "--scale", "none", "-o", "box.npy"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    np.testing.assert_allclose(np.load(tmp_path / "box.npy"), ref_correlate(deep, np.ones((3, 3)) / 9), rtol=1e-12)
+    np.testing.assert_allclose(np.load(tmp_path / "box.npy"), correlate2d_loop(deep, np.ones((3, 3)) / 9), rtol=1e-12)
     # negative values: a 16-bit PNG cannot hold them, one line says so
     res = run(["filter", "deep.png", "-k", "kernel1", "--scale", "none", "-o", "raw.png"], cwd=tmp_path)
     assert res.returncode == 1
@@ -454,42 +430,73 @@ def test_16bit_png_filtered_raw_and_displayed(tmp_path):
 
 # -- compiling: the note, and fastconv precompile --------------------------------------
 
-_FIRST_CALLS = """
+#: The signatures a process compiled or loaded: ``module.function(types)`` of every kernel and parallel driver.
+_SIGNATURES = """
+import json
+from fastconv.precompile import dispatchers
+
+def signatures():
+    return sorted(f"{d.py_func.__module__}.{d.py_func.__qualname__}{s}" for d in dispatchers() for s in d.signatures)
+"""
+
+#: What ``fastconv precompile`` puts in the cache: the signatures its process compiled or loaded, and the block
+#: function of each parallel driver it ran (compiled into the driver when the driver is compiled, and
+#: cached then; a driver loaded from the cache loads without it).
+_PRECOMPILE = (
+    _SIGNATURES
+    + """
+from numba import types
+from fastconv._loops import threads
+from fastconv.cli import main
+assert main(["precompile", "--dtype", "float32"]) == 0
+found = set(signatures())
+for kernel, drive in threads._drivers.items():
+    for sig in getattr(drive, "dispatcher", drive).signatures:  # (args, status): the block function gets args, t0, t1
+        block = tuple(sig[0].types) + (types.int64, types.int64)
+        found.add(f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}{block}")
+print(json.dumps(sorted(found)))
+"""
+)
+
+_FIRST_CALLS = (
+    _SIGNATURES
+    + """
 import numpy as np
 import fastconv
-from fastconv.precompile import dispatchers
 rng = np.random.default_rng(5)
 f32 = np.float32
 fastconv.convolve2d(rng.random((30, 20), f32), rng.random((3, 3), f32), stride=2, padding=1)
 fastconv.convolve2d(rng.random((640, 640), f32), rng.random((3, 3), f32), padding=1)  # multi-threaded
 fastconv.conv2d(rng.random((1, 9, 9, 3), f32), rng.random((3, 3, 3, 4), f32), padding="same")
-compiled = [d for d in dispatchers() if d.stats.cache_misses]
-print(len(compiled), sum(sum(d.stats.cache_hits.values()) for d in dispatchers()))
+compiled = sum(sum(d.stats.cache_misses.values()) for d in dispatchers())
+loaded = sum(sum(d.stats.cache_hits.values()) for d in dispatchers())
+print(json.dumps({"signatures": signatures(), "compiled": compiled, "loaded": loaded}))
 """
+)
 
 
 @pytest.mark.slow
 def test_precompile_fills_the_cache_and_the_cli_notes_compiling(tmp_path, photo):
-    def env(cache):
-        return dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache))
+    import json
 
-    def first_calls(cache):
-        res = subprocess.run([sys.executable, "-c", _FIRST_CALLS], env=env(cache), capture_output=True, text=True)
+    # `fastconv precompile` in the cache the test run uses (NUMBA_CACHE_DIR, or __pycache__ next to the
+    # modules), where the other tests' kernels are: whatever it already held, precompile's signatures must
+    # include every signature the first calls of a new process take, and that process must load them all
+    # and compile nothing (the dispatchers count a cache miss for each signature they compile).
+    def python(code, **env):
+        res = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env), capture_output=True, text=True)
         assert res.returncode == 0, res.stderr
-        return [int(v) for v in res.stdout.split()]
+        return json.loads(res.stdout.splitlines()[-1])
 
-    # After precompile a new process loads everything from the cache (without it, the same
-    # script reports compiled > 0: the dispatchers count cache misses for what they compile).
-    pre = [sys.executable, "-m", "fastconv", "precompile", "--dtype", "float32"]
-    res = subprocess.run(pre, env=env("warm"), capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr
-    compiled, loaded = first_calls("warm")
-    assert compiled == 0 and loaded > 0
-    # The CLI says once that it compiles, and nothing on a warm cache.
+    precompiled = set(python(_PRECOMPILE))
+    first = python(_FIRST_CALLS)
+    assert first["signatures"] and set(first["signatures"]) <= precompiled, set(first["signatures"]) - precompiled
+    assert first["compiled"] == 0 and first["loaded"] > 0, first
+    # The CLI says once that it compiles (on an empty cache of its own), and nothing on a warm cache.
     path, _ = photo
     argv = [sys.executable, "-m", "fastconv", "filter", str(path), "-k", "kernel1", "-k", "sobel-x", "-o", "o.png"]
     # the note from the first compilation on (a fast machine compiles these paths in under the default 1.5 s)
-    cli_env = dict(env("cli"), FASTCONV_COMPILE_NOTE_AFTER="0")
+    cli_env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cli"), FASTCONV_COMPILE_NOTE_AFTER="0")
     res = subprocess.run(argv, env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert res.stderr.count("compiling kernels") == 1, res.stderr

@@ -9,6 +9,7 @@ import pytest
 from fastconv import _plan, nhwc
 from fastconv._loops import threads as threads_policy
 from fastconv.nhwc import BACKENDS, conv2d
+from tests.reference import same_pads
 
 
 def conv2d_loop(x, w, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), bias=None):
@@ -37,13 +38,6 @@ def conv2d_loop(x, w, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), bias
     return out.astype(np.int64) if integer else out
 
 
-def tf_same_pad(n, k, s, d):
-    """TensorFlow's SAME padding, written out here independently of fastconv._validation."""
-    out = (n + s - 1) // s
-    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-    return total // 2, total - total // 2
-
-
 def random_case(rng):
     """A random (x, w, stride, dilation, padding word) that fits."""
     while True:
@@ -67,7 +61,7 @@ def test_random_shapes_match_numpy_loop(seed, backend):
     rng = np.random.default_rng(seed)
     x, w, stride, dilation, padding = random_case(rng)
     if padding == "same":
-        pad = tuple(tf_same_pad(x.shape[1 + i], w.shape[i], stride[i], dilation[i]) for i in range(2))
+        pad = tuple(same_pads(x.shape[1 + i], w.shape[i], stride[i], dilation[i]) for i in range(2))
     else:
         pad = ((0, 0), (0, 0))
     bias = rng.standard_normal(w.shape[3]).astype(np.float32) if seed % 2 else None
@@ -232,7 +226,7 @@ def test_float64_in_float64_out(backend):
     w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
     got = conv2d(x, w, 2, "same", backend=backend)
     assert got.dtype == np.float64
-    pad = (tf_same_pad(7, 3, 2, 1),) * 2
+    pad = (same_pads(7, 3, 2, 1),) * 2
     np.testing.assert_allclose(got, conv2d_loop(x, w, (2, 2), pad), rtol=1e-12, atol=1e-12)
 
 
@@ -244,7 +238,7 @@ def test_integers_are_exact(backend):
     b = rng.integers(-5, 5, size=4)
     got = conv2d(x, w, 1, "same", bias=b, backend=backend)
     assert got.dtype == np.int64
-    pad = (tf_same_pad(6, 2, 1, 1), tf_same_pad(5, 3, 1, 1))
+    pad = (same_pads(6, 2, 1, 1), same_pads(5, 3, 1, 1))
     np.testing.assert_array_equal(got, conv2d_loop(x, w, (1, 1), pad, bias=b))
 
 

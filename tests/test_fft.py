@@ -8,6 +8,7 @@ import pytest
 import fastconv
 from fastconv import _costs, _fft, _fftgeom, _method
 from tests.reference import correlate2d_loop, padding_pairs
+from tests.reference import correlate2d_scipy as reference
 
 signal = pytest.importorskip("scipy.signal")
 
@@ -16,33 +17,6 @@ signal = pytest.importorskip("scipy.signal")
 def _model_only(monkeypatch):
     """``auto``'s choices here are the model's (no measurement: tests/test_method.py tests that)."""
     monkeypatch.setattr(_method, "MEASURE", False)
-
-
-def pad_pairs(padding, in_hw, k_hw, stride, dilation):
-    """``padding_pairs`` of tests/reference.py, with "full" (``dilation*(k-1)`` on each side)."""
-    if padding == "full":
-        return tuple((d * (k - 1), d * (k - 1)) for k, d in zip(k_hw, dilation, strict=True))
-    return padding_pairs(padding, in_hw, k_hw, stride, dilation)
-
-
-def reference(img, k, stride=1, padding=0, dilation=1, pad_mode="constant", cval=0.0, flip=False):
-    """Correlation in float64 from scipy.signal.correlate2d on the padded image (no fastconv code)."""
-    s = (stride, stride) if isinstance(stride, int) else stride
-    d = (dilation, dilation) if isinstance(dilation, int) else dilation
-    k = np.asarray(k, dtype=np.float64)
-    if flip:
-        k = k[::-1, ::-1]
-    pads = pad_pairs(padding, np.shape(img)[:2], k.shape, s, d)
-    kd = np.zeros((d[0] * (k.shape[0] - 1) + 1, d[1] * (k.shape[1] - 1) + 1))
-    kd[:: d[0], :: d[1]] = k
-    x = np.asarray(img, dtype=np.float64)
-    chans = [x] if x.ndim == 2 else [x[:, :, c] for c in range(x.shape[2])]
-    outs = []
-    for ch in chans:
-        kw = {"constant_values": cval} if pad_mode == "constant" else {}
-        xp = np.pad(ch, pads, mode=pad_mode, **kw)
-        outs.append(signal.correlate2d(xp, kd, mode="valid")[:: s[0], :: s[1]])
-    return outs[0] if x.ndim == 2 else np.stack(outs, axis=-1)
 
 
 def check_close(got, want, img, k):
@@ -84,7 +58,7 @@ def _inputs(case):
 def test_fft_matches_reference(case):
     img, k = _inputs(case)
     kw = {key: case[key] for key in ("stride", "padding", "dilation", "pad_mode")}
-    pads = pad_pairs(case["padding"], img.shape[:2], k.shape, case["stride"], case["dilation"])
+    pads = padding_pairs(case["padding"], img.shape[:2], k.shape, case["stride"], case["dilation"])
     hp, wp = img.shape[0] + sum(pads[0]), img.shape[1] + sum(pads[1])
     if case["dilation"][0] * (k.shape[0] - 1) >= hp or case["dilation"][1] * (k.shape[1] - 1) >= wp:
         pytest.skip("kernel larger than the padded image")
@@ -190,20 +164,20 @@ def test_integers_stay_exact():
 
 
 def test_auto_choice():
-    """Small kernels run direct, large ones the FFT; a rank-1 kernel goes where the model says."""
+    """Small kernels run direct, large ones the FFT; a rank-1 kernel runs direct where a full one of its size
+    goes to the FFT (a 31x31 rank-1 kernel takes 62 taps an output on the separable path, a full one 961;
+    the FFT's work does not depend on the rank)."""
     rng = np.random.default_rng(9)
     shape, out = (1, 1024, 1024), (1, 1024, 1024)
     assert _method.choose(shape, (3, 3), (1, 1), (1, 1), (1, 1), out, np.float32) == "direct"
     assert _method.choose(shape, (9, 9), (1, 1), (1, 1), (4, 4), out, np.float32) == "direct"
     assert _method.choose(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32) == "fft"
-    g = np.exp(-(((np.arange(127) - 63) / 20.0) ** 2))
+    g = np.exp(-(((np.arange(31) - 15) / 5.0) ** 2))
     gauss = np.outer(g, g).astype(np.float32)
-    full = (rng.random((127, 127)) - 0.5).astype(np.float32)
-    sep = _method.separable_time(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32)
-    fft = _method.fft_time(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32)
-    want = "direct" if sep <= fft else "fft"
-    assert _method.choose(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32, gauss) == want
-    assert _method.choose(shape, (127, 127), (1, 1), (1, 1), (63, 63), out, np.float32, full) == "fft"
+    full = (rng.random((31, 31)) - 0.5).astype(np.float32)
+    valid = (1, 1024 - 30, 1024 - 30)
+    assert _method.choose(shape, (31, 31), (1, 1), (1, 1), (0, 0), valid, np.float32, gauss) == "direct"
+    assert _method.choose(shape, (31, 31), (1, 1), (1, 1), (0, 0), valid, np.float32, full) == "fft"
 
 
 def test_costs_file(tmp_path, monkeypatch):

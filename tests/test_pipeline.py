@@ -15,7 +15,7 @@ from PIL import Image
 from fastconv import filters
 from fastconv.cli import main
 from fastconv.image import filter_image
-from tests.reference import correlate2d_loop
+from tests.reference import correlate2d_loop, padding_pairs
 
 tifffile = pytest.importorskip("tifffile")
 zarr = pytest.importorskip("zarr")
@@ -58,7 +58,7 @@ def test_three_front_ends_agree(tmp_path, case):
     want = plane
     for spec in specs:
         k = filters.parse(spec)
-        pads = _pads(padding, want.shape[:2], k.shape, stride)
+        pads = padding_pairs(padding, want.shape[:2], k.shape, stride)
         st = (stride, stride) if isinstance(stride, int) else stride
         want = correlate2d_loop(want, k, stride=st, pad=pads, pad_mode=pad_mode)
     if scale != "none":
@@ -95,20 +95,6 @@ def test_three_front_ends_agree(tmp_path, case):
         np.testing.assert_allclose(in_memory, lazy, rtol=1e-12, atol=1e-12 * np.abs(want).max())
     else:
         np.testing.assert_array_equal(in_memory, lazy)
-
-
-def _pads(padding, hw, k_hw, stride):
-    st = (stride, stride) if isinstance(stride, int) else stride
-    if padding == "full":
-        return tuple((k_hw[i] - 1, k_hw[i] - 1) for i in range(2))
-    if padding == "same":
-        pads = []
-        for i in range(2):
-            out = -(-hw[i] // st[i])
-            total = max((out - 1) * st[i] + k_hw[i] - hw[i], 0)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads)
-    return ((padding, padding), (padding, padding))
 
 
 def test_cli_padding_full_matches_the_library(tmp_path):

@@ -253,15 +253,24 @@ def test_large_calls_compute_every_block_once_and_restore_the_thread_count():
     assert set(who.tolist()) <= {0, 1}
 
 
+@pytest.mark.skipif(os.cpu_count() < 2, reason="one core")
 def test_an_exception_in_a_block_is_raised_by_the_call():
+    """A failing block's exception reaches the caller, the caller's thread count is restored on the way out, and
+    the next call computes every block again."""
     import numba
 
     from fastconv._loops import threads
 
-    for fail_at in (0, 50, 102):
-        with threads.limit(2), pytest.raises(MemoryError, match="block failed"):
-            threads.run(_recording_kernel(), _record(103, fail_at), 103, threads.SERIAL_WORK)
-    assert numba.get_num_threads() >= 1
+    with threads.limit(1):  # the caller's setting, which the failing call's limit(2) must give back
+        for fail_at in (0, 50, 102):
+            with pytest.raises(MemoryError, match="block failed"), threads.limit(2):
+                assert numba.get_num_threads() == 2
+                threads.run(_recording_kernel(), _record(103, fail_at), 103, threads.SERIAL_WORK)
+            assert numba.get_num_threads() == 1
+        args = _record(103)
+        with threads.limit(2):
+            threads.run(_recording_kernel(), args, 103, threads.SERIAL_WORK)
+    np.testing.assert_array_equal(args[0], np.ones(103))  # after the failures, each block exactly once
 
 
 def test_an_edited_block_function_gets_new_parallel_drivers(tmp_path):
