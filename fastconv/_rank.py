@@ -9,10 +9,12 @@ run here, threaded by row blocks on :func:`fastconv._loops.threads.run`, with
 no padded copy of the input (the loops read through index maps of each
 axis's extension, :mod:`fastconv._loops.rank`):
 
-- minimum/maximum over a rectangle: one pass per axis, van Herk/Gil-Werman
-  along the first axes (about three comparisons per value whatever the size,
-  whole rows at a time) and doubling along the last (``ceil(log2 k)``
-  contiguous passes);
+- minimum/maximum over a rectangle: van Herk/Gil-Werman along the first axes
+  (about three comparisons per value whatever the size, whole rows at a time)
+  and doubling along the last (``ceil(log2 k)`` contiguous passes); the last
+  two axes in one fused pass (a segment of rows' column pass into a scratch
+  kept in L2, then its row pass into the output), so no intermediate image
+  goes to memory;
 - rank filters on 8-bit images with rectangular windows of at least
   :data:`HISTOGRAM_MIN` values: Perreault and Hebert's column histograms
   (constant time per value);
