@@ -123,13 +123,14 @@ def test_rank(benchmark, index, impl):
 
 
 def _best(funcs, rounds):
-    """Best wall time of each callable, taking turns call by call (a call above SCIPY_ONCE s runs once), and
-    the first result of each."""
+    """Best wall time of each callable, taking turns call by call in an order reversed every other round (a call
+    above SCIPY_ONCE s runs once), and the first result of each."""
     best = dict.fromkeys(funcs, float("inf"))
     first = {}
     once = set()
     for r in range(rounds):
-        for name, f in funcs.items():
+        # the order reversed every other round: no peer always runs right after scipy's one-thread call
+        for name, f in list(funcs.items())[:: -1 if r % 2 else 1]:
             if name in once:
                 continue
             t0 = time.perf_counter()

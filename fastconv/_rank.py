@@ -9,10 +9,12 @@ run here, threaded by row blocks on :func:`fastconv._loops.threads.run`, with
 no padded copy of the input (the loops read through index maps of each
 axis's extension, :mod:`fastconv._loops.rank`):
 
-- minimum/maximum over a rectangle: one pass per axis, van Herk/Gil-Werman
-  along the first axes (about three comparisons per value whatever the size,
-  whole rows at a time) and doubling along the last (``ceil(log2 k)``
-  contiguous passes);
+- minimum/maximum over a rectangle: van Herk/Gil-Werman along the first axes
+  (about three comparisons per value whatever the size, whole rows at a time)
+  and doubling along the last (``ceil(log2 k)`` contiguous passes); the last
+  two axes in one fused pass (a segment of rows' column pass into a scratch
+  kept in L2, then its row pass into the output), so no intermediate image
+  goes to memory;
 - rank filters on 8-bit images with rectangular windows of at least
   :data:`HISTOGRAM_MIN` values: Perreault and Hebert's column histograms
   (constant time per value);
@@ -295,10 +297,40 @@ def _minmax_axis(x, axis, k, origin, mode, cval, is_max):
     return out
 
 
+#: Largest scratch image (bytes) of :func:`fastconv._loops.rank.minmax_box` (a window's height of rows): with the
+#: van Herk rows of a column chunk (:data:`FUSED_COLUMN_BYTES`) it stays in a core's L2 (512 KB on Zen 3); a taller
+#: window runs as two passes.
+FUSED_MAX_BYTES = 1 << 18
+#: Bytes of the van Herk suffix rows of one column chunk of :func:`fastconv._loops.rank.minmax_box`.
+FUSED_COLUMN_BYTES = 1 << 17
+
+
+def _minmax_fused(x, kh, kw, oh, ow, mode, cval, is_max):
+    """The minimum/maximum over ``kh x kw`` boxes of the last two axes of the contiguous 3-D ``x``, in one pass."""
+    d, h, w = x.shape
+    ridx = _index_map(h, kh, oh, mode)
+    cidx = _index_map(w, kw, ow, mode)
+    out = np.empty_like(x)
+    per = max(4 * kh, 32, -(-h // 16))
+    cols = max(64, min(w, FUSED_COLUMN_BYTES // (kh * x.itemsize)))
+    blocks = d * -(-h // per)
+    work = x.size * 10
+    threads.run(_loops.minmax_box, (x, out, ridx, cidx, kw // 2 + ow, kh, kw, is_max, cval, per, cols), blocks, work)
+    return out
+
+
 def _minmax_box(x, sizes, origins, mode, cval, is_max):
-    """The minimum/maximum over a box of ``sizes`` (3-D ``x``), one pass per axis of length > 1."""
+    """The minimum/maximum over a box of ``sizes`` (3-D ``x``): one pass per axis of length > 1, the last two fused.
+
+    The last two axes run in one pass (:func:`_minmax_fused`) when both are longer than 1 and the
+    window's height of rows fits :data:`FUSED_MAX_BYTES`.
+    """
     cur = x
-    for axis in (2, 0, 1):
+    if sizes[0] > 1:
+        cur = _minmax_axis(cur, 0, sizes[0], origins[0], mode, cval, is_max)
+    if sizes[1] > 1 and sizes[2] > 1 and sizes[1] * x.shape[2] * x.itemsize <= FUSED_MAX_BYTES:
+        return _minmax_fused(cur, sizes[1], sizes[2], origins[1], origins[2], mode, cval, is_max)
+    for axis in (2, 1):
         if sizes[axis] > 1:
             cur = _minmax_axis(cur, axis, sizes[axis], origins[axis], mode, cval, is_max)
     return cur if cur is not x else x.copy()

@@ -7,6 +7,8 @@ implementation: scipy sorts or selects in each window in C) and with a count in
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import scipy.ndimage as snd
@@ -292,3 +294,41 @@ def test_selection_network_gives_every_rank(n):
 
 def test_network_threshold_is_used():
     assert NETWORK_MAX >= 9
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_fused_box_pass(dtype, parallel, monkeypatch):
+    """The fused row-and-column pass of a box: row blocks and segments that do not divide the image,
+    column chunks (a narrow chunk forced) with a partial last one, windows larger than the image,
+    every mode, extreme origins; each call checked to take the fused path."""
+    from fastconv import _rank
+
+    fused = []
+    original = _rank._minmax_fused
+    monkeypatch.setattr(_rank, "_minmax_fused", lambda *a: fused.append(a[1:3]) or original(*a))
+    monkeypatch.setattr(_rank, "FUSED_COLUMN_BYTES", 1)  # chunks of 64 columns: 64, 64, 13
+    x = _data((150, 141), dtype, seed=12)
+    sizes = [(5, 7), (15, 15), (2, 33), (200, 9), (9, 400)]
+    with threads.limit(2 if parallel else 1), threads.every_call_parallel() if parallel else contextlib.nullcontext():
+        for mode in MODES:
+            for kh, kw in sizes:
+                for origin in [(0, 0), ((kh - 1) // 2, -(kw // 2)), (-(kh // 2), (kw - 1) // 2)]:
+                    for name in ("minimum_filter", "maximum_filter"):
+                        kw_ = dict(size=(kh, kw), mode=mode, cval=7, origin=origin)
+                        _same(name, *_call(name, x, **kw_))
+    assert len(fused) == len(MODES) * len(sizes) * 3 * 2
+
+
+def test_fused_box_pass_3d_and_the_two_pass_fallback(monkeypatch):
+    """A box over three axes (a pass along the first, then the fused pass), and windows too tall for the
+    fused pass's scratch rows (:data:`FUSED_MAX_BYTES`), which take the two separate passes."""
+    from fastconv import _rank
+
+    x = _data((4, 40, 300), np.float32, seed=13)
+    for size in ((3, 5, 7), (2, 31, 3), (5, 50, 1)):
+        _same("maximum_filter", *_call("maximum_filter", x, size=size, mode="nearest"))
+    monkeypatch.setattr(_rank, "FUSED_MAX_BYTES", 0)
+    monkeypatch.setattr(_rank, "_minmax_fused", None)  # would raise if called
+    for size in ((3, 5, 7), (1, 31, 15)):
+        _same("minimum_filter", *_call("minimum_filter", x, size=size, mode="wrap", origin=(0, 1, -1)))

@@ -145,6 +145,63 @@ def minmax_middle(x, out, idx, k, is_max, cval, rows_per_block, cols, t0, t1):
                     _pair(out[o, s + q + 1, c0:c1], h[q + 1], g[q], 0, 0, nc, is_max)
 
 
+@jit()
+def _keep(pd, ps, n, is_max):
+    """``pd[j] = max(pd[j], ps[j])`` (``min`` unless ``is_max``) for ``j < n``."""
+    if is_max:
+        _keep_max(pd, ps, n)
+    else:
+        _keep_min(pd, ps, n)
+
+
+@jit()
+def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, cols, t0, t1):
+    """Minimum (maximum if ``is_max``) over ``kh x kw`` boxes of the last two axes of the 3-D ``x``, one pass.
+
+    ``out[o, i, j] = min xe[o, ridx[i + s], j + t]`` over ``s < kh``, ``t < kw`` (``xe`` the rows
+    extended through ``cidx``, ``lead`` as :func:`minmax_last`).  The two passes of
+    :func:`minmax_middle` then :func:`minmax_last` fused: the output rows of a block are cut into
+    segments of ``kh``; the van Herk/Gil-Werman column pass of a segment (chunks of ``cols``
+    columns) leaves its ``kh`` rows in a scratch image ``tmp`` of ``kh`` rows, which the row pass
+    reads while they are still in cache and writes straight into ``out``: the intermediate image
+    never goes to memory.  Blocks as :func:`minmax_middle`.
+    """
+    n_out = out.shape[1]
+    inner = x.shape[2]
+    per = (n_out + rows_per_block - 1) // rows_per_block
+    h = np.empty((kh, cols), dtype=x.dtype)
+    g = np.empty(cols, dtype=x.dtype)
+    tmp = np.empty((kh, inner), dtype=x.dtype)
+    cvrow = np.full(inner, cval, dtype=x.dtype)
+    wp = inner + kw - 1
+    a = np.empty(wp, dtype=x.dtype)
+    b = np.empty(wp, dtype=x.dtype)
+    for t in range(t0, t1):
+        o = t // per
+        r0 = (t % per) * rows_per_block
+        r1 = min(n_out, r0 + rows_per_block)
+        for s in range(r0, r1, kh):
+            e = min(r1, s + kh)
+            for c0 in range(0, inner, cols):
+                c1 = min(inner, c0 + cols)
+                nc = c1 - c0
+                src = _row_of(x, o, ridx[s + kh - 1], cvrow)
+                _pair(h[kh - 1], src, src, c0, c0, nc, is_max)
+                for q in range(kh - 2, -1, -1):
+                    src = _row_of(x, o, ridx[s + q], cvrow)
+                    _pair(h[q], src, h[q + 1], c0, 0, nc, is_max)
+                _pair(tmp[0, c0:c1], h[0], h[0], 0, 0, nc, is_max)
+                for q in range(e - s - 1):
+                    src = _row_of(x, o, ridx[s + kh + q], cvrow)
+                    if q == 0:
+                        _pair(g, src, src, c0, c0, nc, is_max)
+                    else:
+                        _keep(g, src[c0:c1], nc, is_max)
+                    _pair(tmp[q + 1, c0:c1], h[q + 1], g, 0, 0, nc, is_max)
+            for q in range(e - s):
+                _minmax_row(out[o, s + q], tmp[q], a, b, cidx, lead, kw, is_max, cval)
+
+
 @jit(inline=True)
 def _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad):
     """``buf[q] = `` the extended source row of footprint row ``q`` for output row ``(z, i)``."""
