@@ -39,6 +39,13 @@ COMMON_DTYPES = ("uint8", "uint16", "float32", "float64")
 #: about 340x340) compiles its driver on first use, once.
 PARALLEL_DTYPES = ("float32",)
 
+#: Image dtypes whose 3x3 calls at stride 2 (and, for integer images, the 3x3 cross whose zero taps
+#: are skipped) are compiled too: photos (``fastconv filter -k sobel-x --stride 2``, the seed's
+#: kernel2) and the CNN and benchmark dtype.  For the other common dtypes (16-bit images, float64)
+#: these paths cost 2.5-4 s a dtype to compile ahead of time (measured on an AVX2 Zen 3, 2 cores),
+#: which ``fastconv precompile`` spares to stay within a minute; they compile on first use.
+STRIDED_DTYPES = ("uint8", "float32")
+
 
 def dispatchers() -> list:
     """Every compiled (Numba) function of ``fastconv._loops`` and ``fastconv._fft`` and every parallel driver made
@@ -63,14 +70,16 @@ def _kernels(image_dtype: np.dtype) -> list[np.ndarray]:
     """The kernels of common calls on ``image_dtype``: 3x3 and another size, integer (narrow lanes) or float.
 
     An integer image gets integer kernels (a float kernel converts the image to
-    float32 or float64 and runs those dtypes' loops), among them a 3x3 cross
-    (five nonzero taps: the seed's kernel2, whose zero taps are skipped); a
-    float image gets its own float dtype.
+    float32 or float64 and runs those dtypes' loops), among them, for
+    :data:`STRIDED_DTYPES`, a 3x3 cross (five nonzero taps: the seed's kernel2,
+    whose zero taps are skipped); a float image gets its own float dtype.
     """
     rng = np.random.default_rng(0)
     kernels = [rng.integers(-2, 3, (3, 3)) | 1, rng.integers(-2, 3, (5, 4))]  # | 1: no zero taps in the 3x3
     if np.dtype(image_dtype).kind == "f":
         return [k.astype(image_dtype) for k in kernels]
+    if np.dtype(image_dtype).name not in STRIDED_DTYPES:
+        return kernels
     return kernels + [np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]])]
 
 
@@ -79,7 +88,8 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
 
     For each image dtype: 3x3 and 5x4 kernels of the image's kind (integer
     kernels narrow lanes for integer images, and a 3x3 cross with its zero taps
-    skipped), at stride 1 with and without padding, and 3x3 at stride 2; a 3x3 ``conv2d`` layer (float32 weights for
+    skipped, for :data:`STRIDED_DTYPES`), at stride 1 with and without padding, and 3x3 at stride 2 for
+    :data:`STRIDED_DTYPES`; a 3x3 ``conv2d`` layer (float32 weights for
     float images); for :data:`PARALLEL_DTYPES` the 3x3 stride-1 calls and the layer
     also through their parallel drivers.  Other calls (other strides, wider
     integer lanes, large calls of other dtypes) compile what they need on
@@ -127,7 +137,8 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
             # padding 0: every window inside the image; 1: border code too (two block functions); 3x3 at stride 2
             # (but for the cross, whose stride-2 call takes the nine-tap loop)
             cross = k.shape == (3, 3) and np.count_nonzero(k) <= 5
-            for stride, padding in ((1, 0), (1, 1), (2, 1))[: 3 if k.shape == (3, 3) and not cross else 2]:
+            strided = k.shape == (3, 3) and not cross and dt.name in STRIDED_DTYPES
+            for stride, padding in ((1, 0), (1, 1), (2, 1))[: 3 if strided else 2]:
                 large = parallel and stride == 1 and k.shape == (3, 3)
                 with threads.every_call_parallel() if large else contextlib.nullcontext():
                     convolve2d(img, k, stride=stride, padding=padding)
