@@ -75,12 +75,17 @@ class ByteCache:
 
     def get(self, key):
         """The value kept under ``key`` (now the most recently used), or None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            self._entries.move_to_end(key)
-            return found[0]
+        # without the lock (the small calls' path): a lookup and a move of one OrderedDict entry are each
+        # atomic under the GIL; an entry dropped by another thread in between is a miss for its move only
+        entries = self._entries
+        found = entries.get(key)
+        if found is None:
+            return None
+        try:
+            entries.move_to_end(key)
+        except KeyError:
+            pass
+        return found[0]
 
     def put(self, key, value, nbytes: int) -> None:
         """Keep ``value`` under ``key``, counted as ``nbytes``; older entries dropped down to the bound."""
