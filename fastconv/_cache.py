@@ -9,7 +9,7 @@ a stale plan.  Plans that depend on the kernel's dtype and shape only (a float
 kernel's small call) are keyed without its bytes.
 
 :class:`ByteCache` keeps entries up to a number of bytes (the least recently
-used dropped first; an entry larger than the whole bound is not kept).
+used dropped first, as a second-chance queue; an entry larger than the whole bound is not kept).
 :data:`PLANS` holds the kernel-value rules of the direct backend and the small
 calls' finished plans; the FFT spectra, each up to tens of megabytes, are a
 second :class:`ByteCache` with their own bound (:data:`fastconv._fft.SPECTRA_BYTES`)
@@ -47,7 +47,7 @@ def kernel_key(k: np.ndarray, values: bool = True) -> tuple:
 
 
 class ByteCache:
-    """A thread-safe cache of least recently used entries, bounded in bytes.
+    """A thread-safe cache bounded in bytes, the least recently used entries dropped first (nearly: see :meth:`put`).
 
     ``limit`` is the bound in bytes, or a function of no arguments returning
     it (read at every insertion, so a module constant can be changed at run
@@ -74,37 +74,47 @@ class ByteCache:
         return self._limit() if callable(self._limit) else self._limit
 
     def get(self, key):
-        """The value kept under ``key`` (now the most recently used), or None."""
-        # without the lock (the small calls' path): a lookup and a move of one OrderedDict entry are each
-        # atomic under the GIL; an entry dropped by another thread in between is a miss for its move only
-        entries = self._entries
-        found = entries.get(key)
+        """The value kept under ``key`` (marked as used since it was last passed over), or None.
+
+        One hash of ``key`` and no lock (the small calls' path): a lookup is
+        atomic under the GIL, and the mark is a list item set in place.
+        """
+        found = self._entries.get(key)
         if found is None:
             return None
-        try:
-            entries.move_to_end(key)
-        except KeyError:
-            pass
+        found[2] = True
         return found[0]
 
     def put(self, key, value, nbytes: int) -> None:
-        """Keep ``value`` under ``key``, counted as ``nbytes``; older entries dropped down to the bound."""
+        """Keep ``value`` under ``key``, counted as ``nbytes``; older entries dropped down to the bound.
+
+        The oldest entry goes first, unless it was used since it was put or last
+        passed over: then it is moved to the newest end, unmarked (a second
+        chance, which approximates least-recently-used order without moving an
+        entry on every lookup).
+        """
         limit = self.limit
         with self._lock:
-            old = self._entries.pop(key, None)
+            entries = self._entries
+            old = entries.pop(key, None)
             if old is not None:
                 self.nbytes -= old[1]
             if nbytes > limit:
                 return
-            self._entries[key] = (value, nbytes)
+            entries[key] = [value, nbytes, False]
             self.nbytes += nbytes
             while self.nbytes > limit:
-                self.nbytes -= self._entries.popitem(last=False)[1][1]
+                first, entry = entries.popitem(last=False)
+                if entry[2]:
+                    entry[2] = False
+                    entries[first] = entry
+                else:
+                    self.nbytes -= entry[1]
 
     def values(self) -> list:
-        """The values kept, least recently used first."""
+        """The values kept, oldest first."""
         with self._lock:
-            return [value for value, _ in self._entries.values()]
+            return [entry[0] for entry in self._entries.values()]
 
     def clear(self) -> None:
         """Forget every entry."""
