@@ -85,6 +85,12 @@ class ByteCache:
         found[2] = True
         return found[0]
 
+    def lookup(self):
+        """The builtin lookup of the entries, for the small calls' path: ``lookup()(key)`` is an entry
+        ``[value, nbytes, used]`` or None; a caller that uses the value sets ``entry[2] = True``
+        (as :meth:`get` does), saving :meth:`get`'s Python call."""
+        return self._entries.get
+
     def put(self, key, value, nbytes: int) -> None:
         """Keep ``value`` under ``key``, counted as ``nbytes``; older entries dropped down to the bound.
 

@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _direct, _fft, _method, _plan
 from . import _validation as v
-from ._cache import ENTRY_BYTES, PLANS, kernel_key
+from ._cache import ENTRY_BYTES, PLANS
 from ._loops import reference, threads
 
 #: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs the one of least
@@ -157,12 +157,15 @@ def convolve2d(
         and cval is _ZERO
         and backend is _AUTO
     ):  # the common call (recognised here only): a small one planned before runs its kept plan
-        by_value = k.dtype.kind != "f"  # an integer kernel's plan holds its values in their lanes
+        kd = k.dtype
+        by_value = kd.kind != "f"  # an integer kernel's plan holds its values in their lanes
         if not by_value or k.size <= _SMALL_KERNEL:
-            key = (img.dtype, img.shape, stride, padding, kernel_key(k, by_value))
-            small = PLANS.get(key)
-            if small is not None:
-                result = small(img, k)
+            # kernel_key(k, by_value), written out: this lookup is most of a small call's Python
+            key = (img.dtype, img.shape, stride, padding, (kd, k.shape, k.tobytes() if by_value else None))
+            found = _lookup(key)
+            if found is not None:
+                found[2] = True
+                result = found[0](img, k)
                 if result is not None:
                     return result
         if type(padding) is int:
@@ -185,6 +188,7 @@ def convolve2d(
 
 #: Integer kernels of up to this many taps have their small calls kept (the key holds their bytes).
 _SMALL_KERNEL = 64
+_lookup = PLANS.lookup()
 #: The kept plans, by their former name (:func:`fastconv.precompile.precompile` clears them).
 _SMALL = PLANS
 

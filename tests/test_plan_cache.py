@@ -115,3 +115,14 @@ def test_kept_plans_keyed_by_values_only_for_integer_kernels(dtype):
         k = rng.integers(-9, 9, (3, 3)).astype(np.float32)
         got = fastconv.convolve2d(img, k, 1, 1)
         np.testing.assert_allclose(got, correlate2d_loop(img, k, pad=((1, 1), (1, 1))), rtol=1e-5, atol=1e-4)
+
+
+def test_small_calls_are_kept_under_the_one_kernel_key():
+    # convolve2d writes the key out for speed: it must stay the rule of _cache.kernel_key
+    rng = np.random.default_rng(8)
+    img = rng.integers(0, 256, (9, 10)).astype(np.uint8)
+    for k in (np.array([[1, -2, 1]], np.int16), rng.normal(size=(3, 2)).astype(np.float32)):
+        by_value = k.dtype.kind != "f"
+        _cache.PLANS.clear()
+        fastconv.convolve2d(img, k, 1, 0)
+        assert _cache.PLANS.get((img.dtype, img.shape, 1, 0, _cache.kernel_key(k, by_value))) is not None
