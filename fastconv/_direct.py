@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._cache import ENTRY_BYTES, PLANS, kernel_key
 from ._loops.correlate2d import (
     _ROWS,
     _SEP_ROWS,
@@ -84,25 +85,25 @@ def _integer_arithmetic(x, k):
     return _exact_float_kernel(x, k), False
 
 
-#: Small kernels already converted by :func:`_integer_arithmetic`, by image dtype and kernel bytes
-#: (a repeated call with the same kernel skips the bound and the conversion).
-_ARITHMETIC: dict = {}
-_ARITHMETIC_ENTRIES = 256
+#: Integer kernels of up to this many taps have their lanes kept in :data:`fastconv._cache.PLANS`.
 _SMALL_KERNEL = 64
 
 
 def _integer_kernel(x, k):
-    """:func:`_integer_arithmetic`, remembered for small kernels."""
+    """:func:`_integer_arithmetic`, kept for small kernels under their values (:func:`fastconv._cache.kernel_key`).
+
+    A repeated call with the same kernel values skips the bound and the conversion; new values
+    (in a new array or changed in place) are another key, so their lanes are worked out again.
+    """
     if k.size > _SMALL_KERNEL:
         return _integer_arithmetic(x, k)
-    key = (x.dtype, k.dtype, k.shape, k.tobytes())
-    found = _ARITHMETIC.get(key)
+    key = ("lanes", x.dtype, kernel_key(k))
+    found = PLANS.get(key)
     if found is None:
-        if len(_ARITHMETIC) >= _ARITHMETIC_ENTRIES:
-            _ARITHMETIC.clear()
         kern, narrow = _integer_arithmetic(x, k)
         # kept by value: never the caller's array, which may change after this call
-        found = _ARITHMETIC[key] = (kern.copy() if kern is k else kern), narrow
+        found = (kern.copy() if kern is k else kern), narrow
+        PLANS.put(key, found, found[0].nbytes + k.nbytes + ENTRY_BYTES)
     return found
 
 

@@ -53,10 +53,10 @@ imported on the first call here, not by ``import fastconv``.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
 
+from ._cache import ByteCache, kernel_key
 from ._direct import direct
 from ._fftgeom import _BATCH_VALUES, Axis, axis_geometry, geometry
 from ._jit import jit
@@ -67,8 +67,9 @@ from ._loops import threads as _threads
 SPECTRA_BYTES = 128 << 20
 
 
+#: Held while a spectrum is computed: threads filtering chunks of one image wait for the first one's.
 _lock = threading.Lock()
-_spectra: OrderedDict = OrderedDict()
+_spectra = ByteCache(lambda: SPECTRA_BYTES)
 #: Kernel spectra computed so far (cache misses), for tests.
 spectra_computed = 0
 
@@ -122,8 +123,7 @@ def _inverse_rows(spec: np.ndarray, nw: int, workers: int) -> np.ndarray:
 
 def spectrum_bytes() -> int:
     """Bytes held by the cached kernel spectra."""
-    with _lock:
-        return sum(v.nbytes for v in _spectra.values())
+    return _spectra.nbytes
 
 
 def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.ndarray:
@@ -136,13 +136,15 @@ def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.nda
     :data:`SPECTRA_BYTES` bytes in all (a spectrum larger than that is not kept).
     """
     global spectra_computed
-    key = (k_eff.tobytes(), k_eff.shape, k_eff.dtype.str, nh, nw)
+    key = (kernel_key(k_eff), nh, nw)
+    spec = _spectra.get(key)
+    if spec is not None:
+        return spec
     # computed under the lock: threads filtering chunks of one image (fastconv.dask) wait for
     # the first one's spectrum instead of each computing it
     with _lock:
         spec = _spectra.get(key)
         if spec is not None:
-            _spectra.move_to_end(key)
             return spec
         import scipy.fft as sfft
 
@@ -151,19 +153,13 @@ def kernel_spectrum(k_eff: np.ndarray, nh: int, nw: int, workers: int) -> np.nda
         np.conjugate(spec, out=spec)
         spec *= spec.real.dtype.type(1.0 / (nh * nw))
         spectra_computed += 1
-        limit = SPECTRA_BYTES
-        if spec.nbytes <= limit:
-            _spectra[key] = spec
-            held = sum(v.nbytes for v in _spectra.values())
-            while held > limit:
-                held -= _spectra.popitem(last=False)[1].nbytes
+        _spectra.put(key, spec, spec.nbytes)
     return spec
 
 
 def clear_spectra() -> None:
     """Forget the cached kernel spectra."""
-    with _lock:
-        _spectra.clear()
+    _spectra.clear()
 
 
 def _tiles_along(axis: Axis, n: int) -> np.ndarray:

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _border
 from . import _validation as v
+from ._cache import ENTRY_BYTES, PLANS, kernel_key
 
 PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 PADDING_WORDS = ("valid", "same", "full")
@@ -412,39 +413,24 @@ def common_dtypes(img_dtype: np.dtype, k_dtype: np.dtype) -> bool:
     return (img_dtype, k_dtype) in _QUICK_TYPES
 
 
-#: Small integer kernels for which an image dtype's range alone settles the overflow bound
-#: (:func:`fastconv._validation.bound_by_range`): a repeated call skips the bound.
-_BOUND_BY_RANGE: set = set()
+#: Integer kernels of up to this many taps have their overflow bound kept in :data:`fastconv._cache.PLANS`.
 _SMALL_KERNEL = 64
 
 
-def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Plan | None:
+def quick(img, k, stride: int, padding: int) -> Plan | None:
     """The :class:`Plan` of a common call in a few attribute checks, or None: then :func:`correlate` plans it.
 
-    The common call: 2-D C-contiguous native ``ndarray`` image and kernel of the
-    dtypes in ``_QUICK_TYPES``, int ``stride`` and ``padding``, every other
-    argument at its default.  The plan is the one :func:`correlate` makes; any
-    other call, and any call that would fail (whose message :func:`correlate`
-    gives), returns None.
+    The common call is recognised once, by :func:`fastconv.convolve2d`:
+    ``ndarray`` image and kernel, int ``stride`` and ``padding``, every other
+    argument at its default.  Here only the arrays are checked: 2-D,
+    C-contiguous, native, of the dtypes in ``_QUICK_TYPES``.  The plan is the
+    one :func:`correlate` makes; any other call, and any call that would fail
+    (whose message :func:`correlate` gives), returns None.  An integer
+    kernel whose image dtype's range alone settles the overflow bound
+    (:func:`fastconv._validation.bound_by_range`) is kept under its values, so
+    a repeated call skips the bound.
     """
-    if (
-        type(img) is not np.ndarray
-        or type(k) is not np.ndarray
-        or img.ndim != 2
-        or k.ndim != 2
-        or type(stride) is not int
-        or type(padding) is not int
-        or type(dilation) is not int
-        or dilation != 1
-        or flip is not False
-        or type(pad_mode) is not str
-        or pad_mode != "constant"
-        or type(cval) is not int
-        or cval != 0
-        or dtype is not None
-        or stride < 1
-        or padding < 0
-    ):
+    if img.ndim != 2 or k.ndim != 2 or stride < 1 or padding < 0:
         return None
     types = _QUICK_TYPES.get((img.dtype, k.dtype))
     flags = img.flags
@@ -456,13 +442,11 @@ def quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype) -> Pla
     if kh > ph or kw > pw or ph * pw >= MAX_EXTENT // 8 or img.size == 0 or k.size == 0:
         return None
     if result_dtype.kind in "iu":
-        key = (img.dtype, k.dtype, k.shape, k.tobytes()) if k.size <= _SMALL_KERNEL else None
-        if key is None or key not in _BOUND_BY_RANGE:
+        key = ("bound", img.dtype, kernel_key(k)) if k.size <= _SMALL_KERNEL else None
+        if key is None or PLANS.get(key) is None:
             v.check_int_bound(img, k, dtype=result_dtype)  # raises as correlate would
             if key is not None and v.bound_by_range(img.dtype, k, result_dtype):
-                if len(_BOUND_BY_RANGE) >= 256:
-                    _BOUND_BY_RANGE.clear()
-                _BOUND_BY_RANGE.add(key)
+                PLANS.put(key, True, k.nbytes + ENTRY_BYTES)
     oh, ow = (ph - kh) // stride + 1, (pw - kw) // stride + 1
     pads = ((padding, padding), (padding, padding))
     # _make: a NamedTuple's own constructor parses keywords and costs more than the rest of this function

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _direct, _fft, _method, _plan
 from . import _validation as v
+from ._cache import ENTRY_BYTES, PLANS
 from ._loops import reference, threads
 
 #: The implementations :func:`convolve2d` can run, by name. ``"auto"`` runs the one of least
@@ -155,24 +156,20 @@ def convolve2d(
         and pad_mode is _CONSTANT
         and cval is _ZERO
         and backend is _AUTO
-    ):  # the common call: a small one planned before runs at once, else it is planned in a few attribute checks
+    ):  # the common call (recognised here only): a small one planned before runs its kept plan
         kd = k.dtype
-        key = (
-            img.dtype,
-            kd,
-            img.shape,
-            k.shape,
-            stride,
-            padding,
-            k.tobytes() if kd.kind != "f" and k.size <= _SMALL_KERNEL else 0,
-        )
-        small = _SMALL.get(key)
-        if small is not None:
-            result = small(img, k)
-            if result is not None:
-                return result
+        by_value = kd.kind != "f"  # an integer kernel's plan holds its values in their lanes
+        if not by_value or k.size <= _SMALL_KERNEL:
+            # kernel_key(k, by_value), written out: this lookup is most of a small call's Python
+            key = (img.dtype, img.shape, stride, padding, (kd, k.shape, k.tobytes() if by_value else None))
+            found = _lookup(key)
+            if found is not None:
+                found[2] = True
+                result = found[0](img, k)
+                if result is not None:
+                    return result
         if type(padding) is int:
-            plan = _plan.quick(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
+            plan = _plan.quick(img, k, stride, padding)
     if plan is None:
         v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
         plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
@@ -182,56 +179,59 @@ def convolve2d(
         )
     if out is not None:
         v.check_out(out, plan.result_shape, plan.result_dtype, (("img", img), ("k", k)))
-    result = run(plan, BACKENDS[backend], out)
     if key is not None and backend == "direct":
-        _remember(key, plan)
-    return result
+        result = _keep(key, plan)
+        if result is not None:
+            return result
+    return run(plan, BACKENDS[backend], out)
 
 
-#: Small common calls planned before, by :func:`convolve2d`'s key (dtypes, shapes, stride, padding and an
-#: integer kernel's bytes): a function of ``(img, k)`` that computes the call, or returns None when the
-#: arrays' layout is not the one planned (see :func:`_remember`).
-_SMALL: dict = {}
-_SMALL_ENTRIES = 256
-#: Integer kernels of up to this many taps are kept with their values (the key holds their bytes).
+#: Integer kernels of up to this many taps have their small calls kept (the key holds their bytes).
 _SMALL_KERNEL = 64
+_lookup = PLANS.lookup()
+#: The kept plans, by their former name (:func:`fastconv.precompile.precompile` clears them).
+_SMALL = PLANS
 
 
-def _remember(key, plan: _plan.Plan) -> None:
-    """Keep a small direct common call (2-D arrays, int stride, int or word padding) for the next call with ``key``.
+def _keep(key, plan: _plan.Plan) -> np.ndarray | None:
+    """Compute a small direct common call and keep its finished plan in :data:`fastconv._cache.PLANS` under ``key``.
 
-    A call of less than :data:`fastconv._loops.threads.SERIAL_WORK` spends
-    more time planning than computing (3x3 images: several microseconds of
-    Python around a kernel call of less than one).  What the plan and
-    :func:`fastconv._direct.prepare` decide from the key (the block
-    function, the geometry, the dtypes, an integer kernel converted to its
-    lanes) is kept, and the next call with the same key only checks the
-    arrays' layout, allocates the result and calls the block function.
+    Returns the result, or None for a call that is not kept (then :func:`run`
+    computes it).  A call of less than
+    :data:`fastconv._loops.threads.SERIAL_WORK` spends more time planning than
+    computing (3x3 images: several microseconds of Python around a kernel call
+    of less than one).  What the plan and :func:`fastconv._direct.prepare`
+    decide from the key (the block function, the geometry, the dtypes, an
+    integer kernel converted to its lanes) is decided once, here, on this
+    call's own output, and kept: the next call with the same key only checks
+    the arrays' layout, allocates the result and calls the block function.
     Integer results are kept only when the image dtype's range bounds every
     sum (:func:`fastconv._validation.bound_by_range`): then no image of that
     dtype needs the overflow check.
     """
-    img_dtype = key[0]
+    img_dtype, k_dtype = key[0], key[-1][0]
     x, acc = plan.x, plan.kern.dtype
     out_shape, result_shape, dtype = plan.out_shape, plan.result_shape, plan.dtype
     if _direct.work(x.size, plan.kern.size, math.prod(out_shape)) >= threads.SERIAL_WORK:
-        return  # a larger call: planning is a small part of it
+        return None  # a larger call: planning is a small part of it
     if plan.border or plan.channels_moved or dtype != plan.result_dtype or threads.parallel_forced():
-        return
-    if not _plan.common_dtypes(img_dtype, key[1]):
-        return
+        return None
+    if not _plan.common_dtypes(img_dtype, k_dtype):
+        return None
     integer = dtype.kind in "iu"
-    if integer and (type(key[-1]) is not bytes or not v.bound_by_range(img_dtype, plan.kern, plan.result_dtype)):
-        return
+    if integer and not v.bound_by_range(img_dtype, plan.kern, plan.result_dtype):
+        return None
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
-    probe = np.empty(out_shape, dtype=dtype)  # prepare reads its shape and dtype only
-    kernel, k_args, n_blocks, _ = _direct.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, probe)
+    result = _plan.empty_apart(result_shape, dtype, x)
+    raw = result.reshape(out_shape)
+    kernel, k_args, n_blocks, _ = _direct.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
+    kernel(x, *k_args, sh, sw, dh, dw, pt, pl, raw, 0, n_blocks)  # below SERIAL_WORK: on this thread
     if len(k_args) != 1:
-        return
+        return result  # the separable passes: computed, not kept
     x_dtype = x.dtype
     convert = x_dtype != img_dtype
     fixed = k_args[0].copy() if integer else None  # converted from this kernel's values (in the key)
-    k_as_is = key[1] == acc
+    k_as_is = k_dtype == acc
 
     def small(img, k):
         flags, k_flags = img.flags, k.flags
@@ -243,9 +243,8 @@ def _remember(key, plan: _plan.Plan) -> None:
         kernel(xs[None], kern, sh, sw, dh, dw, pt, pl, result[None], 0, n_blocks)
         return result
 
-    if len(_SMALL) >= _SMALL_ENTRIES:
-        _SMALL.clear()
-    _SMALL[key] = small
+    PLANS.put(key, small, ENTRY_BYTES + (len(key[-1][2]) + fixed.nbytes if integer else 0))
+    return result
 
 
 def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv import _plan
+from fastconv import _cache, _plan
 from tests.reference import correlate2d_loop, padding_pairs
 
 scipy_ndimage = pytest.importorskip("scipy.ndimage")
@@ -158,15 +158,18 @@ def test_a_failing_common_call_gets_the_full_plans_message(call, error, words):
         fastconv.convolve2d(args["img"], args["k"], args["stride"], args["padding"])
 
 
-def test_uncommon_calls_take_the_full_plan():
-    from fastconv import _plan
+def test_uncommon_calls_take_the_full_plan(monkeypatch):
+    from fastconv import convolve
 
     img, k = np.ones((6, 6), np.float32), np.ones((3, 3), np.float32)
-    assert _plan.quick(img, k, 1, 0, 1, False, "constant", 0, None) is not None
+    assert _plan.quick(img, k, 1, 0) is not None
+    # arrays the quick plan does not take: it answers None
+    for other in (img.T.copy(order="F"), img.astype(">f4"), img[:, :, None], img.astype(np.float16)):
+        assert _plan.quick(other, k, 1, 0) is None, other
+    # arguments other than the common call's: convolve2d alone recognises them, and never asks the quick plan
+    asked = []
+    monkeypatch.setattr(convolve._plan, "quick", lambda *a: asked.append(a))
     for changed in [
-        dict(img=img.T.copy(order="F")),
-        dict(img=img.astype(">f4")),
-        dict(img=img[:, :, None]),
         dict(img=img.tolist()),
         dict(stride=(1, 1)),
         dict(padding="same"),
@@ -176,8 +179,11 @@ def test_uncommon_calls_take_the_full_plan():
         dict(cval=1),
         dict(dtype=np.float64),
     ]:
-        args = dict(img=img, k=k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None)
-        assert _plan.quick(**(args | changed)) is None, changed
+        args = dict(img=img, k=k, stride=1, padding=0) | changed
+        got = fastconv.convolve2d(**args)
+        if set(changed) <= {"img", "stride", "dtype"}:  # the same correlation as the common call's
+            np.testing.assert_allclose(got, correlate2d_loop(img, k), rtol=1e-6)
+    assert asked == []
 
 
 def test_a_kernel_that_passed_the_bound_once_is_checked_again_on_larger_values():
@@ -219,11 +225,9 @@ def _refuse_planning(monkeypatch):
 @pytest.mark.parametrize("img_dtype", _COMMON)
 @pytest.mark.parametrize("k_dtype", ["int64", "float32", "uint8"])
 def test_a_repeated_small_call_runs_its_kept_plan_on_new_values(monkeypatch, img_dtype, k_dtype):
-    from fastconv import convolve
-
     # Start from an empty store of kept plans: one filled by earlier tests in this process (their order
     # depends on how the suite is shared out between workers) could reach its bound and be cleared mid-test.
-    monkeypatch.setattr(convolve, "_SMALL", {})
+    _cache.PLANS.clear()
     rng = np.random.default_rng(11)
     geometries = [
         ((9, 11), (3, 3), 1, 0),
