@@ -196,6 +196,17 @@ def test_foreign_outputs_need_overwrite(tmp_path, monkeypatch, capsys):
 # Interrupted outputs: the old output or none, never a partial one
 
 
+def _default_signals():
+    """In the child: SIGINT, SIGHUP and SIGTERM as a shell gives them to a command.
+
+    A child inherits ignored signals, and the process running the tests may have come to ignore
+    SIGINT or SIGHUP (a library, or the way it was started); the command would then never see the
+    signal sent to it and finish normally.  Ignored SIGHUP under nohup has its own test.
+    """
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _start(args, cwd):
     return subprocess.Popen(
         [sys.executable, "-m", "fastconv", *map(str, args)],
@@ -205,6 +216,7 @@ def _start(args, cwd):
         text=True,
         env=env(),
         start_new_session=True,
+        preexec_fn=_default_signals,
     )
 
 
