@@ -35,6 +35,7 @@ and the caller's own setting apply.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import threading
@@ -108,20 +109,32 @@ def drivers() -> list:
     return list(_copies)
 
 
-def _source_tag(func) -> str:
-    """A digest of the file defining ``func`` (empty when it cannot be read).
-
-    The driver's functions are cached in this file's index files, which Numba keeps while this
-    file is unchanged; but they hold their own compiled copy of the block function.  With the
-    digest of the block function's file in their names, an edited block function gets new
-    drivers instead of running its old code on the parallel path (seen: a row pass of
-    ``maximum_filter`` 5x slower on two threads than on one, an old version's code).
-    """
+@functools.cache
+def _file_digest(path: str) -> str:
+    """sha1 of the file at ``path`` ("" when it cannot be read), read once per process."""
     try:
-        with open(func.__code__.co_filename, "rb") as f:
-            return hashlib.sha1(f.read()).hexdigest()[:10]
+        with open(path, "rb") as f:
+            return hashlib.sha1(f.read()).hexdigest()
     except OSError:
         return ""
+
+
+def _source_tag(func) -> str:
+    """A digest of the files whose code a driver of ``func`` compiles: ``func``'s own and those of ``fastconv._loops``.
+
+    The driver's functions are cached in this file's index files, which Numba keeps while this
+    file is unchanged; but they hold their own compiled copy of the block function and of what it
+    calls (the helpers of ``fastconv._loops``).  With the digest of those files in their names, an
+    edited block function or helper gets new drivers instead of running its old code on the
+    parallel path (seen: a row pass of ``maximum_filter`` 5x slower on two threads than on one,
+    an old version's code).  Code outside these files that a block function calls is not covered,
+    as Numba's own cache does not follow a cached function's callees either.
+    """
+    folder = os.path.dirname(os.path.abspath(__file__))
+    paths = sorted(
+        {func.__code__.co_filename} | {os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".py")}
+    )
+    return hashlib.sha1("".join(_file_digest(p) for p in paths).encode()).hexdigest()[:10]
 
 
 def _driver(kernel):
