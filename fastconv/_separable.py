@@ -9,14 +9,14 @@ is tried, with the same rule for the 2-D path of ``direct``
 (:mod:`fastconv._method`) and the 3-D kernels of the drop-ins (:mod:`fastconv._nd`);
 :func:`factors` and :func:`factors3` are the rank tests.
 
-A leaf module (NumPy only), read by the planning layer and by the loops' path choice.
+A leaf module (NumPy and the plan cache only), read by the planning layer and by the loops' path choice.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+
+from ._cache import ENTRY_BYTES, PLANS, kernel_key
 
 #: Smallest call (multiply-adds plus input values, :func:`fastconv._direct.work`) for
 #: which the rank test (an SVD of the kernel, some 20-50 us) is worth its time.
@@ -61,7 +61,9 @@ def factors(k):
     does: each output's error is bounded by that residual times ``max |x|``,
     plus the rounding of ``kh + kw`` sums instead of ``kh * kw``.  ``v`` is scaled to ``sum |v| = 1``
     (``u`` carries the rest), so no intermediate sum overflows where the result does not.
-    The answer is kept per kernel (its bytes, shape and dtype): a repeated call does not redo the SVD.
+    The answer is kept in the plan cache (:data:`fastconv._cache.PLANS`, bounded in bytes) under the
+    kernel's :func:`fastconv._cache.kernel_key`: a repeated call does not redo the SVD, and a kernel
+    whose values changed (in place or in a new array) is tested again.
 
     Examples
     --------
@@ -71,13 +73,18 @@ def factors(k):
     >>> factors(np.eye(3)) is None
     True
     """
-    k = np.ascontiguousarray(k)
-    return _factors(k.tobytes(), k.shape, k.dtype.str)
+    key = ("factors", kernel_key(k))
+    found = PLANS.get(key)
+    if found is None:
+        # kept by value: the factors are new arrays, never views of the caller's kernel
+        found = (_factors(k),)
+        held = sum(a.nbytes for a in found[0]) if found[0] is not None else 0
+        PLANS.put(key, found, k.nbytes + held + ENTRY_BYTES)
+    return found[0]
 
 
-@functools.lru_cache(maxsize=32)
-def _factors(data: bytes, shape, dtype: str):
-    k = np.frombuffer(data, dtype=dtype).reshape(shape)
+def _factors(k):
+    """:func:`factors`' rank test itself (an SVD in float64)."""
     k64 = k.astype(np.float64)
     if not np.isfinite(k64).all():
         return None

@@ -126,3 +126,29 @@ def test_small_calls_are_kept_under_the_one_kernel_key():
         _cache.PLANS.clear()
         fastconv.convolve2d(img, k, 1, 0)
         assert _cache.PLANS.get((img.dtype, img.shape, 1, 0, _cache.kernel_key(k, by_value))) is not None
+
+
+def test_separable_factors_are_kept_in_the_plan_cache_by_value(monkeypatch):
+    # the rank test's answer lives in PLANS (bounded in bytes), keyed by the kernel's values
+    from fastconv import _separable
+
+    svds = []
+    real_svd = np.linalg.svd
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **kw: svds.append(1) or real_svd(*a, **kw))
+    _cache.PLANS.clear()
+    k = np.outer([1.0, 2.0, 1.0, 3.0], [1.0, 0.0, -1.0, 2.0])
+    u, v = _separable.factors(k)
+    np.testing.assert_allclose(np.outer(u, v), k, atol=1e-12)  # checked against the kernel, not the code
+    assert len(svds) == 1 and _cache.PLANS.get(("factors", _cache.kernel_key(k))) is not None
+    _separable.factors(k.copy())  # the same values: the kept answer
+    assert len(svds) == 1
+    k[0, 0] += 1.0  # changed in place: no longer rank one, tested again
+    assert _separable.factors(k) is None and len(svds) == 2
+    assert _separable.factors(k) is None and len(svds) == 2  # "not separable" is kept too
+    held = _cache.PLANS.nbytes
+    assert held == _held(_cache.PLANS) and held >= 2 * k.nbytes
+    monkeypatch.setattr(_cache, "PLAN_BYTES", 3 * (k.nbytes + _cache.ENTRY_BYTES))  # older answers dropped
+    for i in range(10):
+        _separable.factors(k + i)
+    assert _cache.PLANS.nbytes <= 3 * (k.nbytes + _cache.ENTRY_BYTES) and 0 < len(_cache.PLANS) <= 3
+    _cache.PLANS.clear()
