@@ -97,41 +97,6 @@ def _pad_axis(x: da.Array, axis: int, before: int, after: int, mode: str) -> da.
     return da.concatenate(parts, axis=axis)
 
 
-def _bounds(in_chunks, n_out: int, stride: int, halo: int, out_chunk) -> list[int]:
-    """Output chunk starts along one axis.
-
-    With ``out_chunk`` (an int) the output is cut every ``out_chunk`` positions;
-    otherwise the cuts follow the input's chunk boundaries ``in_chunks`` (of the
-    padded image), moved up to the next multiple of the stride.  A cut closer
-    than the halo (or than one output position) to the previous one is dropped:
-    every input chunk must be at least as thick as the halo.
-    """
-    if out_chunk is not None:
-        step = max(out_chunk, -(-halo // stride))
-        return list(range(0, n_out, step))
-    starts = [0]
-    edge = 0
-    for c in in_chunks[:-1]:
-        edge += c
-        o = -(-edge // stride)  # first output whose window starts in this chunk
-        if o >= n_out:
-            break
-        if (o - starts[-1]) * stride >= max(halo, 1):
-            starts.append(o)
-    return starts
-
-
-def _axis_chunks(win, axis, in_chunks, out_chunk):
-    """Input rows used, input chunks and output chunks along one axis of the window ``win``."""
-    stride, n_out = win.stride[axis], win.out_hw[axis]
-    starts = _bounds(in_chunks, n_out, stride, win.halo[axis], out_chunk)
-    used = win.extent(axis, n_out)  # input rows any output reads
-    out_chunks = tuple(b - a for a, b in zip(starts, starts[1:] + [n_out], strict=True))
-    in_edges = [s * stride for s in starts] + [used]
-    inp = tuple(b - a for a, b in zip(in_edges, in_edges[1:], strict=False))
-    return used, inp, out_chunks
-
-
 def _block(x, *, k, win, flip, backend, threads, out_chunks, block_id=None):
     """One output chunk from one input chunk extended by the halo after it (rows below, columns right)."""
     nr, nc = out_chunks[0][block_id[0]], out_chunks[1][block_id[1]]
@@ -214,7 +179,7 @@ def convolve2d(
     dtype = _plan.dtypes(image.dtype, k.dtype)[0]
 
     x = _pad_axis(_pad_axis(image, 0, pt, pb, pad_mode), 1, pl, pr, pad_mode)
-    plans = [_axis_chunks(win, i, x.chunks[i], None if out_chunk is None else out_chunk[i]) for i in range(2)]
+    plans = [_plan.chunk_axis(win, i, x.chunks[i], None if out_chunk is None else out_chunk[i]) for i in range(2)]
     used = tuple(p[0] for p in plans)
     x = x[: used[0], : used[1]]
     in_chunks = (plans[0][1], plans[1][1]) + x.chunks[2:]

@@ -69,13 +69,6 @@ def _open_lazy(path: Path, closing: contextlib.ExitStack):
     return z
 
 
-def _aligned_read_chunks(n: int, before: int, step: int) -> tuple[int, ...]:
-    """Read chunks along one axis such that, once ``before`` rows of padding are added, cuts fall every ``step``."""
-    cuts = [m * step - before for m in range(1, n // step + 2)]
-    edges = [0] + [c for c in cuts if 0 < c < n] + [n]
-    return tuple(b - a for a, b in zip(edges, edges[1:], strict=False))
-
-
 def filter_file(
     src,
     dst,
@@ -213,7 +206,7 @@ def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
         try:
             dilation = job["options"]["dilation"]
             win = _plan.window(z.shape[:2], np.shape(kernels[0]), job["stride"], job["padding"], dilation)
-            read = [_aligned_read_chunks(z.shape[i], win.pads[i][0], out_chunk[i] * win.stride[i]) for i in range(2)]
+            read = [_plan.read_chunks(win, i, z.shape[i], out_chunk[i]) for i in range(2)]
         except (TypeError, ValueError):
             pass  # convolve2d below reports the mistake in its own words
     img = da.from_zarr(z, chunks=tuple(read) + ((z.shape[2],) if len(z.shape) == 3 else ()))

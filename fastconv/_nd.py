@@ -34,6 +34,7 @@ import numpy as np
 
 from ._border import extend_index
 from ._loops import volume
+from ._plan import centred, padded_shape, valid_shape
 from ._separable import factors3, worth_trying
 from .convolve import convolve2d
 
@@ -73,13 +74,13 @@ def _short_rows(x, v, pad, pad_mode, cval, dtype, backend):
     rows are computed and dropped (:func:`fastconv._loops.volume.gather_segments`).
     """
     r, n = x.shape
-    wp = n + pad[0] + pad[1]
+    (wp,) = padded_shape((n,), [pad])
     if wp >= _SHORT_ROW or r < 2:
         return _corr2d(x, v[np.newaxis], [(0, 0), pad], pad_mode, cval, dtype, backend)
     g = max(d for d in range(1, _SHORT_ROW // wp + 1) if r % d == 0)
     xp = _pad(x, [(0, 0), pad], pad_mode, cval)
     res = convolve2d(xp.reshape(r // g, g * wp), v[np.newaxis], dtype=dtype, backend=backend)
-    out = np.empty((r // g, g, wp - v.size + 1), dtype=res.dtype)
+    out = np.empty((r // g, g) + valid_shape((wp,), v.shape), dtype=res.dtype)
     volume.take_segments(out, res, wp)
     return out.reshape(r, -1)
 
@@ -136,7 +137,7 @@ def _volume(x, w, pads, pad_mode, cval, dtype, backend):
     x = np.ascontiguousarray(x)
     d, h, wd = x.shape
     kd, kh, kw = w.shape
-    out_shape = tuple(x.shape[i] + pads[i][0] + pads[i][1] - w.shape[i] + 1 for i in range(3))
+    out_shape = valid_shape(x.shape, w.shape, pads)
     args = (pad_mode, cval, dtype, backend)
     if kh == 1 and kw == 1 and pads[1] == (0, 0) and pads[2] == (0, 0):
         return _corr2d(x.reshape(d, h * wd), w.reshape(kd, 1), [pads[0], (0, 0)], *args).reshape(out_shape)
@@ -157,7 +158,7 @@ def _slices(xp, w, out_shape, dtype, backend):
     hp, wp = xp.shape[1], xp.shape[2]
     rdt = np.dtype(np.int64 if dtype is None else dtype)  # dtype=None: integer data and weights, int64 sums
     acc = np.empty((od, oh, ow), dtype=rdt)
-    rows = np.empty((od * hp - kh + 1, ow), dtype=rdt)  # one buffer for every slice: no fresh pages per pass
+    rows = np.empty(valid_shape((od * hp, ow), (kh, 1)), dtype=rdt)  # one buffer for every slice: no fresh pages
     first = True
     for c in range(kd):
         if c and not w[c].any():  # scipy skips zero weights too; slice 0 always runs
@@ -185,7 +186,7 @@ def _three_passes(x, factors, pads, pad_mode, cval, dtype, backend):
     cval_b = float(cval) * float(c.sum()) if pad_mode == "constant" else cval
     tp = _pad(t, [(0, 0), pads[1], (0, 0)], pad_mode, cval_b)
     hp = tp.shape[1]
-    oh = hp - b.size + 1
+    (oh,) = valid_shape((hp,), b.shape)
     rows = convolve2d(tp.reshape(d * hp, ow), b[:, np.newaxis], dtype=dtype, backend=backend)
     t2 = np.empty((d, oh, ow), dtype=rows.dtype)
     volume.sum_slices(t2, rows, hp, True)
@@ -290,9 +291,8 @@ def line_pass(x, out, axis, w, kind, pad_mode, origin, cval):
     from ._loops import separable, threads
 
     size = w.size
-    s1 = size // 2
     n = x.shape[axis]
-    idx = line_index(n, s1 + origin, size - s1 - 1 - origin, pad_mode)
+    idx = line_index(n, *centred(size, origin), pad_mode)
     sym = symmetry(w) if kind == 0 else 0
     x = np.ascontiguousarray(x, dtype=x.dtype if x.dtype in _LOOP_DTYPES else np.float64)
     out, finish = _loop_output(out, x.dtype)
@@ -433,12 +433,12 @@ def _fused_runner(shape, fused, cval):
     from ._loops import sep2d, threads
 
     index = [
-        line_index(n, w.size // 2 + origin, w.size - 1 - w.size // 2 - origin, pad_mode)
+        line_index(n, *centred(w.size, origin), pad_mode)
         for (w, pad_mode, origin, _), n in zip(fused, shape, strict=True)
     ]
     h = shape[0]
     size = shape[0] * shape[1]
-    b1 = fused[1][0].size // 2 + fused[1][2]  # where the row starts in its extension
+    b1 = centred(fused[1][0].size, fused[1][2])[0]  # where the row starts in its extension
     if fused[0][3]:  # two boxes: running column sums (sep2d.fused_box)
         n_blocks = -(-h // _BOX_ROWS)
         work = size * (4 + fused[1][0].size)
@@ -491,11 +491,11 @@ def _fused_volume(x, steps, cval, out):
         (st[1] if st[2] == 0 else np.full(st[1].size, 1.0 / st[1].size), st[3], st[4]) for st in steps[1:]
     ]
     args = (
-        line_index(h, w0.size // 2 + o0, w0.size - 1 - w0.size // 2 - o0, m0),
+        line_index(h, *centred(w0.size, o0), m0),
         w0.astype(np.float32),
         symmetry(w0),
-        line_index(w, w1.size // 2 + o1, w1.size - 1 - w1.size // 2 - o1, m1),
-        w1.size // 2 + o1,
+        line_index(w, *centred(w1.size, o1), m1),
+        centred(w1.size, o1)[0],
         w1.astype(np.float32),
         symmetry(w1),
     )
@@ -533,9 +533,9 @@ def _exact_fused(x, steps, cval, out):
     x = np.ascontiguousarray(x)
     h, w = x.shape
     (_, w0, _, m0, o0), (_, w1, _, m1, o1) = steps
-    idx0 = line_index(h, w0.size // 2 + o0, w0.size - 1 - w0.size // 2 - o0, m0)
-    idx1 = line_index(w, w1.size // 2 + o1, w1.size - 1 - w1.size // 2 - o1, m1)
-    b1 = w1.size // 2 + o1
+    idx0 = line_index(h, *centred(w0.size, o0), m0)
+    idx1 = line_index(w, *centred(w1.size, o1), m1)
+    b1 = centred(w1.size, o1)[0]
     crow = np.full(w, cval, dtype=x.dtype)
     n_blocks = -(-h // _FUSED_ROWS)
     bad = np.zeros(n_blocks, dtype=np.uint8)

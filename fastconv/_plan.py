@@ -239,6 +239,134 @@ def window(in_hw, k_hw, stride=1, padding=0, dilation=1, *, k_name: str = "k") -
     return Window._make((in_hw, k_hw, stride, (dh, dw), pads, out_hw))
 
 
+# --------------------------------------------------------------------------- n-D windows and chunks
+
+
+def centred(size: int, origin: int = 0) -> tuple[int, int]:
+    """``(before, after)`` padding of an axis for a window of ``size`` centred as scipy.ndimage centres it.
+
+    The output at ``p`` reads inputs ``p - before .. p + after``: the window's
+    centre tap ``size // 2 + origin`` sits on ``p``.  An ``origin`` outside
+    ``-(size // 2) .. (size - 1) // 2`` gives a negative side.
+
+    Examples
+    --------
+    >>> centred(3), centred(4), centred(4, -1), centred(3, 2)
+    ((1, 1), (2, 1), (1, 2), (3, -1))
+    """
+    before = size // 2 + origin
+    return before, size - 1 - before
+
+
+def flipped_origin(size: int, origin: int) -> int:
+    """The origin of a window of ``size`` rotated by 180 degrees (a convolution): its ``centred`` sides swapped.
+
+    Examples
+    --------
+    >>> centred(4, 1), centred(4, flipped_origin(4, 1))
+    ((3, 0), (0, 3))
+    """
+    return -origin - (0 if size % 2 else 1)
+
+
+def mode_pads(mode: str, k_shape, lower: bool = False) -> list[tuple[int, int]]:
+    """Per-axis ``(before, after)`` padding of scipy.signal's output ``mode`` for a kernel of ``k_shape``.
+
+    ``"full"``: every position where the kernel overlaps the input; ``"valid"``:
+    none; ``"same"``: the input's size, the kernel centred at ``n // 2``, or at
+    ``(n - 1) // 2`` with ``lower`` (:func:`scipy.signal.correlate2d`'s rule).
+
+    Examples
+    --------
+    >>> mode_pads("full", (3, 2)), mode_pads("same", (4,)), mode_pads("same", (4,), lower=True)
+    ([(2, 2), (1, 1)], [(2, 1)], [(1, 2)])
+    """
+    if mode == "full":
+        return [(n - 1, n - 1) for n in k_shape]
+    if mode == "valid":
+        return [(0, 0) for _ in k_shape]
+    return [centred(n, -1 if lower and n % 2 == 0 else 0) for n in k_shape]
+
+
+def padded_shape(shape, pads) -> tuple[int, ...]:
+    """``shape`` extended by ``pads`` (per axis ``(before, after)``)."""
+    return tuple(n + b + a for n, (b, a) in zip(shape, pads, strict=True))
+
+
+def valid_shape(shape, k_shape, pads=None) -> tuple[int, ...]:
+    """The output shape of a stride-1 correlation of ``shape`` (padded by ``pads``) with a kernel of ``k_shape``.
+
+    Examples
+    --------
+    >>> valid_shape((10, 8, 6), (3, 3, 1), [(1, 1), (0, 0), (2, 0)])
+    (10, 6, 8)
+    """
+    if pads is not None:
+        shape = padded_shape(shape, pads)
+    return tuple(n - k + 1 for n, k in zip(shape, k_shape, strict=True))
+
+
+def _chunk_starts(in_chunks, n_out: int, stride: int, halo: int, out_chunk) -> list[int]:
+    """Output chunk starts along one axis (see :func:`chunk_axis`)."""
+    if out_chunk is not None:
+        step = max(out_chunk, -(-halo // stride))
+        return list(range(0, n_out, step))
+    starts = [0]
+    edge = 0
+    for c in in_chunks[:-1]:
+        edge += c
+        o = -(-edge // stride)  # first output whose window starts in this chunk
+        if o >= n_out:
+            break
+        if (o - starts[-1]) * stride >= max(halo, 1):
+            starts.append(o)
+    return starts
+
+
+def chunk_axis(win: Window, axis: int, in_chunks, out_chunk=None):
+    """``(used, input chunks, output chunks)`` of a chunked correlation along ``axis`` of the window ``win``.
+
+    ``in_chunks`` are the chunks of the padded image along ``axis``.  With
+    ``out_chunk`` (an int) the output is cut every ``out_chunk`` positions;
+    otherwise the cuts follow ``in_chunks``' boundaries, moved up to the next
+    multiple of the stride.  A cut closer than the halo (or than one output
+    position) to the previous one is dropped: every input chunk is at least as
+    thick as the halo.  Input chunk ``i`` starts at ``stride`` times output
+    chunk ``i``'s start and holds the rows up to the next one's; ``used`` is the
+    number of padded input rows any output reads (the rest are cut off).
+
+    Examples
+    --------
+    >>> win = window((10, 10), (3, 3), stride=2, padding="same")
+    >>> chunk_axis(win, 0, (4, 4, 3))
+    (11, (4, 4, 3), (2, 2, 1))
+    >>> chunk_axis(win, 0, (11,), out_chunk=2)
+    (11, (4, 4, 3), (2, 2, 1))
+    """
+    stride, n_out = win.stride[axis], win.out_hw[axis]
+    starts = _chunk_starts(in_chunks, n_out, stride, win.halo[axis], out_chunk)
+    used = win.extent(axis, n_out)
+    out_chunks = tuple(b - a for a, b in zip(starts, starts[1:] + [n_out], strict=True))
+    in_edges = [s * stride for s in starts] + [used]
+    inp = tuple(b - a for a, b in zip(in_edges, in_edges[1:], strict=False))
+    return used, inp, out_chunks
+
+
+def read_chunks(win: Window, axis: int, n: int, out_chunk: int) -> tuple[int, ...]:
+    """Chunks for reading the ``n`` unpadded values along ``axis`` so that, once padded, cuts fall where output
+    chunks of ``out_chunk`` positions start (every ``out_chunk * stride`` padded values).
+
+    Examples
+    --------
+    >>> read_chunks(window((10, 10), (3, 3), padding=1), 0, 10, 4)
+    (3, 4, 3)
+    """
+    before, step = win.pads[axis][0], out_chunk * win.stride[axis]
+    cuts = [m * step - before for m in range(1, n // step + 2)]
+    edges = [0] + [c for c in cuts if 0 < c < n] + [n]
+    return tuple(b - a for a, b in zip(edges, edges[1:], strict=False))
+
+
 # --------------------------------------------------------------------------- dtypes
 
 

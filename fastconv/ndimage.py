@@ -54,6 +54,7 @@ from ._docstrings import NDIMAGE
 from ._dropin import DTYPES as _DTYPES
 from ._dropin import scipy_namespace
 from ._nd import CALLS, correlate_nd, correlate_ordered, counted, filter_passes, laplace_2d
+from ._plan import centred, flipped_origin
 
 #: The functions of scipy.ndimage that fastconv computes (for the inputs it covers, see the module notes).
 COMPUTED = (
@@ -187,13 +188,18 @@ def _plan(input, weights, output, mode, cval, origin, axes, convolution):
         return None
     if convolution:
         w = w[(slice(None, None, -1),) * w.ndim]
-        origins = [-o - (0 if n % 2 else 1) for o, n in zip(origins, w.shape, strict=True)]
-    if any(o < -(n // 2) or o > (n - 1) // 2 for o, n in zip(origins, w.shape, strict=True)):
+        origins = [flipped_origin(n, o) for o, n in zip(origins, w.shape, strict=True)]
+    if not all(_centred(n, o) for o, n in zip(origins, w.shape, strict=True)):
         return None
     dt = _output_dtype(output, x)
     if dt is None:
         return None
     return _Plan(x, w, origins, output, mode, cval)
+
+
+def _centred(size, origin):
+    """Whether ``origin`` is in scipy's range for a window of ``size``: ``-(size // 2) .. (size - 1) // 2``."""
+    return min(centred(size, origin)) >= 0
 
 
 def _integer_weights(x, w, cval, constant):
@@ -218,7 +224,7 @@ def _compute(plan):
     """The result of ``plan`` in the output dtype, or None when it must come from scipy (an integer out of range)."""
     x, w, mode = plan.x, plan.w, plan.mode
     out_dt = _output_dtype(plan.output, x)
-    pads = [(n // 2 + o, n - 1 - (n // 2 + o)) for n, o in zip(w.shape, plan.origins, strict=True)]
+    pads = [centred(n, o) for n, o in zip(w.shape, plan.origins, strict=True)]
     pad_mode = MODES[mode]
     constant = pad_mode == "constant"
     cval = plan.cval if constant else 0
@@ -400,8 +406,8 @@ def _correlate1d_filter(input, weights, axis, output, mode, cval, origin, convol
     w = w.astype(np.float64)
     if convolution:
         w = w[::-1]
-        origin = -origin - (0 if w.size % 2 else 1)
-    if not -(w.size // 2) <= origin <= (w.size - 1) // 2:
+        origin = flipped_origin(w.size, origin)
+    if not _centred(w.size, origin):
         return None
     f.add(axis % f.x.ndim, w, 0, MODES[mode], origin)
     return f
@@ -587,7 +593,7 @@ def _uniform_filter1d(input, size, axis, output, mode, cval, origin):
         return None
     if not -f.x.ndim <= axis < f.x.ndim or not isinstance(mode, str) or mode not in MODES:
         return None
-    if not -(size // 2) <= origin <= (size - 1) // 2:
+    if not _centred(size, origin):
         return None
     f.add(axis % f.x.ndim, np.zeros(size), 1, MODES[mode], origin)
     return f
@@ -633,7 +639,7 @@ def _uniform_filter(input, size, output, mode, cval, origin, axes):
         if not s > 1:
             continue
         s, o = int(s), _index(o)
-        if o is None or not -(s // 2) <= o <= (s - 1) // 2:
+        if o is None or not _centred(s, o):
             return None
         f.add(axis, np.zeros(s), 1, pad_mode, o)
     return f

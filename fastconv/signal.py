@@ -31,6 +31,7 @@ from ._docstrings import SIGNAL
 from ._dropin import DTYPES as _DTYPES
 from ._dropin import scipy_namespace
 from ._nd import correlate_nd, counted
+from ._plan import mode_pads
 from .convolve import BACKENDS
 
 #: The functions of scipy.signal that fastconv computes (for the inputs it covers, see the module notes).
@@ -79,15 +80,6 @@ def _swap_needed(mode, s1, s2):
     return not ok1
 
 
-def _pads(mode, m, before_same):
-    """Per-axis ``(before, after)`` padding for kernel shape ``m``; ``before_same(n)`` is the ``"same"`` offset."""
-    if mode == "full":
-        return [(n - 1, n - 1) for n in m]
-    if mode == "valid":
-        return [(0, 0) for _ in m]
-    return [(before_same(n), n - 1 - before_same(n)) for n in m]
-
-
 def _correlate(a, b, rt, pads, pad_mode="constant", fill=0, backend="auto"):
     """The correlation of ``a`` with ``b`` in scipy's result dtype ``rt``, or None if it must come from scipy."""
     if rt.kind in "iu":
@@ -122,7 +114,7 @@ def _two_d(in1, in2, mode, boundary, fillvalue, convolution):
         a, b = b, a
     pad_mode = BOUNDARIES[boundary]
     # scipy's "same" output starts (m-1)//2 into the full one for convolve2d, m//2 for correlate2d.
-    pads = _pads(mode, b.shape, (lambda n: n // 2) if convolution else (lambda n: (n - 1) // 2))
+    pads = mode_pads(mode, b.shape, lower=not convolution)
     kern = b[::-1, ::-1] if convolution else b
     result = _correlate(a, kern, rt, pads, pad_mode, fill.item())
     if result is not None and swapped and not convolution:
@@ -191,7 +183,7 @@ def _n_d(in1, in2, mode, method, convolution):
     if swapped:
         a, b = b, a
     kern = b[(slice(None, None, -1),) * b.ndim] if convolution else b
-    result = _correlate(a, kern, rt, _pads(mode, b.shape, lambda n: n // 2), backend=backend)
+    result = _correlate(a, kern, rt, mode_pads(mode, b.shape), backend=backend)
     if result is not None and swapped and not convolution:
         result = result[(slice(None, None, -1),) * result.ndim]
     return result
@@ -254,7 +246,7 @@ def _fft_n_d(in1, in2, mode, axes):
     if swapped:
         a, b = b, a
     kern = b[(slice(None, None, -1),) * b.ndim].astype(rt)
-    return correlate_nd(a.astype(rt, copy=False), kern, _pads(mode, b.shape, lambda n: n // 2), dtype=rt, backend="fft")
+    return correlate_nd(a.astype(rt, copy=False), kern, mode_pads(mode, b.shape), dtype=rt, backend="fft")
 
 
 @SIGNAL(returns="returns_fft")
