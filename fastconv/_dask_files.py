@@ -31,6 +31,8 @@ __all__ = ["filter_file"]
 #: File suffixes :func:`filter_file` reads and writes.
 TIFF_SUFFIXES = (".tif", ".tiff")
 ZARR_SUFFIXES = (".zarr",)
+#: The arguments of :func:`fastconv.convolve2d` that :func:`filter_file` hands on as they are (``**options``).
+OPTIONS = ("dilation", "flip", "pad_mode", "backend")
 
 
 def _open_lazy(path: Path, closing: contextlib.ExitStack):
@@ -76,10 +78,6 @@ def filter_file(
     *,
     stride=1,
     padding=0,
-    dilation=1,
-    flip=False,
-    pad_mode="constant",
-    backend="auto",
     channel=None,
     scale="none",
     chunks=1024,
@@ -88,6 +86,7 @@ def filter_file(
     threads=1,
     progress=True,
     overwrite=False,
+    **options,
 ):
     """Filter an image file larger than memory: TIFF or zarr in, zarr or tiled TIFF out, chunk by chunk.
 
@@ -111,7 +110,7 @@ def filter_file(
     k : array_like (kh, kw) or str, or a list of them
         The kernel (an array, or a name or text :func:`fastconv.filters.parse`
         reads); a list is applied in order (each output feeds the next).
-    stride, padding, dilation, flip, pad_mode, backend
+    stride, padding
         As in :func:`fastconv.convolve2d`.
     channel : None or one of :data:`fastconv.image.CHANNELS`, default None
         For an (H, W, C) image: the channel to keep, the luminance ``gray``,
@@ -131,6 +130,9 @@ def filter_file(
         Numba threads per task.
     progress : bool, default True
         Show Dask's progress bar on stdout (local schedulers).
+    **options
+        ``dilation``, ``flip``, ``pad_mode``, ``backend``: as in :func:`fastconv.convolve2d`, handed to
+        :func:`convolve2d` for every kernel of the chain (as :func:`fastconv.image.apply_chain` hands them).
     overwrite : bool, default False
         Replace a ``dst`` that is not what this function writes (a folder of
         other files, a file where a zarr store goes); see
@@ -161,6 +163,9 @@ def filter_file(
     >>> int(zarr.open(d / "out.zarr", mode="r")[0, 0])
     99
     """
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(f"filter_file() got an unexpected keyword argument {unknown[0]!r}")
     src, dst = Path(src), Path(dst)
     kernels = kernel_chain(k)
     check_scale(scale)
@@ -171,7 +176,7 @@ def filter_file(
     if out_suffix in TIFF_SUFFIXES:
         out_chunk = tuple(-(-c // 16) * 16 for c in out_chunk)  # TIFF tiles are multiples of 16
     job = {
-        "options": {"dilation": dilation, "flip": flip, "pad_mode": pad_mode, "backend": backend},
+        "options": options,
         "stride": stride,
         "padding": padding,
         "channel": channel,
@@ -197,14 +202,14 @@ def _filter_file(dst, kernels, z, job, scheduler, num_workers, progress, src):
     check_pixels(z.chunks[0], z.chunks[1], src, "stored chunk")  # each chunk is decoded whole
     # padding may grow the image a little, never into a store of gigabytes from a small file
     opts = job["options"]
-    check_chain_size(z.shape[:2], kernels, job["stride"], job["padding"], opts["dilation"], opts["pad_mode"])
+    dilation, pad_mode = opts.get("dilation", 1), opts.get("pad_mode", "constant")
+    check_chain_size(z.shape[:2], kernels, job["stride"], job["padding"], dilation, pad_mode)
 
     # Read in chunks whose cuts, once padded, fall where the output's chunks need them.
     read = list(z.chunks[:2])
     out_chunk = job["chunks"]
     if len(kernels) == 1 and np.ndim(kernels[0]) == 2:
         try:
-            dilation = job["options"]["dilation"]
             win = _plan.window(z.shape[:2], np.shape(kernels[0]), job["stride"], job["padding"], dilation)
             read = [_plan.read_chunks(win, i, z.shape[i], out_chunk[i]) for i in range(2)]
         except (TypeError, ValueError):

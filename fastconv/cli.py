@@ -138,6 +138,13 @@ def _choice(choices, aliases=None):
     return parse
 
 
+def _choice_option(parser, flag: str, choices, default: str, what: str, note: str = "") -> None:
+    """Add ``flag``, one word of ``choices`` (any case), its help ``what: choice, ... (default DEFAULT note)``."""
+    parser.add_argument(
+        flag, default=default, type=_choice(choices), help=f"{what}: {', '.join(choices)} (default {default}{note})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``fastconv`` argument parser (subcommands filter, demo, kernels).
 
@@ -224,12 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="valid, same, full, P, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT, as convolve2d's padding (default 0 = "
         "valid: the output shrinks by the kernel size - 1, as in the published report)",
     )
-    flt.add_argument(
-        "--pad-mode",
-        default="constant",
-        type=_choice(PAD_MODES),
-        help=f"values used for padding: {', '.join(PAD_MODES)} (default constant = 0)",
-    )
+    _choice_option(flt, "--pad-mode", PAD_MODES, "constant", "values used for padding", " = 0")
     flt.add_argument(
         "--dilation",
         default=1,
@@ -246,12 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"map to 8 bits: {', '.join(SCALES)} (default {DEFAULT_SCALE}; see below); "
         "none: write the raw result (16-bit PNG, int32/float32 TIFF, .npy; the default out of core)",
     )
-    flt.add_argument(
-        "--backend",
-        default="auto",
-        type=_choice(backends),
-        help=f"convolution backend: {', '.join(backends)} (default auto)",
-    )
+    _choice_option(flt, "--backend", backends, "auto", "convolution backend")
     flt.add_argument(
         "--chunks",
         type=_int_pair("chunks", 1),

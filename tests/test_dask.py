@@ -12,6 +12,7 @@ batch chunks, and ``fastconv filter`` out of core (TIFF in, zarr and tiled TIFF 
 
 import numpy as np
 import pytest
+import scipy.signal
 
 da = pytest.importorskip("dask.array")
 hypothesis = pytest.importorskip("hypothesis")
@@ -392,3 +393,24 @@ def test_out_of_core_padding_cannot_flood_the_disk(tmp_path, capsys, pad_mode):
     # a little padding of the same file still runs out of core
     assert main(argv + ["--padding", "3", "--pad-mode", pad_mode]) == 0
     assert zarr.open(out, mode="r").shape == (54, 44)
+
+
+def test_filter_file_hands_on_convolve2d_options_and_refuses_others(tmp_path):
+    img = np.arange(12 * 11, dtype=np.uint8).reshape(12, 11)
+    tifffile.imwrite(tmp_path / "in.tif", img)
+    k = np.array([[1, 0, 2], [0, -1, 0]])
+    options = {"dilation": 2, "flip": True, "pad_mode": "reflect", "backend": "naive"}
+    fdask.filter_file(tmp_path / "in.tif", tmp_path / "o.zarr", k, padding=2, chunks=5, progress=False, **options)
+    want = scipy.signal.correlate2d(
+        np.pad(img, 2, mode="reflect").astype(np.int64), _dilated(k[::-1, ::-1], 2), "valid"
+    )
+    np.testing.assert_array_equal(zarr.open(tmp_path / "o.zarr", mode="r")[:], want)
+    with pytest.raises(TypeError, match="filter_file.*'dilatation'"):
+        fdask.filter_file(tmp_path / "in.tif", tmp_path / "p.zarr", k, dilatation=2, progress=False)
+    assert not (tmp_path / "p.zarr").exists()
+
+
+def _dilated(k, d):
+    out = np.zeros(((k.shape[0] - 1) * d + 1, (k.shape[1] - 1) * d + 1), dtype=k.dtype)
+    out[::d, ::d] = k
+    return out
