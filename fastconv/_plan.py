@@ -448,8 +448,13 @@ class Plan(NamedTuple):
     border: tuple = ()
 
 
-def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None) -> Plan:
+def correlate(
+    img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="constant", cval=0, dtype=None, common=False
+) -> Plan:
     """Validate and plan one :func:`fastconv.convolve2d` call (see :class:`Plan`).
+
+    ``common``: the call is a common one (see :func:`quick`, which plans it in
+    a few attribute checks when its arrays allow).
 
     An ``(H, W, C)`` image at column stride 1 is given to the loops as one
     ``(1, H, W*C)`` image (the channels folded into the columns, no copy: tap
@@ -457,6 +462,10 @@ def correlate(img, k, stride=1, padding=0, dilation=1, flip=False, pad_mode="con
     ``j*C + c``, so it is one 2-D correlation with column dilation ``dw*C``); at
     other column strides the channels are moved to the front.
     """
+    if common and type(padding) is int:
+        plan = quick(img, k, stride, padding)
+        if plan is not None:
+            return plan
     img = v.check_array(img, "img", (2, 3))
     k = v.check_array(k, "k", (2,))
     if not isinstance(flip, (bool, np.bool_)):

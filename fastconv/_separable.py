@@ -75,31 +75,21 @@ def factors(k):
     """
     key = ("factors", kernel_key(k))
     found = PLANS.get(key)
-    if found is None:
-        # kept by value: the factors are new arrays, never views of the caller's kernel
-        found = (_factors(k),)
-        held = sum(a.nbytes for a in found[0]) if found[0] is not None else 0
-        PLANS.put(key, found, k.nbytes + held + ENTRY_BYTES)
-    return found[0]
-
-
-def _factors(k):
-    """:func:`factors`' rank test itself (an SVD in float64)."""
+    if found is not None:
+        return found[0]
+    uv = None
     k64 = k.astype(np.float64)
-    if not np.isfinite(k64).all():
-        return None
-    left, s, right = np.linalg.svd(k64)
-    if s[0] == 0:
-        return None
-    u = left[:, 0] * s[0]
-    v = right[0]
-    if np.abs(k64 - np.outer(u, v)).sum() > 2 * np.finfo(k.dtype).eps * np.abs(k64).sum():
-        return None
-    # The scale split so that sum |v| = 1: the row pass then stays within max |x| (it cannot overflow
-    # where the image does not), and the column pass within max |x| * sum |k|, the bound of the result.
-    scale = np.abs(v).sum()
-    u, v = (u * scale).astype(k.dtype), (v / scale).astype(k.dtype)
-    return u, v
+    if np.isfinite(k64).all():
+        left, s, right = np.linalg.svd(k64)
+        u, v = left[:, 0] * s[0], right[0]
+        if s[0] != 0 and np.abs(k64 - np.outer(u, v)).sum() <= 2 * np.finfo(k.dtype).eps * np.abs(k64).sum():
+            # The scale split so that sum |v| = 1: the row pass then stays within max |x| (it cannot overflow
+            # where the image does not), and the column pass within max |x| * sum |k|, the bound of the result.
+            scale = np.abs(v).sum()
+            uv = (u * scale).astype(k.dtype), (v / scale).astype(k.dtype)
+    # kept by value: the factors are new arrays, never views of the caller's kernel; "not separable" is kept too
+    PLANS.put(key, (uv,), k.nbytes + (uv[0].nbytes + uv[1].nbytes if uv is not None else 0) + ENTRY_BYTES)
+    return uv
 
 
 def factors3(w, dtype):

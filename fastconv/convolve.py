@@ -141,8 +141,8 @@ def convolve2d(
     >>> fastconv.convolve2d(img, np.ones((2, 2)), out=out) is out
     True
     """
-    plan = key = None
-    if (
+    key = None
+    common = (
         out is None
         and dtype is None
         and type(img) is np.ndarray
@@ -156,7 +156,8 @@ def convolve2d(
         and pad_mode is _CONSTANT
         and cval is _ZERO
         and backend is _AUTO
-    ):  # the common call (recognised here only): a small one planned before runs its kept plan
+    )
+    if common:  # the common call (recognised here only): a small one planned before runs its kept plan
         kd = k.dtype
         by_value = kd.kind != "f"  # an integer kernel's plan holds its values in their lanes
         if not by_value or k.size <= _SMALL_KERNEL:
@@ -168,22 +169,16 @@ def convolve2d(
                 result = found[0](img, k)
                 if result is not None:
                     return result
-        if type(padding) is int:
-            plan = _plan.quick(img, k, stride, padding)
-    if plan is None:
+    else:
         v.check_choice(backend, "backend", ("auto",) + tuple(BACKENDS))
-        plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype)
+    plan = _plan.correlate(img, k, stride, padding, dilation, flip, pad_mode, cval, dtype, common)
     if backend == "auto":
         backend = _method.choose(
             plan.x.shape, plan.kern.shape, plan.stride, plan.dilation, plan.pads, plan.out_shape, plan.dtype, plan.kern
         )
     if out is not None:
         v.check_out(out, plan.result_shape, plan.result_dtype, (("img", img), ("k", k)))
-    if key is not None and backend == "direct":
-        result = _keep(key, plan)
-        if result is not None:
-            return result
-    return run(plan, BACKENDS[backend], out)
+    return run(plan, BACKENDS[backend], out, key if backend == "direct" else None)
 
 
 #: Integer kernels of up to this many taps have their small calls kept (the key holds their bytes).
@@ -218,11 +213,11 @@ def _keep(key, plan: _plan.Plan) -> np.ndarray | None:
         return None
     if not _plan.common_dtypes(img_dtype, k_dtype):
         return None
+    result = _plan.empty_apart(result_shape, dtype, x)
     integer = dtype.kind in "iu"
     if integer and not v.bound_by_range(img_dtype, plan.kern, plan.result_dtype):
         return None
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
-    result = _plan.empty_apart(result_shape, dtype, x)
     raw = result.reshape(out_shape)
     kernel, k_args, n_blocks, _ = _direct.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
     kernel(x, *k_args, sh, sw, dh, dw, pt, pl, raw, 0, n_blocks)  # below SERIAL_WORK: on this thread
@@ -247,13 +242,19 @@ def _keep(key, plan: _plan.Plan) -> np.ndarray | None:
     return result
 
 
-def run(plan: _plan.Plan, loops, out: np.ndarray | None = None) -> np.ndarray:
+def run(plan: _plan.Plan, loops, out: np.ndarray | None = None, key=None) -> np.ndarray:
     """Compute a planned call with ``loops`` (one of :data:`BACKENDS`), into ``out`` if given (already checked).
 
-    The loops write straight into ``out`` (or a fresh result) unless the
-    channels are moved back afterwards or the result dtype is narrower than
-    their int64.
+    ``run`` allocates the result (or takes ``out``) and the border pieces'
+    results; ``loops`` only write into the arrays they are given.  The loops
+    write straight into ``out`` (or a fresh result) unless the channels are
+    moved back afterwards or the result dtype is narrower than their int64.
+    ``key``: a small common call run by ``direct``, kept by :func:`_keep`.
     """
+    if key is not None:
+        result = _keep(key, plan)
+        if result is not None:
+            return result
     direct_write = not plan.channels_moved and plan.result_dtype == plan.dtype
     if direct_write:
         result = out if out is not None else _plan.empty_apart(plan.result_shape, plan.dtype, plan.x)

@@ -127,7 +127,7 @@ def test_the_common_call_takes_the_short_plan_and_matches_the_loop(monkeypatch, 
     def refuse(*args, **kwargs):
         raise AssertionError("a common call went through the full plan")
 
-    monkeypatch.setattr(_plan, "correlate", refuse)
+    monkeypatch.setattr(_plan, "window", refuse)  # the full plan's first step; quick() makes its Window itself
     rng = np.random.default_rng(7)
     for shape, k_shape, stride, padding in [((9, 11), (3, 3), 1, 0), ((17, 8), (2, 5), 2, 1), ((5, 5), (5, 5), 3, 2)]:
         img = rng.integers(0, 100, shape).astype(img_dtype)
