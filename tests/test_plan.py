@@ -286,3 +286,40 @@ def test_a_kept_small_call_with_another_layout_is_planned_again():
     np.testing.assert_allclose(
         fastconv.convolve2d(img, np.asfortranarray(k)), correlate2d_loop(img, k), rtol=1e-5, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("k_shape", [(1, 1), (2, 3), (4, 4), (3, 5)])
+def test_mode_pads_and_valid_shape_give_scipy_signal_results(mode, k_shape):
+    # the padding pairs, applied by np.pad, then a valid loop: scipy.signal's output for each mode
+    rng = np.random.default_rng(11)
+    a = rng.integers(-5, 6, (7, 9))
+    b = rng.integers(-3, 4, k_shape)
+    for lower, scipy_call, kern in (
+        (True, scipy_signal.correlate2d, b),
+        (False, scipy_signal.convolve2d, b[::-1, ::-1]),
+        (False, scipy_signal.correlate, b),
+    ):
+        pads = _plan.mode_pads(mode, b.shape, lower=lower)
+        got = correlate2d_loop(np.pad(a, pads), kern)
+        want = scipy_call(a, b, mode)
+        assert got.shape == _plan.valid_shape(a.shape, b.shape, pads) == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5])
+def test_centred_pads_give_scipy_ndimage_results(size):
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 50, (6, 11)).astype(np.float64)
+    w = rng.integers(-3, 4, (3, size)).astype(np.float64)
+    for origin in range(-(size // 2), (size - 1) // 2 + 1):
+        pads = [_plan.centred(3, 0), _plan.centred(size, origin)]
+        assert min(pads[1]) >= 0
+        got = correlate2d_loop(np.pad(x, pads), w)
+        want = scipy_ndimage.correlate(x, w, mode="constant", origin=(0, origin))
+        np.testing.assert_allclose(got, want)
+        # scipy's convolve is correlate with the kernel flipped and the origin moved as flipped_origin moves it
+        flipped = [_plan.centred(3, 0), _plan.centred(size, _plan.flipped_origin(size, origin))]
+        got = correlate2d_loop(np.pad(x, flipped), w[::-1, ::-1])
+        np.testing.assert_allclose(got, scipy_ndimage.convolve(x, w, mode="constant", origin=(0, origin)))
+    assert min(_plan.centred(size, (size - 1) // 2 + 1)) < 0  # beyond scipy's range
