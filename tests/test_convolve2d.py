@@ -230,7 +230,7 @@ def test_3x3_every_stride_and_dilation(dtype, dilation):
 
 #: The block function a 3x3 call at column stride 2 (column dilation 1) should take, by image dtype: float32
 #: and uint8 read their rows in place (float32: taken apart in registers; uint8: as uint16 column pairs, for
-#: an even width and left padding), the others stage each input row into its even and odd columns.
+#: an even width), the others stage each input row into its even and odd columns.
 S2_PATHS = {np.float32: "3x3 s2 float32", np.uint8: "3x3 s2 uint8", np.float64: "3x3 s2", np.int8: "3x3 s2"}
 S2_PATHS.update({np.uint16: "3x3 s2", np.int16: "3x3 s2"})
 
@@ -240,9 +240,10 @@ S2_PATHS.update({np.uint16: "3x3 s2", np.int16: "3x3 s2"})
 def test_3x3_column_stride_2(dtype, shape):
     """3x3 at column stride 2 against the plain loop: row strides 1-3, row dilations, padding, odd and even sizes.
 
-    The widths give rows of fewer than 8 outputs, whole vectors and vectors with a remainder; the
-    paddings even and odd left padding (the uint8 path takes only an even one), the border, and
-    "same".  Float images hold an inf and a NaN in a second call.
+    The widths give rows of fewer than 8 outputs, whole vectors and vectors with a remainder (odd
+    widths: the staged uint8 path); the paddings even and odd left padding (the uint8 path reads the
+    column pairs the other way round), the border, and "same".  Float images hold an inf and a NaN
+    in a second call.
     """
     from fastconv import _direct
     from fastconv._loops import correlate2d

@@ -236,7 +236,7 @@ def _inplace_3x3_s2_f32(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
 
 @jit()
 def _inplace_3x3_s2_bytes(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
-    """:func:`_inplace_3x3_s2` for a C-contiguous uint8 image, ``W`` and ``pl`` even (:func:`_sum9_rows_s2_bytes`)."""
+    """:func:`_inplace_3x3_s2` for a C-contiguous uint8 image of even width (:func:`_sum9_rows_s2_bytes`)."""
     C, H, W = x.shape
     _, OH, OW = out.shape
     i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)

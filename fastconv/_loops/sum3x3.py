@@ -339,45 +339,56 @@ def _sum9_rows_s2_f32(k, xc, r0, sh, dh, base, oc, i0, i1, j0, j1):
 
 
 @jit()
-def _line9_s2_bytes(k, p, ra, rb, rc, c0, n, dst):
-    """``dst[j] = sum_ab k[a, b] * x[r_a, 2*(c0 + j) + b]`` for ``j < n``: a 3x3 kernel at column stride 2, uint8 rows.
+def _line9_s2_bytes(k, p, ra, rb, rc, base, n, dst):
+    """``dst[j] = sum_ab k[a, b] * x[r_a, base + 2j + b]`` for ``j < n``: a 3x3 kernel at column stride 2, uint8 rows.
 
     ``p`` is the image as uint16 (``x.view(np.uint16)``, little-endian): its
     element ``(r, m)`` holds columns ``2m`` (low byte) and ``2m + 1`` (high
-    byte) of row ``r``, so the taps of output ``j`` are the low and high byte
-    of ``p[r, c0 + j]`` and the low byte of ``p[r, c0 + j + 1]``: unit-stride
-    loads and two bit operations, no shuffles, and the loop vectorises in the
-    kernel's narrow lanes (:func:`_narrow`).
+    byte) of row ``r``.  For an even ``base`` the taps of output ``j`` are the
+    low and high byte of ``p[r, m]`` and the low byte of ``p[r, m + 1]``
+    (``m = base/2 + j``); for an odd one the high byte of the first and both
+    bytes of the second.  Unit-stride loads and two bit operations, no
+    shuffles: the loop vectorises in the kernel's narrow lanes (:func:`_narrow`).
     """
     k00, k01, k02 = k[0, 0], k[0, 1], k[0, 2]
     k10, k11, k12 = k[1, 0], k[1, 1], k[1, 2]
     k20, k21, k22 = k[2, 0], k[2, 1], k[2, 2]
     ua, ub, uc = np.uint64(ra), np.uint64(rb), np.uint64(rc)
-    c = np.uint64(c0)
+    c = np.uint64(base // 2)
     u1 = np.uint64(1)
     low = np.uint16(0xFF)
     eight = np.uint16(8)
-    for j in range(n):
-        uj = c + np.uint64(j)
-        a0, a1 = p[ua, uj], p[ua, uj + u1]
-        b0, b1 = p[ub, uj], p[ub, uj + u1]
-        d0, d1 = p[uc, uj], p[uc, uj + u1]
-        v = k00 * (a0 & low) + k01 * (a0 >> eight) + k02 * (a1 & low)
-        v += k10 * (b0 & low) + k11 * (b0 >> eight) + k12 * (b1 & low)
-        v += k20 * (d0 & low) + k21 * (d0 >> eight) + k22 * (d1 & low)
-        dst[j] = _narrow(v, k)
+    if base % 2 == 0:
+        for j in range(n):
+            uj = c + np.uint64(j)
+            a0, a1 = p[ua, uj], p[ua, uj + u1]
+            b0, b1 = p[ub, uj], p[ub, uj + u1]
+            d0, d1 = p[uc, uj], p[uc, uj + u1]
+            v = k00 * (a0 & low) + k01 * (a0 >> eight) + k02 * (a1 & low)
+            v += k10 * (b0 & low) + k11 * (b0 >> eight) + k12 * (b1 & low)
+            v += k20 * (d0 & low) + k21 * (d0 >> eight) + k22 * (d1 & low)
+            dst[j] = _narrow(v, k)
+    else:
+        for j in range(n):
+            uj = c + np.uint64(j)
+            a0, a1 = p[ua, uj], p[ua, uj + u1]
+            b0, b1 = p[ub, uj], p[ub, uj + u1]
+            d0, d1 = p[uc, uj], p[uc, uj + u1]
+            v = k00 * (a0 >> eight) + k01 * (a1 & low) + k02 * (a1 >> eight)
+            v += k10 * (b0 >> eight) + k11 * (b1 & low) + k12 * (b1 >> eight)
+            v += k20 * (d0 >> eight) + k21 * (d1 & low) + k22 * (d1 >> eight)
+            dst[j] = _narrow(v, k)
 
 
 @jit()
 def _sum9_rows_s2_bytes(k, xc, r0, sh, dh, base, oc, i0, i1, j0, j1, acc):
-    """:func:`_sum9_rows_s2` for a uint8 image of even width from an even column ``base`` (:func:`_line9_s2_bytes`).
+    """:func:`_sum9_rows_s2` for a uint8 image of even width (:func:`_line9_s2_bytes`).
 
     Nothing is staged: the rows are read in place as uint16 pairs of columns.
     A chunk of each row is summed into ``acc`` (the kernel's narrow lanes),
     then widened into the output row.
     """
     p = xc.view(np.uint16)
-    c0 = base // 2
     n = j1 - j0
     B = acc.shape[0]
     for i in range(i1 - i0):
@@ -385,7 +396,7 @@ def _sum9_rows_s2_bytes(k, xc, r0, sh, dh, base, oc, i0, i1, j0, j1, acc):
         o = oc[i0 + i, j0:]
         for jb in range(0, n, B):
             m = min(B, n - jb)
-            _line9_s2_bytes(k, p, ra, ra + dh, ra + 2 * dh, c0 + jb, m, acc)
+            _line9_s2_bytes(k, p, ra, ra + dh, ra + 2 * dh, base + 2 * jb, m, acc)
             ob = o[jb:]
             for j in range(m):
                 ob[j] = acc[j]
