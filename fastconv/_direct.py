@@ -12,6 +12,8 @@ path a call reaches.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ._cache import ENTRY_BYTES, PLANS, kernel_key
@@ -22,6 +24,8 @@ from ._loops.correlate2d import (
     _inplace_3x3,
     _inplace_3x3_inside,
     _inplace_3x3_s2,
+    _inplace_3x3_s2_bytes,
+    _inplace_3x3_s2_f32,
     _inplace_3x3_sparse,
     _inplace_rows,
     _inplace_tiles,
@@ -108,6 +112,8 @@ def _integer_kernel(x, k):
 
 
 _F32 = np.dtype(np.float32)
+_U8 = np.dtype(np.uint8)
+_LITTLE = sys.byteorder == "little"  # the uint8 stride-2 path reads column pairs as little-endian uint16
 
 
 def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
@@ -129,6 +135,15 @@ def _path(x, k, sh, sw, dh, dw, pt, pl, out, narrow):
                 return _inplace_3x3_inside if inside else _inplace_3x3
             return _inplace_rows
         if k3x3 and sw == 2 and dw == 1:
+            if (
+                out.dtype == x.dtype == _F32
+                and x.flags.c_contiguous
+                and k.flags.c_contiguous
+                and out.flags.c_contiguous
+            ):
+                return _inplace_3x3_s2_f32
+            if narrow and x.dtype == _U8 and W % 2 == 0 and x.flags.c_contiguous and _LITTLE:
+                return _inplace_3x3_s2_bytes
             return _inplace_3x3_s2
     return _staged_3x3 if k3x3 else _staged_rows
 
@@ -154,6 +169,11 @@ def direct(x, k, sh, sw, dh, dw, pt, pl, out):
       with a narrow integer kernel, read in place, a 3x3 kernel keeping its
       nine taps in registers (:func:`_sum9_rows`; at column stride 2 each input
       row is de-interleaved once into even and odd columns);
+    - ``"3x3 s2 float32"``, ``"3x3 s2 uint8"``: at column stride 2 (column
+      dilation 1), C-contiguous float32 and uint8 (of even width) are read
+      in place, not de-interleaved first: float32 taken
+      apart in registers (:func:`_sum9_rows_s2_f32`), uint8 read as uint16
+      column pairs (:func:`_sum9_rows_s2_bytes`);
     - ``"3x3 sparse"``: a narrow integer 3x3 kernel with at most five nonzero
       taps at column stride 1 sums those five only (:func:`_sum5_rows`; the
       seed's kernel2, a Laplacian cross);

@@ -228,6 +228,80 @@ def test_3x3_every_stride_and_dilation(dtype, dilation):
             assert_matches(got, want, img, k)
 
 
+#: The block function a 3x3 call at column stride 2 (column dilation 1) should take, by image dtype: float32
+#: and uint8 read their rows in place (float32: taken apart in registers; uint8: as uint16 column pairs, for
+#: an even width), the others stage each input row into its even and odd columns.
+S2_PATHS = {np.float32: "3x3 s2 float32", np.uint8: "3x3 s2 uint8", np.float64: "3x3 s2", np.int8: "3x3 s2"}
+S2_PATHS.update({np.uint16: "3x3 s2", np.int16: "3x3 s2"})
+
+
+@pytest.mark.parametrize("dtype", list(S2_PATHS))
+@pytest.mark.parametrize("shape", [(9, 9), (12, 14), (17, 18), (23, 40), (24, 41), (30, 52)])
+def test_3x3_column_stride_2(dtype, shape):
+    """3x3 at column stride 2 against the plain loop: row strides 1-3, row dilations, padding, odd and even sizes.
+
+    The widths give rows of fewer than 8 outputs, whole vectors and vectors with a remainder (odd
+    widths: the staged uint8 path); the paddings even and odd left padding (the uint8 path reads the
+    column pairs the other way round), the border, and "same".  Float images hold an inf and a NaN
+    in a second call.
+    """
+    from fastconv import _direct
+    from fastconv._loops import correlate2d
+
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    img = random_array(rng, shape, dtype)
+    integer = np.dtype(dtype).kind in "iu"
+    k = rng.integers(-9, 10, size=(3, 3)).astype(np.int64 if integer else dtype)
+    k[1, 1] = 11  # six or more nonzero taps: not the integer loop that skips zero taps
+    images = [img]
+    if not integer:
+        special = img.copy()
+        special[shape[0] // 2, 3], special[1, shape[1] - 2] = np.inf, np.nan
+        images.append(special)
+    for x in images:
+        for stride in [(2, 2), (1, 2), (3, 2)]:
+            for dilation in [(1, 1), (2, 1), (3, 1)]:
+                for pad in [0, 1, 2, ((1, 2), (2, 1)), "same"]:
+                    pairs = padding_pairs(pad, shape, (3, 3), stride, dilation)
+                    if 2 * dilation[0] + 1 > shape[0] + sum(pairs[0]):
+                        continue
+                    got = fastconv.convolve2d(x, k, stride=stride, padding=pad, dilation=dilation, backend="direct")
+                    with np.errstate(invalid="ignore"):  # inf * 0 in the loop: NaN, as in fastconv
+                        want = correlate2d_loop(x, k, stride, pairs, dilation)
+                    assert_matches(got, want, x, k)
+    # the path these calls take
+    out = np.empty((1, (shape[0] - 1) // 2, (shape[1] - 1) // 2), dtype=np.int64 if integer else dtype)
+    kern = k.astype(np.int16) if integer and np.dtype(dtype).itemsize == 1 else k
+    kern = kern.astype(np.int32) if integer and np.dtype(dtype).itemsize == 2 else kern
+    want = S2_PATHS[dtype] if dtype != np.uint8 or shape[1] % 2 == 0 else "3x3 s2"
+    assert _direct._path(img[None], kern, 2, 2, 1, 1, 0, 0, out, integer) is correlate2d.PATHS[want]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+@pytest.mark.parametrize("pad", [0, 2, "same"])
+def test_3x3_column_stride_2_threads(dtype, pad):
+    """The in-place stride-2 paths on 1 and 2 threads (a call large enough to be shared) against scipy."""
+    numba = pytest.importorskip("numba")
+    signal = pytest.importorskip("scipy.signal")
+    rng = np.random.default_rng(9)
+    img = random_array(rng, (701, 702), dtype)
+    k = rng.integers(-9, 10, size=(3, 3)).astype(np.int64 if dtype == np.uint8 else np.float32)
+    k[1, 1] = 11
+    pairs = padding_pairs(pad, img.shape, (3, 3), (2, 2))
+    want = signal.correlate2d(np.pad(img.astype(np.float64), pairs), k.astype(np.float64), mode="valid")[::2, ::2]
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            results.append(fastconv.convolve2d(img, k, stride=2, padding=pad, backend="direct"))
+    finally:
+        numba.set_num_threads(before)
+    for got in results:
+        assert_matches(got, want, img, k)
+    np.testing.assert_array_equal(results[0], results[-1])
+
+
 CROSS, CORNERS = [(0, 1), (1, 0), (1, 1), (1, 2), (2, 1)], [(0, 0), (0, 2), (2, 0), (2, 2)]
 
 

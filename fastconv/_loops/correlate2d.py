@@ -23,7 +23,7 @@ import numpy as np
 from .._jit import jit
 from .lanes import _store
 from .rows import _block_border, _edge, _interior, _stage
-from .sum3x3 import _sum5_rows, _sum9, _sum9_rows, _sum9_rows_s2
+from .sum3x3 import _sum5_rows, _sum9, _sum9_rows, _sum9_rows_s2, _sum9_rows_s2_bytes, _sum9_rows_s2_f32
 from .tiles2d import TILE_COLS, TILE_ROWS, tile_region, tile_row_filter, tiles_apply
 
 # Width of the block of output columns whose partial sums ``direct`` keeps in
@@ -215,6 +215,40 @@ def _inplace_3x3_s2(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
         ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
         if ib0 < ib1:
             _sum9_rows_s2(k, xc, ib0 * sh - pt, sh, dh, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc, ring)
+
+
+@jit()
+def _inplace_3x3_s2_f32(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_3x3_s2` for float32 image, kernel and output, C-contiguous (:func:`_sum9_rows_s2_f32`)."""
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, 3, sw, dw, pl)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)  # the border's scratch
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
+        if ib0 < ib1:
+            _sum9_rows_s2_f32(k, xc, ib0 * sh - pt, sh, dh, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi)
+
+
+@jit()
+def _inplace_3x3_s2_bytes(x, k, sh, sw, dh, dw, pt, pl, out, t0, t1):
+    """:func:`_inplace_3x3_s2` for a C-contiguous uint8 image of even width (:func:`_sum9_rows_s2_bytes`)."""
+    C, H, W = x.shape
+    _, OH, OW = out.shape
+    i_lo, i_hi = _interior(OH, H, 3, sh, dh, pt)
+    j_lo, j_hi = _interior(OW, W, 3, sw, dw, pl)
+    n_blocks = (OH + _ROWS - 1) // _ROWS
+    acc = np.empty(_BLOCK, dtype=k.dtype)
+    for t in range(t0, t1):
+        c, i0, i1 = _block_of(t, n_blocks, OH)
+        xc = x[c]
+        ib0, ib1 = _block_border(xc, k, out[c], i0, i1, i_lo, i_hi, j_lo, j_hi, sh, sw, dh, dw, pt, pl, acc)
+        if ib0 < ib1:
+            _sum9_rows_s2_bytes(k, xc, ib0 * sh - pt, sh, dh, j_lo * sw - pl, out[c], ib0, ib1, j_lo, j_hi, acc)
 
 
 @jit()
@@ -642,6 +676,8 @@ PATHS = {
     "3x3 inside": _inplace_3x3_inside,
     "3x3 sparse": _inplace_3x3_sparse,
     "3x3 s2": _inplace_3x3_s2,
+    "3x3 s2 float32": _inplace_3x3_s2_f32,
+    "3x3 s2 uint8": _inplace_3x3_s2_bytes,
     "rows": _inplace_rows,
     "staged 3x3": _staged_3x3,
     "staged": _staged_rows,
