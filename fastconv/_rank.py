@@ -18,10 +18,15 @@ axis's extension, :mod:`fastconv._loops.rank`):
 - rank filters on 8-bit images with rectangular windows of at least
   :data:`HISTOGRAM_MIN` values: Perreault and Hebert's column histograms
   (constant time per value);
-- other windows of at most :data:`NETWORK_MAX` values (up to 7x7, any
-  footprint of that count): a selection network (Batcher's merge sort,
-  pruned to the one output wanted), run on rows of values (floats as
-  integer keys of their bits, which order as the floats do);
+- other 2-D rectangular windows of at most :data:`NETWORK_MAX` values (up to
+  7x7): each column of a window's rows sorted once for the ``kw`` windows
+  that hold it, then a selection network made smaller by the sorted columns
+  (:func:`box_network`), straight-line code vectorised along the rows with
+  every value in a vector register (floats as integer keys of their bits,
+  which order as the floats do);
+- other windows of at most :data:`NETWORK_MAX` values (any footprint of
+  that count): a selection network (Batcher's merge sort, pruned to the one
+  output wanted), run on rows of values, keys as above;
 - larger 2-D rectangular windows of other dtypes: the values cut into 256
   buckets at sample quantiles, then an exact selection inside the bucket;
 - anything else (windows of more than :data:`NETWORK_MAX` values that are
