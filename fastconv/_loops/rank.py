@@ -15,6 +15,8 @@ inputs to scipy), so ``a if a < b else b`` is a total order here.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
@@ -579,7 +581,8 @@ def column_sorter(kh, ca, cb):
     Straight-line code over one column, in a loop along the rows that LLVM vectorises (the
     ``kh`` values of a column stay in vector registers).
     """
-    name = f"_sort_columns_{kh}"
+    digest = hashlib.sha1(np.array([ca, cb], dtype=np.int64).tobytes()).hexdigest()[:10]
+    name = f"_sort_columns_{kh}_{digest}"  # the network in the name: a cached copy of another one is not reused
     v = [f"v{q}" for q in range(kh)]
     body = [f"def {name}(rows, n):"]
     body += [f"    r{q} = rows[{q}, :n]" for q in range(kh)]
