@@ -379,6 +379,7 @@ def test_box_path_edges_modes_origins(dtype, parallel, monkeypatch):
     original = _rank._box
     monkeypatch.setattr(_rank, "_box", lambda *a: taken.append(a[1:3]) or original(*a))
     monkeypatch.setattr(_rank, "_row_blocks", lambda n: 1 + n % 3)
+    monkeypatch.setattr(_rank, "BOX_MIN_VALUES", 0)  # small images through the path large ones take
     cases = 0
     with threads.limit(2 if parallel else 1), threads.every_call_parallel() if parallel else contextlib.nullcontext():
         for shape in [(1, 9), (2, 3), (3, 1), (4, 4), (11, 2), (23, 37)]:
@@ -396,8 +397,11 @@ def test_box_path_edges_modes_origins(dtype, parallel, monkeypatch):
     assert len(taken) == cases
 
 
-def test_box_path_3d_and_1d():
+def test_box_path_3d_and_1d(monkeypatch):
     """The sorted-columns path on slices of a 3-D input (window one slice deep) and on 1-D inputs."""
+    from fastconv import _rank
+
+    monkeypatch.setattr(_rank, "BOX_MIN_VALUES", 0)
     for dtype in (np.uint8, np.float32):
         x = _data((3, 10, 13), dtype, seed=21)
         for size in ((1, 3, 3), (1, 5, 4)):
@@ -407,3 +411,17 @@ def test_box_path_3d_and_1d():
         v = _data((17,), dtype, seed=22)
         for size in (3, 5, 9, 30):
             _same("median_filter", *_call("median_filter", v, size=size, mode="grid-wrap"))
+
+
+def test_only_large_images_take_the_sorted_columns_path(monkeypatch):
+    """Calls of BOX_MIN_VALUES values or more take ``_box`` (code generated per window and rank), smaller ones the
+    plain network (compiled once per dtype); both give scipy's values."""
+    from fastconv import _rank
+
+    taken = []
+    original = _rank._box
+    monkeypatch.setattr(_rank, "_box", lambda *a: taken.append(a[0].size) or original(*a))
+    side = int(np.sqrt(_rank.BOX_MIN_VALUES))
+    for shape in [(side, side), (side - 1, side)]:
+        _same("median_filter", *_call("median_filter", _data(shape, np.uint8, seed=5), size=5))
+    assert taken == [side * side]
