@@ -271,12 +271,7 @@ def _apply_network(values, n, rank):
     """The comparators of :func:`selection_network` applied with NumPy, one column per case."""
     ca, cb, ck, wire = selection_network(n, rank)
     w = values.copy()
-    for a, b, kind in zip(ca, cb, ck, strict=True):
-        lo, hi = np.minimum(w[a], w[b]), np.maximum(w[a], w[b])
-        if kind in (0, 1):
-            w[a] = lo
-        if kind in (0, 2):
-            w[b] = hi
+    _comparators(w, ca, cb, ck)
     return w[wire]
 
 
@@ -332,3 +327,101 @@ def test_fused_box_pass_3d_and_the_two_pass_fallback(monkeypatch):
     monkeypatch.setattr(_rank, "_minmax_fused", None)  # would raise if called
     for size in ((3, 5, 7), (1, 31, 15)):
         _same("minimum_filter", *_call("minimum_filter", x, size=size, mode="wrap", origin=(0, 1, -1)))
+
+
+def _comparators(w, ca, cb, ck):
+    """Comparators applied with NumPy to the rows ``w`` (one column per case), in place."""
+    for a, b, kind in zip(ca, cb, ck, strict=True):
+        lo, hi = np.minimum(w[a], w[b]), np.maximum(w[a], w[b])
+        if kind in (0, 1):
+            w[a] = lo
+        if kind in (0, 2):
+            w[b] = hi
+
+
+@pytest.mark.parametrize("kh, kw", [(1, 1), (1, 7), (2, 2), (3, 3), (2, 5), (5, 2), (3, 4), (5, 5), (4, 6), (7, 7)])
+def test_box_network_on_sorted_columns_gives_every_rank(kh, kw):
+    """:func:`box_network` (column sort, then the selection) on windows of random and tied values: np.sort's value."""
+    from fastconv._rank import box_network
+
+    n = kh * kw
+    rng = np.random.default_rng(n + kh)
+    cases = np.concatenate(
+        [
+            rng.integers(0, 4, size=(kh, kw, 400)),
+            rng.permuted(np.tile(np.arange(n), (200, 1)), axis=1).T.reshape(kh, kw, 200),
+        ],
+        axis=2,
+    )
+    want = np.sort(cases.reshape(n, -1), axis=0)
+    ranks = range(n) if n <= 25 else sorted({0, 1, 7, n // 2, n - 3, n - 1})
+    for rank in ranks:
+        (sa, sb), (ca, cb, ck, wire), _ = box_network(kh, kw, rank)
+        cols = cases.copy()
+        _comparators(cols, sa, sb, np.zeros(len(sa), np.int64))  # rows of the window: sort each column
+        w = cols.reshape(n, -1).copy()  # wire r * kw + c: rank r of column c
+        _comparators(w, ca, cb, ck)
+        np.testing.assert_array_equal(w[wire], want[rank], err_msg=f"{kh}x{kw} rank {rank}")
+
+
+@pytest.mark.parametrize(
+    "dtype, parallel",
+    [(t, False) for t in (np.uint8, np.int8, np.uint16, np.float32, np.float64)]
+    + [(np.uint8, True), (np.float32, True)],
+)
+def test_box_path_edges_modes_origins(dtype, parallel, monkeypatch):
+    """Rectangular windows of at most NETWORK_MAX values on sorted columns (``_box``), checked to take that path:
+    images of 1-4 rows or columns, windows larger than the image, every mode, extreme origins, serial and
+    through the parallel driver (blocks of 1-3 rows that do not divide the image)."""
+    from fastconv import _rank
+
+    taken = []
+    original = _rank._box
+    monkeypatch.setattr(_rank, "_box", lambda *a: taken.append(a[1:3]) or original(*a))
+    monkeypatch.setattr(_rank, "_row_blocks", lambda n: 1 + n % 3)
+    monkeypatch.setattr(_rank, "BOX_MIN_VALUES", 0)  # small images through the path large ones take
+    cases = 0
+    with threads.limit(2 if parallel else 1), threads.every_call_parallel() if parallel else contextlib.nullcontext():
+        for shape in [(1, 9), (2, 3), (3, 1), (4, 4), (11, 2), (23, 37)]:
+            x = _data(shape, dtype, seed=shape[0] * 7 + shape[1])
+            for size in [(3, 3), (5, 5), (2, 4), (1, 5)] if shape == (23, 37) else [(3, 3), (5, 5)]:
+                kh, kw = size
+                for mode in MODES:
+                    for origin in [(0, 0), ((kh - 1) // 2, -(kw // 2)), (-(kh // 2), (kw - 1) // 2)]:
+                        kws = dict(size=size, mode=mode, cval=3, origin=origin)
+                        _same("median_filter", *_call("median_filter", x, **kws))
+                        cases += 1
+            _same("rank_filter", *_call("rank_filter", x, 1, size=5, mode="reflect"))
+            _same("percentile_filter", *_call("percentile_filter", x, 60, size=5, mode="nearest"))
+            cases += 2
+    assert len(taken) == cases
+
+
+def test_box_path_3d_and_1d(monkeypatch):
+    """The sorted-columns path on slices of a 3-D input (window one slice deep) and on 1-D inputs."""
+    from fastconv import _rank
+
+    monkeypatch.setattr(_rank, "BOX_MIN_VALUES", 0)
+    for dtype in (np.uint8, np.float32):
+        x = _data((3, 10, 13), dtype, seed=21)
+        for size in ((1, 3, 3), (1, 5, 4)):
+            for mode in ("mirror", "constant", "wrap"):
+                _same("median_filter", *_call("median_filter", x, size=size, mode=mode, cval=5, origin=(0, 1, -1)))
+        _same("rank_filter", *_call("rank_filter", x, 2, size=3, axes=(1, 2)))
+        v = _data((17,), dtype, seed=22)
+        for size in (3, 5, 9, 30):
+            _same("median_filter", *_call("median_filter", v, size=size, mode="grid-wrap"))
+
+
+def test_only_large_images_take_the_sorted_columns_path(monkeypatch):
+    """Calls of BOX_MIN_VALUES values or more take ``_box`` (code generated per window and rank), smaller ones the
+    plain network (compiled once per dtype); both give scipy's values."""
+    from fastconv import _rank
+
+    taken = []
+    original = _rank._box
+    monkeypatch.setattr(_rank, "_box", lambda *a: taken.append(a[0].size) or original(*a))
+    side = int(np.sqrt(_rank.BOX_MIN_VALUES))
+    for shape in [(side, side), (side - 1, side)]:
+        _same("median_filter", *_call("median_filter", _data(shape, np.uint8, seed=5), size=5))
+    assert taken == [side * side]

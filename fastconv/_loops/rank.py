@@ -15,7 +15,11 @@ inputs to scipy), so ``a if a < b else b`` is a total order here.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
 
 from .._jit import jit
 
@@ -147,11 +151,22 @@ def minmax_middle(x, out, idx, k, is_max, cval, rows_per_block, cols, t0, t1):
 
 @jit()
 def _keep(pd, ps, n, is_max):
-    """``pd[j] = max(pd[j], ps[j])`` (``min`` unless ``is_max``) for ``j < n``."""
+    """``pd[j] = max(pd[j], ps[j])`` (``min`` unless ``is_max``) for ``j < n``.
+
+    Two arguments, not :func:`_pair` with ``dst`` also a source, which LLVM's overlap check sends
+    to its scalar loop; the test of ``is_max`` outside the loops (a separate function: vectorised,
+    see :func:`_pair`).
+    """
+    d = pd[:n]
+    s = ps[:n]
     if is_max:
-        _keep_max(pd, ps, n)
+        for j in range(n):
+            u, v = d[j], s[j]
+            d[j] = v if u < v else u
     else:
-        _keep_min(pd, ps, n)
+        for j in range(n):
+            u, v = d[j], s[j]
+            d[j] = u if u < v else v
 
 
 @jit()
@@ -255,9 +270,9 @@ def network_rows(
                     if kind == 0:
                         _exchange(pa, pb, nc)
                     elif kind == 1:
-                        _keep_min(pa, pb, nc)
+                        _keep(pa, pb, nc, False)
                     else:
-                        _keep_max(pb, pa, nc)
+                        _keep(pb, pa, nc, True)
                 _load(out[z, i, c0 : c0 + nc], wires[rank], 0, nc, keymask)
 
 
@@ -290,27 +305,6 @@ def _exchange(pa, pb, n):
         u, v = a[j], b[j]
         a[j] = u if u < v else v
         b[j] = v if u < v else u
-
-
-@jit()
-def _keep_min(pd, ps, n):
-    """``pd[j] = min(pd[j], ps[j])`` for ``j < n``: two arguments, not :func:`_pair` with ``dst`` also a source,
-    which LLVM's overlap check sends to its scalar loop."""
-    d = pd[:n]
-    s = ps[:n]
-    for j in range(n):
-        u, v = d[j], s[j]
-        d[j] = u if u < v else v
-
-
-@jit()
-def _keep_max(pd, ps, n):
-    """``pd[j] = max(pd[j], ps[j])`` for ``j < n`` (as :func:`_keep_min`)."""
-    d = pd[:n]
-    s = ps[:n]
-    for j in range(n):
-        u, v = d[j], s[j]
-        d[j] = v if u < v else u
 
 
 @jit(inline=True)
@@ -515,3 +509,152 @@ def refine_rows(x, out, buckets, belows, lows, highs, zi, ri, cidx, lead, kh, kw
                         cand[c] = v
                         c += (lo <= v) & (v <= hi)
                 o[j] = _select(cand, c, rank - bl[j])
+
+
+# --- selection from column-sorted rows: generated straight-line networks ----------------------------------------
+
+_GENERATED: dict = {}
+
+
+def _compiled(name, source, names):
+    """The function ``name`` defined by ``source``, compiled with fastconv's options, its globals ``names``.
+
+    The code is compiled under this file's name, so that Numba caches it next to this module's
+    kernels (each name in its own index file; the name carries what the code depends on).
+    """
+    made = _GENERATED.get(name)
+    if made is None:
+        glb = {"__name__": __name__, "__builtins__": __builtins__, "np": np, "_lo": _lo, "_hi": _hi, **names}
+        exec(compile(source, __file__, "exec"), glb)  # noqa: S102  (source written by this module only)
+        made = _GENERATED[name] = jit()(glb[name])
+    return made
+
+
+def _select_intrinsic(larger):
+    """An intrinsic ``f(a, b)`` of two integers of one type: the smaller (the larger if ``larger``), as one ``select``.
+
+    Straight-line networks need it: written as conditional expressions, each comparator adds
+    branches that Numba's SSA pass takes seconds over (a 5x5 median); as ``min``/``max`` LLVM
+    left the loop scalar (20x slower).  The ``select`` of a comparison is what LLVM turns into
+    ``vpminub``/``vpmaxsd`` and the like along the row.
+    """
+
+    def typer(typingctx, a, b):
+        if not isinstance(a, types.Integer) or a != b:
+            return None
+
+        def codegen(context, builder, signature, args):
+            x, y = args
+            less = builder.icmp_signed("<", x, y) if a.signed else builder.icmp_unsigned("<", x, y)
+            return builder.select(less, y, x) if larger else builder.select(less, x, y)
+
+        return a(a, b), codegen
+
+    typer.__name__ = "_hi" if larger else "_lo"
+    return intrinsic(typer)
+
+
+_lo = _select_intrinsic(False)
+_hi = _select_intrinsic(True)
+
+
+def _comparator_lines(ca, cb, ck, v, indent):
+    """Python lines applying comparators ``(ca, cb, ck)`` (as :func:`network_rows`) to the variables ``v``.
+
+    The variables are reassigned (with a new name per output, LLVM left the loop scalar).
+    """
+    lines = []
+    for a, b, kind in zip(ca, cb, ck, strict=True):
+        va, vb = v[a], v[b]
+        if kind == 0:
+            lines.append(f"{va}, {vb} = _lo({va}, {vb}), _hi({va}, {vb})")
+        elif kind == 1:
+            lines.append(f"{va} = _lo({va}, {vb})")
+        else:
+            lines.append(f"{vb} = _hi({va}, {vb})")
+    return [indent + line for line in lines]
+
+
+def column_sorter(kh, ca, cb):
+    """``sort(rows, n)``: sorts each column ``j < n`` of the ``kh`` rows of ``rows`` in place (comparators ``ca < cb``).
+
+    Straight-line code over one column, in a loop along the rows that LLVM vectorises (the
+    ``kh`` values of a column stay in vector registers).
+    """
+    digest = hashlib.sha1(np.array([ca, cb], dtype=np.int64).tobytes()).hexdigest()[:10]
+    name = f"_sort_columns_{kh}_{digest}"  # the network in the name: a cached copy of another one is not reused
+    v = [f"v{q}" for q in range(kh)]
+    body = [f"def {name}(rows, n):"]
+    body += [f"    r{q} = rows[{q}, :n]" for q in range(kh)]
+    body.append("    for j in range(n):")
+    body += [f"        v{q} = r{q}[j]" for q in range(kh)]
+    body += _comparator_lines(ca, cb, [0] * len(ca), v, "        ")
+    body += [f"        r{q}[j] = v{q}" for q in range(kh)]
+    return _compiled(name, "\n".join(body) + "\n", {})
+
+
+def box_selector(kh, kw, ca, cb, ck, result, tag):
+    """``select(rows, o, n)``: ``o[j]`` = a network's result on the ``kh x kw`` values ``rows[r, j + c]``, ``j < n``.
+
+    Wire ``r * kw + c`` holds ``rows[r, j + c]``; comparators as :func:`network_rows`, result on
+    wire ``result``; ``tag`` names the network (it goes into the function's name).
+    """
+    name = f"_select_box_{kh}x{kw}_{tag}"
+    v = [f"v{w}" for w in range(kh * kw)]
+    used = sorted(set(ca) | set(cb) | {result})
+    body = [f"def {name}(rows, o, n):"]
+    body += [f"    r{q} = rows[{q}]" for q in range(kh)]
+    body.append("    d = o[:n]")
+    body.append("    for j in range(n):")
+    body += [f"        v{w} = r{w // kw}[j + {w % kw}]" for w in used]
+    body += _comparator_lines(ca, cb, ck, v, "        ")
+    body.append(f"        d[j] = v{result}")
+    return _compiled(name, "\n".join(body) + "\n", {})
+
+
+_BOX_TEMPLATE = """
+def {name}(x, out, ri, cidx, lead, cval, keymask, rows_per_block, t0, t1):
+    d, h, w = out.shape
+    wp = cidx.shape[0]
+    rows = np.empty(({kh}, wp), dtype=x.dtype)
+    tmp = np.empty(wp, dtype=x.dtype)
+    for t in range(t0, t1):
+        for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
+            z = row // h
+            i = row - z * h
+            for q in range({kh}):
+                sy = ri[i + q]
+                dst = rows[q] if keymask == 0 else tmp
+                if sy < 0:
+                    dst[:] = cval
+                else:
+                    _fill(dst, x[z, sy], cidx, cval, 0, wp, lead)
+                if keymask != 0:
+                    _load(rows[q], tmp, 0, wp, keymask)
+            _SORT(rows, wp)
+            if keymask == 0:
+                _SELECT(rows, out[z, i], w)
+            else:
+                _SELECT(rows, tmp, w)
+                _load(out[z, i], tmp, 0, w, keymask)
+"""
+
+
+def box_rows(kh, kw, sort_net, select_net, tag):
+    """The block function of a ``kh x kw`` rank filter on sorted columns (made once per network).
+
+    ``kernel(x, out, ri, cidx, lead, cval, keymask, rows_per_block, t0, t1)``: for output row
+    ``(z, i)`` of the 3-D ``x``, the ``kh`` extended source rows ``ri[i + q]`` of slice ``z`` are
+    loaded (as order keys when ``keymask`` is not 0, see :func:`network_rows`), each column of
+    them sorted by ``sort_net`` (:func:`column_sorter`, a column's sort serves the ``kw`` windows
+    that hold it), and each window's value selected from its ``kh x kw`` sorted values by
+    ``select_net`` ``(ca, cb, ck, result)`` (:func:`box_selector`), whose comparators the sorted
+    columns make fewer (:func:`fastconv._rank.box_network`).  Both are straight-line code in
+    loops along the row, vectorised with every value in a vector register: no working rows.
+    Blocks of ``rows_per_block`` output rows over the ``D*H`` rows.
+    """
+    name = f"_box_rows_{kh}x{kw}_{tag}"
+    sort = column_sorter(kh, *sort_net)
+    select = box_selector(kh, kw, *select_net, tag)
+    source = _BOX_TEMPLATE.format(name=name, kh=kh)
+    return _compiled(name, source, {"_SORT": sort, "_SELECT": select, "_fill": _fill, "_load": _load})
