@@ -213,10 +213,10 @@ def _keep(key, plan: _plan.Plan) -> np.ndarray | None:
         return None
     if not _plan.common_dtypes(img_dtype, k_dtype):
         return None
-    result = _plan.empty_apart(result_shape, dtype, x)
     integer = dtype.kind in "iu"
     if integer and not v.bound_by_range(img_dtype, plan.kern, plan.result_dtype):
         return None
+    result = _plan.empty_apart(result_shape, dtype, x)  # only once the call is known to be kept
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
     raw = result.reshape(out_shape)
     kernel, k_args, n_blocks, _ = _direct.prepare(x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
