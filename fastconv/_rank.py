@@ -219,8 +219,12 @@ def _output_dtype(output, x):
     return dt
 
 
-def _input(input, mode, cval):
-    """The input as an ndarray fastconv computes and ``cval`` in its dtype; raise :class:`_Fallback` if not."""
+def _input(input, mode, cval, nan=True):
+    """The input as an ndarray fastconv computes and ``cval`` in its dtype; raise :class:`_Fallback` if not.
+
+    A float input holding NaN is handed to scipy; ``nan=False`` leaves that test to the caller
+    (:func:`_no_nan`, or a loop that reports the NaN it reads).
+    """
     x = np.asarray(input)
     if np.iscomplexobj(x):
         raise TypeError(f"input must be real, got dtype {x.dtype}")
@@ -242,11 +246,17 @@ def _input(input, mode, cval):
             raise _Fallback
     else:
         c = x.dtype.type(0)
-    if x.dtype.kind == "f" and np.isnan(np.min(x)):
-        raise _Fallback
+    if nan:
+        _no_nan(x)
     if x.dtype.kind in "iu" and x.dtype.itemsize == 8 and (x.max() > _EXACT or x.min() < -_EXACT):
         raise _Fallback  # scipy orders these through float64 (or uint64 through int64): its rounding decides
     return np.ascontiguousarray(x), c
+
+
+def _no_nan(x):
+    """Raise :class:`_Fallback` if the float ``x`` holds a NaN (scipy's order for NaN is not fastconv's)."""
+    if x.dtype.kind == "f" and np.isnan(np.min(x)):
+        raise _Fallback
 
 
 def _finish(result, output):
@@ -319,7 +329,10 @@ FUSED_COLUMN_BYTES = 1 << 17
 
 
 def _minmax_fused(x, kh, kw, oh, ow, mode, cval, is_max):
-    """The minimum/maximum over ``kh x kw`` boxes of the last two axes of the contiguous 3-D ``x``, in one pass."""
+    """The minimum/maximum over ``kh x kw`` boxes of the last two axes of the contiguous 3-D ``x``, in one pass.
+
+    Raises :class:`_Fallback` if ``x`` holds a NaN (the loop reports it: no scan of its own).
+    """
     d, h, w = x.shape
     ridx = _index_map(h, kh, oh, mode)
     cidx = _index_map(w, kw, ow, mode)
@@ -327,21 +340,29 @@ def _minmax_fused(x, kh, kw, oh, ow, mode, cval, is_max):
     per = max(4 * kh, 32, -(-h // 16))
     cols = max(64, min(w, FUSED_COLUMN_BYTES // (kh * x.itemsize)))
     blocks = d * -(-h // per)
+    nan_seen = np.zeros(blocks, dtype=np.uint8)
     work = x.size * 10
-    threads.run(_loops.minmax_box, (x, out, ridx, cidx, kw // 2 + ow, kh, kw, is_max, cval, per, cols), blocks, work)
+    args = (x, out, ridx, cidx, kw // 2 + ow, kh, kw, is_max, cval, per, cols, nan_seen)
+    threads.run(_loops.minmax_box, args, blocks, work)
+    if nan_seen.any():
+        raise _Fallback
     return out
 
 
-def _minmax_box(x, sizes, origins, mode, cval, is_max):
+def _minmax_box(x, sizes, origins, mode, cval, is_max, checked=True):
     """The minimum/maximum over a box of ``sizes`` (3-D ``x``): one pass per axis of length > 1, the last two fused.
 
     The last two axes run in one pass (:func:`_minmax_fused`) when both are longer than 1 and the
-    window's height of rows fits :data:`FUSED_MAX_BYTES`.
+    window's height of rows fits :data:`FUSED_MAX_BYTES`.  ``checked=False``: ``x`` may hold NaN
+    (:func:`_input` with ``nan=False``); raises :class:`_Fallback` if it does.
     """
+    fused = sizes[1] > 1 and sizes[2] > 1 and sizes[1] * x.shape[2] * x.itemsize <= FUSED_MAX_BYTES
+    if not checked and (sizes[0] > 1 or not fused):
+        _no_nan(x)
     cur = x
     if sizes[0] > 1:
         cur = _minmax_axis(cur, 0, sizes[0], origins[0], mode, cval, is_max)
-    if sizes[1] > 1 and sizes[2] > 1 and sizes[1] * x.shape[2] * x.itemsize <= FUSED_MAX_BYTES:
+    if fused:
         return _minmax_fused(cur, sizes[1], sizes[2], origins[1], origins[2], mode, cval, is_max)
     for axis in (2, 1):
         if sizes[axis] > 1:
@@ -684,7 +705,7 @@ def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 
 
 def _minmax(name, input, size, footprint, output, mode, cval, origin, axes, is_max):
-    x, c = _input(input, mode, cval)
+    x, c = _input(input, mode, cval, nan=False)  # a box's loop reports NaN itself (_minmax_box)
     if footprint is not None:
         fpa = np.asarray(footprint, dtype=bool)
         if not fpa.any():
@@ -700,8 +721,9 @@ def _minmax(name, input, size, footprint, output, mode, cval, origin, axes, is_m
     if footprint is None:
         sizes, origins = _separable(x, size, origin, axes)
         pad = [1] * (3 - x.ndim)
-        res = _minmax_box(x3, pad + sizes, [0] * (3 - x.ndim) + origins, mode, c, is_max)
+        res = _minmax_box(x3, pad + sizes, [0] * (3 - x.ndim) + origins, mode, c, is_max, checked=False)
     else:
+        _no_nan(x)
         fp, origins = _footprint(x, None, footprint, origin, axes, name)
         fp3, o3 = _as3(fp), [0] * (3 - x.ndim) + origins
         res = _rank_nd(x3, fp3, o3, int(fp3.sum()) - 1 if is_max else 0, mode, c)

@@ -166,6 +166,23 @@ def test_nan_and_other_outputs_go_to_scipy():
     )
 
 
+def test_nan_anywhere_in_a_box_goes_to_scipy():
+    """A box's minimum/maximum finds a NaN in its own loop (no scan first): at every edge, in every block."""
+    base = _data((70, 90), np.float32, seed=12)
+    spots = [(0, 0), (0, 89), (69, 0), (69, 89), (35, 0), (0, 44), (69, 44), (35, 89), (40, 50)]
+    with threads.limit(2), threads.every_call_parallel():
+        for i, (r, c) in enumerate(spots):
+            x = base.copy()
+            x[r, c] = np.nan
+            name = "maximum_filter" if i % 2 else "minimum_filter"
+            for size, origin, mode in [(15, 0, "reflect"), ((3, 4), (1, -2), "constant"), ((9, 2), (-4, 0), "wrap")]:
+                before = CALLS[f"ndimage.{name}", "scipy"]
+                got = getattr(fnd, name)(x, size=size, origin=origin, mode=mode)
+                want = getattr(snd, name)(x, size=size, origin=origin, mode=mode)
+                np.testing.assert_array_equal(got, want)
+                assert CALLS[f"ndimage.{name}", "scipy"] == before + 1, (r, c, size)
+
+
 def test_64_bit_integers_beyond_float64_go_to_scipy():
     for x in (
         np.array([2**64 - 1, 5, 2**63 + 1, 7], np.uint64),

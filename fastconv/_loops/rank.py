@@ -170,7 +170,66 @@ def _keep(pd, ps, n, is_max):
 
 
 @jit()
-def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, cols, t0, t1):
+def _suffix(dst, src, prev, c0, n, first, is_max):
+    """``dst[j] = max(src[c0 + j], prev[j])`` (``min`` unless ``is_max``; ``src[c0 + j]`` alone if ``first``)
+    for ``j < n``; True if a ``src`` value is NaN.  A van Herk suffix step of :func:`minmax_box`."""
+    d = dst[:n]
+    s = src[c0 : c0 + n]
+    p = prev[:n]
+    bad = False
+    if first:
+        for j in range(n):
+            v = s[j]
+            bad |= v != v
+            d[j] = v
+    elif is_max:
+        for j in range(n):
+            v, u = s[j], p[j]
+            bad |= v != v
+            d[j] = u if v < u else v
+    else:
+        for j in range(n):
+            v, u = s[j], p[j]
+            bad |= v != v
+            d[j] = v if v < u else u
+    return bad
+
+
+@jit()
+def _prefix(g, dst, src, hrow, c0, n, first, is_max):
+    """The van Herk prefix step of :func:`minmax_box`, one pass: ``g[j] = max(g[j], src[c0 + j])`` (``src``
+    alone if ``first``), then ``dst[j] = max(hrow[j], g[j])`` (``min`` unless ``is_max``); True if a ``src``
+    value is NaN."""
+    gg = g[:n]
+    d = dst[:n]
+    s = src[c0 : c0 + n]
+    hh = hrow[:n]
+    bad = False
+    if is_max:
+        for j in range(n):
+            v = s[j]
+            bad |= v != v
+            if not first:
+                w = gg[j]
+                v = w if v < w else v
+            gg[j] = v
+            u = hh[j]
+            d[j] = u if v < u else v
+    else:
+        for j in range(n):
+            v = s[j]
+            bad |= v != v
+            if not first:
+                w = gg[j]
+                v = v if v < w else w
+            gg[j] = v
+            u = hh[j]
+            d[j] = v if v < u else u
+    return bad
+
+
+@jit()
+def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, cols, nan_seen, t0, t1):
     """Minimum (maximum if ``is_max``) over ``kh x kw`` boxes of the last two axes of the 3-D ``x``, one pass.
 
     ``out[o, i, j] = min xe[o, ridx[i + s], j + t]`` over ``s < kh``, ``t < kw`` (``xe`` the rows
@@ -180,6 +239,10 @@ def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, c
     columns) leaves its ``kh`` rows in a scratch image ``tmp`` of ``kh`` rows, which the row pass
     reads while they are still in cache and writes straight into ``out``: the intermediate image
     never goes to memory.  Blocks as :func:`minmax_middle`.
+
+    The column pass reads every input value a window touches, which is every value of ``x``; it
+    sets ``nan_seen[t]`` to 1 if block ``t`` read a NaN (the result is then not scipy's: the caller
+    hands the call to scipy), so a float input needs no separate scan for NaN first.
     """
     n_out = out.shape[1]
     inner = x.shape[2]
@@ -195,26 +258,23 @@ def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, c
         o = t // per
         r0 = (t % per) * rows_per_block
         r1 = min(n_out, r0 + rows_per_block)
+        bad = False
         for s in range(r0, r1, kh):
             e = min(r1, s + kh)
             for c0 in range(0, inner, cols):
                 c1 = min(inner, c0 + cols)
                 nc = c1 - c0
-                src = _row_of(x, o, ridx[s + kh - 1], cvrow)
-                _pair(h[kh - 1], src, src, c0, c0, nc, is_max)
-                for q in range(kh - 2, -1, -1):
+                for q in range(kh - 1, -1, -1):
                     src = _row_of(x, o, ridx[s + q], cvrow)
-                    _pair(h[q], src, h[q + 1], c0, 0, nc, is_max)
+                    bad |= _suffix(h[q], src, h[min(q + 1, kh - 1)], c0, nc, q == kh - 1, is_max)
                 _pair(tmp[0, c0:c1], h[0], h[0], 0, 0, nc, is_max)
                 for q in range(e - s - 1):
                     src = _row_of(x, o, ridx[s + kh + q], cvrow)
-                    if q == 0:
-                        _pair(g, src, src, c0, c0, nc, is_max)
-                    else:
-                        _keep(g, src[c0:c1], nc, is_max)
-                    _pair(tmp[q + 1, c0:c1], h[q + 1], g, 0, 0, nc, is_max)
+                    bad |= _prefix(g, tmp[q + 1, c0:c1], src, h[q + 1], c0, nc, q == 0, is_max)
             for q in range(e - s):
                 _minmax_row(out[o, s + q], tmp[q], a, b, cidx, lead, kw, is_max, cval)
+        if bad:
+            nan_seen[t] = 1
 
 
 @jit(inline=True)
