@@ -177,6 +177,7 @@ def cases() -> list[Case]:
     f32_1k = rng.random((1024, 1024), dtype=np.float32)
     u8_1k = rng.integers(0, 256, (1024, 1024), dtype=np.uint8)
     f32_2k = rng.random((2048, 2048), dtype=np.float32)
+    u8_2k = rng.integers(0, 256, (2048, 2048), dtype=np.uint8)
     vol = rng.random((128, 128, 128), dtype=np.float32)
     k = {n: rng.random((n, n), dtype=np.float32) for n in (3, 5, 15, 63, 127)}
     k7 = rng.random((7, 7, 7), dtype=np.float32)
@@ -207,6 +208,22 @@ def cases() -> list[Case]:
             lambda m: partial(_sub(m, "ndimage").correlate, f32_2k, k[5], mode="reflect"),
         ),
         Case("ndimage.correlate 128^3 7x7x7", lambda m: partial(_sub(m, "ndimage").correlate, vol, k7)),
+        Case(
+            "ndimage.gaussian_filter 2048^2 sigma 4",
+            lambda m: partial(_sub(m, "ndimage").gaussian_filter, f32_2k, 4.0),
+        ),
+        Case(
+            "ndimage.uniform_filter 2048^2 15",
+            lambda m: partial(_sub(m, "ndimage").uniform_filter, f32_2k, 15),
+        ),
+        Case(
+            "ndimage.maximum_filter 2048^2 15",
+            lambda m: partial(_sub(m, "ndimage").maximum_filter, f32_2k, 15),
+        ),
+        Case(
+            "ndimage.median_filter 2048^2 uint8 5",
+            lambda m: partial(_sub(m, "ndimage").median_filter, u8_2k, 5),
+        ),
     ]
     return out
 

@@ -320,12 +320,10 @@ def _minmax_axis(x, axis, k, origin, mode, cval, is_max):
     return out
 
 
-#: Largest scratch image (bytes) of :func:`fastconv._loops.rank.minmax_box` (a window's height of rows): with the
-#: van Herk rows of a column chunk (:data:`FUSED_COLUMN_BYTES`) it stays in a core's L2 (512 KB on Zen 3); a taller
-#: window runs as two passes.
+#: Largest van Herk suffix rows (bytes: a window's height of image rows) of :func:`fastconv._loops.rank.minmax_box`:
+#: with the input rows a segment reads they stay in a core's L2 (512 KB on Zen 3, 1-2 MB on recent Intel and on
+#: Zen 4); a taller window runs as two passes.
 FUSED_MAX_BYTES = 1 << 18
-#: Bytes of the van Herk suffix rows of one column chunk of :func:`fastconv._loops.rank.minmax_box`.
-FUSED_COLUMN_BYTES = 1 << 17
 
 
 def _minmax_fused(x, kh, kw, oh, ow, mode, cval, is_max):
@@ -337,12 +335,12 @@ def _minmax_fused(x, kh, kw, oh, ow, mode, cval, is_max):
     ridx = _index_map(h, kh, oh, mode)
     cidx = _index_map(w, kw, ow, mode)
     out = np.empty_like(x)
-    per = max(4 * kh, 32, -(-h // 16))
-    cols = max(64, min(w, FUSED_COLUMN_BYTES // (kh * x.itemsize)))
+    # some 16 blocks of whole segments of kh rows (a block's last segment computes kh suffix rows however few it keeps)
+    per = kh * -(-max(4 * kh, 32, -(-h // 16)) // kh)
     blocks = d * -(-h // per)
     nan_seen = np.zeros(blocks, dtype=np.uint8)
     work = x.size * 10
-    args = (x, out, ridx, cidx, kw // 2 + ow, kh, kw, is_max, cval, per, cols, nan_seen)
+    args = (x, out, ridx, cidx, kw // 2 + ow, kh, kw, is_max, cval, per, nan_seen)
     threads.run(_loops.minmax_box, args, blocks, work)
     if nan_seen.any():
         raise _Fallback

@@ -312,14 +312,12 @@ def test_network_threshold_is_used():
 @pytest.mark.parametrize("parallel", [False, True])
 def test_fused_box_pass(dtype, parallel, monkeypatch):
     """The fused row-and-column pass of a box: row blocks and segments that do not divide the image,
-    column chunks (a narrow chunk forced) with a partial last one, windows larger than the image,
-    every mode, extreme origins; each call checked to take the fused path."""
+    windows larger than the image, every mode, extreme origins; each call checked to take the fused path."""
     from fastconv import _rank
 
     fused = []
     original = _rank._minmax_fused
     monkeypatch.setattr(_rank, "_minmax_fused", lambda *a: fused.append(a[1:3]) or original(*a))
-    monkeypatch.setattr(_rank, "FUSED_COLUMN_BYTES", 1)  # chunks of 64 columns: 64, 64, 13
     x = _data((150, 141), dtype, seed=12)
     sizes = [(5, 7), (15, 15), (2, 33), (200, 9), (9, 400)]
     with threads.limit(2 if parallel else 1), threads.every_call_parallel() if parallel else contextlib.nullcontext():

@@ -72,15 +72,32 @@ def minmax_last(x, out, cidx, lead, k, is_max, cval, rows_per_block, t0, t1):
 @jit()
 def _minmax_row(o, xr, a, b, cidx, lead, k, is_max, cval):
     """One row of :func:`minmax_last` (``a`` and ``b`` scratch rows of ``len(o) + k - 1`` values)."""
+    _fill(a, xr, cidx, cval, 0, o.shape[0] + k - 1, lead)
+    _running(o, a, b, k, is_max)
+
+
+@jit()
+def _running(o, a, b, k, is_max):
+    """``o[j] = max(a[j .. j + k - 1])`` (``min`` unless ``is_max``) by doubling; ``b`` scratch, ``a`` overwritten."""
     w = o.shape[0]
     wp = w + k - 1
-    _fill(a, xr, cidx, cval, 0, wp, lead)
     p = 1
     while 2 * p <= k:
         _pair(b, a, a, 0, p, wp - 2 * p + 1, is_max)
         a, b = b, a
         p *= 2
     _pair(o, a, a, 0, k - p, w, is_max)
+
+
+@jit()
+def _extend(a, cidx, lead, w, cval):
+    """Fill the ends of the extended row ``a`` whose values ``a[lead : lead + w]`` are in place (map ``cidx``)."""
+    for p in range(lead):
+        c = cidx[p]
+        a[p] = a[lead + c] if c >= 0 else cval
+    for p in range(lead + w, a.shape[0]):
+        c = cidx[p]
+        a[p] = a[lead + c] if c >= 0 else cval
 
 
 @jit()
@@ -170,11 +187,11 @@ def _keep(pd, ps, n, is_max):
 
 
 @jit()
-def _suffix(dst, src, prev, c0, n, first, is_max):
-    """``dst[j] = max(src[c0 + j], prev[j])`` (``min`` unless ``is_max``; ``src[c0 + j]`` alone if ``first``)
+def _suffix(dst, src, prev, n, first, is_max):
+    """``dst[j] = max(src[j], prev[j])`` (``min`` unless ``is_max``; ``src[j]`` alone if ``first``)
     for ``j < n``; True if a ``src`` value is NaN.  A van Herk suffix step of :func:`minmax_box`."""
     d = dst[:n]
-    s = src[c0 : c0 + n]
+    s = src[:n]
     p = prev[:n]
     bad = False
     if first:
@@ -196,13 +213,13 @@ def _suffix(dst, src, prev, c0, n, first, is_max):
 
 
 @jit()
-def _prefix(g, dst, src, hrow, c0, n, first, is_max):
-    """The van Herk prefix step of :func:`minmax_box`, one pass: ``g[j] = max(g[j], src[c0 + j])`` (``src``
+def _prefix(g, dst, src, hrow, n, first, is_max):
+    """The van Herk prefix step of :func:`minmax_box`, one pass: ``g[j] = max(g[j], src[j])`` (``src``
     alone if ``first``), then ``dst[j] = max(hrow[j], g[j])`` (``min`` unless ``is_max``); True if a ``src``
     value is NaN."""
     gg = g[:n]
     d = dst[:n]
-    s = src[c0 : c0 + n]
+    s = src[:n]
     hh = hrow[:n]
     bad = False
     if is_max:
@@ -229,16 +246,17 @@ def _prefix(g, dst, src, hrow, c0, n, first, is_max):
 
 
 @jit()
-def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, cols, nan_seen, t0, t1):
+def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, nan_seen, t0, t1):
     """Minimum (maximum if ``is_max``) over ``kh x kw`` boxes of the last two axes of the 3-D ``x``, one pass.
 
     ``out[o, i, j] = min xe[o, ridx[i + s], j + t]`` over ``s < kh``, ``t < kw`` (``xe`` the rows
     extended through ``cidx``, ``lead`` as :func:`minmax_last`).  The two passes of
     :func:`minmax_middle` then :func:`minmax_last` fused: the output rows of a block are cut into
-    segments of ``kh``; the van Herk/Gil-Werman column pass of a segment (chunks of ``cols``
-    columns) leaves its ``kh`` rows in a scratch image ``tmp`` of ``kh`` rows, which the row pass
-    reads while they are still in cache and writes straight into ``out``: the intermediate image
-    never goes to memory.  Blocks as :func:`minmax_middle`.
+    segments of ``kh``; the van Herk/Gil-Werman column pass of a segment keeps its ``kh`` suffix
+    rows in ``h`` (a window's height of rows: the caller keeps it within L2) and makes its output
+    rows one at a time straight into the extended row ``a`` of the row pass, which writes the
+    output row: the intermediate image never goes to memory, not even to a scratch image.
+    Blocks as :func:`minmax_middle`.
 
     The column pass reads every input value a window touches, which is every value of ``x``; it
     sets ``nan_seen[t]`` to 1 if block ``t`` read a NaN (the result is then not scipy's: the caller
@@ -247,32 +265,30 @@ def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, c
     n_out = out.shape[1]
     inner = x.shape[2]
     per = (n_out + rows_per_block - 1) // rows_per_block
-    h = np.empty((kh, cols), dtype=x.dtype)
-    g = np.empty(cols, dtype=x.dtype)
-    tmp = np.empty((kh, inner), dtype=x.dtype)
+    h = np.empty((kh, inner), dtype=x.dtype)
+    g = np.empty(inner, dtype=x.dtype)
     cvrow = np.full(inner, cval, dtype=x.dtype)
     wp = inner + kw - 1
     a = np.empty(wp, dtype=x.dtype)
     b = np.empty(wp, dtype=x.dtype)
+    mid = a[lead : lead + inner]
     for t in range(t0, t1):
         o = t // per
         r0 = (t % per) * rows_per_block
         r1 = min(n_out, r0 + rows_per_block)
         bad = False
         for s in range(r0, r1, kh):
-            e = min(r1, s + kh)
-            for c0 in range(0, inner, cols):
-                c1 = min(inner, c0 + cols)
-                nc = c1 - c0
-                for q in range(kh - 1, -1, -1):
-                    src = _row_of(x, o, ridx[s + q], cvrow)
-                    bad |= _suffix(h[q], src, h[min(q + 1, kh - 1)], c0, nc, q == kh - 1, is_max)
-                _pair(tmp[0, c0:c1], h[0], h[0], 0, 0, nc, is_max)
-                for q in range(e - s - 1):
-                    src = _row_of(x, o, ridx[s + kh + q], cvrow)
-                    bad |= _prefix(g, tmp[q + 1, c0:c1], src, h[q + 1], c0, nc, q == 0, is_max)
-            for q in range(e - s):
-                _minmax_row(out[o, s + q], tmp[q], a, b, cidx, lead, kw, is_max, cval)
+            for q in range(kh - 1, -1, -1):
+                src = _row_of(x, o, ridx[s + q], cvrow)
+                bad |= _suffix(h[q], src, h[min(q + 1, kh - 1)], inner, q == kh - 1, is_max)
+            _pair(mid, h[0], h[0], 0, 0, inner, is_max)
+            _extend(a, cidx, lead, inner, cval)
+            _running(out[o, s], a, b, kw, is_max)
+            for q in range(min(r1, s + kh) - s - 1):
+                src = _row_of(x, o, ridx[s + kh + q], cvrow)
+                bad |= _prefix(g, mid, src, h[q + 1], inner, q == 0, is_max)
+                _extend(a, cidx, lead, inner, cval)
+                _running(out[o, s + q + 1], a, b, kw, is_max)
         if bad:
             nan_seen[t] = 1
 
