@@ -208,23 +208,16 @@ def cases() -> list[Case]:
             lambda m: partial(_sub(m, "ndimage").correlate, f32_2k, k[5], mode="reflect"),
         ),
         Case("ndimage.correlate 128^3 7x7x7", lambda m: partial(_sub(m, "ndimage").correlate, vol, k7)),
-        Case(
-            "ndimage.gaussian_filter 2048^2 sigma 4",
-            lambda m: partial(_sub(m, "ndimage").gaussian_filter, f32_2k, 4.0),
-        ),
-        Case(
-            "ndimage.uniform_filter 2048^2 15",
-            lambda m: partial(_sub(m, "ndimage").uniform_filter, f32_2k, 15),
-        ),
-        Case(
-            "ndimage.maximum_filter 2048^2 15",
-            lambda m: partial(_sub(m, "ndimage").maximum_filter, f32_2k, 15),
-        ),
-        Case(
-            "ndimage.median_filter 2048^2 uint8 5",
-            lambda m: partial(_sub(m, "ndimage").median_filter, u8_2k, 5),
-        ),
     ]
+    for label, name, img, arg in [
+        ("gaussian_filter 2048^2 sigma 4", "gaussian_filter", f32_2k, 4.0),
+        ("uniform_filter 2048^2 15", "uniform_filter", f32_2k, 15),
+        ("maximum_filter 2048^2 15", "maximum_filter", f32_2k, 15),
+        ("median_filter 2048^2 uint8 5", "median_filter", u8_2k, 5),
+    ]:
+        out.append(
+            Case(f"ndimage.{label}", lambda m, f=name, x=img, a=arg: partial(getattr(_sub(m, "ndimage"), f), x, a))
+        )
     return out
 
 

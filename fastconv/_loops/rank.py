@@ -100,6 +100,14 @@ def _extend(a, cidx, lead, w, cval):
         a[p] = a[lead + c] if c >= 0 else cval
 
 
+@jit(inline=True)
+def _best(u, v, is_max):
+    """``max(u, v)`` if ``is_max`` else ``min(u, v)``: in a loop, LLVM takes the test out and vectorises both."""
+    if is_max:
+        return v if u < v else u
+    return u if u < v else v
+
+
 @jit()
 def _pair(dst, u, v, su, sv, n, is_max):
     """``dst[j] = max(u[su + j], v[sv + j])`` (``min`` unless ``is_max``) for ``j < n``: a separate function,
@@ -107,14 +115,8 @@ def _pair(dst, u, v, su, sv, n, is_max):
     d = dst[:n]
     a = u[su : su + n]
     b = v[sv : sv + n]
-    if is_max:
-        for j in range(n):
-            x, y = a[j], b[j]
-            d[j] = y if x < y else x
-    else:
-        for j in range(n):
-            x, y = a[j], b[j]
-            d[j] = x if x < y else y
+    for j in range(n):
+        d[j] = _best(a[j], b[j], is_max)
 
 
 @jit(inline=True)
@@ -171,19 +173,12 @@ def _keep(pd, ps, n, is_max):
     """``pd[j] = max(pd[j], ps[j])`` (``min`` unless ``is_max``) for ``j < n``.
 
     Two arguments, not :func:`_pair` with ``dst`` also a source, which LLVM's overlap check sends
-    to its scalar loop; the test of ``is_max`` outside the loops (a separate function: vectorised,
-    see :func:`_pair`).
+    to its scalar loop.
     """
     d = pd[:n]
     s = ps[:n]
-    if is_max:
-        for j in range(n):
-            u, v = d[j], s[j]
-            d[j] = v if u < v else u
-    else:
-        for j in range(n):
-            u, v = d[j], s[j]
-            d[j] = u if u < v else v
+    for j in range(n):
+        d[j] = _best(d[j], s[j], is_max)
 
 
 @jit()
@@ -194,21 +189,10 @@ def _suffix(dst, src, prev, n, first, is_max):
     s = src[:n]
     p = prev[:n]
     bad = False
-    if first:
-        for j in range(n):
-            v = s[j]
-            bad |= v != v
-            d[j] = v
-    elif is_max:
-        for j in range(n):
-            v, u = s[j], p[j]
-            bad |= v != v
-            d[j] = u if v < u else v
-    else:
-        for j in range(n):
-            v, u = s[j], p[j]
-            bad |= v != v
-            d[j] = v if v < u else u
+    for j in range(n):
+        v = s[j]
+        bad |= v != v
+        d[j] = v if first else _best(v, p[j], is_max)
     return bad
 
 
@@ -217,31 +201,15 @@ def _prefix(g, dst, src, hrow, n, first, is_max):
     """The van Herk prefix step of :func:`minmax_box`, one pass: ``g[j] = max(g[j], src[j])`` (``src``
     alone if ``first``), then ``dst[j] = max(hrow[j], g[j])`` (``min`` unless ``is_max``); True if a ``src``
     value is NaN."""
-    gg = g[:n]
-    d = dst[:n]
-    s = src[:n]
-    hh = hrow[:n]
+    gg, d, s, hh = g[:n], dst[:n], src[:n], hrow[:n]
     bad = False
-    if is_max:
-        for j in range(n):
-            v = s[j]
-            bad |= v != v
-            if not first:
-                w = gg[j]
-                v = w if v < w else v
-            gg[j] = v
-            u = hh[j]
-            d[j] = u if v < u else v
-    else:
-        for j in range(n):
-            v = s[j]
-            bad |= v != v
-            if not first:
-                w = gg[j]
-                v = v if v < w else w
-            gg[j] = v
-            u = hh[j]
-            d[j] = v if v < u else u
+    for j in range(n):
+        v = s[j]
+        bad |= v != v
+        if not first:
+            v = _best(v, gg[j], is_max)
+        gg[j] = v
+        d[j] = _best(v, hh[j], is_max)
     return bad
 
 
