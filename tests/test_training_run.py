@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("sklearn")
 
-from _training_fixtures import SHARED_ZIP, small_shared_zip  # noqa: E402  # after importorskip
+from _training_fixtures import SHARED_ZIP, small_shared_zip, write_python_batches  # noqa: E402  # after importorskip
 
 from training import runner  # noqa: E402  # after importorskip
 from training.config import Config  # noqa: E402  # after importorskip
@@ -248,7 +248,13 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith(
         "python -m training.run: error:"
     )
-    proc = run_cli(["baseline", "--device", "gpu", "--out", str(tmp_path / "o")], tmp_path, CUDA_VISIBLE_DEVICES="")
+    # A few images (the device is chosen after the data is read): the case is the device, not the 60,000 images
+    # of the shared copy the harness would otherwise decode first.
+    tiny = tmp_path / "tiny"
+    write_python_batches(tiny, np.random.default_rng(0), sizes=(60,), n_test=10)
+    args = ["baseline", "--device", "gpu", "--base-size", "50", "--train-sizes", "50", "--data", str(tiny)]
+    args += ["--out", str(tmp_path / "o")]
+    proc = run_cli(args, tmp_path, CUDA_VISIBLE_DEVICES="")
     assert proc.returncode != 0
     assert "python -m training.run: error: --device gpu" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli(["nonsense"], tmp_path)
