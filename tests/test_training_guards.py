@@ -153,7 +153,7 @@ def test_resuming_with_other_data_is_refused(one_folder, tmp_path, monkeypatch, 
     is refused, naming the data, instead of mixing records silently, and before TensorFlow is imported."""
     line = _one_line_error(one_folder["third"])
     assert "was made with other settings: data " in line
-    assert one_folder["kept"]  # no record or model of the folder rewritten by the refused run
+    assert one_folder["kept"]  # the refused run rewrote no record, model or invocation.json of the folder
     fourth = one_folder["fourth"]  # the same data from the same place: resumes
     assert fourth.returncode == 0 and "finished earlier, skipped" in fourth.stdout, fourth.stderr[-2000:]
 
