@@ -81,17 +81,22 @@ def test_a_size_too_small_to_split_is_refused_before_training(tiny, tmp_path, mo
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.slow
-def test_a_second_run_into_a_busy_folder_is_refused(tiny, tmp_path):
-    """Two real ``training.run`` processes into one --out: the second stops with one line while the first
-    trains; the first finishes; once it has exited the folder is free again (flock dies with its process)."""
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def one_folder(tmp_path_factory):
+    """One --out through four ``training.run`` processes: the first trains (4 epochs of 90 images); a second
+    starts while it trains; once the first has exited, a third names other data (same format, other images);
+    a fourth names the first's data again. Returns what each did, for the tests below to check."""
+    tmp = tmp_path_factory.mktemp("guards")
+    tiny, other = tmp / "tiny", tmp / "other"
+    write_python_batches(tiny, np.random.default_rng(0), sizes=(60, 60), n_test=20)
+    write_python_batches(other, np.random.default_rng(1), sizes=(60, 60), n_test=20)
+    out = tmp / "out"
     args = ["baseline", "--quick", "--base-size", "100", "--train-sizes", "100", "--epochs", "4", "--verbose", "0"]
-    args += ["--data", str(tiny), "--out", str(out)]
+    args += ["--out", str(out)]
     first = subprocess.Popen(
-        [sys.executable, "-m", "training.run", *args],
+        [sys.executable, "-m", "training.run", *args, "--data", str(tiny)],
         cwd=ROOT,
-        env=_env(tmp_path),
+        env=_env(tmp),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -102,30 +107,63 @@ def test_a_second_run_into_a_busy_folder_is_refused(tiny, tmp_path):
             assert first.poll() is None, first.stderr.read()[-2000:]
             assert time.monotonic() < deadline, "the first run never took the lock"
             time.sleep(0.05)
-        second = _run(args, tmp_path)
-        assert first.poll() is None, "the first run finished before the second was refused: no overlap tested"
-        line = _one_line_error(second)
-        assert "is in use by another training.run (pid " in line and str(first.pid) in line
-        assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
+        second = _run([*args, "--data", str(tiny)], tmp)
+        first_ran_on = first.poll() is None
+        first_status = first.wait(timeout=300)
     finally:
         if first.poll() is None:
             first.kill()
-    third = _run(args, tmp_path)  # the lock went with the first process: this one resumes (nothing left)
-    assert third.returncode == 0, third.stderr[-2000:]
-    assert "finished earlier, skipped" in third.stdout
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".json", ".keras")}
+    third = _run([*args, "--data", str(other)], tmp)
+    kept = stamps == {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".json", ".keras")}
+    fourth = _run([*args, "--data", str(tiny)], tmp)
+    return {
+        "tiny": tiny,
+        "other": other,
+        "out": out,
+        "args": args,
+        "first": (first.pid, first_status, first.stderr.read()),
+        "second": second,
+        "first_ran_on": first_ran_on,
+        "third": third,
+        "kept": kept,
+        "fourth": fourth,
+    }
 
 
 @pytest.mark.slow
-def test_resuming_with_other_data_is_refused(tiny, tmp_path):
+def test_a_second_run_into_a_busy_folder_is_refused(one_folder):
+    """Two real ``training.run`` processes into one --out: the second stops with one line while the first
+    trains; the first finishes; once it has exited the folder is free again (flock dies with its process)."""
+    pid, status, err = one_folder["first"]
+    assert one_folder["first_ran_on"], "the first run finished before the second was refused: no overlap tested"
+    line = _one_line_error(one_folder["second"])
+    assert "is in use by another training.run (pid " in line and str(pid) in line
+    assert status == 0, err[-2000:]
+    # the lock went with the first process: the later runs take it (the third is refused for its data, not the lock)
+    assert "in use" not in one_folder["third"].stderr
+    fourth = one_folder["fourth"]
+    assert fourth.returncode == 0, fourth.stderr[-2000:]
+    assert "finished earlier, skipped" in fourth.stdout
+
+
+@pytest.mark.slow
+def test_resuming_with_other_data_is_refused(one_folder, tmp_path, monkeypatch, capsys):
     """A folder's records were made from one dataset; resuming it with another (same format, other images)
-    is refused, naming the data, instead of mixing records silently."""
-    other = tmp_path / "other"
-    write_python_batches(other, np.random.default_rng(1), sizes=(60, 60), n_test=20)
-    out = tmp_path / "out"
-    args = ["baseline", "--quick", "--base-size", "100", "--train-sizes", "100", "--verbose", "0", "--out", str(out)]
-    proc = _run([*args, "--data", str(tiny)], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    line = _one_line_error(_run([*args, "--data", str(other)], tmp_path))
+    is refused, naming the data, instead of mixing records silently, and before TensorFlow is imported."""
+    line = _one_line_error(one_folder["third"])
     assert "was made with other settings: data " in line
-    proc = _run([*args, "--data", str(tiny)], tmp_path)  # the same data from the same place: resumes
-    assert proc.returncode == 0 and "finished earlier, skipped" in proc.stdout, proc.stderr[-2000:]
+    assert one_folder["kept"]  # the refused run rewrote no record, model or invocation.json of the folder
+    fourth = one_folder["fourth"]  # the same data from the same place: resumes
+    assert fourth.returncode == 0 and "finished earlier, skipped" in fourth.stdout, fourth.stderr[-2000:]
+
+    from training import run
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # importing TensorFlow now fails
+    monkeypatch.setenv("FASTCONV_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(run, "filter_stderr", lambda: None)  # keeps this process's stderr as pytest set it
+    with pytest.raises(SystemExit) as exc:
+        run.main([*one_folder["args"], "--data", str(one_folder["other"])])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(PROG) and "was made with other settings: data " in err, err

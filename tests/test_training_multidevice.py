@@ -55,12 +55,12 @@ def _env(tmp: Path, **extra) -> dict:
     return dict(env, FASTCONV_CACHE=str(tmp / "cache"), TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT), **extra)
 
 
-def _run(data: Path, out: Path, tmp: Path, *extra: str) -> list[dict]:
+def _run(data: Path, out: Path, tmp: Path, *extra: str, seeds=SEEDS) -> list[dict]:
     proc = subprocess.run(
-        _command(data, out, *extra), cwd=ROOT, env=_env(tmp), capture_output=True, text=True, timeout=600
+        _command(data, out, *extra, seeds=seeds), cwd=ROOT, env=_env(tmp), capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return [json.loads((out / f"stride-n500-l1_0.0001-s{s}.json").read_text()) for s in SEEDS]
+    return [json.loads((out / f"stride-n500-l1_0.0001-s{s}.json").read_text()) for s in seeds]
 
 
 @pytest.fixture(scope="module")
@@ -114,24 +114,31 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(one_device, mirrored):
 
 @pytest.mark.slow
 def test_two_worker_processes_match_one_device(small, one_device, mirrored, tmp_path):
+    """Two worker processes compute what MirroredStrategy over two devices computes (to float rounding), which
+    learns as well as one device: the one-device comparison is the mirrored one, checked here again.
+
+    One seed, not the reference's three: the equality is per seed and exact, so one run shows it; seed 1, not
+    the first, so that a worker ignoring --seeds (training seed 0 or none) differs from the record it is
+    compared with."""
     tmp, data = small
     out = tmp_path / "workers"
-    two = _run(data, out, tmp, "--workers", "2")
-    assert [r["distribution"] for r in two] == [
-        {"strategy": "MultiWorkerMirroredStrategy", "replicas": 2, "workers": 2}
-    ] * len(SEEDS)
-    assert all(set(r["history"]) == HISTORY_KEYS and len(r["history"]["val_loss"]) == EPOCHS for r in two)
-    assert all(len(r["epoch_times_s"]) == EPOCHS and r["n_fit"] == 450 for r in two)
-    _same_accuracy("MultiWorkerMirroredStrategy, 2 workers", two, one_device)
+    seed = SEEDS[1]
+    (mw,) = _run(data, out, tmp, "--workers", "2", seeds=(seed,))
+    assert mw["distribution"] == {"strategy": "MultiWorkerMirroredStrategy", "replicas": 2, "workers": 2}
+    assert set(mw["history"]) == HISTORY_KEYS and len(mw["history"]["val_loss"]) == EPOCHS
+    assert len(mw["epoch_times_s"]) == EPOCHS and mw["n_fit"] == 450
+    assert mw["history"]["loss"][-1] < mw["history"]["loss"][0]  # it learns
+    _same_accuracy("MirroredStrategy x2", mirrored, one_device)
     # The custom loop computes what model.fit computes under MirroredStrategy over two replicas: the
     # same batches split the same way, the same loss (cross-entropy plus the L1 penalty) and metrics.
-    for mw, fit in zip(two, mirrored, strict=True):
-        for key in HISTORY_KEYS:
-            np.testing.assert_allclose(mw["history"][key], fit["history"][key], rtol=0, atol=1e-5, err_msg=key)
-        assert mw["test_accuracy"] == fit["test_accuracy"]
+    fit = mirrored[SEEDS.index(seed)]
+    assert mw["run"] == fit["run"] and mw["config"]["seed"] == fit["config"]["seed"] == seed
+    for key in HISTORY_KEYS:
+        np.testing.assert_allclose(mw["history"][key], fit["history"][key], rtol=0, atol=1e-5, err_msg=key)
+    assert mw["test_accuracy"] == fit["test_accuracy"]
     log = (out / "worker-1.log").read_text()
     assert "worker 1 of 2 workers under MultiWorkerMirroredStrategy" in log and "the chief writes" in log
-    assert all("worker 0 of 2" in r["device"] for r in two)  # the chief wrote the records
+    assert "worker 0 of 2" in mw["device"]  # the chief wrote the record
     invocations = json.loads((out / "invocation.json").read_text())["invocations"]
     assert len(invocations) == 1 and "--worker-index" not in invocations[0]["argv"]
     assert not list(out.glob("*.checkpoint")) and (out / "REPORT.md").is_file()

@@ -46,6 +46,9 @@ def _env(tmp: Path) -> dict:
 
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    """Also the check of --deterministic (the same seed on the same CPU, the same history and accuracies): the
+    killed run's first epoch, kept in its checkpoint, was trained by another process from the same seed as the
+    uninterrupted run's, and the resumed process trains the rest."""
     if not SHARED_ZIP.is_file():
         pytest.skip(f"shared CIFAR-10 copy not found: {SHARED_ZIP}")
     small = small_shared_zip(tmp_path / "small.zip", per_class_train=40, per_class_test=10)

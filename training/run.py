@@ -29,7 +29,7 @@ from training.pipeline import split_point
 from training.quiet import filter_stderr
 from training.registry import EXPERIMENTS, experiment_names, plan
 from training.report import display_path, write_report
-from training.resume import FolderBusy, SettingsMismatch, lock_folder
+from training.resume import FolderBusy, SettingsMismatch, lock_folder, to_run
 from training.runner import RunEnv, execute
 
 #: Most seeds one option may name: a range is checked against it before it is expanded.
@@ -316,6 +316,13 @@ def _main(argv: list[str] | None, locks: list) -> int:
             locks.append(lock_folder(out))
         except (FolderBusy, OSError) as e:
             parser.exit(2, f"{parser.prog}: error: {e}\n")
+        # A finished run made with other settings or other data is refused before TensorFlow is imported (its
+        # distribution, known once TensorFlow has chosen the devices, is compared again when the runs start).
+        if task is None:
+            try:
+                to_run(plan(names, cfg), cfg, out, None, RunEnv(data=data, device="").data_fields)
+            except SettingsMismatch as e:
+                parser.exit(2, f"{parser.prog}: error: {e}\n")
     if launcher:  # the data is checked (and cached) once; every worker loads it again
         del data
         worker_args = argv if args.out is not None else [*argv, "--out", str(out)]
