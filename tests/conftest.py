@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import pytest
+
 #: The test files that take longest on an empty Numba cache (a fresh clone), longest first (their tests'
 #: summed durations from ``pytest -n 2 --durations=60`` on a fresh clone): each starts as soon as a worker
 #: is free, so that no long file is left for the end.
@@ -39,6 +41,23 @@ LONGEST_FIRST = (
     "test_engine.py",
     "bench_dask.py",
 )
+
+
+@pytest.fixture
+def one_thread():
+    """Every fastconv call of the test on the calling thread (:func:`fastconv._loops.threads.limit`).
+
+    For a test whose property is not about threads (a value, a path's arithmetic, the memory a call
+    keeps) but whose arrays are large enough for the parallel path: the block functions it checks
+    are the same ones, but no parallel driver is compiled for it (a ``parallel=True`` compile of
+    several seconds per block function and dtype on an empty cache).  The parallel drivers are
+    checked where threads are the property (``test_thread_count_does_not_change_the_result``,
+    tests/test_threads.py, scipy's suite).
+    """
+    from fastconv._loops.threads import limit
+
+    with limit(1):
+        yield
 
 
 def pytest_configure(config):

@@ -209,7 +209,8 @@ def test_cval_errors():
 # --- memory-mapped and read-only inputs --------------------------------------------------------
 
 
-def test_memmap_input_is_read_in_place(tmp_path):
+def test_memmap_input_is_read_in_place(tmp_path, one_thread):
+    # one thread: the copy is avoided (or not) before the loops; no parallel driver compiled for a read-only array
     n = 4096
     img = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(n, n))
     img[::7, ::5] = 1.0

@@ -291,7 +291,9 @@ def test_interrupted_in_memory_save_leaves_the_old_output(tmp_path, sig):
     old = np.full((3, 4), 9, np.int32)
     tifffile.imwrite(tmp_path / "out.tif", old)
     proc = _start(
-        ["filter", "in.png", "--channel", "rgb", "-k", "1 1; 1 1", "--scale", "none", "-o", "out.tif"], tmp_path
+        # kernel1: the kernel of the pixel-limit test below, whose child then loads what this one compiled
+        ["filter", "in.png", "--channel", "rgb", "-k", "kernel1", "--scale", "none", "-o", "out.tif"],
+        tmp_path,
     )
     rc, err = _interrupt_when(proc, lambda: _written_chunks(tmp_path, "out.tif"), sig)
     assert rc == (130 if sig == signal.SIGINT else -signal.SIGKILL), err

@@ -18,6 +18,7 @@ import scipy.ndimage  # noqa: E402
 import scipy.signal  # noqa: E402
 
 import fastconv  # noqa: E402
+from fastconv import _direct  # noqa: E402
 from fastconv import ndimage as fn  # noqa: E402
 from fastconv import signal as fs  # noqa: E402
 from fastconv._nd import CALLS  # noqa: E402
@@ -119,7 +120,7 @@ def test_output_array_axes_and_in_place(name):
     assert_like_scipy(strided, theirs(x, *args, **kw))
 
 
-def test_integer_rounding_is_scipys():
+def test_integer_rounding_is_scipys(one_thread):
     # issue 34 item 5: scipy sums in float64 in its own order and truncates; 1/3 + 5/3 is 1.999... there
     x = np.array([0, 1, 5], np.uint8)
     assert_array_equal(fn.correlate1d(x, np.ones(3) / 3, mode="constant"), [0, 1, 1])
@@ -187,10 +188,14 @@ def test_non_finite_and_tiny_weights_as_scipy(x, w, mode):
 
 @pytest.mark.parametrize("dtype, big", [(np.float32, 1e38), (np.float64, 1e308)])
 @pytest.mark.parametrize("k", [5, 15, 31])
-def test_separable_path_does_not_overflow(dtype, big, k):
+def test_separable_path_does_not_overflow(dtype, big, k, one_thread):
     # issue 34 item 3: the factors of a box once made the row pass overflow (inf) where the result is finite
-    x = np.full((120, 130), big, dtype)
+    x = np.full((240, 250), big, dtype)
     w = np.full((k, k), 1 / k**2, dtype)
+    out = np.empty((1, 241 - k, 251 - k), dtype)
+    # the passes are tried above a size only (fastconv._separable.MIN_WORK): this call is above it for
+    # every k (a 120x130 image was not, for k=5) and takes them, on one thread
+    assert _direct.prepare(x[None], w, 1, 1, 1, 1, 0, 0, out)[0] is _direct._direct_separable
     naive = fastconv.convolve2d(x[: k + 2, : k + 2], w, backend="naive")
     got = fastconv.convolve2d(x, w, backend="direct")
     assert np.isfinite(got).all()

@@ -148,7 +148,7 @@ def _peak(f):
         ((1024, 1024), 2, {"pad_mode": "symmetric"}),
     ],
 )
-def test_memory_is_the_output_plus_the_border(shape, stride, kwargs):
+def test_memory_is_the_output_plus_the_border(shape, stride, kwargs, one_thread):
     """A padded call takes what a zero-padded one takes plus O(border): never a padded copy of the image.
 
     O(border) here: 16 times the bytes of the padding's ring (a padded copy would be the whole image).
@@ -158,7 +158,7 @@ def test_memory_is_the_output_plus_the_border(shape, stride, kwargs):
     zero = lambda: fastconv.convolve2d(img, k, stride, "same")  # noqa: E731
     call = lambda: fastconv.convolve2d(img, k, stride, "same", **kwargs)  # noqa: E731
     zero(), call()  # compiled outside the measurement
-    # the loops' own buffers vary a little from call to call (threads): the least of three against the most
+    # the loops' own buffers may vary a little from call to call: the least of three against the most
     zero_peak = max(_peak(zero)[0] for _ in range(3))
     peak = min(_peak(call)[0] for _ in range(3))
     (pt, pb), (pl, pr) = padding_pairs("same", shape[:2], k.shape, (stride, stride), (1, 1))

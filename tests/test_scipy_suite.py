@@ -81,6 +81,8 @@ def test_scipy_tests_pass_on_the_dropins(tmp_path):
     if not filters.exists() or not signaltools.exists():
         pytest.skip("this scipy was installed without its tests")
     calls = tmp_path / "calls.json"
+    # The child imports fastconv from this checkout with this environment (NUMBA_CACHE_DIR, if set, or
+    # the checkout's __pycache__): it loads the kernels the session compiled and leaves its own for it.
     env = dict(os.environ, FASTCONV_CALLS_JSON=str(calls))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     cmd = [
