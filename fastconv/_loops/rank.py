@@ -262,8 +262,12 @@ def minmax_box(x, out, ridx, cidx, lead, kh, kw, is_max, cval, rows_per_block, n
 
 
 @jit(inline=True)
-def _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad):
-    """``buf[q] = `` the extended source row of footprint row ``q`` for output row ``(z, i)``."""
+def _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, row, h):
+    """``buf[q] = `` the extended source row of footprint row ``q`` for output row ``row`` of the
+    ``(d * h)`` rows of the output; returns that row's ``(z, i)``."""
+    z = row // h
+    i = row - z * h
+    w_pad = cidx.shape[0]
     for q in range(rows_zy.shape[0]):
         sz = zi[z + rows_zy[q, 0]]
         sy = ri[i + rows_zy[q, 1]]
@@ -273,6 +277,7 @@ def _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad):
                 bq[j] = cval
         else:
             _fill(bq, x[sz, sy], cidx, cval, 0, w_pad, lead)
+    return z, i
 
 
 @jit()
@@ -299,9 +304,7 @@ def network_rows(
     wires = np.empty((n_wires, NET_COLUMNS), dtype=x.dtype)
     for t in range(t0, t1):
         for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
-            z = row // h
-            i = row - z * h
-            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            z, i = _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, row, h)
             for c0 in range(0, w, NET_COLUMNS):
                 nc = min(NET_COLUMNS, w - c0)
                 for q in range(n_wires):
@@ -390,19 +393,27 @@ def select_rows(x, out, zi, ri, cidx, lead, rows_zy, wire_row, wire_dx, rank, cv
     """Rank ``rank`` of each window by quickselect (any footprint); arguments as :func:`network_rows`."""
     d, h, w = out.shape
     n = wire_row.shape[0]
-    w_pad = cidx.shape[0]
-    buf = np.empty((rows_zy.shape[0], w_pad), dtype=x.dtype)
+    buf = np.empty((rows_zy.shape[0], cidx.shape[0]), dtype=x.dtype)
     win = np.empty(n, dtype=x.dtype)
     for t in range(t0, t1):
         for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
-            z = row // h
-            i = row - z * h
-            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            z, i = _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, row, h)
             o = out[z, i]
             for j in range(w):
                 for q in range(n):
                     win[q] = buf[wire_row[q], j + wire_dx[q]]
                 o[j] = _select(win, n, rank)
+
+
+@jit(inline=True)
+def _row_or_cval(dst, x, sy, cidx, cval, c0, n, lead):
+    """``dst[:n]`` = source row ``sy`` of the 2-D ``x`` extended through ``cidx`` from ``c0`` (:func:`_fill`), or
+    ``cval`` throughout when the row map says -1."""
+    if sy < 0:
+        for j in range(n):
+            dst[j] = cval
+    else:
+        _fill(dst, x[sy], cidx, cval, c0, n, lead)
 
 
 @jit()
@@ -435,28 +446,13 @@ def histogram_rows(x, out, belows, ri, cidx, lead, kh, kw, rank, cval, rows_per_
             for b in range(256):
                 colh[j, b] = 0
         for q in range(kh):
-            sy = ri[r0 + q]
-            if sy < 0:
-                for j in range(ncp):
-                    new[j] = cval
-            else:
-                _fill(new, x[sy], cidx, cval, c0, ncp, lead)
+            _row_or_cval(new, x, ri[r0 + q], cidx, cval, c0, ncp, lead)
             for j in range(ncp):
                 colh[j, new[j]] += 1
         for i in range(r0, r1):
             if i > r0:
-                sy = ri[i - 1]
-                if sy < 0:
-                    for j in range(ncp):
-                        old[j] = cval
-                else:
-                    _fill(old, x[sy], cidx, cval, c0, ncp, lead)
-                sy = ri[i + kh - 1]
-                if sy < 0:
-                    for j in range(ncp):
-                        new[j] = cval
-                else:
-                    _fill(new, x[sy], cidx, cval, c0, ncp, lead)
+                _row_or_cval(old, x, ri[i - 1], cidx, cval, c0, ncp, lead)
+                _row_or_cval(new, x, ri[i + kh - 1], cidx, cval, c0, ncp, lead)
                 for j in range(ncp):
                     colh[j, old[j]] -= 1
                     colh[j, new[j]] += 1
@@ -535,9 +531,7 @@ def refine_rows(x, out, buckets, belows, lows, highs, zi, ri, cidx, lead, kh, kw
     cand = np.empty(kh * kw + 1, dtype=x.dtype)
     for t in range(t0, t1):
         for row in range(t * rows_per_block, min(d * h, (t + 1) * rows_per_block)):
-            z = row // h
-            i = row - z * h
-            _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, z, i, w_pad)
+            z, i = _padded_rows(buf, x, zi, ri, cidx, lead, cval, rows_zy, row, h)
             o = out[z, i]
             bk = buckets[z, i]
             bl = belows[z, i]
