@@ -316,6 +316,22 @@ def test_fused_float32_2d_passes(mode):
     assert_allclose(fn.sobel(x, mode=modes), scipy.ndimage.sobel(x, mode=modes), rtol=0, atol=1e-3)
 
 
+@pytest.mark.parametrize("width", [7, 90, 97])
+def test_fused_box_rows_of_every_length(width):
+    # the box's row sums: value by value for up to BOX_DIRECT_TAPS values (32 outputs at a time, then 8,
+    # then one by one: widths 7, 90 = 64 + 16 + 10 and 97 = 96 + 1 take every part), from sums of powers of
+    # two above
+    from fastconv._loops.sep2d import BOX_DIRECT_TAPS
+
+    x = _data((70, width), np.float32, seed=9)
+    for k1 in (1, 2, 8, BOX_DIRECT_TAPS, BOX_DIRECT_TAPS + 1, 40):
+        for mode in ("reflect", "constant"):
+            expected = scipy.ndimage.uniform_filter(x, (5, k1), mode=mode, cval=0.5)
+            got = fn.uniform_filter(x, (5, k1), mode=mode, cval=0.5)
+            assert got.dtype == np.float32
+            assert_allclose(got, expected, rtol=0, atol=1e-5 * float(np.abs(expected).max()), err_msg=f"{k1} {mode}")
+
+
 @pytest.mark.parametrize("mode", ["reflect", "constant", "mirror", "wrap"])
 def test_fused_float32_3d_passes(mode):
     # float32 volumes filtered along all three axes in order: the column pass over the (D, H*W) view,

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._jit import jit
 from .separable import _store
+from .vec import keep_alive, vadd, vbcast, vfma, vload, vstore, vzero
 
 
 @jit(contract=True, inline=True)
@@ -189,8 +190,8 @@ def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
 
     Per block, the column sums of the box's rows run down the block (one row added, one taken away per
     output row: the cost does not grow with ``k0``); each output row then sums ``k1`` shifted copies of
-    the extended column sums (adds only, :func:`_box_row`) and multiplies once by ``1 / (k0 k1)``.  Module notes for
-    ``idx0``/``idx1``/``cval``.
+    the extended column sums (adds only: :func:`_box_row_direct` up to :data:`BOX_DIRECT_TAPS` values,
+    :func:`_box_row` above) and multiplies once by ``1 / (k0 k1)``.  Module notes for ``idx0``/``idx1``/``cval``.
     """
     h, w = x.shape
     k0 = idx0.size - h + 1
@@ -202,6 +203,7 @@ def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
     fill = np.float32(cval * k0)
     pow_a = np.empty(w + k1 - 1, dtype=np.float32)
     pow_b = np.empty(w + k1 - 1, dtype=np.float32)
+    scale1 = np.full(1, scale, dtype=np.float32)
     for t in range(t0, t1):
         i0 = t * rows
         i1 = min(h, i0 + rows)
@@ -215,7 +217,62 @@ def fused_box(x, idx0, idx1, b1, cval, out, rows, t0, t1):
                 qn, qo = idx0[i + k0 - 1], idx0[i - 1]
                 _slide(col, w, x[qn] if qn >= 0 else crow, x[qo] if qo >= 0 else crow)
             _extend(line, b1, w, idx1, fill)
-            _box_row(line, k1, out[i], pow_a, pow_b, scale)
+            if k1 <= BOX_DIRECT_TAPS:
+                _box_row_direct(line, k1, out[i], scale1)
+            else:
+                _box_row(line, k1, out[i], pow_a, pow_b, scale)
+
+
+#: Boxes of at most this many values along a row are summed value by value (:func:`_box_row_direct`: a
+#: load and an add per value and 8 outputs, four vectors of outputs at a time), wider ones from sums of
+#: powers of two (:func:`_box_row`: about ``2 log2(k1)`` passes over the row, each a load and a store
+#: per output).  At 24 values both cost about the same number of memory operations per output.
+BOX_DIRECT_TAPS = 24
+
+
+@jit(contract=True)
+def _box_row_direct(line, k1, o, scale1):
+    """``o[c] = scale1[0] * sum_{j < k1} line[c + j]``, the values added in the order of ``j`` for every ``c``.
+
+    Eight outputs per vector, four vectors at a time (four independent chains of adds), then one vector at a
+    time, then the last ``o.size % 8`` outputs one by one, in the same order of adds.
+    """
+    n = o.size
+    pa = np.int64(line.ctypes.data)
+    po = np.int64(o.ctypes.data)
+    s = vbcast(np.int64(scale1.ctypes.data), 8)
+    z = vzero(8)
+    c = 0
+    while c + 32 <= n:
+        a0 = vload(pa + 4 * c, 8)
+        a1 = vload(pa + 4 * (c + 8), 8)
+        a2 = vload(pa + 4 * (c + 16), 8)
+        a3 = vload(pa + 4 * (c + 24), 8)
+        for j in range(1, k1):
+            q = pa + 4 * (c + j)
+            a0 = vadd(a0, vload(q, 8))
+            a1 = vadd(a1, vload(q + 32, 8))
+            a2 = vadd(a2, vload(q + 64, 8))
+            a3 = vadd(a3, vload(q + 96, 8))
+        vstore(po + 4 * c, vfma(a0, s, z))
+        vstore(po + 4 * (c + 8), vfma(a1, s, z))
+        vstore(po + 4 * (c + 16), vfma(a2, s, z))
+        vstore(po + 4 * (c + 24), vfma(a3, s, z))
+        c += 32
+    while c + 8 <= n:
+        a0 = vload(pa + 4 * c, 8)
+        for j in range(1, k1):
+            a0 = vadd(a0, vload(pa + 4 * (c + j), 8))
+        vstore(po + 4 * c, vfma(a0, s, z))
+        c += 8
+    for r in range(c, n):
+        acc = line[r]
+        for j in range(1, k1):
+            acc += line[r + j]
+        o[r] = acc * scale1[0]
+    keep_alive(line)
+    keep_alive(o)
+    keep_alive(scale1)
 
 
 @jit(contract=True)
