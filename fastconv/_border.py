@@ -49,6 +49,20 @@ def extend_index(n, before, after, pad_mode):
     return _extend(np.arange(-before, n + after), n, pad_mode)
 
 
+def line_index(n, before, after, pad_mode):
+    """:func:`extend_index`, with -1 for the positions of ``"constant"`` padding.
+
+    Examples
+    --------
+    >>> line_index(3, 1, 2, "constant")
+    array([-1,  0,  1,  2, -1, -1])
+    """
+    if pad_mode != "constant":
+        return extend_index(n, before, after, pad_mode).astype(np.int64)
+    i = np.arange(-before, n + after, dtype=np.int64)
+    return np.where((i >= 0) & (i < n), i, -1)
+
+
 def _extend(i, n, pad_mode):
     """The image position that position ``i`` (any integer, 0 the first image value) holds; -1 for a constant."""
     if pad_mode == "constant":

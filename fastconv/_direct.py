@@ -220,3 +220,54 @@ def prepare(x, k, sh, sw, dh, dw, pt, pl, out):
 def work(x_size: int, k_size: int, out_size: int) -> int:
     """A call's work for the thread policy: its multiply-adds, plus a read (or staging) of each input value."""
     return out_size * k_size + x_size
+
+
+def same_separable(plan, img, pad_mode: str, cval, out: np.ndarray | None) -> np.ndarray | None:
+    """A float32 2-D call whose output has the image's size, computed by the fused passes, or None.
+
+    For one float32 image and a float32 result at stride 1 and dilation 1, a
+    rank-one kernel (:func:`fastconv._separable.factors`, where
+    :func:`fastconv._separable.worth_trying` says so) whose padding keeps the
+    image's size (``padding="same"``, or pads adding up to the kernel's size
+    less one): :func:`fastconv._loops.sep2d.fused_rows`, the loop of
+    :mod:`fastconv.ndimage`'s float32 filters, computes it one output row at a
+    time from the image itself: the column pass with ``u``, the row extended by
+    the padding, the row pass with ``v``, each symmetric pair of taps with one
+    weight.  Every pad mode and ``cval`` is an index map of the rows and
+    columns (:func:`fastconv._border.line_index`), so there is no padded copy
+    and no border pieces.  ``u`` is scaled to ``sum |u| = 1`` (``v`` carries
+    the rest), so the column pass stays within ``max |x|`` and nothing
+    overflows where the result's bound does not.  Returns the result (in
+    ``out`` when given), or None when the call is not of this kind.
+    """
+    kern = plan.kern
+    if not isinstance(img, np.ndarray) or img.dtype != _F32 or kern.dtype != _F32 or plan.result_dtype != _F32 or plan.dtype != _F32:
+        return None
+    if img.ndim != 2 or plan.stride != (1, 1) or plan.dilation != (1, 1) or plan.result_shape != img.shape:
+        return None
+    if out is not None and not out.flags.c_contiguous:
+        return None
+    h, w = img.shape
+    amount = work(img.size, kern.size, h * w)
+    if not worth_trying(kern.shape, amount):
+        return None
+    uv = factors(kern)
+    if uv is None:
+        return None
+    from ._border import line_index
+    from ._loops import sep2d
+    from ._plan import empty_apart
+    from ._separable import symmetry
+
+    u, v = (f.astype(np.float64) for f in uv)
+    scale = np.abs(u).sum()
+    u, v = (u / scale).astype(_F32), (v * scale).astype(_F32)
+    (pt, pb), (pl, pr) = plan.window.pads
+    idx0, idx1 = line_index(h, pt, pb, pad_mode), line_index(w, pl, pr, pad_mode)
+    cval = float(cval) if pad_mode == "constant" else 0.0
+    fill = cval * float(u.astype(np.float64).sum())  # a padded column's column pass
+    x2 = np.ascontiguousarray(img)
+    result = out if out is not None else empty_apart((h, w), _F32, x2)
+    args = (x2, idx0, u, symmetry(u), idx1, pl, v, symmetry(v), cval, fill, result, sep2d.ROWS)
+    run(sep2d.fused_rows, args, -(-h // sep2d.ROWS), amount)
+    return result

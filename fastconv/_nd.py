@@ -32,10 +32,10 @@ import math
 
 import numpy as np
 
-from ._border import extend_index
+from ._border import line_index
 from ._loops import volume
 from ._plan import centred, padded_shape, valid_shape
-from ._separable import factors3, worth_trying
+from ._separable import factors3, symmetry, worth_trying
 from .convolve import convolve2d
 
 #: How many calls of the scipy drop-ins ran on fastconv (``"fastconv"``) and how many were handed to scipy
@@ -203,44 +203,6 @@ _PASS_LINES = 64
 _PASS_INNER = 256
 
 
-def symmetry(w):
-    """scipy.ndimage's symmetry test of 1-D float64 weights: 1 symmetric, -1 antisymmetric, 0 neither.
-
-    Only odd lengths count; pairs equal (or opposite) within float64's epsilon count as such, and the
-    left-hand weight of each pair is then the one used.
-
-    Examples
-    --------
-    >>> symmetry(np.array([1.0, 2.0, 1.0])), symmetry(np.array([-1.0, 0.0, 1.0])), symmetry(np.ones(2))
-    (1, -1, 0)
-    """
-    n = w.size
-    if n % 2 == 0:
-        return 0
-    half = n // 2
-    left, right = w[:half][::-1], w[half + 1 :]
-    eps = np.finfo(np.float64).eps
-    if not (np.abs(right - left) > eps).any():
-        return 1
-    if not (np.abs(right + left) > eps).any():
-        return -1
-    return 0
-
-
-def line_index(n, before, after, pad_mode):
-    """:func:`extend_index`, with -1 for the positions of ``"constant"`` padding.
-
-    Examples
-    --------
-    >>> line_index(3, 1, 2, "constant")
-    array([-1,  0,  1,  2, -1, -1])
-    """
-    if pad_mode != "constant":
-        return extend_index(n, before, after, pad_mode).astype(np.int64)
-    i = np.arange(-before, n + after, dtype=np.int64)
-    return np.where((i >= 0) & (i < n), i, -1)
-
-
 # The dtypes the one-axis and ordered loops are compiled for (input; output: the input's, float32 or
 # float64).  Other inputs are read as float64 first (scipy reads every value as a float64 too), other
 # outputs written through a float64 buffer and cast as C casts: fewer signatures to compile.
@@ -394,8 +356,6 @@ def correlate_ordered(x, w, pads, pad_mode, cval, out):
 
 
 _FLOAT32 = np.dtype(np.float32)
-# Output rows per block of the fused 2-D passes.
-_FUSED_ROWS = 16
 # Output rows per block of the fused box (each block starts its column sums afresh).
 _BOX_ROWS = 64
 
@@ -449,11 +409,11 @@ def _fused_runner(shape, fused, cval):
         return run_box
     (w0, *_), (w1, *_) = fused
     args = (index[0], w0.astype(np.float32), symmetry(w0), index[1], b1, w1.astype(np.float32), symmetry(w1))
-    n_blocks = -(-h // _FUSED_ROWS)
+    n_blocks = -(-h // sep2d.ROWS)
     work = size * (w0.size + w1.size)
 
     def run(x, out):
-        threads.run(sep2d.fused_rows, (x, *args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+        threads.run(sep2d.fused_rows, (x, *args, float(cval), float(cval), out, sep2d.ROWS), n_blocks, work)
 
     return run
 
@@ -464,8 +424,8 @@ def laplace_2d(x, pad_modes, cval, out):
 
     x = np.ascontiguousarray(x)
     index = [line_index(n, 1, 1, m) for n, m in zip(x.shape, pad_modes, strict=True)]
-    n_blocks = -(-x.shape[0] // _FUSED_ROWS)
-    threads.run(sep2d.laplace_rows, (x, index[0], index[1], float(cval), out, _FUSED_ROWS), n_blocks, 8 * x.size)
+    n_blocks = -(-x.shape[0] // sep2d.ROWS)
+    threads.run(sep2d.laplace_rows, (x, index[0], index[1], float(cval), out, sep2d.ROWS), n_blocks, 8 * x.size)
     return out
 
 
@@ -499,9 +459,9 @@ def _fused_volume(x, steps, cval, out):
         w1.astype(np.float32),
         symmetry(w1),
     )
-    n_blocks = d * -(-h // _FUSED_ROWS)
+    n_blocks = d * -(-h // sep2d.ROWS)
     work = x.size * (w0.size + w1.size)
-    threads.run(sep2d.fused_slices, (tmp, *args, float(cval), out, _FUSED_ROWS), n_blocks, work)
+    threads.run(sep2d.fused_slices, (tmp, *args, float(cval), out, sep2d.ROWS), n_blocks, work)
     return True
 
 
@@ -537,8 +497,8 @@ def _exact_fused(x, steps, cval, out):
     idx1 = line_index(w, *centred(w1.size, o1), m1)
     b1 = centred(w1.size, o1)[0]
     crow = np.full(w, cval, dtype=x.dtype)
-    n_blocks = -(-h // _FUSED_ROWS)
+    n_blocks = -(-h // sep2d.ROWS)
     bad = np.zeros(n_blocks, dtype=np.uint8)
-    args = (x, crow, idx0, w0, symmetry(w0), idx1, b1, w1, symmetry(w1), float(cval), lo, hi, out, bad, _FUSED_ROWS)
+    args = (x, crow, idx0, w0, symmetry(w0), idx1, b1, w1, symmetry(w1), float(cval), lo, hi, out, bad, sep2d.ROWS)
     threads.run(sep2d.exact_rows, args, n_blocks, x.size * (w0.size + w1.size))
     return not bad.any()

@@ -58,9 +58,10 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
+from ._border import extend_index
 from ._loops import rank as _loops
 from ._loops import threads
-from ._nd import CALLS, extend_index
+from ._nd import CALLS
 
 # scipy's own functions, taken at import: the fallbacks keep working when scipy's names are replaced by these.
 _SCIPY = {

@@ -125,3 +125,27 @@ def factors3(w, dtype):
     # sum |c| = sum |b| = 1 (``a`` carries the scale): the first two passes stay within max |x|.
     sb, sc = np.abs(b).sum(), np.abs(c).sum()
     return (a * (sb * sc)).astype(dtype), (b / sb).astype(dtype), (c / sc).astype(dtype)
+
+
+def symmetry(w):
+    """scipy.ndimage's symmetry test of 1-D float64 weights: 1 symmetric, -1 antisymmetric, 0 neither.
+
+    Only odd lengths count; pairs equal (or opposite) within float64's epsilon count as such, and the
+    left-hand weight of each pair is then the one used.
+
+    Examples
+    --------
+    >>> symmetry(np.array([1.0, 2.0, 1.0])), symmetry(np.array([-1.0, 0.0, 1.0])), symmetry(np.ones(2))
+    (1, -1, 0)
+    """
+    n = w.size
+    if n % 2 == 0:
+        return 0
+    half = n // 2
+    left, right = w[:half][::-1], w[half + 1 :]
+    eps = np.finfo(np.float64).eps
+    if not (np.abs(right - left) > eps).any():
+        return 1
+    if not (np.abs(right + left) > eps).any():
+        return -1
+    return 0

@@ -178,6 +178,10 @@ def convolve2d(
         )
     if out is not None:
         v.check_out(out, plan.result_shape, plan.result_dtype, (("img", img), ("k", k)))
+    if backend == "direct":
+        result = _direct.same_separable(plan, img, pad_mode, cval, out)
+        if result is not None:
+            return result
     return run(plan, BACKENDS[backend], out, key if backend == "direct" else None)
 
 

@@ -523,3 +523,34 @@ def test_jit_falls_back_when_no_cache_location_is_writable(monkeypatch):
 
     assert f(1) == 2
     assert calls[:2] == [True, False]  # refused with a cache, then compiled without
+
+
+@pytest.mark.parametrize("shape", [(15, 15), (6, 9), (7, 5)])
+@pytest.mark.parametrize("pad_mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
+def test_same_size_separable_float32_calls_take_the_fused_passes(shape, pad_mode, monkeypatch):
+    """A float32 call whose output has the image's size and whose kernel is an outer product runs the fused
+    row-by-row passes (every pad mode and cval an index map, no padded copy): equal to a float64 loop over
+    numpy.pad's image, flipped or not, odd and even kernel sizes."""
+    from fastconv import _direct
+
+    taken = []
+    original = _direct.same_separable
+    monkeypatch.setattr(_direct, "same_separable", lambda *a: taken.append(original(*a) is not None) or original(*a))
+    rng = np.random.default_rng(11)
+    x = rng.random((180, 197), dtype=np.float32) - np.float32(0.25)
+    kh, kw = shape
+    k = np.outer(rng.random(kh) - 0.3, rng.random(kw) - 0.5).astype(np.float32)
+    pads = [((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)]
+    extra = {"constant_values": 0.75} if pad_mode == "constant" else {}
+    xp = np.pad(x.astype(np.float64), pads, mode=pad_mode, **extra)
+    for flip in (False, True):
+        kk = (k[::-1, ::-1] if flip else k).astype(np.float64)
+        want = sum(kk[a, b] * xp[a : a + 180, b : b + 197] for a in range(kh) for b in range(kw))
+        got = fastconv.convolve2d(x, k, padding="same", pad_mode=pad_mode, cval=0.75, flip=flip, backend="direct")
+        assert got.dtype == np.float32 and got.shape == x.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * float(np.abs(want).max()))
+        out = np.empty_like(x)
+        call = dict(padding="same", pad_mode=pad_mode, cval=0.75, flip=flip, backend="direct", out=out)
+        assert fastconv.convolve2d(x, k, **call) is out
+        np.testing.assert_array_equal(out, got)
+    assert taken == [True] * 4

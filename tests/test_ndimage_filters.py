@@ -207,6 +207,27 @@ def test_separable_path_does_not_overflow(dtype, big, k, one_thread):
     assert_allclose(res[6, 6, 6], big, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("big", [1e38, 3e38])
+def test_fused_passes_near_the_float32_range(big):
+    # float32 images whose symmetric pairs of taps sum past the largest float32 (above 1.7e38): the fused
+    # passes of gaussian_filter, sobel and convolve2d's same-size separable call stay finite where the
+    # result's bound (max |x| times the sum of |weights|: 1, and 8 for sobel) does, as scipy's float64
+    # passes do
+    x = np.full((60, 70), big, np.float32)
+    x[::7] = big / 3
+    for name, args, scale in [("gaussian_filter", (2.0,), 1), ("gaussian_filter", (1.0,), 1), ("sobel", (), 8)]:
+        want = getattr(scipy.ndimage, name)(x / np.float32(scale), *args)
+        got = getattr(fn, name)(x / np.float32(scale), *args)
+        assert np.isfinite(got).all(), name
+        assert_allclose(got, want, rtol=0, atol=1e-5 * float(np.abs(want).max()), err_msg=name)
+    g = np.exp(-0.5 * (np.arange(-7, 8) / 2.5) ** 2)
+    g15 = np.outer(g, g / g.sum()).astype(np.float32) / np.float32(g.sum())
+    got = fastconv.convolve2d(np.tile(x, (4, 4)), g15, padding="same", pad_mode="reflect")
+    want = scipy.ndimage.correlate(np.tile(x, (4, 4)).astype(np.float64), g15.astype(np.float64), mode="mirror")
+    assert np.isfinite(got).all()
+    assert_allclose(got, want, rtol=1e-5)
+
+
 def test_complex_and_what_scipy_refuses():
     z = _data((6, 7), np.float64) + 1j
     before = CALLS["ndimage.gaussian_filter", "scipy"]

@@ -12,13 +12,17 @@ at a time, without an intermediate image:
    the intermediate image: ``line[p] = mid[idx1[p]]`` or ``cval`` at the borders;
 3. the row pass: ``out[i, j] = sum_b w1[b] * line[j + b]``.
 
-Both passes sum each pair of taps before one multiply when the weights are
+Both passes take each pair of taps with one weight when the weights are
 symmetric (``sym > 0``) or antisymmetric (``sym < 0``), as OpenCV's
-``sepFilter2D`` and scipy do: half the multiplies.  The rows an output row
+``sepFilter2D`` and scipy do, as two fused multiply-adds
+(``a * w + (b * w + acc)``): the pair is not summed first, so no partial sum
+overflows where scipy's float64 passes do not (two float32 values above half
+the largest float32 would sum to inf), at the same count of operations as a
+sum and one multiply-add.  The rows an output row
 reads are those of its neighbours, so they come from cache; the image is
 read once and the output written once.  In float32 (8 lanes on AVX2), with
 fused multiply-adds: the result equals scipy's float64 passes within float32
-rounding.  Block ``t`` is output rows ``[t*rows, (t+1)*rows)``.
+rounding.  Block ``t`` is output rows ``[t*rows, (t+1)*rows)`` (:data:`ROWS` rows for the callers).
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ import numpy as np
 from .._jit import jit
 from .separable import _store
 from .vec import keep_alive, vadd, vbcast, vfma, vload, vstore, vzero
+
+#: Output rows per block of :func:`fused_rows`, :func:`fused_slices`, :func:`laplace_rows` and
+#: :func:`exact_rows`: the rows an output row reads then stay in L2 for the next one.
+ROWS = 16
 
 
 @jit(contract=True, inline=True)
@@ -39,23 +47,23 @@ def _set(acc, n, a, wc):
 
 @jit(contract=True, inline=True)
 def _pair(acc, n, a, b, wj):
-    """``acc[c] += (a[c] + b[c]) * wj``: a symmetric pair of taps."""
+    """``acc[c] += a[c] * wj + b[c] * wj``: a symmetric pair of taps, two fused multiply-adds (module notes)."""
     for c in range(n):
-        acc[c] += (a[c] + b[c]) * wj
+        acc[c] = a[c] * wj + (b[c] * wj + acc[c])
 
 
 @jit(contract=True, inline=True)
 def _two_pairs(acc, n, a, b, wa, p, q, wp):
-    """``acc[c] += (a[c] + b[c]) * wa + (p[c] + q[c]) * wp``: two symmetric pairs, one trip through ``acc``."""
+    """``acc[c] += a[c] * wa + b[c] * wa + p[c] * wp + q[c] * wp``: two symmetric pairs, one trip through ``acc``."""
     for c in range(n):
-        acc[c] += (a[c] + b[c]) * wa + (p[c] + q[c]) * wp
+        acc[c] = a[c] * wa + (b[c] * wa + (p[c] * wp + (q[c] * wp + acc[c])))
 
 
 @jit(contract=True, inline=True)
 def _antipair(acc, n, a, b, wj):
-    """``acc[c] += (a[c] - b[c]) * wj``: an antisymmetric pair of taps."""
+    """``acc[c] += a[c] * wj - b[c] * wj``: an antisymmetric pair of taps, two fused multiply-adds."""
     for c in range(n):
-        acc[c] += (a[c] - b[c]) * wj
+        acc[c] = a[c] * wj + (acc[c] - b[c] * wj)
 
 
 @jit(contract=True, inline=True)
@@ -135,14 +143,19 @@ def _extend(line, b, n, idx, fill):
 
 
 @jit(contract=True)
-def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, out, rows, t0, t1):
-    """Output rows of blocks ``t0 <= t < t1`` (module notes); ``b1`` is where the row starts in its extension."""
+def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, fill, out, rows, t0, t1):
+    """Output rows of blocks ``t0 <= t < t1`` (module notes); ``b1`` is where the row starts in its extension.
+
+    ``fill`` is what the row's extension holds outside the image where ``idx1`` is negative: ``cval`` for
+    scipy's passes (each pads its own input), ``cval * sum(w0)`` for an image padded with ``cval`` before
+    both passes (``convolve2d``).
+    """
     h, w = x.shape
     k1 = w1.size
     crow = np.full(w, cval, dtype=np.float32)
     line = np.empty(w + k1 - 1, dtype=np.float32)
     mid = line[b1 : b1 + w]
-    c32 = np.float32(cval)
+    c32 = np.float32(fill)
     for t in range(t0, t1):
         for i in range(t * rows, min(h, (t + 1) * rows)):
             _column_pass(x, crow, idx0, i, w0, sym0, mid)
