@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 
+from ._border import line_index
 from ._cache import ENTRY_BYTES, PLANS, kernel_key
 from ._loops.correlate2d import (
     _ROWS,
@@ -34,7 +35,8 @@ from ._loops.correlate2d import (
     _tiles_inside,
 )
 from ._loops.threads import run
-from ._separable import factors, worth_trying
+from ._plan import empty_apart
+from ._separable import factors, symmetry, worth_trying
 from ._validation import int_range
 
 
@@ -241,7 +243,7 @@ def same_separable(plan, img, pad_mode: str, cval, out: np.ndarray | None) -> np
     ``out`` when given), or None when the call is not of this kind.
     """
     kern = plan.kern
-    if not isinstance(img, np.ndarray) or img.dtype != _F32 or kern.dtype != _F32 or plan.result_dtype != _F32 or plan.dtype != _F32:
+    if not isinstance(img, np.ndarray) or img.dtype != _F32 or kern.dtype != _F32 or plan.result_dtype != _F32:
         return None
     if img.ndim != 2 or plan.stride != (1, 1) or plan.dilation != (1, 1) or plan.result_shape != img.shape:
         return None
@@ -254,10 +256,7 @@ def same_separable(plan, img, pad_mode: str, cval, out: np.ndarray | None) -> np
     uv = factors(kern)
     if uv is None:
         return None
-    from ._border import line_index
-    from ._loops import sep2d
-    from ._plan import empty_apart
-    from ._separable import symmetry
+    from ._loops import sep2d  # here, not at import: its kernels are only decorated on first use
 
     u, v = (f.astype(np.float64) for f in uv)
     scale = np.abs(u).sum()
@@ -265,7 +264,7 @@ def same_separable(plan, img, pad_mode: str, cval, out: np.ndarray | None) -> np
     (pt, pb), (pl, pr) = plan.window.pads
     idx0, idx1 = line_index(h, pt, pb, pad_mode), line_index(w, pl, pr, pad_mode)
     cval = float(cval) if pad_mode == "constant" else 0.0
-    fill = cval * float(u.astype(np.float64).sum())  # a padded column's column pass
+    fill = cval * float(u.sum(dtype=np.float64))  # a padded column's column pass
     x2 = np.ascontiguousarray(img)
     result = out if out is not None else empty_apart((h, w), _F32, x2)
     args = (x2, idx0, u, symmetry(u), idx1, pl, v, symmetry(v), cval, fill, result, sep2d.ROWS)
