@@ -432,46 +432,23 @@ def laplace_2d(x, pad_modes, cval, out):
 def _fused_volume(x, steps, cval, out):
     """A float32 3-D filter with one pass per axis (0, 1, 2) in float32 lanes; False when not such a call.
 
-    The pass along axis 0 is :mod:`fastconv._loops.sep2d`'s column pass on the ``(D, H*W)`` view (its
-    row pass the identity), the passes along axes 1 and 2 the fused 2-D passes of each slice: scipy's
-    order of passes, within float32 rounding of its float64 sums.
+    One output slice at a time (:func:`fastconv._loops.sep2d.fused_volume`): the pass along axis 0 into a
+    slice of partial sums, then the fused passes along axes 1 and 2 of that slice: scipy's order of
+    passes, within float32 rounding of its float64 sums, the volume read once and the output written once.
     """
     if x.ndim != 3 or x.dtype != _FLOAT32 or out.dtype != _FLOAT32 or [st[0] for st in steps] != [0, 1, 2]:
         return False
-    d, h, w = x.shape
-    first = (0, steps[0][1] if steps[0][2] == 0 else np.full(steps[0][1].size, 1.0 / steps[0][1].size))
-    flat = (first[0], first[1], 0, steps[0][3], steps[0][4])
-    identity = (1, np.ones(1), 0, "constant", 0)
-    tmp = np.empty_like(out)
-    _fused_2d(np.ascontiguousarray(x).reshape(d, h * w), _fused_steps_of([flat, identity]), cval, tmp.reshape(d, h * w))
     from ._loops import sep2d, threads
 
-    # boxes as weights of 1 / size here (fused_slices has no running sums)
-    (w0, m0, o0), (w1, m1, o1) = [
-        (st[1] if st[2] == 0 else np.full(st[1].size, 1.0 / st[1].size), st[3], st[4]) for st in steps[1:]
-    ]
-    args = (
-        line_index(h, *centred(w0.size, o0), m0),
-        w0.astype(np.float32),
-        symmetry(w0),
-        line_index(w, *centred(w1.size, o1), m1),
-        centred(w1.size, o1)[0],
-        w1.astype(np.float32),
-        symmetry(w1),
-    )
-    n_blocks = d * -(-h // sep2d.ROWS)
-    work = x.size * (w0.size + w1.size)
-    threads.run(sep2d.fused_slices, (tmp, *args, float(cval), out, sep2d.ROWS), n_blocks, work)
+    # boxes as weights of 1 / size here (the volume's passes have no running sums)
+    args = []
+    for (_, w, kind, pad_mode, origin), n in zip(steps, x.shape, strict=True):
+        w = w if kind == 0 else np.full(w.size, 1.0 / w.size)
+        args += [line_index(n, *centred(w.size, origin), pad_mode), w.astype(np.float32), symmetry(w)]
+    args.insert(7, centred(steps[2][1].size, steps[2][4])[0])  # where a row starts in its extension
+    work = x.size * sum(st[1].size for st in steps)
+    threads.run(sep2d.fused_volume, (np.ascontiguousarray(x), *args, float(cval), out), x.shape[0], work)
     return True
-
-
-def _fused_steps_of(steps):
-    """:func:`_fused_steps`' description of two passes along axes 0 and 1 (no checks)."""
-    boxes = all(st[2] == 1 for st in steps)
-    return [
-        (w if st[2] == 0 or boxes else np.full(w.size, 1.0 / w.size), st[3], st[4], boxes)
-        for st, w in ((st, st[1]) for st in steps)
-    ]
 
 
 def _exact_fused(x, steps, cval, out):

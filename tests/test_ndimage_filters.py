@@ -354,9 +354,14 @@ def test_fused_box_rows_of_every_length(width):
 
 
 @pytest.mark.parametrize("mode", ["reflect", "constant", "mirror", "wrap"])
-def test_fused_float32_3d_passes(mode):
-    # float32 volumes filtered along all three axes in order: the column pass over the (D, H*W) view,
-    # then the fused passes of each slice (several row blocks per slice)
+def test_fused_float32_3d_passes(mode, monkeypatch):
+    # float32 volumes filtered along all three axes in order, one output slice at a time: the pass along
+    # axis 0 into a slice of partial sums, then the fused passes of that slice (sep2d.fused_volume)
+    from fastconv import _nd
+
+    taken = []
+    original = _nd._fused_volume
+    monkeypatch.setattr(_nd, "_fused_volume", lambda *a: taken.append(original(*a)) or taken[-1])
     v = _data((6, 40, 33), np.float32, seed=8)
     for name, args, kw in [
         ("gaussian_filter", (2.0,), {}),
@@ -368,3 +373,4 @@ def test_fused_float32_3d_passes(mode):
         expected = getattr(scipy.ndimage, name)(v, *args, mode=mode, cval=-1.5, **kw)
         got = getattr(fn, name)(v, *args, mode=mode, cval=-1.5, **kw)
         assert_allclose(got, expected, rtol=0, atol=1e-5 * float(np.abs(expected).max()), err_msg=name)
+    assert taken == [True] * 5

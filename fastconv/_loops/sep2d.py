@@ -33,7 +33,7 @@ from .._jit import jit
 from .separable import _store
 from .vec import keep_alive, vadd, vbcast, vfma, vload, vstore, vzero
 
-#: Output rows per block of :func:`fused_rows`, :func:`fused_slices`, :func:`laplace_rows` and
+#: Output rows per block of :func:`fused_rows`, :func:`laplace_rows` and
 #: :func:`exact_rows`: the rows an output row reads then stay in L2 for the next one.
 ROWS = 16
 
@@ -164,23 +164,29 @@ def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, fill, out, rows, t0,
 
 
 @jit(contract=True)
-def fused_slices(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, out, rows, t0, t1):
-    """:func:`fused_rows` on every slice ``x[z]`` of a 3-D ``x``: block ``t`` is rows of one slice."""
+def fused_volume(x, idx0, w0, sym0, idx1, w1, sym1, idx2, b2, w2, sym2, cval, out, t0, t1):
+    """All three passes of a float32 volume ``x`` (``(D, H, W)``), one output slice per block ``t0 <= t < t1``.
+
+    Slice ``z``: the pass along axis 0 (the column pass of the ``(D, H*W)`` view, ``idx0``/``w0``) into a
+    slice of partial sums, then the fused passes along axes 1 and 2 of that slice (as :func:`fused_rows`)
+    into ``out[z]``.  The volume is read once and the output written once, with no intermediate volume.
+    """
     d, h, w = x.shape
-    per = (h + rows - 1) // rows
-    k1 = w1.size
-    crow = np.full(w, cval, dtype=np.float32)
-    line = np.empty(w + k1 - 1, dtype=np.float32)
-    mid = line[b1 : b1 + w]
+    flat = x.reshape(d, h * w)
+    k2 = w2.size
+    crow = np.full(h * w, cval, dtype=np.float32)
+    slab = np.empty(h * w, dtype=np.float32)
+    plane = slab.reshape(h, w)
+    line = np.empty(w + k2 - 1, dtype=np.float32)
+    mid = line[b2 : b2 + w]
     c32 = np.float32(cval)
-    for t in range(t0, t1):
-        z = t // per
-        xz, oz = x[z], out[z]
-        i0 = (t - z * per) * rows
-        for i in range(i0, min(h, i0 + rows)):
-            _column_pass(xz, crow, idx0, i, w0, sym0, mid)
-            _extend(line, b1, w, idx1, c32)
-            _row_pass(line, w1, sym1, oz[i])
+    for z in range(t0, t1):
+        _column_pass(flat, crow, idx0, z, w0, sym0, slab)
+        oz = out[z]
+        for i in range(h):
+            _column_pass(plane, crow, idx1, i, w1, sym1, mid)
+            _extend(line, b2, w, idx2, c32)
+            _row_pass(line, w2, sym2, oz[i])
 
 
 @jit(contract=True, inline=True)
