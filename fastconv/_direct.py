@@ -235,12 +235,14 @@ def same_separable(plan, img, pad_mode: str, cval, out: np.ndarray | None) -> np
     :mod:`fastconv.ndimage`'s float32 filters, computes it one output row at a
     time from the image itself: the column pass with ``u``, the row extended by
     the padding, the row pass with ``v``, each symmetric pair of taps with one
-    weight.  Every pad mode and ``cval`` is an index map of the rows and
+    weight in two fused multiply-adds (not summed first, so no pair
+    overflows).  Every pad mode and ``cval`` is an index map of the rows and
     columns (:func:`fastconv._border.line_index`), so there is no padded copy
     and no border pieces.  ``u`` is scaled to ``sum |u| = 1`` (``v`` carries
     the rest), so the column pass stays within ``max |x|`` and nothing
-    overflows where the result's bound does not.  Returns the result (in
-    ``out`` when given), or None when the call is not of this kind.
+    overflows where the result's bound does not.  ``img`` is the caller's
+    image (``plan.x`` may be a padded copy of a small one).  Returns the
+    result (in ``out`` when given), or None when the call is not of this kind.
     """
     kern = plan.kern
     if not isinstance(img, np.ndarray) or img.dtype != _F32 or kern.dtype != _F32 or plan.result_dtype != _F32:
@@ -267,6 +269,6 @@ def same_separable(plan, img, pad_mode: str, cval, out: np.ndarray | None) -> np
     fill = cval * float(u.sum(dtype=np.float64))  # a padded column's column pass
     x2 = np.ascontiguousarray(img)
     result = out if out is not None else empty_apart((h, w), _F32, x2)
-    args = (x2, idx0, u, symmetry(u), idx1, pl, v, symmetry(v), cval, fill, result, sep2d.ROWS)
+    args = (x2, idx0, u, symmetry(u), idx1, pl, v, symmetry(v), cval, fill, False, result, sep2d.ROWS)
     run(sep2d.fused_rows, args, -(-h // sep2d.ROWS), amount)
     return result

@@ -413,7 +413,7 @@ def _fused_runner(shape, fused, cval):
     work = size * (w0.size + w1.size)
 
     def run(x, out):
-        threads.run(sep2d.fused_rows, (x, *args, float(cval), float(cval), out, sep2d.ROWS), n_blocks, work)
+        threads.run(sep2d.fused_rows, (x, *args, float(cval), float(cval), True, out, sep2d.ROWS), n_blocks, work)
 
     return run
 

@@ -14,11 +14,12 @@ at a time, without an intermediate image:
 
 Both passes take each pair of taps with one weight when the weights are
 symmetric (``sym > 0``) or antisymmetric (``sym < 0``), as OpenCV's
-``sepFilter2D`` and scipy do, as two fused multiply-adds
-(``a * w + (b * w + acc)``): the pair is not summed first, so no partial sum
-overflows where scipy's float64 passes do not (two float32 values above half
-the largest float32 would sum to inf), at the same count of operations as a
-sum and one multiply-add.  The rows an output row
+``sepFilter2D`` and scipy do.  With ``paired`` (:mod:`fastconv.ndimage`) the
+pair is summed before one multiply-add, as scipy sums it (integer-valued
+images then round as scipy's passes do); two float32 values above half the
+largest float32 sum to inf there.  Without it (``convolve2d``, which keeps
+every intermediate within the result's bound) each pair is two fused
+multiply-adds, ``a * w + (b * w + acc)``, the same count of operations.  The rows an output row
 reads are those of its neighbours, so they come from cache; the image is
 read once and the output written once.  In float32 (8 lanes on AVX2), with
 fused multiply-adds: the result equals scipy's float64 passes within float32
@@ -46,24 +47,36 @@ def _set(acc, n, a, wc):
 
 
 @jit(contract=True, inline=True)
-def _pair(acc, n, a, b, wj):
-    """``acc[c] += a[c] * wj + b[c] * wj``: a symmetric pair of taps, two fused multiply-adds (module notes)."""
-    for c in range(n):
-        acc[c] = a[c] * wj + (b[c] * wj + acc[c])
+def _pair(acc, n, a, b, wj, paired):
+    """``acc[c] += (a[c] + b[c]) * wj``: a symmetric pair of taps (``paired``), else as two multiply-adds."""
+    if paired:
+        for c in range(n):
+            acc[c] += (a[c] + b[c]) * wj
+    else:
+        for c in range(n):
+            acc[c] = a[c] * wj + (b[c] * wj + acc[c])
 
 
 @jit(contract=True, inline=True)
-def _two_pairs(acc, n, a, b, wa, p, q, wp):
-    """``acc[c] += a[c] * wa + b[c] * wa + p[c] * wp + q[c] * wp``: two symmetric pairs, one trip through ``acc``."""
-    for c in range(n):
-        acc[c] = a[c] * wa + (b[c] * wa + (p[c] * wp + (q[c] * wp + acc[c])))
+def _two_pairs(acc, n, a, b, wa, p, q, wp, paired):
+    """``acc[c] += (a[c] + b[c]) * wa + (p[c] + q[c]) * wp``: two pairs, one trip through ``acc`` (as :func:`_pair`)."""
+    if paired:
+        for c in range(n):
+            acc[c] += (a[c] + b[c]) * wa + (p[c] + q[c]) * wp
+    else:
+        for c in range(n):
+            acc[c] = a[c] * wa + (b[c] * wa + (p[c] * wp + (q[c] * wp + acc[c])))
 
 
 @jit(contract=True, inline=True)
-def _antipair(acc, n, a, b, wj):
-    """``acc[c] += a[c] * wj - b[c] * wj``: an antisymmetric pair of taps, two fused multiply-adds."""
-    for c in range(n):
-        acc[c] = a[c] * wj + (acc[c] - b[c] * wj)
+def _antipair(acc, n, a, b, wj, paired):
+    """``acc[c] += (a[c] - b[c]) * wj``: an antisymmetric pair of taps (as :func:`_pair`)."""
+    if paired:
+        for c in range(n):
+            acc[c] += (a[c] - b[c]) * wj
+    else:
+        for c in range(n):
+            acc[c] = a[c] * wj + (acc[c] - b[c] * wj)
 
 
 @jit(contract=True, inline=True)
@@ -74,7 +87,7 @@ def _tap(acc, n, a, wj):
 
 
 @jit(contract=True)
-def _column_pass(x, crow, idx0, i, w0, sym0, mid):
+def _column_pass(x, crow, idx0, i, w0, sym0, mid, paired):
     """``mid = sum_a w0[a] * x0[i + a]`` (module notes, step 1)."""
     n = mid.size
     k0 = w0.size
@@ -94,20 +107,20 @@ def _column_pass(x, crow, idx0, i, w0, sym0, mid):
         a = x[qa] if qa >= 0 else crow
         b = x[qb] if qb >= 0 else crow
         if sym0 < 0:
-            _antipair(mid, n, a, b, w0[j])
+            _antipair(mid, n, a, b, w0[j], paired)
         elif j + 1 < h0:
             qp, qq = idx0[i + j + 1], idx0[i + k0 - 2 - j]
             p = x[qp] if qp >= 0 else crow
             r = x[qq] if qq >= 0 else crow
-            _two_pairs(mid, n, a, b, w0[j], p, r, w0[j + 1])
+            _two_pairs(mid, n, a, b, w0[j], p, r, w0[j + 1], paired)
             j += 1
         else:
-            _pair(mid, n, a, b, w0[j])
+            _pair(mid, n, a, b, w0[j], paired)
         j += 1
 
 
 @jit(contract=True)
-def _row_pass(line, w1, sym1, o):
+def _row_pass(line, w1, sym1, o, paired):
     """``o[c] = sum_b w1[b] * line[c + b]`` (module notes, step 3)."""
     n = o.size
     k1 = w1.size
@@ -122,12 +135,12 @@ def _row_pass(line, w1, sym1, o):
     j = 0
     while j < h1:
         if sym1 < 0:
-            _antipair(o, n, line[j:], line[k1 - 1 - j :], w1[j])
+            _antipair(o, n, line[j:], line[k1 - 1 - j :], w1[j], paired)
         elif j + 1 < h1:
-            _two_pairs(o, n, line[j:], line[k1 - 1 - j :], w1[j], line[j + 1 :], line[k1 - 2 - j :], w1[j + 1])
+            _two_pairs(o, n, line[j:], line[k1 - 1 - j :], w1[j], line[j + 1 :], line[k1 - 2 - j :], w1[j + 1], paired)
             j += 1
         else:
-            _pair(o, n, line[j:], line[k1 - 1 - j :], w1[j])
+            _pair(o, n, line[j:], line[k1 - 1 - j :], w1[j], paired)
         j += 1
 
 
@@ -143,12 +156,12 @@ def _extend(line, b, n, idx, fill):
 
 
 @jit(contract=True)
-def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, fill, out, rows, t0, t1):
+def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, fill, paired, out, rows, t0, t1):
     """Output rows of blocks ``t0 <= t < t1`` (module notes); ``b1`` is where the row starts in its extension.
 
     ``fill`` is what the row's extension holds outside the image where ``idx1`` is negative: ``cval`` for
     scipy's passes (each pads its own input), ``cval * sum(w0)`` for an image padded with ``cval`` before
-    both passes (``convolve2d``).
+    both passes (``convolve2d``).  ``paired``: how a pair of taps is summed (module notes).
     """
     h, w = x.shape
     k1 = w1.size
@@ -158,9 +171,9 @@ def fused_rows(x, idx0, w0, sym0, idx1, b1, w1, sym1, cval, fill, out, rows, t0,
     c32 = np.float32(fill)
     for t in range(t0, t1):
         for i in range(t * rows, min(h, (t + 1) * rows)):
-            _column_pass(x, crow, idx0, i, w0, sym0, mid)
+            _column_pass(x, crow, idx0, i, w0, sym0, mid, paired)
             _extend(line, b1, w, idx1, c32)
-            _row_pass(line, w1, sym1, out[i])
+            _row_pass(line, w1, sym1, out[i], paired)
 
 
 @jit(contract=True)
@@ -181,12 +194,12 @@ def fused_volume(x, idx0, w0, sym0, idx1, w1, sym1, idx2, b2, w2, sym2, cval, ou
     mid = line[b2 : b2 + w]
     c32 = np.float32(cval)
     for z in range(t0, t1):
-        _column_pass(flat, crow, idx0, z, w0, sym0, slab)
+        _column_pass(flat, crow, idx0, z, w0, sym0, slab, True)
         oz = out[z]
         for i in range(h):
-            _column_pass(plane, crow, idx1, i, w1, sym1, mid)
+            _column_pass(plane, crow, idx1, i, w1, sym1, mid, True)
             _extend(line, b2, w, idx2, c32)
-            _row_pass(line, w2, sym2, oz[i])
+            _row_pass(line, w2, sym2, oz[i], True)
 
 
 @jit(contract=True, inline=True)
