@@ -33,11 +33,11 @@ _noted = False  # the compile note is printed once per process
 #: Image dtypes compiled by default: 8- and 16-bit images, and float images.
 COMMON_DTYPES = ("uint8", "uint16", "float32", "float64")
 
-#: Image dtypes whose 3x3 stride-1 paths and layer are also compiled through their parallel drivers
-#: (:mod:`fastconv._loops.threads`; some 3 s each, which keeps ``fastconv precompile`` within a
-#: minute): the CNN and benchmark dtype.  A large call of another dtype (a uint8 photo over
-#: about 340x340) compiles its driver on first use, once.
-PARALLEL_DTYPES = ("float32",)
+#: Image dtypes whose 3x3 stride-1 paths and layer are also run through the parallel driver
+#: (:mod:`fastconv._loops.threads`): the driver is compiled once per tuple of argument types, in well
+#: under a second (it calls the block functions, which it does not compile again), so every common
+#: dtype's large calls load it from the cache.
+PARALLEL_DTYPES = COMMON_DTYPES
 
 #: Image dtypes whose 3x3 calls at stride 2 (and, for integer images, the 3x3 cross whose zero taps
 #: are skipped) are compiled too: photos (``fastconv filter -k sobel-x --stride 2``, the seed's
@@ -48,8 +48,8 @@ STRIDED_DTYPES = ("uint8", "float32")
 
 
 def dispatchers() -> list:
-    """Every compiled (Numba) function of ``fastconv._loops`` and ``fastconv._fft`` and every parallel driver made
-    so far, for their cache statistics."""
+    """Every compiled (Numba) function of ``fastconv._loops`` and ``fastconv._fft``, the parallel driver among
+    them, for their cache statistics."""
     import importlib
     import pkgutil
 
@@ -63,7 +63,7 @@ def dispatchers() -> list:
         for value in vars(module).values():
             if isinstance(value, numba.core.registry.CPUDispatcher) and value not in found:
                 found.append(value)
-    return found + threads.drivers()
+    return found + [d for d in threads.drivers() if d not in found]
 
 
 def _kernels(image_dtype: np.dtype) -> list[np.ndarray]:

@@ -49,9 +49,8 @@ def one_thread():
 
     For a test whose property is not about threads (a value, a path's arithmetic, the memory a call
     keeps) but whose arrays are large enough for the parallel path: the block functions it checks
-    are the same ones, but no parallel driver is compiled for it (a ``parallel=True`` compile of
-    several seconds per block function and dtype on an empty cache).  The parallel drivers are
-    checked where threads are the property (``test_thread_count_does_not_change_the_result``,
+    are the same ones, run on one thread.  The parallel driver is checked where threads are the
+    property (``test_thread_count_does_not_change_the_result``,
     tests/test_threads.py, scipy's suite).
     """
     from fastconv._loops.threads import limit

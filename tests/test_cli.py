@@ -439,22 +439,14 @@ def signatures():
     return sorted(f"{d.py_func.__module__}.{d.py_func.__qualname__}{s}" for d in dispatchers() for s in d.signatures)
 """
 
-#: What ``fastconv precompile`` puts in the cache: the signatures its process compiled or loaded, and the block
-#: function of each parallel driver it ran (compiled into the driver when the driver is compiled, and
-#: cached then; a driver loaded from the cache loads without it).
+#: What ``fastconv precompile`` puts in the cache: the signatures its process compiled or loaded (the block
+#: functions its parallel calls ran among them, each compiled on its own).
 _PRECOMPILE = (
     _SIGNATURES
     + """
-from numba import types
-from fastconv._loops import threads
 from fastconv.cli import main
 assert main(["precompile", "--dtype", "float32"]) == 0
-found = set(signatures())
-for kernel, drive in threads._drivers.items():
-    for sig in getattr(drive, "dispatcher", drive).signatures:  # (args, status): the block function gets args, t0, t1
-        block = tuple(sig[0].types) + (types.int64, types.int64)
-        found.add(f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}{block}")
-print(json.dumps(sorted(found)))
+print(json.dumps(signatures()))
 """
 )
 

@@ -11,15 +11,17 @@ compiled *block function* ``kernel(*args, t0, t1)`` that computes blocks
   block function, which is compiled for the path the call takes and nothing
   else (no parallel-loop machinery), so a first small call compiles in
   seconds.
-- Otherwise through the kernel's *parallel driver*: a ``jit(parallel=True)``
-  function of three lines whose ``prange`` over the blocks hands them to Numba's
-  threading layer (TBB unless ``NUMBA_THREADING_LAYER`` says otherwise, see
-  :mod:`fastconv._jit`) on ``numba.get_num_threads()`` threads.  Its threads
-  wait for work spinning briefly, so a parallel call starts in microseconds,
-  and TBB's work stealing keeps the cores busy when another process holds
-  one.  One driver is made per block function, on its first large call, and
-  cached on disk like every kernel (:func:`_driver`); it costs a few seconds
-  to compile once.
+- Otherwise through the *parallel driver*: one ``jit(parallel=True)`` function
+  whose ``prange`` over the blocks hands them to Numba's threading layer (TBB
+  unless ``NUMBA_THREADING_LAYER`` says otherwise, see :mod:`fastconv._jit`) on
+  ``numba.get_num_threads()`` threads.  Its threads wait for work spinning
+  briefly, so a parallel call starts in microseconds, and TBB's work stealing
+  keeps the cores busy when another process holds one.  The driver calls the
+  block function's compiled code through its address (:func:`_call_block`),
+  so it holds no copy of any block function: it is compiled once per tuple of
+  argument types, in well under a second, and cached on disk like every
+  kernel, while the block function is compiled (or loaded from the cache) on
+  its own, once per signature, whichever path called it first.
 - An exception in any block (a ``MemoryError``, an ``IndexError`` under
   ``NUMBA_BOUNDSCHECK=1``) is caught in that block and recorded; once the
   parallel loop is over, :func:`run` computes the first failed block again on
@@ -35,16 +37,16 @@ and the caller's own setting apply.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import os
 import threading
 import time
-import types
 
 import numba
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba._dispatcher import compute_fingerprint
+from numba.extending import intrinsic
 
 from .._jit import jit, threading_layer
 
@@ -56,100 +58,78 @@ from .._jit import jit, threading_layer
 #: is what a call costs, whatever the load.
 SERIAL_WORK = 1 << 20
 
-# The parallel driver of one block function is made of two functions whose globals name that
-# block function: ``_guard`` calls it and turns its exception into a status, ``_drive`` runs the
-# blocks in a ``prange``.  ``_guard`` passes the argument tuple's items one by one (a tuple cannot
-# be unpacked with ``*`` inside ``try``), so its code is made per number of arguments; each
-# function gets its own name, so Numba caches it in its own index file (a block function passed
-# as an argument instead would make a driver that Numba cannot cache: a dispatcher's type differs
-# between processes).  Every function calling a block function compiles its code again (Numba
-# links and optimises the callee into the caller), so each layer costs about as much to compile
-# as the block function: two layers, not three.
+
+@intrinsic
+def _call_block(typingctx, address, args, t0, t1):
+    """``status = _call_block(address, args, t0, t1)``: the block function compiled at ``address`` called with
+    ``*args, t0, t1`` in Numba's own calling convention; 0, or 1 if it raised.
+
+    The exception itself is not kept: :func:`run` computes the failed block
+    again on the calling thread, where it is raised as Python sees it.
+    """
+    if not isinstance(args, types.BaseTuple):
+        return None
+    argtys = (*args.types, types.int64, types.int64)
+
+    def codegen(context, builder, signature, llargs):
+        addr, packed, first, end = llargs
+        values = [builder.extract_value(packed, i) for i in range(len(args.types))] + [first, end]
+        fnty = context.call_conv.get_function_type(types.none, argtys)
+        status, _ = context.call_conv.call_function(
+            builder, builder.inttoptr(addr, fnty.as_pointer()), types.none, argtys, values
+        )
+        return builder.zext(builder.not_(status.is_ok), ir.IntType(8))
+
+    return types.uint8(address, args, t0, t1), codegen
 
 
-def _guard_code(n_args: int):
-    """The code of ``_guard(args, t0, t1)``: ``_KERNEL(args[0], ..., args[n_args - 1], t0, t1)``, 1 if it raised."""
-    items = "".join(f"args[{i}], " for i in range(n_args))
-    source = (
-        "def _guard_template(args, t0, t1):\n"
-        "    try:\n"
-        f"        _KERNEL({items}t0, t1)\n"
-        "    except Exception:\n"
-        "        return 1\n"
-        "    return 0\n"
-    )
-    module = compile(source, __file__, "exec")  # this file's name: Numba's cache locates it by its source file
-    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
-
-
-def _drive_template(args, status):
+@jit(parallel=True)
+def _drive(address, args, status):
+    """Blocks ``[0, len(status))`` of the block function at ``address``, shared by the threads; a status per block."""
     for t in prange(len(status)):
         # block indices as the int64 of a plain call (a prange index is unsigned): one compiled
         # signature of the block function for both
         i = np.int64(t)
-        status[t] = _GUARD(args, i, i + 1)  # noqa: F821  (a global of each copy)
+        status[t] = _call_block(address, args, i, i + 1)
 
 
-_drivers: dict = {}
-_drivers_lock = threading.Lock()
-_copies: list = []  # every function made by _copy, for fastconv.precompile's cache statistics
+# (block function, fingerprint of its arguments' types) -> the address of its compiled code
+_addresses: dict = {}
+_addresses_lock = threading.Lock()
 
 
-def _copy(code, name: str, names: dict, **options):
-    """The function of ``code`` compiled as a function called ``name`` whose globals include ``names``."""
-    code = code.replace(co_name=name, co_qualname=name)
-    glb = {"__name__": __name__, "__builtins__": __builtins__, "prange": prange, "np": np, **names}
-    made = jit(**options)(types.FunctionType(code, glb, name))
-    _copies.append(getattr(made, "dispatcher", made))  # the dispatcher behind a one-at-a-time wrapper
-    return made
+def _types_key(args: tuple):
+    """A key of the Numba types of ``args``: Numba's own fingerprint (a microsecond), or the types themselves."""
+    try:
+        return compute_fingerprint(args)
+    except (TypeError, ValueError, NotImplementedError):
+        return tuple(numba.typeof(a) for a in args)
+
+
+def _address(kernel, args: tuple) -> int:
+    """The address of ``kernel``'s native code for ``args`` followed by two int64 block bounds, compiled once."""
+    dispatcher = getattr(kernel, "dispatcher", kernel)  # the Numba dispatcher behind a one-at-a-time wrapper
+    key = (dispatcher, _types_key(args))
+    address = _addresses.get(key)
+    if address is None:
+        with _addresses_lock:
+            address = _addresses.get(key)
+            if address is None:
+                signature = (*(dispatcher.typeof_pyval(a) for a in args), types.int64, types.int64)
+                dispatcher.compile(signature)  # or loaded from the cache
+                compiled = dispatcher.overloads[signature]
+                if compiled.signature.return_type != types.none:
+                    raise TypeError(f"a block function returns nothing: {dispatcher.py_func.__qualname__} does")
+                address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
+                if not address:
+                    raise RuntimeError(f"no compiled code found for {dispatcher.py_func.__qualname__}{signature}")
+                _addresses[key] = address
+    return address
 
 
 def drivers() -> list:
-    """The Numba dispatchers of every parallel driver made so far in this process (and their helpers)."""
-    return list(_copies)
-
-
-@functools.cache
-def _file_digest(path: str) -> str:
-    """sha1 of the file at ``path`` ("" when it cannot be read), read once per process."""
-    try:
-        with open(path, "rb") as f:
-            return hashlib.sha1(f.read()).hexdigest()
-    except OSError:
-        return ""
-
-
-def _source_tag(func) -> str:
-    """A digest of the files whose code a driver of ``func`` compiles: ``func``'s own and those of ``fastconv._loops``.
-
-    The driver's functions are cached in this file's index files, which Numba keeps while this
-    file is unchanged; but they hold their own compiled copy of the block function and of what it
-    calls (the helpers of ``fastconv._loops``).  With the digest of those files in their names, an
-    edited block function or helper gets new drivers instead of running its old code on the
-    parallel path (seen: a row pass of ``maximum_filter`` 5x slower on two threads than on one,
-    an old version's code).  Code outside these files that a block function calls is not covered,
-    as Numba's own cache does not follow a cached function's callees either.
-    """
-    folder = os.path.dirname(os.path.abspath(__file__))
-    paths = sorted(
-        {func.__code__.co_filename} | {os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".py")}
-    )
-    return hashlib.sha1("".join(_file_digest(p) for p in paths).encode()).hexdigest()[:10]
-
-
-def _driver(kernel):
-    """The parallel driver ``drive(args, status)`` (a status per block) of the block function ``kernel``, made once."""
-    drive = _drivers.get(kernel)
-    if drive is None:
-        with _drivers_lock:
-            drive = _drivers.get(kernel)
-            if drive is None:
-                func = kernel.py_func
-                tag = f"{func.__module__.rsplit('.', 1)[-1]}_{func.__qualname__}_{_source_tag(func)}".replace(".", "_")
-                guard = _copy(_guard_code(func.__code__.co_argcount - 2), f"_guard__{tag}", {"_KERNEL": kernel})
-                drive = _copy(_drive_template.__code__, f"_drive__{tag}", {"_GUARD": guard}, parallel=True)
-                _drivers[kernel] = drive
-    return drive
+    """The Numba dispatcher of the parallel driver (for fastconv.precompile's cache statistics)."""
+    return [getattr(_drive, "dispatcher", _drive)]
 
 
 _state = threading.local()
@@ -230,13 +210,13 @@ def run(kernel, args, n_blocks: int, work: int) -> None:
     status = np.zeros(n_blocks, dtype=np.uint8)
     if threading.current_thread() is not threading.main_thread():
         _state_off_main[0] = time.monotonic()
-    drive = _driver(kernel)
+    address = _address(kernel, args)
     # blocks handed out one at a time, not split into one equal share per thread up front: a
     # thread the OS or the host slows down then holds back only its current block
     chunk = numba.get_parallel_chunksize()
     numba.set_parallel_chunksize(1)
     try:
-        drive(args, status)
+        _drive(address, args, status)
     finally:
         numba.set_parallel_chunksize(chunk)
     failed = np.flatnonzero(status)
