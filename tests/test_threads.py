@@ -253,6 +253,46 @@ def test_large_calls_compute_every_block_once_and_restore_the_thread_count():
     assert set(who.tolist()) <= {0, 1}
 
 
+@functools.cache
+def _scaled_kernels():
+    """Two block functions of the same arguments (array, float, bool, int, uint8 array, tuple of blocks)."""
+    import numba
+
+    @numba.njit(nogil=True)
+    def add(out, scale, negate, offset, mask, t0, t1):
+        for t in range(t0, t1):
+            v = scale * t + offset
+            out[t] = -v if negate and mask[t] else v
+
+    @numba.njit(nogil=True)
+    def square(out, scale, negate, offset, mask, t0, t1):
+        for t in range(t0, t1):
+            out[t] = (scale * t + offset) ** 2 if mask[t] or not negate else 0.0
+
+    return add, square
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="one core")
+def test_the_driver_passes_every_kind_of_argument_and_serves_every_block_function():
+    """Floats, bools, ints and arrays reach the block function through the driver as in a plain call, and two
+    block functions of the same argument types share the driver's one compiled signature."""
+    from fastconv._loops import threads
+
+    add, square = _scaled_kernels()
+    n = 57
+    mask = (np.arange(n) % 3 == 0).astype(np.uint8)
+    before = len(threads.drivers()[0].signatures)
+    for kernel in (add, square):
+        for negate in (True, False):
+            got, want = np.zeros(n), np.zeros(n)
+            args = (got, 0.5, negate, 3, mask)
+            with threads.limit(2), threads.every_call_parallel():
+                threads.run(kernel, args, n, threads.SERIAL_WORK)
+            kernel.py_func(want, 0.5, negate, 3, mask, 0, n)  # the plain Python function, block by block
+            np.testing.assert_array_equal(got, want)
+    assert len(threads.drivers()[0].signatures) <= before + 1
+
+
 @pytest.mark.skipif(os.cpu_count() < 2, reason="one core")
 def test_an_exception_in_a_block_is_raised_by_the_call():
     """A failing block's exception reaches the caller, the caller's thread count is restored on the way out, and
