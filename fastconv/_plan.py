@@ -444,8 +444,9 @@ class Plan(NamedTuple):
     result_dtype: np.dtype
     #: The caller's geometry (stride, dilation, padding, output size on the image's own axes).
     window: Window
-    #: The pieces that give the outputs reading a padding other than zeros (empty for zero padding).
-    border: tuple = ()
+    #: The pieces that give the outputs reading a padding other than zeros: empty for zero padding, else
+    #: a :class:`fastconv._border.Deferred` that makes them when first iterated.
+    border: tuple | _border.Deferred = ()
 
 
 def correlate(
@@ -497,7 +498,7 @@ def correlate(
         if x_dtype.kind in "iu" and not v.int_range(x_dtype)[0] <= cval <= v.int_range(x_dtype)[1]:
             fill_dtype = _INT64  # a fill the image's dtype cannot hold (the bound check covered int64)
         fold = channels if folded else 1
-        border = _border.pieces(
+        border = _border.Deferred(
             x,
             kern,
             (sh, 1) if folded else (sh, sw),

@@ -266,8 +266,9 @@ def run(plan: _plan.Plan, loops, out: np.ndarray | None = None, key=None) -> np.
     else:
         raw = _plan.empty_apart(plan.out_shape, plan.dtype, plan.x)
     (sh, sw), (dh, dw), (pt, pl) = plan.stride, plan.dilation, plan.pads
+    border = tuple(plan.border)  # made before the loops write anything
     loops(plan.x, plan.kern, sh, sw, dh, dw, pt, pl, raw)
-    for piece in plan.border:  # a padding other than zeros: the outputs that read it, from small pieces
+    for piece in border:  # a padding other than zeros: the outputs that read it, from small pieces
         part = np.empty(piece.out_shape, dtype=raw.dtype)
         (psh, psw), (pdh, pdw) = piece.stride, piece.dilation
         loops(piece.x, piece.kern, psh, psw, pdh, pdw, 0, 0, part)

@@ -531,11 +531,15 @@ def test_same_size_separable_float32_calls_take_the_fused_passes(shape, pad_mode
     """A float32 call whose output has the image's size and whose kernel is an outer product runs the fused
     row-by-row passes (every pad mode and cval an index map, no padded copy): equal to a float64 loop over
     numpy.pad's image, flipped or not, odd and even kernel sizes."""
-    from fastconv import _direct
+    from fastconv import _border, _direct
 
     taken = []
     original = _direct.same_separable
     monkeypatch.setattr(_direct, "same_separable", lambda *a: taken.append(original(*a) is not None) or original(*a))
+    monkeypatch.setattr(_border, "COPY_VALUES", 0)  # every pad mode by pieces, as a large image's call goes
+    made = []  # border pieces made: the fused passes need none, so none are made
+    pieces = _border.pieces
+    monkeypatch.setattr(_border, "pieces", lambda *a: made.append(a) or pieces(*a))
     rng = np.random.default_rng(11)
     x = rng.random((180, 197), dtype=np.float32) - np.float32(0.25)
     kh, kw = shape
@@ -553,4 +557,10 @@ def test_same_size_separable_float32_calls_take_the_fused_passes(shape, pad_mode
         call = dict(padding="same", pad_mode=pad_mode, cval=0.75, flip=flip, backend="direct", out=out)
         assert fastconv.convolve2d(x, k, **call) is out
         np.testing.assert_array_equal(out, got)
-    assert taken == [True] * 4
+    assert taken == [True] * 4 and made == []
+    # a kernel that is not an outer product: the pieces are made and give the border
+    k2 = k + np.eye(kh, kw, dtype=np.float32)
+    want = sum(np.float64(k2[a, b]) * xp[a : a + 180, b : b + 197] for a in range(kh) for b in range(kw))
+    got = fastconv.convolve2d(x, k2, padding="same", pad_mode=pad_mode, cval=0.75, backend="direct")
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * float(np.abs(want).max()))
+    assert taken[-1] is False and len(made) == 1
