@@ -119,7 +119,8 @@ def _address(kernel, args: tuple) -> int:
                 dispatcher.compile(signature)  # or loaded from the cache
                 compiled = dispatcher.overloads[signature]
                 if compiled.signature.return_type != types.none:
-                    raise TypeError(f"a block function returns nothing: {dispatcher.py_func.__qualname__} does")
+                    name = dispatcher.py_func.__qualname__
+                    raise TypeError(f"{name} returns a value: a block function returns nothing")
                 address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
                 if not address:
                     raise RuntimeError(f"no compiled code found for {dispatcher.py_func.__qualname__}{signature}")
