@@ -20,8 +20,8 @@ failing the import.
 Threads
 -------
 fastconv's loops are plain (not ``parallel=True``) kernels, run on the
-calling thread for small calls and through small ``jit(parallel=True)``
-drivers on Numba's threading layer for large ones (see
+calling thread for small calls and through one small ``jit(parallel=True)``
+driver on Numba's threading layer for large ones (see
 :mod:`fastconv._loops.threads`), sized by ``numba.set_num_threads`` or
 ``NUMBA_NUM_THREADS``.  The layer is chosen once, by :func:`threading_layer`,
 when fastconv is imported (it costs some 2 ms): Numba starts its layer the

@@ -6,7 +6,7 @@ modules, or in ``NUMBA_CACHE_DIR``).  :func:`precompile` runs
 :func:`fastconv.convolve2d` and :func:`fastconv.conv2d` once on small inputs of
 the common dtypes, with kernels and strides that lead through the paths
 common calls take (:data:`fastconv._loops.correlate2d.PATHS`), each call
-through its parallel driver as a large call would go (small inputs suffice:
+through the parallel driver as a large call would go (small inputs suffice:
 :func:`fastconv._loops.threads.every_call_parallel`), so that every loop they
 reach is compiled and written to the
 cache; a later process loads it instead of compiling.  :func:`compile_note`
@@ -91,7 +91,7 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
     skipped, for :data:`STRIDED_DTYPES`), at stride 1 with and without padding, and 3x3 at stride 2 for
     :data:`STRIDED_DTYPES`; a 3x3 ``conv2d`` layer (float32 weights for
     float images); for :data:`PARALLEL_DTYPES` the 3x3 stride-1 calls and the layer
-    also through their parallel drivers.  Other calls (other strides, wider
+    also through the parallel driver.  Other calls (other strides, wider
     integer lanes, large calls of other dtypes) compile what they need on
     first use, a few seconds each.
 
@@ -131,7 +131,7 @@ def precompile(dtypes: Sequence[str] = COMMON_DTYPES, *, log=None) -> int:
         top = 255 if dt.itemsize == 1 or dt.kind == "f" else 4000
         t0 = time.perf_counter()
         img = rng.integers(0, top, (40, 30)).astype(dt)
-        # the 3x3 stride-1 calls and the layer also through their parallel drivers for PARALLEL_DTYPES
+        # the 3x3 stride-1 calls and the layer also through the parallel driver for PARALLEL_DTYPES
         parallel = dt.name in PARALLEL_DTYPES
         for k in _kernels(dt):
             # padding 0: every window inside the image; 1: border code too (two block functions); 3x3 at stride 2
