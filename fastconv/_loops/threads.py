@@ -43,10 +43,13 @@ import time
 
 import numba
 import numpy as np
-from llvmlite import ir
 from numba import prange, types
-from numba._dispatcher import compute_fingerprint
 from numba.extending import intrinsic
+
+try:  # Numba's C fingerprint of a value's type (what its own dispatch uses): a microsecond
+    from numba._dispatcher import compute_fingerprint
+except ImportError:  # a Numba without it: the types themselves are the key
+    compute_fingerprint = None
 
 from .._jit import jit, threading_layer
 
@@ -78,7 +81,7 @@ def _call_block(typingctx, address, args, t0, t1):
         status, _ = context.call_conv.call_function(
             builder, builder.inttoptr(addr, fnty.as_pointer()), types.none, argtys, values
         )
-        return builder.zext(builder.not_(status.is_ok), ir.IntType(8))
+        return builder.zext(builder.not_(status.is_ok), context.get_value_type(types.uint8))
 
     return types.uint8(address, args, t0, t1), codegen
 
@@ -100,10 +103,12 @@ _addresses_lock = threading.Lock()
 
 def _types_key(args: tuple):
     """A key of the Numba types of ``args``: Numba's own fingerprint (a microsecond), or the types themselves."""
-    try:
-        return compute_fingerprint(args)
-    except (TypeError, ValueError, NotImplementedError):
-        return tuple(numba.typeof(a) for a in args)
+    if compute_fingerprint is not None:
+        try:
+            return compute_fingerprint(args)
+        except (TypeError, ValueError, NotImplementedError):
+            pass
+    return tuple(numba.typeof(a) for a in args)
 
 
 def _address(kernel, args: tuple) -> int:
