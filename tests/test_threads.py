@@ -255,7 +255,7 @@ def test_large_calls_compute_every_block_once_and_restore_the_thread_count():
 
 @functools.cache
 def _scaled_kernels():
-    """Two block functions of the same arguments (array, float, bool, int, uint8 array, tuple of blocks)."""
+    """Two block functions of the same arguments (float64 array, float, bool, int, uint8 array, block bounds)."""
     import numba
 
     @numba.njit(nogil=True)
