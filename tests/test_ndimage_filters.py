@@ -338,6 +338,33 @@ def test_fused_float32_2d_passes(mode):
     assert_allclose(fn.sobel(x, mode=modes), scipy.ndimage.sobel(x, mode=modes), rtol=0, atol=1e-3)
 
 
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+def test_float32_passes_along_one_axis_are_fused(mode, monkeypatch):
+    # float32 in and out, 2-D, filtered along one axis: the fused loops with a pass of one tap of weight 1
+    # along the other axis (a box of 1 beside a box), against scipy within float32 rounding
+    from fastconv import _nd
+
+    fused = []
+    real = _nd._fused_2d
+    monkeypatch.setattr(_nd, "_fused_2d", lambda x, f, c, o: fused.append(len(f)) or real(x, f, c, o))
+    x = _data((150, 97), np.float32, seed=8)
+    calls = [
+        ("gaussian_filter1d", (2.0,), {"axis": 0}),
+        ("gaussian_filter1d", (1.5,), {"axis": 1, "order": 1}),
+        ("gaussian_filter", ((0.0, 3.0),), {}),
+        ("uniform_filter1d", (9,), {"axis": 0, "origin": 2}),
+        ("uniform_filter", ((1, 15),), {}),
+        ("uniform_filter", ((70, 1),), {}),
+        ("correlate1d", (np.array([0.5, -2.0, 1.0, 3.0]),), {"axis": 1}),
+    ]
+    for name, args, kw in calls:
+        expected = getattr(scipy.ndimage, name)(x, *args, mode=mode, cval=0.5, **kw)
+        got = getattr(fn, name)(x, *args, mode=mode, cval=0.5, **kw)
+        assert got.dtype == np.float32
+        assert_allclose(got, expected, rtol=0, atol=1e-5 * float(np.abs(expected).max()), err_msg=name)
+    assert fused == [2] * len(calls)
+
+
 @pytest.mark.parametrize("width", [7, 90, 97])
 def test_fused_box_rows_of_every_length(width):
     # the box's row sums: value by value for up to BOX_DIRECT_TAPS values (32 outputs at a time, then 8,
