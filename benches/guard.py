@@ -218,6 +218,12 @@ def cases() -> list[Case]:
         out.append(
             Case(f"ndimage.{label}", lambda m, f=name, x=img, a=arg: partial(getattr(_sub(m, "ndimage"), f), x, a))
         )
+    out.append(
+        Case(
+            "ndimage.gaussian_filter1d 2048^2 sigma 4 axis 1",
+            lambda m: partial(_sub(m, "ndimage").gaussian_filter1d, f32_2k, 4.0, axis=1),
+        )
+    )
     return out
 
 
