@@ -8,6 +8,7 @@ case                      fastconv / scipy                 OpenCV
 ========================  ===============================  =====================================
 gaussian sigma 1          ``gaussian_filter(x, 1)``        ``GaussianBlur(x, (9, 9), 1)``
 gaussian sigma 4          ``gaussian_filter(x, 4)``        ``GaussianBlur(x, (33, 33), 4)``
+gaussian sigma 4 axis 1   ``gaussian_filter1d(x, 4, 1)``   ``GaussianBlur(x, (33, 1), 4)``
 gaussian sigma 2 uint8    ``gaussian_filter(u8, 2)``       ``GaussianBlur(u8, (17, 17), 2)``
 uniform 15                ``uniform_filter(x, 15)``        ``blur(x, (15, 15))``
 sobel                     ``sobel(x, axis=-1)``            ``Sobel(x, CV_32F, 1, 0, ksize=3)``
@@ -68,6 +69,12 @@ def cases(small=False):
             lambda: fn.gaussian_filter(x, 4),
             lambda: sd.gaussian_filter(x, 4),
             lambda: cv2.GaussianBlur(x, (33, 33), 4, borderType=reflect),
+            1e-5,
+        ),
+        "gaussian sigma 4 axis 1": (
+            lambda: fn.gaussian_filter1d(x, 4, axis=1),
+            lambda: sd.gaussian_filter1d(x, 4, axis=1),
+            lambda: cv2.GaussianBlur(x, (33, 1), 4, borderType=reflect),  # a kernel 1 high: along x only
             1e-5,
         ),
         "gaussian sigma 2 uint8": (
