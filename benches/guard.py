@@ -218,12 +218,16 @@ def cases() -> list[Case]:
         out.append(
             Case(f"ndimage.{label}", lambda m, f=name, x=img, a=arg: partial(getattr(_sub(m, "ndimage"), f), x, a))
         )
-    out.append(
+    out += [
         Case(
             "ndimage.gaussian_filter1d 2048^2 sigma 4 axis 1",
             lambda m: partial(_sub(m, "ndimage").gaussian_filter1d, f32_2k, 4.0, axis=1),
-        )
-    )
+        ),
+        Case(
+            "ndimage.gaussian_filter 128^3 sigma 2 axes (1, 2)",
+            lambda m: partial(_sub(m, "ndimage").gaussian_filter, vol, 2.0, axes=(1, 2)),
+        ),
+    ]
     return out
 
 

@@ -23,11 +23,12 @@ scipy computes in float64 and casts to the output dtype (truncating toward zero 
 - The one-axis filters and the separable ones built from them run one pass per axis
   (:mod:`fastconv._loops.separable`) in float64 in scipy's order of operations, each pass written in
   the output's dtype: scipy's result bit for bit, for every dtype.  2-D integer images filtered along
-  both axes fuse the two passes per output row in the same arithmetic
+  both axes, or along rows alone, fuse the passes per output row in the same arithmetic
   (:func:`fastconv._loops.sep2d.exact_rows`).
-- float32 images with a float32 output filtered along one or both axes of a 2-D image, or all
-  three axes of a volume in order, run fused in float32 lanes (:mod:`fastconv._loops.sep2d`): equal
-  to scipy within float32 rounding.
+- float32 images with a float32 output filtered along one or both axes of a 2-D image, or along
+  one, two or three axes of a volume in axis order, run fused in float32 lanes
+  (:mod:`fastconv._loops.sep2d`; an axis left out gets a pass of one tap of weight 1): equal to scipy
+  within float32 rounding.
 - ``correlate``/``convolve``: integer input with whole-number weights is summed exactly in integers;
   integer outputs with fractional weights, and non-finite weights or ``cval``, are summed in scipy's
   order (:mod:`fastconv._loops.ordered`); float outputs are computed in their own precision through

@@ -365,6 +365,39 @@ def test_float32_passes_along_one_axis_are_fused(mode, monkeypatch):
     assert fused == [2] * len(calls)
 
 
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+def test_fewer_axes_run_the_fused_loops(mode, monkeypatch):
+    # A float32 volume filtered along one or two axes in axis order: the fused volume loop (a pass of one tap
+    # of weight 1 along each other axis), within float32 rounding of scipy; a 2-D integer image filtered
+    # along rows alone: the fused exact loop, scipy's integers exactly; along columns alone: the one-axis loop
+    from fastconv._loops import sep2d, separable, threads
+
+    kernels = []
+    real = threads.run
+    monkeypatch.setattr(threads, "run", lambda k, *a: kernels.append(k) or real(k, *a))
+    v = _data((6, 21, 19), np.float32, seed=9)
+    calls = [
+        ("gaussian_filter", (1.5,), {"axes": (1, 2)}),
+        ("gaussian_filter", ((2.0, 1.0),), {"axes": (0, 2)}),
+        ("gaussian_filter1d", (1.0,), {"axis": 0}),
+        ("uniform_filter1d", (4,), {"axis": 2, "origin": -1}),
+        ("uniform_filter", ((1, 5, 3),), {}),
+        ("correlate1d", (np.array([2.0, -1.0, 0.5]),), {"axis": 1}),
+    ]
+    for name, args, kw in calls:
+        expected = getattr(scipy.ndimage, name)(v, *args, mode=mode, cval=0.5, **kw)
+        got = getattr(fn, name)(v, *args, mode=mode, cval=0.5, **kw)
+        assert_allclose(got, expected, rtol=0, atol=1e-5 * float(np.abs(expected).max()), err_msg=name)
+    assert kernels == [sep2d.fused_volume] * len(calls)
+    kernels.clear()
+    for dtype in (np.uint8, np.int16):
+        x = _data((40, 33), dtype, seed=10)
+        for axis in (1, 0):
+            got = fn.gaussian_filter1d(x, 1.5, axis=axis, mode=mode, cval=3)
+            assert_array_equal(got, scipy.ndimage.gaussian_filter1d(x, 1.5, axis=axis, mode=mode, cval=3))
+    assert kernels == [sep2d.exact_rows, separable.pass_middle] * 2
+
+
 @pytest.mark.parametrize("width", [7, 90, 97])
 def test_fused_box_rows_of_every_length(width):
     # the box's row sums: value by value for up to BOX_DIRECT_TAPS values (32 outputs at a time, then 8,
