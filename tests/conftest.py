@@ -3,13 +3,13 @@
 The reference loops and oracles the test files compare with are in ``tests/reference.py`` (one copy of
 each rule, imported by every file that needs it).
 
-On two cores (``pytest -n 2``, the README's test command) the files are shared out whole
-(``--dist loadfile`` in pyproject.toml): the tests of one file compile the same kernels, and a file
-kept on one worker compiles each of them once, where tests handed out one by one had both workers
-compiling the same signature at the same moment (Numba's cache is shared through the disk, but only
-once a kernel is written).  Files go out in the order of :data:`LONGEST_FIRST`, then in their usual
-order (``--no-loadscope-reorder``: xdist would otherwise send the files with the most tests first and
-leave a long one-test file, such as scipy's suite, for the end, with one worker idle).
+On two cores (``pytest -n 2``, the README's test command) the files are shared out whole (``--dist
+loadfile``, set by :func:`pytest_cmdline_main` when ``-n`` is given): the tests of one file compile the
+same kernels, and a file kept on one worker compiles each of them once, where tests handed out one by
+one had both workers compiling the same signature at the same moment (Numba's cache is shared through
+the disk, but only once a kernel is written). Files go out in the order of :data:`LONGEST_FIRST`, then
+in their usual order (``--no-loadscope-reorder``: xdist would otherwise send the files with the most
+tests first and leave a long one-test file, such as scipy's suite, for the end, with one worker idle).
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ def one_thread():
 
     with limit(1):
         yield
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """``--dist loadfile`` when the suite runs on several workers (``-n``) and no other ``--dist`` was asked for.
+
+    Not in pyproject.toml's addopts: pytest-benchmark reads any ``--dist`` as xdist at work, disables
+    timing and refuses ``pytest --benchmark-only``.  This hook runs before xdist's own, which would
+    otherwise pick ``--dist load``.
+    """
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "no":
+        config.option.dist = "loadfile"
 
 
 def pytest_configure(config):

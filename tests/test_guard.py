@@ -50,3 +50,16 @@ def test_the_base_revision_imports_under_its_own_name(tmp_path, monkeypatch):
     for py in (folder / "fastconv_base").rglob("*.py"):
         for line in py.read_text().splitlines():
             assert not line.lstrip().startswith(("import fastconv ", "from fastconv ", "from fastconv.")), (py, line)
+
+
+def test_benchmark_only_times_the_benchmarks():
+    """``pytest --benchmark-only``, the README's benchmark command, runs and times them (this project's pytest
+    settings included: a ``--dist`` option there would make pytest-benchmark refuse it)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "pytest", "benches/bench_latency.py", "--benchmark-only", "-p", "no:cacheprovider"]
+    cmd += ["-k", "cv2", "--benchmark-max-time=0.01", "--benchmark-min-rounds=2", "--benchmark-warmup=off"]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Name (time in" in proc.stdout and "2 passed" in proc.stdout, proc.stdout[-3000:]
