@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def test_benchmark_only_times_the_benchmarks():
     root = Path(__file__).resolve().parents[1]
     cmd = [sys.executable, "-m", "pytest", "benches/bench_latency.py", "--benchmark-only", "-p", "no:cacheprovider"]
     cmd += ["-k", "cv2", "--benchmark-max-time=0.01", "--benchmark-min-rounds=2", "--benchmark-warmup=off"]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    # not an xdist worker's environment (this test's own, under -n): pytest-benchmark would take it for one
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "Name (time in" in proc.stdout and "2 passed" in proc.stdout, proc.stdout[-3000:]
