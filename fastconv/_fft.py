@@ -90,11 +90,14 @@ def _fft_module():
 _DUCC = False
 
 
-def _forward(b: np.ndarray, workers: int) -> np.ndarray:
-    """The 2-D real spectrum of each block of ``b`` (``(nb, nh, nw)``): rows first, then columns."""
+def _forward(b: np.ndarray, workers: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The 2-D real spectrum of each block of ``b`` (``(nb, nh, nw)``): rows first, then columns.
+
+    ``out``: an array of the spectrum's shape and complex dtype to write it into (ducc0 only), or None.
+    """
     ducc = _fft_module()
     if ducc is not None:
-        spec = ducc.r2c(b, axes=(2,), nthreads=workers)
+        spec = ducc.r2c(b, axes=(2,), nthreads=workers, out=out)
         return ducc.c2c(spec, axes=(1,), forward=True, out=spec, nthreads=workers)
     import scipy.fft as sfft
 
@@ -111,11 +114,16 @@ def _inverse_columns(spec: np.ndarray, workers: int) -> np.ndarray:
     return sfft.ifft(spec, axis=-2, norm="forward", workers=workers, overwrite_x=True)
 
 
-def _inverse_rows(spec: np.ndarray, nw: int, workers: int) -> np.ndarray:
-    """The unnormalised inverse real transform of ``spec`` along its last axis, ``nw`` real values per row."""
+def _inverse_rows(spec: np.ndarray, nw: int, workers: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The unnormalised inverse real transform of ``spec`` along its last axis, ``nw`` real values per row.
+
+    ``out``: a real array of the result's shape to write it into (ducc0 only), or None.
+    """
     ducc = _fft_module()
     if ducc is not None:
-        return ducc.c2r(spec, axes=(2,), lastsize=nw, forward=False, nthreads=workers, allow_overwriting_input=True)
+        return ducc.c2r(
+            spec, axes=(2,), lastsize=nw, forward=False, nthreads=workers, allow_overwriting_input=True, out=out
+        )
     import scipy.fft as sfft
 
     return sfft.irfft(spec, n=nw, axis=-1, norm="forward", workers=workers)
@@ -224,33 +232,39 @@ def _multiply(spec, kspec, q0, q1):
 
 
 @jit()
-def _scatter(res, tiles, t0, sw, out, bad, i0, i1):
-    """Write the valid, strided outputs of blocks ``t0 + i`` (``i0 <= i < i1``) to ``out``; ``bad[i]``: not finite.
+def _scatter(res, tiles, t0, sw, out, bad, q0, q1):
+    """Write the valid, strided outputs of rows ``q0 <= q < q1`` to ``out``; ``bad[i]`` set where not finite.
 
-    ``res[i, n]`` is row ``n*sh`` of block ``t0 + i``'s circular correlation (the strided rows only).
+    Row ``q = i*R + n`` (``R = res.shape[1]``) is ``res[i, n]``, row ``n*sh`` of block ``t0 + i``'s circular
+    correlation (the strided rows only); a block with fewer valid rows skips the rest.  ``bad`` starts at
+    zero and is only ever set to 1, so blocks whose rows several threads share need no lock.
     """
-    for i in range(i0, i1):
+    R = res.shape[1]
+    for q in range(q0, q1):
+        i = q // R
+        n = q - i * R
         t = t0 + i
+        if n >= tiles[t, 5]:
+            continue
         c = tiles[t, 0]
-        d0r, dsr, nr = tiles[t, 3], tiles[t, 4], tiles[t, 5]
+        d0r, dsr = tiles[t, 3], tiles[t, 4]
         d0c, dsc, nc = tiles[t, 8], tiles[t, 9], tiles[t, 10]
-        oc = out[c]
+        src = res[i, n]
+        dst = out[c, d0r + dsr * n]
         z = False
-        for n in range(nr):
-            src = res[i, n]
-            dst = oc[d0r + dsr * n]
-            if sw == 1 and dsc == 1:
-                d = dst[d0c : d0c + nc]
-                for m in range(nc):
-                    a = src[m]
-                    d[m] = a
-                    z |= a - a != 0  # NaN if a is NaN or inf (an or, unlike a float sum, vectorises)
-            else:
-                for m in range(nc):
-                    a = src[m * sw]
-                    dst[d0c + dsc * m] = a
-                    z |= a - a != 0
-        bad[i] = z
+        if sw == 1 and dsc == 1:
+            d = dst[d0c : d0c + nc]
+            for m in range(nc):
+                a = src[m]
+                d[m] = a
+                z |= a - a != 0  # NaN if a is NaN or inf (an or, unlike a float sum, vectorises)
+        else:
+            for m in range(nc):
+                a = src[m * sw]
+                dst[d0c + dsc * m] = a
+                z |= a - a != 0
+        if z:
+            bad[i] = 1
 
 
 def _kernel_eff(k, rows: Axis, cols: Axis) -> np.ndarray:
@@ -293,6 +307,12 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
     per_batch = max(1, _BATCH_VALUES // (nh * nw))
     valid_rows = (nh - rows.span) // rows.stride * rows.stride + 1  # rows of a block that hold outputs
     buf = np.empty((min(per_batch, len(tiles)), nh, nw), dtype=out.dtype)
+    # the spectra and the results of every batch in two arrays made once (with ducc0, which writes into
+    # them): a new array per block would be new pages for the kernel to clear and map every time
+    spec_buf = res_buf = None
+    if _fft_module() is not None:
+        spec_buf = np.empty((len(buf), nh, nw // 2 + 1), dtype=np.result_type(out.dtype, np.complex64))
+        res_buf = np.empty((len(buf), len(range(0, valid_rows, rows.stride)), nw), dtype=out.dtype)
     for t0 in range(0, len(tiles), per_batch):
         nb = min(per_batch, len(tiles) - t0)
         b = buf[:nb]
@@ -300,12 +320,12 @@ def fft(x, k, sh, sw, dh, dw, pt, pl, out, block=None):
         # rfft2 and irfft2 as their two 1-D stages: measured 1.1x (forward) and 2x (inverse)
         # faster than scipy.fft.rfft2/irfft2 here, and the inverse's row stage then runs only on
         # the rows that hold (strided) outputs
-        spec = _forward(b, workers)
+        spec = _forward(b, workers, None if spec_buf is None else spec_buf[:nb])
         _threads.run(_multiply, (spec, kspec), nb * nh, work)
         spec = _inverse_columns(spec, workers)
-        res = _inverse_rows(spec[:, : valid_rows : rows.stride], nw, workers)
+        res = _inverse_rows(spec[:, : valid_rows : rows.stride], nw, workers, None if res_buf is None else res_buf[:nb])
         bad = np.zeros(nb, dtype=np.uint8)
-        _threads.run(_scatter, (res, tiles, t0, cols.stride, out, bad), nb, work)
+        _threads.run(_scatter, (res, tiles, t0, cols.stride, out, bad), nb * res.shape[1], work)
         if bad.any():
             # a NaN or inf in the input (or a spectrum beyond the float range) spreads over
             # the whole block: the direct sums give each output its own value
