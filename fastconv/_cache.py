@@ -10,8 +10,9 @@ kernel's small call) are keyed without its bytes.
 
 :class:`ByteCache` keeps entries up to a number of bytes (the least recently
 used dropped first, as a second-chance queue; an entry larger than the whole bound is not kept).
-:data:`PLANS` holds the kernel-value rules of the direct backend and the small
-calls' finished plans; the FFT spectra, each up to tens of megabytes, are a
+:data:`PLANS` holds the kernel-value rules of the direct backend, the small
+calls' finished plans and float ``conv2d`` layers' geometry (keyed by shapes,
+dtypes and arguments: no value of theirs enters it); the FFT spectra, each up to tens of megabytes, are a
 second :class:`ByteCache` with their own bound (:data:`fastconv._fft.SPECTRA_BYTES`)
 so that one large spectrum does not push out hundreds of small plans.
 """
@@ -132,5 +133,5 @@ class ByteCache:
         return len(self._entries)
 
 
-#: The direct backend's kernel-value rules and the small calls' finished plans.
+#: The direct backend's kernel-value rules, the small calls' finished plans, float conv2d layers' geometry.
 PLANS = ByteCache(lambda: PLAN_BYTES)

@@ -649,7 +649,43 @@ def _shape(a):
 
 
 def conv(x, w, stride=1, padding="valid", dilation=1, bias=None) -> ConvPlan:
-    """Validate and plan one :func:`fastconv.conv2d` call (see :class:`ConvPlan`)."""
+    """Validate and plan one :func:`fastconv.conv2d` call (see :class:`ConvPlan`).
+
+    A float layer's geometry and dtype depend on the shapes, dtypes and arguments alone: a call of the
+    common kind (NumPy arrays, an int stride and dilation, an int or word padding) finds them kept in
+    :data:`fastconv._cache.PLANS` under those, after the first such call has validated them, and is
+    not validated or planned again.  Integer layers (their overflow bound depends on the values) and
+    any other argument type take the long way every time.
+    """
+    key = None
+    if (
+        type(x) is np.ndarray
+        and type(w) is np.ndarray
+        and type(stride) is int
+        and type(dilation) is int
+        and (type(padding) is int or type(padding) is str)
+        and (bias is None or type(bias) is np.ndarray)
+        and x.dtype.kind == "f"
+        and w.dtype.kind == "f"
+    ):
+        key = (
+            "conv2d",
+            x.dtype,
+            x.shape,
+            w.dtype,
+            w.shape,
+            stride,
+            padding,
+            dilation,
+            None if bias is None else (bias.dtype, bias.shape),
+        )
+        found = _conv_lookup(key)
+        if found is not None:
+            found[2] = True
+            win, dtype = found[0]
+            kh, kw, c, f = w.shape
+            w2 = _loop_array(w, dtype).reshape(kh * kw * c, f)
+            return ConvPlan(_loop_array(x, dtype), w2, None if bias is None else _loop_array(bias, dtype), win, dtype)
     xs, ws = _shape(x), _shape(w)
     if xs is not None and ws is not None:
         if len(xs) != 4 or len(ws) != 4:
@@ -679,7 +715,12 @@ def conv(x, w, stride=1, padding="valid", dilation=1, bias=None) -> ConvPlan:
     w2 = _loop_array(w, dtype).reshape(kh * kw * c, f)
     if bias is not None:
         bias = _loop_array(bias, dtype)
+    if key is not None:
+        PLANS.put(key, (win, dtype), ENTRY_BYTES)
     return ConvPlan(x, w2, bias, win, dtype)
+
+
+_conv_lookup = PLANS.lookup()
 
 
 def layer(x, w2, bias, k_hw, stride, padding, dilation) -> ConvPlan:
