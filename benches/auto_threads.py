@@ -5,7 +5,9 @@ Wall time of ``direct``, ``fft`` and ``auto`` on float32 images (``--sizes``, de
 127x127), ``padding="same"``, on Numba's threads (``NUMBA_NUM_THREADS``).  ``auto``
 is called once before the timed rounds, so a measurement it makes for an
 uncalibrated machine (see :mod:`fastconv._method`) is done by then.  The three
-alternate call by call, in an order turned at each call (each the best of 3 calls per round; the ratio ``auto`` over
+alternate call by call, each round in all six orders of the three (each the best of its 6 calls per round: each
+follows each of the other two equally often, as what ran before a call, an FFT's threads or the direct loops',
+leaves the caches and threads in another state; the ratio ``auto`` over
 the faster one is taken per round and its median over ``--rounds`` rounds printed,
 with its range), so a slow spell of a shared machine falls on all three alike.  Prints a
 Markdown table (``--out`` writes it too): the backend ``auto`` runs and its time over
@@ -16,6 +18,7 @@ counterpart.
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -30,7 +33,7 @@ SIZES = (1024, 2048)
 KERNELS = (3, 5, 7, 9, 11, 15, 19, 23, 27, 31, 39, 47, 63, 95, 127)
 
 
-def rows(rounds: int = 7, repeat: int = 3, sizes=SIZES, kernels=KERNELS) -> list[str]:
+def rows(rounds: int = 7, sizes=SIZES, kernels=KERNELS) -> list[str]:
     rng = np.random.default_rng(0)
     out = [
         "| image | kernel | direct ms | fft ms | auto ms | auto runs | auto / faster (range) |",
@@ -50,9 +53,7 @@ def rows(rounds: int = 7, repeat: int = 3, sizes=SIZES, kernels=KERNELS) -> list
             ratios = []
             for _ in range(rounds):
                 best = dict.fromkeys(calls, float("inf"))
-                for r in range(repeat):  # call by call, the order turned each time (what ran before
-                    # a call, an FFT's or the direct loops', leaves the caches and threads in another state)
-                    order = list(calls)[r % 3 :] + list(calls)[: r % 3]
+                for order in itertools.permutations(calls):  # call by call, every order once (module notes)
                     for b in order:
                         f = calls[b]
                         t0 = time.perf_counter()
