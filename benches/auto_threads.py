@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     header = (
         f"Wall time on {numba.get_num_threads()} Numba threads ({cpu()}), float32, padding='same', "
-        f"direct/fft/auto alternating, per round the best of 3 calls, the median of {args.rounds} rounds' ratios; "
+        "direct/fft/auto alternating, per round the best of 6 calls (the three in all six orders), "
+        f"the median of {args.rounds} rounds' ratios; "
         f"cost constants from {_method.costs_path().name}; close calls measured: "
         f"{'yes, answers in ' + str(_method.wisdom_path()) if _method.measuring() else 'no (model only)'}."
     )
