@@ -390,13 +390,9 @@ def _direct_tiles(x, wp, bias, kh, kw, pt, pl, sh, sw, dh, dw, relu, rows_per_bl
             q1 = min(pl + W, Wp) * C
             for r in range(n_rows):
                 dst = buf[r]
-                src = x[n, yb + r].reshape(W * C)
-                for q in range(q0):
-                    dst[q] = 0
-                for q in range(q0, q1):
-                    dst[q] = src[q - q0]
-                for q in range(q1, Wp * C):
-                    dst[q] = 0
+                dst[:q0] = 0
+                dst[q0:q1] = x[n, yb + r].reshape(W * C)[: q1 - q0]
+                dst[q1:] = 0
             bufb = np.int64(buf.ctypes.data)
         else:
             buf = np.empty((1, 1), np.float32)
