@@ -9,33 +9,7 @@ import pytest
 from fastconv import _plan, nhwc
 from fastconv._loops import threads as threads_policy
 from fastconv.nhwc import BACKENDS, conv2d
-from tests.reference import same_pads
-
-
-def conv2d_loop(x, w, stride=(1, 1), pad=((0, 0), (0, 0)), dilation=(1, 1), bias=None):
-    """Reference: zero-pad, then for each output pixel sum window * filter over (a, b, c).
-
-    Integer inputs are summed exactly as Python ints; floats in float64.
-    """
-    x = np.asarray(x)
-    w = np.asarray(w)
-    integer = x.dtype.kind in "biu" and w.dtype.kind in "biu" and (bias is None or np.asarray(bias).dtype.kind in "biu")
-    work = object if integer else np.float64
-    xp = np.pad(x.astype(work), ((0, 0), pad[0], pad[1], (0, 0)))
-    ww = w.astype(work)
-    kh, kw, _, F = w.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    oh = (xp.shape[1] - dh * (kh - 1) - 1) // sh + 1
-    ow = (xp.shape[2] - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((x.shape[0], oh, ow, F), dtype=work)
-    for i in range(oh):
-        for j in range(ow):
-            window = xp[:, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw, :]
-            for f in range(F):
-                out[:, i, j, f] = (window * ww[:, :, :, f]).sum(axis=(1, 2, 3))
-    if bias is not None:
-        out = out + np.asarray(bias).astype(work)
-    return out.astype(np.int64) if integer else out
+from tests.reference import conv2d_loop, same_pads
 
 
 def random_case(rng):

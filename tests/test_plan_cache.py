@@ -7,7 +7,7 @@ import pytest
 
 import fastconv
 from fastconv import _cache, _fft
-from tests.reference import correlate2d_loop, padding_pairs
+from tests.reference import conv2d_loop, correlate2d_loop, padding_pairs
 
 
 def test_new_integer_values_that_need_wider_lanes_are_planned_again():
@@ -154,45 +154,29 @@ def test_separable_factors_are_kept_in_the_plan_cache_by_value(monkeypatch):
     _cache.PLANS.clear()
 
 
-def _layer_loop(x, w, stride, padding):
-    """conv2d by the plain loop of tests/reference.py: each filter's channels correlated and summed."""
-    (kh, kw, c, f), (h, wd) = w.shape, x.shape[1:3]
-    pad = padding_pairs(padding, (h, wd), (kh, kw), (stride, stride))
-    return np.stack(
-        [
-            np.stack(
-                [
-                    sum(correlate2d_loop(img[:, :, ch], w[:, :, ch, o], (stride, stride), pad) for ch in range(c))
-                    for o in range(f)
-                ],
-                axis=-1,
-            )
-            for img in x
-        ]
-    )
-
-
 def test_a_float_layer_is_planned_once_and_its_kept_plan_follows_new_values(monkeypatch):
     from fastconv import _plan
 
     rng = np.random.default_rng(5)
     x = rng.random((2, 9, 11, 3), dtype=np.float32)
     w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+
+    def loop(x):  # the plain loop of tests/reference.py, with SAME's padding for stride 2
+        return conv2d_loop(x, w, (2, 2), padding_pairs("same", x.shape[1:3], w.shape[:2], (2, 2)))
+
     got = fastconv.conv2d(x, w, 2, padding="same")
-    np.testing.assert_allclose(got, _layer_loop(x, w, 2, "same"), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got, loop(x), rtol=1e-5, atol=1e-5)
     windows = []
     monkeypatch.setattr(_plan, "window", lambda *a, **kw: windows.append(a) or pytest.fail("planned again"))
     x[0, 4, 5] += 7.0  # new values, in place, in both arrays: the geometry kept still holds, the values are read
     w[1, 1, 2] *= -3.0
     for _ in range(2):
         got = fastconv.conv2d(x, w, 2, padding="same")
-        np.testing.assert_allclose(got, _layer_loop(x, w, 2, "same"), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(got, loop(x), rtol=1e-5, atol=1e-5)
     assert windows == []
     monkeypatch.undo()
     other = x[:1, :7, :8].copy()  # another image size: its own geometry
-    np.testing.assert_allclose(
-        fastconv.conv2d(other, w, 2, padding="same"), _layer_loop(other, w, 2, "same"), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(fastconv.conv2d(other, w, 2, padding="same"), loop(other), rtol=1e-5, atol=1e-5)
     # anything that is not the same kind of call is checked as before: a bool stride, a stride of 1.0,
     # another channel count (no plan of theirs can be kept)
     for bad, error in ((dict(stride=True), TypeError), (dict(stride=1.0), TypeError)):
